@@ -1,1 +1,392 @@
-//! placeholder
+//! Standard MIDI files ⇄ `NoteSequence`.
+//!
+//! Reading follows pretty_midi 0.2.11 (what note-seq's `midi_file_to_note_sequence` uses)
+//! rule for rule, because a different note pairing or instrument order changes Magenta's
+//! event lists: tempo changes are read from track 0 only; a note-off closes every open
+//! note of that channel and pitch that did not start on the same tick; a note-on and
+//! note-off on the same tick drop the note; instruments are keyed by
+//! (program, channel, track) in order of their first *closed* note; control changes seen
+//! before an instrument's first note are kept only if that (channel, track) later gets one.
+//! Parsing is midly's (lenient mode), so running status and odd chunk lengths are handled.
+
+use cadenza_notes::{ControlChange, KeySignature, Mode, Note, NoteSequence, SourceInfo, SourceKind, Tempo, TimeSignature};
+use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
+use std::collections::HashMap;
+use std::path::Path;
+use thiserror::Error;
+
+/// pretty_midi refuses files whose last tick exceeds this: such files are almost always
+/// corrupt and the tick→time table would exhaust memory.
+pub const MAX_TICK: u64 = 10_000_000;
+
+#[derive(Debug, Error)]
+pub enum MidiError {
+    #[error("{file}: cannot read: {source}")]
+    Io { file: String, source: std::io::Error },
+    #[error("{file}: not a valid MIDI file: {msg}")]
+    Parse { file: String, msg: String },
+    #[error("{file}: largest tick {tick} exceeds {MAX_TICK}; the file is likely corrupt")]
+    TooLong { file: String, tick: u64 },
+    #[error("{file}: tempo of 0 microseconds per quarter note")]
+    ZeroTempo { file: String },
+    #[error("{file}: {msg}")]
+    Invalid { file: String, msg: String },
+    #[error("{file}: cannot write: {msg}")]
+    Write { file: String, msg: String },
+}
+
+pub fn read_file(path: &Path) -> Result<NoteSequence, MidiError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| MidiError::Io { file: file.clone(), source })?;
+    read_bytes(&bytes, &file)
+}
+
+/// Maps ticks to seconds the way pretty_midi's `_update_tick_to_time` fills its table.
+struct TickMap {
+    /// (start tick, seconds per tick, seconds at start tick)
+    scales: Vec<(u64, f64, f64)>,
+}
+
+impl TickMap {
+    fn time(&self, tick: u64) -> f64 {
+        // Last segment starting at or before `tick` (later duplicates win, as numpy's
+        // overlapping slice writes do).
+        let i = self.scales.partition_point(|s| s.0 <= tick).saturating_sub(1);
+        let (start, scale, base) = self.scales[i];
+        base + scale * ((tick - start) as f64)
+    }
+}
+
+struct Instrument {
+    program: u8,
+    channel: u8,
+    notes: Vec<Note>,
+    cc_list: usize,
+}
+
+pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
+    let file = name.to_string();
+    let smf = Smf::parse(bytes).map_err(|e| MidiError::Parse { file: file.clone(), msg: e.to_string() })?;
+    if smf.tracks.is_empty() {
+        return Err(MidiError::Invalid { file, msg: "no tracks".into() });
+    }
+
+    // Absolute ticks per event, per track.
+    let mut max_tick = 0u64;
+    let abs: Vec<Vec<u64>> = smf
+        .tracks
+        .iter()
+        .map(|t| {
+            let mut tick = 0u64;
+            t.iter()
+                .map(|e| {
+                    tick += e.delta.as_int() as u64;
+                    max_tick = max_tick.max(tick);
+                    tick
+                })
+                .collect()
+        })
+        .collect();
+    let max_tick = max_tick + 1;
+    if max_tick > MAX_TICK {
+        return Err(MidiError::TooLong { file, tick: max_tick });
+    }
+
+    // Tempo map (track 0 only, as pretty_midi).
+    let (resolution, mut raw_scales): (u32, Vec<(u64, f64)>) = match smf.header.timing {
+        Timing::Metrical(tpq) => {
+            let res = tpq.as_int() as u32;
+            if res == 0 {
+                return Err(MidiError::Invalid { file, msg: "zero ticks per quarter note".into() });
+            }
+            (res, vec![(0, 60.0 / (120.0 * res as f64))])
+        }
+        Timing::Timecode(fps, sub) => {
+            // SMPTE time: ticks are absolute, tempo events do not apply.
+            let per_sec = fps.as_f32() as f64 * sub as f64;
+            if per_sec <= 0.0 {
+                return Err(MidiError::Invalid { file, msg: "zero SMPTE ticks per second".into() });
+            }
+            (220, vec![(0, 1.0 / per_sec)])
+        }
+    };
+    let metrical = matches!(smf.header.timing, Timing::Metrical(_));
+    if metrical {
+        let res = resolution as f64;
+        for (ev, &tick) in smf.tracks[0].iter().zip(&abs[0]) {
+            if let TrackEventKind::Meta(MetaMessage::Tempo(us)) = ev.kind {
+                let us = us.as_int();
+                if us == 0 {
+                    return Err(MidiError::ZeroTempo { file });
+                }
+                let bpm = 6e7 / us as f64;
+                let scale = 60.0 / (bpm * res);
+                if tick == 0 {
+                    raw_scales = vec![(0, scale)];
+                } else if raw_scales.last().map(|s| s.1) != Some(scale) {
+                    raw_scales.push((tick, scale));
+                }
+            }
+        }
+    }
+    let mut scales = Vec::with_capacity(raw_scales.len());
+    let mut base = 0.0f64;
+    for (i, &(start, scale)) in raw_scales.iter().enumerate() {
+        if i > 0 {
+            let (pstart, pscale) = raw_scales[i - 1];
+            base += pscale * ((start - pstart) as f64);
+        }
+        scales.push((start, scale, base));
+    }
+    let tmap = TickMap { scales };
+
+    let mut seq = NoteSequence::new();
+    seq.ticks_per_quarter = resolution;
+    seq.source = SourceInfo { path: name.to_string(), kind: SourceKind::Midi, ..Default::default() };
+
+    // Metadata from track 0.
+    for (ev, &tick) in smf.tracks[0].iter().zip(&abs[0]) {
+        match ev.kind {
+            TrackEventKind::Meta(MetaMessage::KeySignature(sf, minor)) => {
+                let mode = if minor { Mode::Minor } else { Mode::Major };
+                seq.key_signatures.push(KeySignature::from_fifths(tmap.time(tick), sf as i32, mode));
+            }
+            TrackEventKind::Meta(MetaMessage::TimeSignature(num, den_pow, _, _)) => {
+                let denominator = 1u32.checked_shl(den_pow as u32).unwrap_or(0);
+                seq.time_signatures.push(TimeSignature { time: tmap.time(tick), numerator: num as u32, denominator });
+            }
+            _ => {}
+        }
+    }
+    // pretty_midi's get_tempo_changes: one entry per tick scale.
+    for &(start, scale, _) in &tmap.scales {
+        let qpm = if metrical { 60.0 / (scale * resolution as f64) } else { 120.0 };
+        seq.tempos.push(Tempo { time: tmap.time(start), qpm });
+    }
+
+    // Instruments, pretty_midi's _load_instruments.
+    let mut instruments: Vec<Instrument> = Vec::new();
+    let mut inst_index: HashMap<(u8, u8, usize), usize> = HashMap::new();
+    let mut cc_lists: Vec<Vec<(u64, u8, u8)>> = Vec::new();
+    let mut stragglers: HashMap<(u8, usize), usize> = HashMap::new(); // -> cc list id
+
+    for (track_idx, track) in smf.tracks.iter().enumerate() {
+        let mut last_note_on: HashMap<(u8, u8), Vec<(u64, u8)>> = HashMap::new();
+        let mut current_program = [0u8; 16];
+        for (ev, &tick) in track.iter().zip(&abs[track_idx]) {
+            let TrackEventKind::Midi { channel, message } = ev.kind else { continue };
+            let ch = channel.as_int();
+            match message {
+                MidiMessage::ProgramChange { program } => current_program[ch as usize] = program.as_int(),
+                MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                    last_note_on.entry((ch, key.as_int())).or_default().push((tick, vel.as_int()));
+                }
+                MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
+                    let k = (ch, key.as_int());
+                    let Some(open) = last_note_on.remove(&k) else { continue };
+                    let (close, keep): (Vec<_>, Vec<_>) = open.into_iter().partition(|&(s, _)| s != tick);
+                    for &(start_tick, vel) in &close {
+                        let program = current_program[ch as usize];
+                        let ii = match inst_index.get(&(program, ch, track_idx)) {
+                            Some(&i) => i,
+                            None => {
+                                let cc_list = match stragglers.get(&(ch, track_idx)) {
+                                    Some(&l) => l,
+                                    None => {
+                                        cc_lists.push(Vec::new());
+                                        cc_lists.len() - 1
+                                    }
+                                };
+                                instruments.push(Instrument { program, channel: ch, notes: Vec::new(), cc_list });
+                                inst_index.insert((program, ch, track_idx), instruments.len() - 1);
+                                instruments.len() - 1
+                            }
+                        };
+                        let mut n = Note::new(k.1, vel, tmap.time(start_tick), tmap.time(tick));
+                        n.program = program as u32;
+                        n.is_drum = ch == 9;
+                        instruments[ii].notes.push(n);
+                    }
+                    if !close.is_empty() && !keep.is_empty() {
+                        last_note_on.insert(k, keep);
+                    }
+                }
+                MidiMessage::Controller { controller, value } => {
+                    let program = current_program[ch as usize];
+                    let list = match inst_index.get(&(program, ch, track_idx)) {
+                        Some(&i) => instruments[i].cc_list,
+                        None => match stragglers.get(&(ch, track_idx)) {
+                            Some(&l) => l,
+                            None => {
+                                cc_lists.push(Vec::new());
+                                stragglers.insert((ch, track_idx), cc_lists.len() - 1);
+                                cc_lists.len() - 1
+                            }
+                        },
+                    };
+                    cc_lists[list].push((tick, controller.as_int(), value.as_int()));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let mut total: Option<f64> = None;
+    for (i, inst) in instruments.iter().enumerate() {
+        for n in &inst.notes {
+            let mut n = n.clone();
+            n.instrument = i as u32;
+            if total.map_or(true, |t| t == 0.0 || n.end > t) {
+                total = Some(n.end);
+            }
+            seq.notes.push(n);
+        }
+    }
+    for (i, inst) in instruments.iter().enumerate() {
+        for &(tick, controller, value) in &cc_lists[inst.cc_list] {
+            seq.control_changes.push(ControlChange {
+                time: tmap.time(tick),
+                controller,
+                value,
+                instrument: i as u32,
+                program: inst.program as u32,
+                is_drum: inst.channel == 9,
+            });
+        }
+    }
+    seq.total_time = total.unwrap_or(0.0);
+    Ok(seq)
+}
+
+/// Writes a type-1 file: track 0 holds tempo, time and key signatures; one track per
+/// (instrument, program) holds its notes and control changes. Times map to ticks through
+/// the sequence's own tempo map at its own resolution, so reading the file back gives the
+/// same notes to within half a tick.
+pub fn to_bytes(seq: &NoteSequence) -> Vec<u8> {
+    use midly::num::{u15, u24, u28, u4, u7};
+    use midly::{Format, Header, TrackEvent};
+
+    let tpq: u16 = if (1..=0x7fff).contains(&seq.ticks_per_quarter) { seq.ticks_per_quarter as u16 } else { 220 };
+    let mut tempos: Vec<Tempo> = seq.tempos.iter().copied().filter(|t| t.qpm.is_finite() && t.qpm > 0.0 && t.time >= 0.0).collect();
+    tempos.sort_by(|a, b| a.time.total_cmp(&b.time));
+    if tempos.first().map_or(true, |t| t.time > 0.0) {
+        tempos.insert(0, Tempo { time: 0.0, qpm: 120.0 });
+    }
+    // Segments: (start seconds, start tick, seconds per tick); a tempo's tick is rounded so
+    // both reader and writer agree on where it falls.
+    let mut segs: Vec<(f64, u64, f64, u32)> = Vec::new();
+    for t in &tempos {
+        let us = (6e7 / t.qpm).round().clamp(1.0, 16_777_215.0) as u32;
+        let scale = us as f64 / 1e6 / tpq as f64;
+        let tick = match segs.last() {
+            None => 0,
+            Some(&(s0, k0, sc, _)) => k0 + ((t.time - s0) / sc).round().max(0.0) as u64,
+        };
+        let time = match segs.last() {
+            None => 0.0,
+            Some(&(s0, k0, sc, _)) => s0 + (tick - k0) as f64 * sc,
+        };
+        segs.push((time, tick, scale, us));
+    }
+    let to_tick = |t: f64| -> u64 {
+        let t = if t.is_finite() { t.max(0.0) } else { 0.0 };
+        let i = segs.partition_point(|s| s.0 <= t).saturating_sub(1);
+        let (s0, k0, sc, _) = segs[i];
+        k0 + ((t - s0) / sc).round() as u64
+    };
+
+    let mut conductor: Vec<(u64, TrackEventKind<'static>)> = Vec::new();
+    for &(_, tick, _, us) in &segs {
+        conductor.push((tick, TrackEventKind::Meta(MetaMessage::Tempo(u24::new(us)))));
+    }
+    for ts in &seq.time_signatures {
+        let pow = if ts.denominator.is_power_of_two() { ts.denominator.trailing_zeros() as u8 } else { 2 };
+        conductor.push((to_tick(ts.time), TrackEventKind::Meta(MetaMessage::TimeSignature(ts.numerator.min(255) as u8, pow, 24, 8))));
+    }
+    for ks in &seq.key_signatures {
+        let minor = ks.mode == Mode::Minor;
+        let tonic_major = if minor { (ks.key + 3) % 12 } else { ks.key };
+        // fifths in -6..=5 whose tonic is `tonic_major`.
+        let sf = (0..12i8).map(|f| f - 6).find(|f| ((*f as i32) * 7).rem_euclid(12) == tonic_major as i32).unwrap_or(0);
+        conductor.push((to_tick(ks.time), TrackEventKind::Meta(MetaMessage::KeySignature(sf, minor))));
+    }
+
+    // Group notes by (instrument, program, is_drum) in first-seen order.
+    let mut groups: Vec<((u32, u32, bool), Vec<(u64, u8, TrackEventKind<'static>)>)> = Vec::new();
+    let group_of = |key: (u32, u32, bool), groups: &mut Vec<((u32, u32, bool), Vec<(u64, u8, TrackEventKind<'static>)>)>| -> usize {
+        if let Some(i) = groups.iter().position(|g| g.0 == key) {
+            i
+        } else {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        }
+    };
+    for n in &seq.notes {
+        let key = (n.instrument, n.program, n.is_drum);
+        let gi = group_of(key, &mut groups);
+        let ch = u4::new(channel_for(gi, n.is_drum));
+        let (a, mut b) = (to_tick(n.start), to_tick(n.end));
+        if b <= a {
+            b = a + 1;
+        }
+        // Order at equal ticks: offs (0) before controllers (1) before ons (2).
+        groups[gi].1.push((a, 2, TrackEventKind::Midi { channel: ch, message: MidiMessage::NoteOn { key: u7::new(n.pitch.min(127)), vel: u7::new(n.velocity.clamp(1, 127)) } }));
+        groups[gi].1.push((b, 0, TrackEventKind::Midi { channel: ch, message: MidiMessage::NoteOff { key: u7::new(n.pitch.min(127)), vel: u7::new(0) } }));
+    }
+    for c in &seq.control_changes {
+        let key = (c.instrument, c.program, c.is_drum);
+        let gi = group_of(key, &mut groups);
+        let ch = u4::new(channel_for(gi, c.is_drum));
+        groups[gi].1.push((to_tick(c.time), 1, TrackEventKind::Midi { channel: ch, message: MidiMessage::Controller { controller: u7::new(c.controller.min(127)), value: u7::new(c.value.min(127)) } }));
+    }
+
+    fn finish(mut evs: Vec<(u64, u8, TrackEventKind<'static>)>) -> Vec<TrackEvent<'static>> {
+        evs.sort_by_key(|e| (e.0, e.1));
+        let mut out = Vec::with_capacity(evs.len() + 1);
+        let mut last = 0u64;
+        for (tick, _, kind) in evs {
+            out.push(TrackEvent { delta: u28::new((tick - last).min(0x0fff_ffff) as u32), kind });
+            last = tick;
+        }
+        out.push(TrackEvent { delta: u28::new(0), kind: TrackEventKind::Meta(MetaMessage::EndOfTrack) });
+        out
+    }
+    let mut tracks = vec![finish(conductor.into_iter().map(|(t, k)| (t, 0u8, k)).collect())];
+    for (i, (key, evs)) in groups.into_iter().enumerate() {
+        let mut all = Vec::with_capacity(evs.len() + 1);
+        if !key.2 {
+            // First at tick 0: the stable sort in `finish` keeps it ahead of the notes.
+            let ch = u4::new(channel_for(i, false));
+            all.push((0, 0, TrackEventKind::Midi { channel: ch, message: MidiMessage::ProgramChange { program: u7::new(key.1.min(127) as u8) } }));
+        }
+        all.extend(evs);
+        tracks.push(finish(all));
+    }
+    let smf = Smf { header: Header::new(Format::Parallel, Timing::Metrical(u15::new(tpq))), tracks };
+    let mut buf = Vec::new();
+    smf.write_std(&mut buf).expect("writing to a Vec cannot fail");
+    buf
+}
+
+/// Channel for the `i`-th instrument track: 9 is reserved for drums.
+fn channel_for(i: usize, drum: bool) -> u8 {
+    if drum {
+        9
+    } else {
+        let c = (i % 15) as u8;
+        if c >= 9 { c + 1 } else { c }
+    }
+}
+
+/// Writes a MIDI file atomically: a temp file in the same folder, then a rename, so an
+/// interrupted write never leaves a truncated file behind.
+pub fn write_file(seq: &NoteSequence, path: &Path) -> Result<(), MidiError> {
+    let file = path.display().to_string();
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let err = |e: std::io::Error| MidiError::Write { file: file.clone(), msg: e.to_string() };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    std::io::Write::write_all(&mut tmp, &to_bytes(seq)).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}

@@ -322,7 +322,7 @@ fn extract_subsequences(seq: &NoteSequence, split_times: &[f64]) -> Vec<NoteSequ
         .collect();
     pedals.sort_by(|a, b| a.time.partial_cmp(&b.time).unwrap_or(std::cmp::Ordering::Equal));
     let mut prev: Vec<((u32, u8), ControlChange)> = Vec::new();
-    let mut set_prev = |prev: &mut Vec<((u32, u8), ControlChange)>, c: &ControlChange| {
+    let set_prev = |prev: &mut Vec<((u32, u8), ControlChange)>, c: &ControlChange| {
         let key = (c.instrument, c.controller);
         if let Some(slot) = prev.iter_mut().find(|(k, _)| *k == key) {
             slot.1 = *c;

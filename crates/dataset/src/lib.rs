@@ -1,1 +1,279 @@
-//! placeholder
+//! Files → examples. `build` runs Magenta's Performance RNN pipeline over a set of MIDI and
+//! MusicXML files, splits train/eval by piece, and writes a dataset folder:
+//!
+//! * `train.examples`, `eval.examples`: the example stores ([`store`]);
+//! * `dataset.json`: config, options and a fingerprint that training checkpoints record;
+//! * `stats.json`: pieces, examples and events per split, files skipped with reasons;
+//! * `split.json`: every source file with its piece and split.
+//!
+//! The folder is built under a temporary name beside the target and renamed at the end, so
+//! an interrupted build never leaves a half dataset where a complete one is expected.
+
+pub mod load;
+pub mod split;
+pub mod store;
+
+pub use load::{collect_files, file_kind, load_file, FileKind, LoadError, LoadOptions};
+pub use cadenza_performance::pipeline::{examples, primer_performance, Example, PipelineOptions, PipelineStats};
+pub use store::{ExampleMeta, ExampleStore, StoreError, StoreHeader, StoreWriter};
+
+use cadenza_performance::Config;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum DatasetError {
+    #[error("{0}")]
+    Input(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}: output already exists (pass --force to replace it)")]
+    Exists(String),
+    #[error("{path}: not a Cadenza dataset: {msg}")]
+    NotADataset { path: String, msg: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError + '_ {
+    move |source| DatasetError::Io { path: path.display().to_string(), source }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BuildOptions {
+    pub pipeline: PipelineOptions,
+    pub eval_ratio: f64,
+    pub seed: u64,
+    /// Semitone shifts applied to training pieces (eval is never augmented).
+    pub transpositions: Vec<i32>,
+    pub stretches: Vec<f64>,
+    pub expand_repeats: bool,
+    #[serde(skip)]
+    pub progress: bool,
+    #[serde(skip)]
+    pub force: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            pipeline: PipelineOptions::default(),
+            eval_ratio: 0.1,
+            seed: 0,
+            transpositions: (-3..=3).collect(),
+            stretches: vec![0.95, 0.975, 1.0, 1.025, 1.05],
+            expand_repeats: false,
+            progress: false,
+            force: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SplitStats {
+    pub pieces: usize,
+    pub files: usize,
+    pub examples: usize,
+    pub events: u64,
+    pub pipeline: PipelineStats,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Skipped {
+    pub file: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stats {
+    pub train: SplitStats,
+    pub eval: SplitStats,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SplitFile {
+    pub path: String,
+    pub piece: String,
+    pub split: String,
+}
+
+/// `dataset.json`: what a training run needs to know about its data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub config: Config,
+    pub options: BuildOptions,
+    /// sha256 over both example stores: training checkpoints record it so a resumed run
+    /// can tell it is still looking at the same data.
+    pub fingerprint: String,
+    pub sources: Vec<String>,
+}
+
+struct FileResult {
+    examples: Vec<Example>,
+    stats: PipelineStats,
+    warnings: Vec<String>,
+}
+
+fn process(path: &Path, train: bool, opts: &BuildOptions) -> Result<FileResult, String> {
+    let lo = LoadOptions { magenta_compat: opts.pipeline.magenta_compat, expand_repeats: opts.expand_repeats };
+    let (seq, warnings) = load_file(path, &lo).map_err(|e| e.to_string())?;
+    let (t, s): (&[i32], &[f64]) = if train { (&opts.transpositions, &opts.stretches) } else { (&[0], &[1.0]) };
+    let mut stats = PipelineStats::default();
+    let examples = examples(&seq, &opts.pipeline, t, s, &mut stats);
+    let warnings = warnings.into_iter().map(|w| format!("{}: {w}", path.display())).collect();
+    Ok(FileResult { examples, stats, warnings })
+}
+
+/// Builds a dataset folder at `out` from `inputs` (files or folders).
+pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stats, DatasetError> {
+    let started = std::time::Instant::now();
+    if out.exists() && !opts.force {
+        return Err(DatasetError::Exists(out.display().to_string()));
+    }
+    let files = collect_files(inputs).map_err(|e| DatasetError::Input(e.to_string()))?;
+    if files.is_empty() {
+        return Err(DatasetError::Input(format!("no MIDI or MusicXML files under {}", inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))));
+    }
+    let pieces_of = split::piece_ids(inputs, &files);
+    let all_pieces: BTreeSet<String> = pieces_of.values().cloned().collect();
+    let eval = split::eval_pieces(&all_pieces, opts.eval_ratio, opts.seed);
+
+    let bar = if opts.progress { indicatif::ProgressBar::new(files.len() as u64) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} building dataset [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta})").unwrap().progress_chars("=> "));
+    let results: Vec<(PathBuf, bool, Result<FileResult, String>)> = files
+        .par_iter()
+        .map(|f| {
+            let is_train = !eval.contains(&pieces_of[f]);
+            // A panic here would be a bug in an importer; keep the rest of the dataset.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process(f, is_train, opts)))
+                .unwrap_or_else(|_| Err("internal error while reading this file (please report it)".to_string()));
+            bar.inc(1);
+            (f.clone(), is_train, r)
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    // Build into a temp folder beside `out`, then rename.
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let tmp = tempfile::Builder::new().prefix(".cadenza-dataset-").tempdir_in(parent).map_err(io_err(parent))?;
+
+    let config = opts.pipeline.config;
+    let mut writers = [StoreWriter::new(), StoreWriter::new()]; // train, eval
+    let mut stats = [SplitStats::default(), SplitStats::default()];
+    let mut pieces_seen = [BTreeSet::new(), BTreeSet::new()];
+    let mut skipped = Vec::new();
+    let mut warnings = Vec::new();
+    let mut split_files = Vec::new();
+    let mut sources = Vec::new();
+    for (f, is_train, r) in results {
+        let k = if is_train { 0 } else { 1 };
+        let piece = pieces_of[&f].clone();
+        split_files.push(SplitFile { path: f.display().to_string(), piece: piece.clone(), split: if is_train { "train" } else { "eval" }.into() });
+        match r {
+            Err(reason) => {
+                eprintln!("skipped {}: {reason}", f.display());
+                skipped.push(Skipped { file: f.display().to_string(), reason });
+            }
+            Ok(fr) => {
+                let source = sources.len() as u32;
+                sources.push(f.display().to_string());
+                warnings.extend(fr.warnings);
+                let s = &mut stats[k];
+                s.files += 1;
+                pieces_seen[k].insert(piece);
+                add_stats(&mut s.pipeline, &fr.stats);
+                for ex in fr.examples {
+                    s.examples += 1;
+                    s.events += (ex.encoded.tokens.len() / config.token_width()) as u64;
+                    writers[k].push(
+                        &ex.encoded.tokens,
+                        &ExampleMeta {
+                            source,
+                            segment: ex.segment,
+                            qpm: ex.qpm,
+                            stretch: ex.stretch,
+                            transpose: ex.transpose,
+                            key: ex.key,
+                            disable_conditioning: ex.encoded.disable_conditioning,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    stats[0].pieces = pieces_seen[0].len();
+    stats[1].pieces = pieces_seen[1].len();
+
+    let train_path = tmp.path().join("train.examples");
+    let eval_path = tmp.path().join("eval.examples");
+    writers[0].write(&train_path, config.key(), config.token_width())?;
+    writers[1].write(&eval_path, config.key(), config.token_width())?;
+    let mut h = sha2::Sha256::new();
+    for p in [&train_path, &eval_path] {
+        h.update(std::fs::read(p).map_err(io_err(p))?);
+    }
+    let fingerprint = format!("{:x}", h.finalize());
+
+    let [train, evals] = stats;
+    let stats = Stats { train, eval: evals, skipped, warnings, seconds: started.elapsed().as_secs_f64() };
+    let manifest = Manifest { format: 1, config, options: opts.clone(), fingerprint, sources };
+    write_json(&tmp.path().join("stats.json"), &stats)?;
+    write_json(&tmp.path().join("split.json"), &split_files)?;
+    write_json(&tmp.path().join("dataset.json"), &manifest)?;
+
+    let tmp_path = tmp.keep();
+    if out.exists() {
+        // --force: move the old dataset aside first so a failure cannot lose both.
+        let old = parent.join(format!(".cadenza-old-{}", std::process::id()));
+        std::fs::rename(out, &old).map_err(io_err(out))?;
+        std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
+    }
+    Ok(stats)
+}
+
+fn add_stats(a: &mut PipelineStats, b: &PipelineStats) {
+    a.segments += b.segments;
+    a.discarded_too_short += b.discarded_too_short;
+    a.truncated += b.truncated;
+    a.skipped_transpositions += b.skipped_transpositions;
+    a.discarded_more_than_one_program += b.discarded_more_than_one_program;
+    a.discarded_note_limits += b.discarded_note_limits;
+    a.quantize_errors += b.quantize_errors;
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), DatasetError> {
+    let s = serde_json::to_string_pretty(v).expect("serialisable");
+    std::fs::write(path, s).map_err(io_err(path))
+}
+
+/// An opened dataset folder.
+pub struct Dataset {
+    pub manifest: Manifest,
+    pub train: ExampleStore,
+    pub eval: ExampleStore,
+}
+
+impl Dataset {
+    pub fn open(dir: &Path) -> Result<Self, DatasetError> {
+        let mpath = dir.join("dataset.json");
+        let text = std::fs::read_to_string(&mpath)
+            .map_err(|e| DatasetError::NotADataset { path: dir.display().to_string(), msg: format!("cannot read dataset.json: {e}") })?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| DatasetError::NotADataset { path: mpath.display().to_string(), msg: e.to_string() })?;
+        let train = ExampleStore::open(&dir.join("train.examples"))?;
+        let eval = ExampleStore::open(&dir.join("eval.examples"))?;
+        Ok(Dataset { manifest, train, eval })
+    }
+}

@@ -208,7 +208,7 @@ impl Performance {
         }
         let mut step = 0i64;
         let mut velocity = velocity;
-        let mut emit = |seq: &mut NoteSequence, pitch: u8, start_step: i64, end_step: i64, vel: u8| {
+        let emit = |seq: &mut NoteSequence, pitch: u8, start_step: i64, end_step: i64, vel: u8| {
             let start = start_step as f64 * sps + seq_start;
             let mut end = end_step as f64 * sps + seq_start;
             if let Some(m) = max_note_duration {

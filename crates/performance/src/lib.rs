@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod controls;
+pub mod pipeline;
 mod event;
 mod onehot;
 

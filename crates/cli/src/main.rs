@@ -1,1 +1,182 @@
-fn main() {}
+//! `cadenza`: one binary, one subcommand per pipeline stage.
+
+use anyhow::{bail, Context, Result};
+use cadenza_dataset::{BuildOptions, LoadOptions};
+use cadenza_performance::pipeline::{examples, primer_performance, PipelineOptions, PipelineStats};
+use cadenza_performance::Config;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "cadenza", version, about = "Fine-tune and modify Magenta's Performance RNN for classical music")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a training dataset from MIDI and MusicXML files or folders.
+    Dataset(DatasetArgs),
+    /// Print one file's performance encoding as JSON (to diff against Magenta).
+    Encode(EncodeArgs),
+}
+
+#[derive(clap::Args)]
+struct DatasetArgs {
+    /// MIDI (.mid) and MusicXML (.xml, .musicxml, .mxl) files or folders.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output folder (built under a temporary name, then renamed).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value = "performance_with_dynamics")]
+    config: Config,
+    /// Fraction of pieces held out for evaluation (split by piece, before augmentation).
+    #[arg(long, default_value_t = 0.1)]
+    eval_ratio: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Training transpositions: a range like -3..3, a list like -2,0,2, or `all` (12 keys: -5..6).
+    #[arg(long, default_value = "-3..3")]
+    transpose: String,
+    /// Training time-stretch factors.
+    #[arg(long, default_value = "0.95,0.975,1,1.025,1.05", value_delimiter = ',')]
+    stretch: Vec<f64>,
+    #[arg(long, default_value_t = 32)]
+    min_events: usize,
+    #[arg(long, default_value_t = 512)]
+    max_events: usize,
+    /// Play MusicXML repeats and voltas.
+    #[arg(long)]
+    expand_repeats: bool,
+    /// Reproduce Magenta's importer and pipeline exactly, bugs included.
+    #[arg(long)]
+    magenta_compat: bool,
+    /// Replace an existing output folder.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PipelineKind {
+    /// The whole file, no sustain, no split: what Magenta's generator does with a primer.
+    Primer,
+    /// Magenta's eval branch: sustain, 30 s split, 512-event truncation, 32-event minimum.
+    Eval,
+}
+
+#[derive(clap::Args)]
+struct EncodeArgs {
+    file: PathBuf,
+    #[arg(long, value_enum, default_value = "primer")]
+    pipeline: PipelineKind,
+    #[arg(long, default_value = "performance_with_dynamics")]
+    config: Config,
+    #[arg(long)]
+    magenta_compat: bool,
+    #[arg(long)]
+    expand_repeats: bool,
+}
+
+fn parse_transpose(s: &str) -> Result<Vec<i32>> {
+    let s = s.trim();
+    if s == "all" {
+        return Ok((-5..=6).collect());
+    }
+    if let Some((a, b)) = s.split_once("..") {
+        let a: i32 = a.trim().parse().with_context(|| format!("--transpose {s}: bad range start"))?;
+        let b: i32 = b.trim().trim_start_matches('=').parse().with_context(|| format!("--transpose {s}: bad range end"))?;
+        if a > b {
+            bail!("--transpose {s}: empty range");
+        }
+        return Ok((a..=b).collect());
+    }
+    s.split(',').map(|x| x.trim().parse::<i32>().with_context(|| format!("--transpose {s}: '{x}' is not a whole number"))).collect()
+}
+
+fn dataset(a: DatasetArgs) -> Result<()> {
+    let transpositions = parse_transpose(&a.transpose)?;
+    if !(0.0..1.0).contains(&a.eval_ratio) {
+        bail!("--eval-ratio must be in [0, 1), got {}", a.eval_ratio);
+    }
+    if a.stretch.iter().any(|f| !(f.is_finite() && *f > 0.0)) {
+        bail!("--stretch factors must be positive numbers");
+    }
+    let opts = BuildOptions {
+        pipeline: PipelineOptions { config: a.config, min_events: a.min_events, max_events: a.max_events, split_seconds: 30.0, magenta_compat: a.magenta_compat },
+        eval_ratio: a.eval_ratio,
+        seed: a.seed,
+        transpositions,
+        stretches: a.stretch,
+        expand_repeats: a.expand_repeats,
+        progress: true,
+        force: a.force,
+    };
+    let stats = cadenza_dataset::build(&a.inputs, &a.out, &opts)?;
+    eprintln!(
+        "dataset {}: train {} pieces / {} examples / {} events; eval {} pieces / {} examples / {} events; {} files skipped; {:.1} s",
+        a.out.display(),
+        stats.train.pieces,
+        stats.train.examples,
+        stats.train.events,
+        stats.eval.pieces,
+        stats.eval.examples,
+        stats.eval.events,
+        stats.skipped.len(),
+        stats.seconds
+    );
+    Ok(())
+}
+
+fn encode(a: EncodeArgs) -> Result<()> {
+    let lo = LoadOptions { magenta_compat: a.magenta_compat, expand_repeats: a.expand_repeats };
+    let (seq, warnings) = cadenza_dataset::load_file(&a.file, &lo)?;
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", a.file.display());
+    }
+    let mut out = serde_json::json!({
+        "file": a.file.display().to_string(),
+        "config": a.config.key(),
+        "num_notes": seq.notes.len(),
+        "total_time": seq.total_time,
+    });
+    match a.pipeline {
+        PipelineKind::Primer => {
+            if a.config.is_note_encoding() {
+                bail!("the primer pipeline encodes events; use --pipeline eval for the note encoding");
+            }
+            let perf = primer_performance(&seq, a.config).with_context(|| a.file.display().to_string())?;
+            let idx = a.config.tokens(&perf).context("event outside the vocabulary")?;
+            out["num_events"] = perf.len().into();
+            out["num_steps"] = perf.num_steps().into();
+            out["class_indices"] = idx.into();
+        }
+        PipelineKind::Eval => {
+            let opts = PipelineOptions { config: a.config, magenta_compat: a.magenta_compat, ..Default::default() };
+            let mut stats = PipelineStats::default();
+            let ex = examples(&seq, &opts, &[0], &[1.0], &mut stats);
+            out["num_events"] = ex.iter().map(|e| e.encoded.tokens.len() / a.config.token_width()).sum::<usize>().into();
+            out["examples"] = ex
+                .iter()
+                .map(|e| serde_json::json!({"segment": e.segment, "class_indices": e.encoded.tokens, "disable_conditioning": e.encoded.disable_conditioning}))
+                .collect::<Vec<_>>()
+                .into();
+            out["stats"] = serde_json::to_value(&stats)?;
+        }
+    }
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Dataset(a) => dataset(a),
+        Command::Encode(a) => encode(a),
+    };
+    if let Err(e) = r {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -91,3 +91,34 @@ fn pairing_rules_follow_pretty_midi() {
     // 120 qpm, 100 ticks per quarter: 0.005 s per tick.
     assert_eq!(got, vec![(60, 90, 0.0, 0.1), (60, 80, 0.05, 0.1), (64, 50, 0.125, 0.15)]);
 }
+
+/// events → notes → events is the identity on canonical event lists, i.e. those the encoder
+/// makes from step-aligned notes (a real performance orders same-step onsets by raw onset
+/// time, which decoding cannot recover, so the first pass canonicalises them).
+#[test]
+fn events_to_notes_to_events_is_identity_on_real_files() {
+    use cadenza_notes::transform::{apply_sustain, quantize_absolute};
+    use cadenza_performance::Performance;
+    let round = |p: &Performance| {
+        let q = quantize_absolute(&p.to_sequence(100, 0, None, None), 100).unwrap();
+        Performance::from_quantized(&q, 0, 32, None)
+    };
+    let mut files = Vec::new();
+    midi_files(&asap().join("Chopin"), &mut files);
+    assert!(files.len() > 50);
+    for f in files.iter().take(60) {
+        let s = cadenza_midi::read_file(f).unwrap();
+        let p = Performance::from_quantized(&quantize_absolute(&apply_sustain(&s), 100).unwrap(), 0, 32, None);
+        let canonical = round(&p);
+        // Nothing is lost: both event lists decode to the same notes.
+        let notes = |p: &Performance| {
+            let mut v: Vec<_> = p.to_sequence(100, 0, None, None).notes.iter().map(|n| (n.pitch, n.velocity, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64)).collect();
+            v.sort();
+            v
+        };
+        assert!(notes(&p) == notes(&canonical) && p.num_steps() == canonical.num_steps(), "{}: decoding lost notes", f.display());
+        let again = round(&canonical);
+        let first_diff = canonical.events.iter().zip(&again.events).position(|(x, y)| x != y);
+        assert!(canonical.events.len() == again.events.len() && first_diff.is_none(), "{}: differs at event {first_diff:?}", f.display());
+    }
+}

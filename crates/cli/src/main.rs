@@ -38,7 +38,7 @@ struct DatasetArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Training transpositions: a range like -3..3, a list like -2,0,2, or `all` (12 keys: -5..6).
-    #[arg(long, default_value = "-3..3")]
+    #[arg(long, default_value = "-3..3", allow_hyphen_values = true)]
     transpose: String,
     /// Training time-stretch factors.
     #[arg(long, default_value = "0.95,0.975,1,1.025,1.05", value_delimiter = ',')]
@@ -53,6 +53,9 @@ struct DatasetArgs {
     /// Reproduce Magenta's importer and pipeline exactly, bugs included.
     #[arg(long)]
     magenta_compat: bool,
+    /// Also write Magenta-readable SequenceExample TFRecords.
+    #[arg(long)]
+    tfrecord: bool,
     /// Replace an existing output folder.
     #[arg(long)]
     force: bool,
@@ -110,6 +113,7 @@ fn dataset(a: DatasetArgs) -> Result<()> {
         transpositions,
         stretches: a.stretch,
         expand_repeats: a.expand_repeats,
+        tfrecord: a.tfrecord,
         progress: true,
         force: a.force,
     };

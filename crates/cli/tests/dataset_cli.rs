@@ -229,3 +229,30 @@ fn encode_reports_unreadable_files() {
     assert!(err.contains("broken.mid"), "{err}");
     assert!(o.stdout.is_empty());
 }
+
+/// `--tfrecord` writes SequenceExamples in Magenta's layout: one-hot `inputs` of the events
+/// and `labels` of the next events, the same data as the example store.
+#[test]
+fn tfrecord_matches_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ds");
+    let src = shared().join("data/asap/Bach/Fugue/bwv_846");
+    let st = cadenza().args(["dataset", src.to_str().unwrap(), "--out", out.to_str().unwrap(), "--tfrecord", "--transpose", "-1..1", "--stretch", "1", "--eval-ratio", "0"]).status().unwrap();
+    assert!(st.success());
+    let ds = cadenza_dataset::Dataset::open(&out).unwrap();
+    let recs = cadenza_mag::tfrecord::read_file(out.join("training_performances.tfrecord")).unwrap();
+    assert_eq!(recs.len(), ds.train.len());
+    assert!(recs.len() > 10);
+    for (i, r) in recs.iter().enumerate().step_by(7) {
+        let ex = cadenza_mag::tfrecord::parse_performance_sequence_example(r).unwrap();
+        let tokens = ds.train.tokens(i);
+        assert_eq!(ex.labels.len(), tokens.len() - 1);
+        for (k, (inp, lab)) in ex.inputs.iter().zip(&ex.labels).enumerate() {
+            assert_eq!(inp.len(), 388);
+            assert_eq!(inp.iter().position(|&x| x == 1.0), Some(tokens[k] as usize));
+            assert_eq!(inp.iter().sum::<f32>(), 1.0);
+            assert_eq!(lab, &vec![tokens[k + 1] as i64]);
+        }
+    }
+    assert!(cadenza_mag::tfrecord::read_file(out.join("eval_performances.tfrecord")).unwrap().is_empty());
+}

@@ -52,6 +52,9 @@ pub struct BuildOptions {
     pub transpositions: Vec<i32>,
     pub stretches: Vec<f64>,
     pub expand_repeats: bool,
+    /// Also write Magenta-readable SequenceExample TFRecords
+    /// (`training_performances.tfrecord`, `eval_performances.tfrecord`).
+    pub tfrecord: bool,
     #[serde(skip)]
     pub progress: bool,
     #[serde(skip)]
@@ -67,6 +70,7 @@ impl Default for BuildOptions {
             transpositions: (-3..=3).collect(),
             stretches: vec![0.95, 0.975, 1.0, 1.025, 1.05],
             expand_repeats: false,
+            tfrecord: false,
             progress: false,
             force: false,
         }
@@ -217,6 +221,11 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
     let eval_path = tmp.path().join("eval.examples");
     writers[0].write(&train_path, config.key(), config.token_width())?;
     writers[1].write(&eval_path, config.key(), config.token_width())?;
+    if opts.tfrecord {
+        for (store_path, name) in [(&train_path, "training_performances.tfrecord"), (&eval_path, "eval_performances.tfrecord")] {
+            write_tfrecord(&ExampleStore::open(store_path)?, config, &tmp.path().join(name))?;
+        }
+    }
     let mut h = sha2::Sha256::new();
     for p in [&train_path, &eval_path] {
         h.update(std::fs::read(p).map_err(io_err(p))?);
@@ -241,6 +250,24 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
     }
     Ok(stats)
+}
+
+/// Magenta's `make_sequence_example` for every stored example: `inputs` rows of
+/// `input_size` floats and `labels` (one int, or six for the note encoding).
+fn write_tfrecord(store: &ExampleStore, config: Config, path: &Path) -> Result<(), DatasetError> {
+    use std::io::Write;
+    let f = std::fs::File::create(path).map_err(io_err(path))?;
+    let mut w = cadenza_mag::tfrecord::TfRecordWriter::new(std::io::BufWriter::new(f));
+    for i in 0..store.len() {
+        let ex = cadenza_performance::EncodedExample { tokens: store.tokens(i), disable_conditioning: store.meta(i).disable_conditioning };
+        let (inputs, labels) = config.encode(&ex);
+        let labels: Vec<Vec<i64>> = labels.into_iter().map(|l| l.into_iter().map(i64::from).collect()).collect();
+        w.write_record(&cadenza_mag::tfrecord::performance_sequence_example(&inputs, &labels)).map_err(io_err(path))?;
+    }
+    let mut inner = w.into_inner();
+    inner.flush().map_err(io_err(path))?;
+    inner.into_inner().map_err(|e| DatasetError::Io { path: path.display().to_string(), source: e.into_error() })?.sync_all().map_err(io_err(path))?;
+    Ok(())
 }
 
 fn add_stats(a: &mut PipelineStats, b: &PipelineStats) {

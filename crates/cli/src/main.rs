@@ -20,6 +20,28 @@ enum Command {
     Dataset(DatasetArgs),
     /// Print one file's performance encoding as JSON (to diff against Magenta).
     Encode(EncodeArgs),
+    /// Measure Cadenza's speed on this machine.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Build the eval-branch dataset (no augmentation) of every score and performance in a
+    /// folder (default: ASAP's 206 scores and 895 performances; score MIDIs are left out).
+    Data(BenchDataArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchDataArgs {
+    #[arg(default_value = "../shared/data/asap")]
+    dir: PathBuf,
+    /// Timed repetitions; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Print one JSON object instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -173,11 +195,72 @@ fn encode(a: EncodeArgs) -> Result<()> {
     Ok(())
 }
 
+/// Magenta's note-seq parse time per file on this machine (issue #2): 0.10 s per MusicXML
+/// file and 0.067 s per MIDI file, before any pipeline work.
+const MAGENTA_SECONDS_PER_XML: f64 = 0.10;
+const MAGENTA_SECONDS_PER_MIDI: f64 = 0.067;
+
+fn bench_data(a: BenchDataArgs) -> Result<()> {
+    let files: Vec<PathBuf> = cadenza_dataset::collect_files(std::slice::from_ref(&a.dir))?
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "midi_score.mid"))
+        .collect();
+    let xml = files.iter().filter(|p| cadenza_dataset::file_kind(p) == Some(cadenza_dataset::FileKind::MusicXml)).count();
+    let midi = files.len() - xml;
+    if files.is_empty() {
+        bail!("{}: no MIDI or MusicXML files", a.dir.display());
+    }
+    let opts = BuildOptions { transpositions: vec![0], stretches: vec![1.0], ..Default::default() };
+    let mut best = f64::INFINITY;
+    let mut stats = None;
+    for _ in 0..a.runs.max(1) {
+        let tmp = tempfile_dir()?;
+        let out = tmp.join("bench");
+        let t = std::time::Instant::now();
+        let s = cadenza_dataset::build(&files, &out, &opts)?;
+        best = best.min(t.elapsed().as_secs_f64());
+        stats = Some(s);
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+    let stats = stats.unwrap();
+    let magenta = xml as f64 * MAGENTA_SECONDS_PER_XML + midi as f64 * MAGENTA_SECONDS_PER_MIDI;
+    let examples = stats.train.examples + stats.eval.examples;
+    let events = stats.train.events + stats.eval.events;
+    let threads = rayon_threads();
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"files": files.len(), "musicxml": xml, "midi": midi, "examples": examples, "events": events,
+                "seconds": best, "files_per_second": files.len() as f64 / best, "threads": threads,
+                "magenta_parse_seconds": magenta, "speedup_vs_magenta_parse": magenta / best, "skipped": stats.skipped.len()})
+        );
+    } else {
+        println!(
+            "eval-branch dataset of {} files ({xml} MusicXML, {midi} MIDI): {examples} examples, {events} events in {best:.3} s ({:.0} files/s, {threads} threads); Magenta needs {magenta:.1} s just to parse them: {:.0}x faster end to end",
+            files.len(),
+            files.len() as f64 / best,
+            magenta / best
+        );
+    }
+    Ok(())
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let d = std::env::temp_dir().join(format!("cadenza-bench-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
 fn main() {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Dataset(a) => dataset(a),
         Command::Encode(a) => encode(a),
+        Command::Bench(BenchCommand::Data(a)) => bench_data(a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -11,7 +11,6 @@
 
 use cadenza_notes::{ControlChange, KeySignature, Mode, Note, NoteSequence, SourceInfo, SourceKind, Tempo, TimeSignature};
 use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
-use std::collections::HashMap;
 use std::path::Path;
 use thiserror::Error;
 
@@ -165,13 +164,19 @@ pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
     }
 
     // Instruments, pretty_midi's _load_instruments.
+    // Few instruments per file: linear lookups beat hashing here.
     let mut instruments: Vec<Instrument> = Vec::new();
-    let mut inst_index: HashMap<(u8, u8, usize), usize> = HashMap::new();
+    let mut inst_index: Vec<((u8, u8, usize), usize)> = Vec::new();
     let mut cc_lists: Vec<Vec<(u64, u8, u8)>> = Vec::new();
-    let mut stragglers: HashMap<(u8, usize), usize> = HashMap::new(); // -> cc list id
+    let mut stragglers: Vec<((u8, usize), usize)> = Vec::new(); // -> cc list id
+    let find = |v: &[((u8, u8, usize), usize)], k: (u8, u8, usize)| v.iter().find(|e| e.0 == k).map(|e| e.1);
+    let find_straggler = |v: &[((u8, usize), usize)], k: (u8, usize)| v.iter().find(|e| e.0 == k).map(|e| e.1);
+    // Open notes per (channel, key); an empty list means "not open", as a missing key does in
+    // pretty_midi's dict (it never holds an empty list).
+    let mut last_note_on: Vec<Vec<(u64, u8)>> = vec![Vec::new(); 16 * 128];
 
     for (track_idx, track) in smf.tracks.iter().enumerate() {
-        let mut last_note_on: HashMap<(u8, u8), Vec<(u64, u8)>> = HashMap::new();
+        last_note_on.iter_mut().for_each(|v| v.clear());
         let mut current_program = [0u8; 16];
         for (ev, &tick) in track.iter().zip(&abs[track_idx]) {
             let TrackEventKind::Midi { channel, message } = ev.kind else { continue };
@@ -179,26 +184,30 @@ pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
             match message {
                 MidiMessage::ProgramChange { program } => current_program[ch as usize] = program.as_int(),
                 MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
-                    last_note_on.entry((ch, key.as_int())).or_default().push((tick, vel.as_int()));
+                    last_note_on[ch as usize * 128 + key.as_int() as usize].push((tick, vel.as_int()));
                 }
                 MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
                     let k = (ch, key.as_int());
-                    let Some(open) = last_note_on.remove(&k) else { continue };
+                    let slot = ch as usize * 128 + k.1 as usize;
+                    if last_note_on[slot].is_empty() {
+                        continue;
+                    }
+                    let open = std::mem::take(&mut last_note_on[slot]);
                     let (close, keep): (Vec<_>, Vec<_>) = open.into_iter().partition(|&(s, _)| s != tick);
                     for &(start_tick, vel) in &close {
                         let program = current_program[ch as usize];
-                        let ii = match inst_index.get(&(program, ch, track_idx)) {
-                            Some(&i) => i,
+                        let ii = match find(&inst_index, (program, ch, track_idx)) {
+                            Some(i) => i,
                             None => {
-                                let cc_list = match stragglers.get(&(ch, track_idx)) {
-                                    Some(&l) => l,
+                                let cc_list = match find_straggler(&stragglers, (ch, track_idx)) {
+                                    Some(l) => l,
                                     None => {
                                         cc_lists.push(Vec::new());
                                         cc_lists.len() - 1
                                     }
                                 };
                                 instruments.push(Instrument { program, channel: ch, notes: Vec::new(), cc_list });
-                                inst_index.insert((program, ch, track_idx), instruments.len() - 1);
+                                inst_index.push(((program, ch, track_idx), instruments.len() - 1));
                                 instruments.len() - 1
                             }
                         };
@@ -208,18 +217,18 @@ pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
                         instruments[ii].notes.push(n);
                     }
                     if !close.is_empty() && !keep.is_empty() {
-                        last_note_on.insert(k, keep);
+                        last_note_on[slot] = keep;
                     }
                 }
                 MidiMessage::Controller { controller, value } => {
                     let program = current_program[ch as usize];
-                    let list = match inst_index.get(&(program, ch, track_idx)) {
-                        Some(&i) => instruments[i].cc_list,
-                        None => match stragglers.get(&(ch, track_idx)) {
-                            Some(&l) => l,
+                    let list = match find(&inst_index, (program, ch, track_idx)) {
+                        Some(i) => instruments[i].cc_list,
+                        None => match find_straggler(&stragglers, (ch, track_idx)) {
+                            Some(l) => l,
                             None => {
                                 cc_lists.push(Vec::new());
-                                stragglers.insert((ch, track_idx), cc_lists.len() - 1);
+                                stragglers.push(((ch, track_idx), cc_lists.len() - 1));
                                 cc_lists.len() - 1
                             }
                         },

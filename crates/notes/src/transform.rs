@@ -56,20 +56,22 @@ pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
     // Python's sort on (time, kind) is stable; so is Rust's sort_by.
     events.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
 
-    let mut active: std::collections::HashMap<u32, Vec<usize>> = Default::default();
-    let mut sus: std::collections::HashMap<u32, bool> = Default::default();
+    // Instruments are small dense indices: per-instrument state lives in vectors.
+    let n_inst = out.notes.iter().map(|n| n.instrument).chain(out.control_changes.iter().map(|c| c.instrument)).max().map_or(0, |m| m as usize + 1);
+    let mut active: Vec<Vec<usize>> = vec![Vec::new(); n_inst];
+    let mut sus: Vec<bool> = vec![false; n_inst];
     let mut deleted = vec![false; out.notes.len()];
     let mut time = 0.0f64;
     for &(t, kind, idx) in &events {
         time = t;
         match kind {
             SusKind::SustainOn => {
-                sus.insert(out.control_changes[idx].instrument, true);
+                sus[out.control_changes[idx].instrument as usize] = true;
             }
             SusKind::SustainOff => {
-                let inst = out.control_changes[idx].instrument;
-                sus.insert(inst, false);
-                let list = active.entry(inst).or_default();
+                let inst = out.control_changes[idx].instrument as usize;
+                sus[inst] = false;
+                let list = &mut active[inst];
                 let mut keep = Vec::with_capacity(list.len());
                 for &ni in list.iter() {
                     if out.notes[ni].end < time {
@@ -84,10 +86,10 @@ pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
                 *list = keep;
             }
             SusKind::NoteOn => {
-                let inst = out.notes[idx].instrument;
+                let inst = out.notes[idx].instrument as usize;
                 let pitch = out.notes[idx].pitch;
-                if *sus.get(&inst).unwrap_or(&false) {
-                    let list = active.entry(inst).or_default();
+                if sus[inst] {
+                    let list = &mut active[inst];
                     let mut keep = Vec::with_capacity(list.len());
                     for &ni in list.iter() {
                         if out.notes[ni].pitch == pitch {
@@ -101,12 +103,12 @@ pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
                     }
                     *list = keep;
                 }
-                active.entry(inst).or_default().push(idx);
+                active[inst].push(idx);
             }
             SusKind::NoteOff => {
-                let inst = out.notes[idx].instrument;
-                if !*sus.get(&inst).unwrap_or(&false) {
-                    let list = active.entry(inst).or_default();
+                let inst = out.notes[idx].instrument as usize;
+                if !sus[inst] {
+                    let list = &mut active[inst];
                     if let Some(p) = list.iter().position(|&ni| ni == idx) {
                         list.remove(p);
                     }
@@ -116,7 +118,7 @@ pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
     }
     // Notes the pedal still holds at the end stop at the last event.
     let mut any_active = false;
-    for list in active.values() {
+    for list in &active {
         for &ni in list {
             out.notes[ni].end = time;
             any_active = true;

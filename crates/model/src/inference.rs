@@ -1,0 +1,180 @@
+//! Running a trained network without autodiff: whole-sequence evaluation (likelihood,
+//! eval loss) and step-by-step sampling state, straight on the fused kernels.
+
+use crate::kernels::{gemv_acc, lstm_forward, lstm_step, sgemm};
+use crate::weights::Weights;
+use cadenza_performance::Token;
+
+/// Layer 0's input projection `x·K_x + b` for each position. `tokens` holds one event per
+/// position (`token_width` tokens each); `controls`, when the config is conditioned, one
+/// control row per position. One-hot events are a row gather, not a matmul.
+pub fn input_projection(w: &Weights, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>) -> Vec<f32> {
+    let cfg = w.config.config;
+    let g4 = 4 * w.config.layers[0];
+    let k = &w.kernels[0];
+    let cs = cfg.control_size();
+    let mut out = Vec::with_capacity(tokens.len() * g4);
+    let mut feat = vec![0.0f32; cfg.event_input_size()];
+    for (p, tok) in tokens.iter().enumerate() {
+        let start = out.len();
+        out.extend_from_slice(&w.biases[0]);
+        let row = &mut out[start..];
+        if let Some(ctrl) = controls {
+            gemv_acc(&ctrl[p], &k[..cs * g4], cs, g4, row);
+        }
+        if cfg.event_is_one_hot() {
+            let r = cs + tok[0] as usize;
+            for (o, kv) in row.iter_mut().zip(&k[r * g4..(r + 1) * g4]) {
+                *o += kv;
+            }
+        } else {
+            cfg.encode_event_input(tok, &mut feat);
+            gemv_acc(&feat, &k[cs * g4..], feat.len(), g4, row);
+        }
+    }
+    out
+}
+
+/// Logits for every position of one sequence from the zero state: `[T, C]`.
+pub fn sequence_logits(w: &Weights, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>) -> Vec<f32> {
+    let t = tokens.len();
+    let mut x = input_projection(w, tokens, controls);
+    let mut h_prev: Vec<f32> = Vec::new();
+    for (l, &hid) in w.config.layers.iter().enumerate() {
+        let g4 = 4 * hid;
+        if l > 0 {
+            let hin = w.config.layers[l - 1];
+            x = w.biases[l].repeat(t);
+            sgemm(t, g4, hin, &mut x, &h_prev, false, &w.kernels[l][..hin * g4], false, true);
+        }
+        let in_rows = w.config.layer_input(l);
+        let k_h = &w.kernels[l][in_rows * g4..];
+        let (out, _) = lstm_forward(&x, k_h, &vec![0.0; hid], &vec![0.0; hid], t, 1, hid);
+        h_prev = out;
+    }
+    let c = w.config.num_logits();
+    let mut logits = w.fc_b.repeat(t);
+    sgemm(t, c, w.config.top(), &mut logits, &h_prev, false, &w.fc_w, false, true);
+    logits
+}
+
+/// Log-softmax over each of the config's softmax segments (one, or six for notes), in place.
+pub fn log_softmax_segments(logits: &mut [f32], sizes: &[usize]) {
+    let c: usize = sizes.iter().sum();
+    for row in logits.chunks_mut(c) {
+        let mut off = 0;
+        for &n in sizes {
+            let seg = &mut row[off..off + n];
+            let m = seg.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let lse = m + seg.iter().map(|&v| ((v - m) as f64).exp()).sum::<f64>().ln() as f32;
+            seg.iter_mut().for_each(|v| *v -= lse);
+            off += n;
+        }
+    }
+}
+
+/// Log-likelihood of a sequence of events, as Magenta's `_evaluate_log_likelihood`: the first
+/// event is given, every later one is scored. Returns (total, per-step log-probabilities).
+pub fn log_likelihood(w: &Weights, tokens: &[Token], disable_conditioning: bool) -> (f64, Vec<f32>) {
+    let cfg = w.config.config;
+    let width = cfg.token_width();
+    let n = tokens.len() / width;
+    if n < 2 {
+        return (0.0, Vec::new());
+    }
+    let events: Vec<&[Token]> = tokens.chunks(width).collect();
+    // Controls at i+1 go with event i (magenta-compat.md §1.7).
+    let ctrl = if cfg.is_conditioned() { Some(cfg.control_rows(tokens, disable_conditioning)[1..].to_vec()) } else { None };
+    let mut lp = sequence_logits(w, &events[..n - 1], ctrl.as_deref());
+    let sizes = cfg.class_sizes();
+    log_softmax_segments(&mut lp, &sizes);
+    let c = w.config.num_logits();
+    let mut total = 0.0f64;
+    let mut steps = Vec::with_capacity(n - 1);
+    for i in 0..n - 1 {
+        let row = &lp[i * c..(i + 1) * c];
+        let mut off = 0;
+        let mut s = 0.0f32;
+        for (k, &sz) in sizes.iter().enumerate() {
+            s += row[off + events[i + 1][k] as usize];
+            off += sz;
+        }
+        steps.push(s);
+        total += s as f64;
+    }
+    (total, steps)
+}
+
+/// Recurrent state for `batch` sequences, for sampling one event at a time.
+pub struct Stepper<'w> {
+    w: &'w Weights,
+    pub batch: usize,
+    h: Vec<Vec<f32>>,
+    c: Vec<Vec<f32>>,
+    z: Vec<f32>,
+    x: Vec<f32>,
+    logits: Vec<f32>,
+}
+
+impl<'w> Stepper<'w> {
+    pub fn new(w: &'w Weights, batch: usize) -> Self {
+        let h = w.config.layers.iter().map(|&n| vec![0.0; batch * n]).collect();
+        let c = w.config.layers.iter().map(|&n| vec![0.0; batch * n]).collect();
+        Stepper { w, batch, h, c, z: Vec::new(), x: Vec::new(), logits: Vec::new() }
+    }
+
+    /// Flattened state per layer, `[c, h]` each, as Magenta's `final_state` collection.
+    pub fn state(&self) -> Vec<&[f32]> {
+        let mut v = Vec::new();
+        for l in 0..self.h.len() {
+            v.push(&self.c[l][..]);
+            v.push(&self.h[l][..]);
+        }
+        v
+    }
+
+    /// Copies the state of row `from` into row `to` (beam search branches).
+    pub fn copy_row(&mut self, from: usize, to: usize) {
+        for (l, &n) in self.w.config.layers.iter().enumerate() {
+            self.h[l].copy_within(from * n..(from + 1) * n, to * n);
+            self.c[l].copy_within(from * n..(from + 1) * n, to * n);
+        }
+    }
+
+    /// Feeds one event per row and returns the logits `[batch, C]`.
+    pub fn step(&mut self, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>) -> &[f32] {
+        assert_eq!(tokens.len(), self.batch, "one event per batch row");
+        let w = self.w;
+        let mut x = input_projection(w, tokens, controls);
+        for (l, &hid) in w.config.layers.iter().enumerate() {
+            let g4 = 4 * hid;
+            if l > 0 {
+                let hin = w.config.layers[l - 1];
+                self.x.clear();
+                for _ in 0..self.batch {
+                    self.x.extend_from_slice(&w.biases[l]);
+                }
+                if self.batch == 1 {
+                    gemv_acc(&self.h[l - 1], &w.kernels[l][..hin * g4], hin, g4, &mut self.x);
+                } else {
+                    sgemm(self.batch, g4, hin, &mut self.x, &self.h[l - 1], false, &w.kernels[l][..hin * g4], false, true);
+                }
+                std::mem::swap(&mut x, &mut self.x);
+            }
+            let in_rows = w.config.layer_input(l);
+            lstm_step(&x, &w.kernels[l][in_rows * g4..], &mut self.h[l], &mut self.c[l], self.batch, hid, &mut self.z);
+        }
+        let c = w.config.num_logits();
+        self.logits.clear();
+        for _ in 0..self.batch {
+            self.logits.extend_from_slice(&w.fc_b);
+        }
+        let top = w.config.layers.len() - 1;
+        if self.batch == 1 {
+            gemv_acc(&self.h[top], &w.fc_w, w.config.top(), c, &mut self.logits);
+        } else {
+            sgemm(self.batch, c, w.config.top(), &mut self.logits, &self.h[top], false, &w.fc_w, false, true);
+        }
+        &self.logits
+    }
+}

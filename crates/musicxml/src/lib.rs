@@ -157,8 +157,14 @@ pub fn read_bytes(bytes: &[u8], name: &str, opts: &ImportOptions) -> Result<Impo
 
 fn import(bytes: &[u8], name: &str, opts: &ImportOptions, warnings: &mut Warnings) -> Result<NoteSequence, Fail> {
     let strict = opts.magenta_compat;
-    let text = container::load(bytes, name, strict, warnings)?;
-    let doc = container::parse_xml(&text).map_err(Fail::Xml)?;
+    let original = container::load(bytes, name, strict, warnings)?;
+    let text = container::strip_indentation(&original);
+    let doc = match container::parse_xml(&text) {
+        Ok(doc) => doc,
+        // Report the error at its place in the file as written.
+        Err(e) => return Err(Fail::Xml(container::parse_xml(&original).err().unwrap_or(e))),
+    };
+    drop(original);
     let root = doc.root_element();
     match root.tag_name().name() {
         "score-partwise" => {}

@@ -159,6 +159,16 @@ struct Global {
     seq: usize,
 }
 
+/// A part in score time, before the musical rules are applied.
+struct ParsedPart {
+    notes: Vec<RawNote>,
+    /// Furthest position reached.
+    end: Rat,
+    /// (position, document order, mark)
+    dynamics: Vec<(Rat, usize, Dyn)>,
+    graces: Vec<GraceGroup>,
+}
+
 struct PartOut {
     notes: Vec<RawNote>,
     end: Rat,
@@ -193,10 +203,10 @@ pub(crate) fn import(root: Node, expand_repeats: bool, w: &mut Warnings) -> R<No
         for &i in &order {
             p.measure(measures[i])?;
         }
-        let (mut notes, end, dyns) = p.finish();
-        resolve_graces(&mut notes, &dyns.1);
+        let ParsedPart { mut notes, end, dynamics, graces } = p.finish();
+        resolve_graces(&mut notes, &graces);
         merge_ties(&mut notes, w);
-        apply_dynamics(&mut notes, dyns.0);
+        apply_dynamics(&mut notes, dynamics);
         parts.push(PartOut {
             notes,
             end,
@@ -250,14 +260,14 @@ pub(crate) fn import(root: Node, expand_repeats: bool, w: &mut Warnings) -> R<No
     seq.notes.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.part.cmp(&b.part)).then(a.pitch.cmp(&b.pitch)));
     seq.total_time = total;
 
-    global.times.sort_by(|a, b| a.0.cmp(&b.0));
+    global.times.sort();
     global.times.dedup();
     seq.time_signatures = global
         .times
         .iter()
         .map(|&(pos, numerator, denominator)| TimeSignature { time: map.secs(pos), numerator, denominator })
         .collect();
-    global.keys.sort_by(|a, b| a.0.cmp(&b.0));
+    global.keys.sort_by_key(|&(pos, key, mode)| (pos, key, mode as u8));
     global.keys.dedup();
     seq.key_signatures =
         global.keys.iter().map(|&(pos, key, mode)| KeySignature { time: map.secs(pos), key, mode }).collect();
@@ -350,12 +360,12 @@ impl<'a> PartParser<'a> {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    fn finish(mut self) -> (Vec<RawNote>, Rat, (Vec<(Rat, usize, Dyn)>, Vec<GraceGroup>)) {
+    fn finish(mut self) -> ParsedPart {
+        // Grace notes still waiting for a principal have none.
         let mut left: Vec<GraceGroup> = self.pending.drain().map(|(_, g)| g).collect();
-        left.sort_by(|a, b| a.onset.cmp(&b.onset));
+        left.sort_by_key(|g| g.onset);
         self.groups.extend(left);
-        (self.notes, self.part_end, (self.dyns, self.groups))
+        ParsedPart { notes: self.notes, end: self.part_end, dynamics: self.dyns, graces: self.groups }
     }
 
     fn next_seq(&mut self) -> usize {
@@ -430,7 +440,7 @@ impl<'a> PartParser<'a> {
     }
 
     fn attributes(&mut self, x: Node) {
-        let mut keys: Vec<(i32, Mode)> = Vec::new();
+        let mut keys: Vec<(i32, i32, Mode)> = Vec::new();
         for c in elements(x) {
             match name(c) {
                 "divisions" => match et_text(c).and_then(|t| Rat::parse_decimal(&t)) {
@@ -442,17 +452,22 @@ impl<'a> PartParser<'a> {
                         self.w.push("key signature without <fifths> (non-traditional key) ignored");
                         continue;
                     };
-                    if fifths.abs() > 30 {
+                    if fifths.unsigned_abs() > 30 {
                         self.w.push(format!("key signature with {fifths} fifths ignored"));
                         continue;
                     }
-                    let mode = match child_text(c, "mode").map(|m| m.to_ascii_lowercase()) {
-                        None => Mode::Major,
-                        Some(m) if m == "major" => Mode::Major,
-                        Some(m) if m == "minor" => Mode::Minor,
-                        Some(_) => Mode::Other,
+                    // Tonic as semitones above the major tonic of the signature.
+                    let (mode, offset) = match child_text(c, "mode").map(|m| m.to_ascii_lowercase()).as_deref() {
+                        None | Some("major") | Some("ionian") => (Mode::Major, 0),
+                        Some("minor") | Some("aeolian") => (Mode::Minor, 9),
+                        Some("dorian") => (Mode::Other, 2),
+                        Some("phrygian") => (Mode::Other, 4),
+                        Some("lydian") => (Mode::Other, 5),
+                        Some("mixolydian") => (Mode::Other, 7),
+                        Some("locrian") => (Mode::Other, 11),
+                        Some(_) => (Mode::Other, 0),
                     };
-                    keys.push((fifths, mode));
+                    keys.push((fifths, offset, mode));
                 }
                 "time" => self.time_signature(c),
                 "transpose" => {
@@ -471,10 +486,10 @@ impl<'a> PartParser<'a> {
             }
         }
         // A transposing part's key is written, like its notes: shift it to sounding pitch.
-        for (fifths, mode) in keys {
-            let written = KeySignature::from_fifths(0.0, fifths, mode);
-            let key = (written.key as i32 + self.transpose).rem_euclid(12) as u8;
-            self.global.keys.push((self.cursor, key, mode));
+        for (fifths, offset, mode) in keys {
+            let major = KeySignature::from_fifths(0.0, fifths, Mode::Major).key as i32;
+            let key = (major + offset + self.transpose).rem_euclid(12) as u8;
+            self.global.keys.push((self.cursor.max(Rat::ZERO), key, mode));
         }
     }
 
@@ -504,7 +519,8 @@ impl<'a> PartParser<'a> {
             pairs[0]
         } else {
             let den = pairs.iter().fold(1u64, |l, &(_, t)| lcm(l, t as u64));
-            let num: Option<u64> = pairs.iter().try_fold(0u64, |acc, &(b, t)| acc.checked_add(b as u64 * (den / t as u64)));
+            let num: Option<u64> =
+                pairs.iter().try_fold(0u64, |acc, &(b, t)| acc.checked_add((b as u64).checked_mul(den / t as u64)?));
             match (num.and_then(|n| u32::try_from(n).ok()), u32::try_from(den).ok()) {
                 (Some(n), Some(d)) => (n, d),
                 _ => {
@@ -514,7 +530,7 @@ impl<'a> PartParser<'a> {
             }
         };
         self.meter = Rat::new(4 * numerator as i64, denominator as i64);
-        self.global.times.push((self.cursor, numerator, denominator));
+        self.global.times.push((self.cursor.max(Rat::ZERO), numerator, denominator));
     }
 
     fn note(&mut self, x: Node) -> R<()> {
@@ -777,7 +793,7 @@ impl<'a> PartParser<'a> {
             return;
         }
         let seq = self.next_seq();
-        self.global.tempos.push(TempoMark { pos, part: self.part, seq, qpm });
+        self.global.tempos.push(TempoMark { pos: pos.max(Rat::ZERO), part: self.part, seq, qpm });
     }
 
     /// A `<sound>` element: tempo, and the dynamics level (or accent, when the direction's
@@ -831,11 +847,7 @@ fn lcm(a: u64, b: u64) -> u64 {
     while y != 0 {
         (x, y) = (y, x % y);
     }
-    if x == 0 {
-        0
-    } else {
-        a / x * b
-    }
+    a.checked_div(x).map_or(0, |q| q.saturating_mul(b))
 }
 
 /// Grace notes get real time, taken from a neighbour in their voice (all in quarter notes,
@@ -850,6 +862,9 @@ fn lcm(a: u64, b: u64) -> u64 {
 /// * Successive graces share the time in order, in proportion to their nominal lengths;
 ///   the notes of a grace chord share a slot.
 fn resolve_graces(notes: &mut [RawNote], groups: &[GraceGroup]) {
+    if groups.is_empty() {
+        return;
+    }
     let mut by_onset: HashMap<(u32, Rat), Vec<usize>> = HashMap::new();
     let mut by_end: HashMap<(u32, Rat), Vec<usize>> = HashMap::new();
     for (i, n) in notes.iter().enumerate() {
@@ -921,8 +936,8 @@ fn place(notes: &mut [RawNote], g: &GraceGroup, start: Rat, total: Rat, nominal:
 /// onset to the last end. A pitch struck again without a tie closes its open chains.
 fn merge_ties(notes: &mut [RawNote], w: &mut Warnings) {
     const MAX_GAP: Rat = Rat::int_const(4);
-    // pitch -> open chains: (index of the sounding note, written end so far, voice)
-    let mut open: HashMap<u8, Vec<(usize, Rat, u32)>> = HashMap::new();
+    // By pitch, the open chains: (index of the sounding note, written end so far, voice).
+    let mut open: Vec<Vec<(usize, Rat, u32)>> = vec![Vec::new(); 128];
     // In time order: a tie may start in a voice written after the voice it ends in.
     let mut order: Vec<usize> = (0..notes.len()).collect();
     order.sort_by_key(|&i| notes[i].orig_onset);
@@ -933,7 +948,7 @@ fn merge_ties(notes: &mut [RawNote], w: &mut Warnings) {
             continue;
         }
         let (onset, voice, start, stop, orig_end) = (n.orig_onset, n.voice, n.tie_start, n.tie_stop, n.orig_end);
-        let chains = open.entry(pitch).or_default();
+        let Some(chains) = open.get_mut(pitch as usize) else { continue };
         if stop {
             let near = |c: &(usize, Rat, u32)| {
                 c.2 == voice && c.1 < onset && onset.sub(c.1).is_some_and(|gap| gap <= MAX_GAP)

@@ -16,9 +16,10 @@ fn main() {
         seqs.push(s);
     }
     let opts = PipelineOptions::default();
+    let reps: usize = std::env::var("PIPE_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     let t = Instant::now();
     let mut n = 0;
-    for s in &seqs {
+    for s in seqs.iter().cycle().take(seqs.len() * reps) {
         n += examples(s, &opts, &[0], &[1.0], &mut PipelineStats::default()).len();
     }
     t_pipe += t.elapsed().as_secs_f64();

@@ -84,10 +84,11 @@ impl Performance {
     /// every NOTE_OFF at a step before every NOTE_ON, VELOCITY just before a NOTE_ON whose
     /// bin differs, gaps split into TIME_SHIFT(100)s and a remainder.
     pub fn from_quantized(q: &QuantizedSequence, start_step: i64, num_velocity_bins: u8, instrument: Option<u32>) -> Self {
-        let mut notes: Vec<&cadenza_notes::QuantizedNote> =
-            q.notes.iter().filter(|n| n.start_step >= start_step && instrument.map_or(true, |i| n.instrument == i)).collect();
-        // Stable sort, like Python's sorted().
-        notes.sort_by(|a, b| a.start.partial_cmp(&b.start).unwrap_or(std::cmp::Ordering::Equal).then(a.pitch.cmp(&b.pitch)));
+        let mut notes: Vec<(usize, &cadenza_notes::QuantizedNote)> =
+            q.notes.iter().enumerate().filter(|(_, n)| n.start_step >= start_step && instrument.map_or(true, |i| n.instrument == i)).collect();
+        // Python's stable sorted() by (start time, pitch): the original index breaks ties.
+        notes.sort_unstable_by(|(ia, a), (ib, b)| a.start.partial_cmp(&b.start).unwrap_or(std::cmp::Ordering::Equal).then(a.pitch.cmp(&b.pitch)).then(ia.cmp(ib)));
+        let notes: Vec<&cadenza_notes::QuantizedNote> = notes.into_iter().map(|(_, n)| n).collect();
         let mut marks: Vec<(i64, usize, bool)> = Vec::with_capacity(notes.len() * 2);
         for (i, n) in notes.iter().enumerate() {
             marks.push((n.start_step, i, false));

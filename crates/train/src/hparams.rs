@@ -1,0 +1,270 @@
+//! Training hyper-parameters: one typed struct, saved beside every checkpoint, changeable on
+//! resume (the change is logged), with Magenta's `--hparams "k=v,…"` syntax for overrides.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    /// Magenta's default: the base learning rate throughout.
+    Constant,
+    /// `lr · rate^(step / steps)`.
+    Exponential { decay_rate: f64, decay_steps: u64 },
+    /// Triangular cyclical learning rate (Smith 2017), as the seed project used: from `lower`
+    /// up to `upper` in `step_size` steps and back down.
+    Cyclical { lower: f64, upper: f64, step_size: u64 },
+}
+
+impl Schedule {
+    pub fn learning_rate(&self, base: f64, step: u64) -> f64 {
+        match *self {
+            Schedule::Constant => base,
+            Schedule::Exponential { decay_rate, decay_steps } => base * decay_rate.powf(step as f64 / decay_steps.max(1) as f64),
+            Schedule::Cyclical { lower, upper, step_size } => {
+                let ss = step_size.max(1) as f64;
+                let cycle = (1.0 + step as f64 / (2.0 * ss)).floor();
+                let x = (step as f64 / ss - 2.0 * cycle + 1.0).abs();
+                lower + (upper - lower) * (1.0 - x).max(0.0)
+            }
+        }
+    }
+
+    /// `--clr lower=0.00025,upper=0.001,step_size=470`.
+    pub fn parse_clr(s: &str) -> Result<Schedule, String> {
+        let kv = parse_kv(s)?;
+        let get = |k: &str| kv.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).ok_or_else(|| format!("--clr needs {k}=…"));
+        let f = |k: &str| get(k)?.parse::<f64>().map_err(|e| format!("--clr {k}: {e}"));
+        let (lower, upper) = (f("lower")?, f("upper")?);
+        let step_size = get("step_size")?.parse::<u64>().map_err(|e| format!("--clr step_size: {e}"))?;
+        if !(lower > 0.0 && upper >= lower && step_size > 0) {
+            return Err("--clr needs 0 < lower ≤ upper and step_size > 0".into());
+        }
+        Ok(Schedule::Cyclical { lower, upper, step_size })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HParams {
+    pub batch_size: usize,
+    /// Magenta's `dropout_keep_prob` on every layer's output (1.0 = no dropout).
+    pub dropout_keep_prob: f32,
+    pub learning_rate: f64,
+    /// Each gradient tensor is clipped to this norm on its own (tf_slim's clip_gradient_norms).
+    pub clip_norm: f32,
+    /// Weight of Σ|w| over kernels and FC weights (not biases), added to the loss.
+    pub l1: f64,
+    /// Weight of Σw² over the same tensors.
+    pub l2: f64,
+    pub schedule: Schedule,
+    /// Weight of the differentiable rhythm loss (0 = the original recipe).
+    #[serde(default)]
+    pub rhythm_loss: f64,
+    /// Weight of the differentiable harmony loss (0 = the original recipe).
+    #[serde(default)]
+    pub harmony_loss: f64,
+}
+
+impl Default for HParams {
+    /// Magenta's `performance_rnn` defaults.
+    fn default() -> Self {
+        HParams { batch_size: 64, dropout_keep_prob: 1.0, learning_rate: 0.001, clip_norm: 3.0, l1: 0.0, l2: 0.0, schedule: Schedule::Constant, rhythm_loss: 0.0, harmony_loss: 0.0 }
+    }
+}
+
+fn parse_kv(s: &str) -> Result<Vec<(String, String)>, String> {
+    // Split on commas outside brackets (rnn_layer_sizes=[64,64]).
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for ch in s.chars().chain(std::iter::once(',')) {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ => {}
+        }
+        if ch == ',' && depth == 0 {
+            let item = cur.trim().to_string();
+            cur.clear();
+            if item.is_empty() {
+                continue;
+            }
+            let (k, v) = item.split_once('=').ok_or_else(|| format!("'{item}' is not key=value"))?;
+            out.push((k.trim().to_string(), v.trim().to_string()));
+        } else {
+            cur.push(ch);
+        }
+    }
+    Ok(out)
+}
+
+impl HParams {
+    /// Applies Magenta-style overrides; returns `rnn_layer_sizes` when given (it shapes the
+    /// model, which only a run from scratch may choose).
+    pub fn apply_overrides(&mut self, s: &str) -> Result<Option<Vec<usize>>, String> {
+        let mut layers = None;
+        for (k, v) in parse_kv(s)? {
+            let num = |v: &str| v.parse::<f64>().map_err(|e| format!("--hparams {k}={v}: {e}"));
+            match k.as_str() {
+                "batch_size" => self.batch_size = num(&v)? as usize,
+                "dropout_keep_prob" => self.dropout_keep_prob = num(&v)? as f32,
+                "learning_rate" => self.learning_rate = num(&v)?,
+                "clip_norm" => self.clip_norm = num(&v)? as f32,
+                "l1" | "l1_scale" => self.l1 = num(&v)?,
+                "l2" | "l2_scale" => self.l2 = num(&v)?,
+                "rhythm_loss" => self.rhythm_loss = num(&v)?,
+                "harmony_loss" => self.harmony_loss = num(&v)?,
+                "rnn_layer_sizes" => {
+                    let inner = v.trim().trim_start_matches('[').trim_end_matches(']');
+                    layers = Some(inner.split(',').map(|x| x.trim().parse::<usize>().map_err(|e| format!("rnn_layer_sizes: {e}"))).collect::<Result<Vec<_>, _>>()?);
+                }
+                other => return Err(format!("unknown hparam '{other}' (known: batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, rhythm_loss, harmony_loss, rnn_layer_sizes)")),
+            }
+        }
+        self.validate()?;
+        Ok(layers)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.batch_size == 0 {
+            return Err("batch_size must be at least 1".into());
+        }
+        if !(self.dropout_keep_prob > 0.0 && self.dropout_keep_prob <= 1.0) {
+            return Err(format!("dropout_keep_prob must be in (0, 1], got {}", self.dropout_keep_prob));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(format!("learning_rate must be positive, got {}", self.learning_rate));
+        }
+        if !(self.clip_norm > 0.0) {
+            return Err(format!("clip_norm must be positive, got {}", self.clip_norm));
+        }
+        for (n, v) in [("l1", self.l1), ("l2", self.l2), ("rhythm_loss", self.rhythm_loss), ("harmony_loss", self.harmony_loss)] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(format!("{n} must be ≥ 0, got {v}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Human-readable list of what differs from `old`, for the resume log.
+    pub fn diff(&self, old: &HParams) -> Vec<String> {
+        let a = serde_json::to_value(old).unwrap();
+        let b = serde_json::to_value(self).unwrap();
+        let mut out = Vec::new();
+        if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+            for (k, vb) in b {
+                if a.get(k) != Some(vb) {
+                    out.push(format!("{k}: {} → {}", a.get(k).map(|v| v.to_string()).unwrap_or_default(), vb));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StopMode {
+    /// Watch the eval loss, lower is better.
+    Min,
+    /// Watch the eval accuracy, higher is better.
+    Max,
+}
+
+/// `--early-stop mode=min,target_loss=0.12,patience=10[,min_delta=0.001]` or
+/// `mode=max,target_acc=0.9,patience=10`: on the eval set, patience counted in evaluations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStop {
+    pub mode: StopMode,
+    pub target: Option<f64>,
+    pub patience: usize,
+    pub min_delta: f64,
+}
+
+impl EarlyStop {
+    pub fn parse(s: &str) -> Result<EarlyStop, String> {
+        let mut e = EarlyStop { mode: StopMode::Min, target: None, patience: 10, min_delta: 0.0 };
+        for (k, v) in parse_kv(s)? {
+            let num = |v: &str| v.parse::<f64>().map_err(|err| format!("--early-stop {k}={v}: {err}"));
+            match k.as_str() {
+                "mode" => {
+                    e.mode = match v.as_str() {
+                        "min" => StopMode::Min,
+                        "max" => StopMode::Max,
+                        _ => return Err(format!("--early-stop mode must be min or max, got {v}")),
+                    }
+                }
+                "target_loss" | "target_acc" | "target_accuracy" | "target" => e.target = Some(num(&v)?),
+                "patience" => e.patience = num(&v)? as usize,
+                "min_delta" => e.min_delta = num(&v)?.abs(),
+                other => return Err(format!("--early-stop: unknown key '{other}' (mode, target_loss, target_acc, patience, min_delta)")),
+            }
+        }
+        Ok(e)
+    }
+
+    pub fn metric_name(&self) -> &'static str {
+        match self.mode {
+            StopMode::Min => "loss",
+            StopMode::Max => "accuracy",
+        }
+    }
+
+    /// Whether `value` beats `best` by more than `min_delta`.
+    pub fn improves(&self, value: f64, best: Option<f64>) -> bool {
+        match best {
+            None => true,
+            Some(b) => match self.mode {
+                StopMode::Min => value < b - self.min_delta,
+                StopMode::Max => value > b + self.min_delta,
+            },
+        }
+    }
+
+    pub fn reached_target(&self, value: f64) -> bool {
+        match (self.target, self.mode) {
+            (Some(t), StopMode::Min) => value <= t,
+            (Some(t), StopMode::Max) => value >= t,
+            (None, _) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clr_is_triangular() {
+        let s = Schedule::parse_clr("lower=0.00025,upper=0.001,step_size=470").unwrap();
+        assert!((s.learning_rate(0.0, 0) - 0.00025).abs() < 1e-12);
+        assert!((s.learning_rate(0.0, 470) - 0.001).abs() < 1e-12);
+        assert!((s.learning_rate(0.0, 940) - 0.00025).abs() < 1e-12);
+        assert!((s.learning_rate(0.0, 235) - 0.000625).abs() < 1e-12);
+        assert!(Schedule::parse_clr("lower=1,upper=0.5,step_size=3").is_err());
+        let e = Schedule::Exponential { decay_rate: 0.5, decay_steps: 10 };
+        assert!((e.learning_rate(1.0, 20) - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn hparams_overrides() {
+        let mut h = HParams::default();
+        let layers = h.apply_overrides("batch_size=48,rnn_layer_sizes=[64,64],dropout_keep_prob=0.5,l1=1e-5").unwrap();
+        assert_eq!(layers, Some(vec![64, 64]));
+        assert_eq!((h.batch_size, h.dropout_keep_prob, h.l1), (48, 0.5, 1e-5));
+        assert!(h.apply_overrides("nope=1").is_err());
+        assert!(h.apply_overrides("dropout_keep_prob=0").is_err());
+        let old = HParams::default();
+        assert!(h.diff(&old).iter().any(|d| d.starts_with("l1:")));
+    }
+
+    #[test]
+    fn early_stop_parse_and_rules() {
+        let e = EarlyStop::parse("mode=min,target_loss=0.12,patience=10").unwrap();
+        assert_eq!((e.mode, e.target, e.patience), (StopMode::Min, Some(0.12), 10));
+        assert!(e.improves(1.0, Some(1.1)) && !e.improves(1.2, Some(1.1)));
+        assert!(e.reached_target(0.1) && !e.reached_target(0.2));
+        let m = EarlyStop::parse("mode=max,target_acc=0.9,patience=3,min_delta=0.01").unwrap();
+        assert!(m.improves(0.52, Some(0.5)) && !m.improves(0.505, Some(0.5)));
+        assert!(EarlyStop::parse("mode=sideways").is_err());
+    }
+}

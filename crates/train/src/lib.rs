@@ -1,0 +1,18 @@
+//! Training the Performance RNN with burn.
+//!
+//! * [`network`]: the model as a burn module (every Magenta config), loss and batches.
+//! * [`train`]: the training loop (checkpoints, resume, evaluation, early stopping, logs).
+//! * [`lstm_op`]: the LSTM layer as one op — fused CPU kernels with a hand-written backward
+//!   on burn's `Flex` backend, composed tensor ops on any other backend.
+
+pub mod hparams;
+pub mod logs;
+pub mod lstm_op;
+pub mod metrics;
+pub mod network;
+pub mod train;
+
+pub use hparams::{EarlyStop, HParams, Schedule, StopMode};
+pub use metrics::Metrics;
+pub use network::{Batch, Output, PerformanceRnn};
+pub use train::{evaluate, request_stop, train, StopInfo, TrainError, TrainOptions, TrainState};

@@ -1,0 +1,557 @@
+//! The training loop: Magenta's recipe (Adam 0.9/0.999/1e-8, per-tensor clipping at norm 3,
+//! mean cross-entropy over real tokens) plus every knob the seed project added — dropout,
+//! L1/L2, learning-rate schedules, evaluation inside the run, early stopping on the eval set,
+//! checkpoints that resume bit for bit with changed hyper-parameters.
+//!
+//! A run directory holds `checkpoints/ckpt-NNNNNNNN/` (a loadable model folder plus the burn
+//! module and optimizer records and `state.json`), `checkpoint.json` (latest and best),
+//! `best/` (the best model), `metrics.csv`, `train/` and `eval/` TensorBoard event files,
+//! `curves.svg`/`curves.png`, `log.txt` and, when the run ends, `stop.json`.
+
+use crate::hparams::{EarlyStop, HParams, Schedule, StopMode};
+use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
+use crate::metrics::{Metrics, MetricsSum};
+use crate::network::{Batch, PerformanceRnn};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor};
+use cadenza_dataset::{Dataset, ExampleStore};
+use cadenza_model::{ModelConfig, TensorNames, Weights};
+use cadenza_performance::{Config, EncodedExample};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("{path}: {msg}")]
+    File { path: String, msg: String },
+    #[error("training stopped at step {step}: the loss became {value} (not a finite number); the last good checkpoint is {checkpoint}")]
+    NonFinite { step: u64, value: f64, checkpoint: String },
+}
+
+fn ferr(path: &Path, e: impl std::fmt::Display) -> TrainError {
+    TrainError::File { path: path.display().to_string(), msg: e.to_string() }
+}
+
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub dataset: PathBuf,
+    pub run_dir: PathBuf,
+    /// Start from a `.mag` or a model folder; `None` trains from scratch.
+    pub init: Option<PathBuf>,
+    /// Layer sizes for a model trained from scratch.
+    pub layers: Vec<usize>,
+    /// Magenta-style overrides applied to the defaults (new run) or to the checkpoint's
+    /// hyper-parameters (resume), e.g. `batch_size=48,dropout_keep_prob=0.5,l1=1e-5`.
+    pub patch: String,
+    pub schedule: Option<Schedule>,
+    pub early_stop: Option<EarlyStop>,
+    /// Train until this step (counted from the start of the run, across resumes).
+    pub steps: u64,
+    pub eval_every: u64,
+    pub summary_every: u64,
+    pub checkpoint_every: u64,
+    pub checkpoint_minutes: f64,
+    pub keep_last: usize,
+    /// Evaluate on at most this many eval examples (all when `None`).
+    pub eval_examples: Option<usize>,
+    pub seed: u64,
+    pub resume: bool,
+    pub progress: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            dataset: PathBuf::new(),
+            run_dir: PathBuf::new(),
+            init: None,
+            layers: vec![512, 512, 512],
+            patch: String::new(),
+            schedule: None,
+            early_stop: None,
+            steps: 1000,
+            eval_every: 100,
+            summary_every: 10,
+            checkpoint_every: 100,
+            checkpoint_minutes: 10.0,
+            keep_last: 3,
+            eval_examples: None,
+            seed: 0,
+            resume: false,
+            progress: false,
+        }
+    }
+}
+
+/// Everything besides tensors that a resumed run needs, saved in every checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainState {
+    pub step: u64,
+    pub epoch: u64,
+    pub position: usize,
+    pub seed: u64,
+    pub hparams: HParams,
+    pub early_stop: Option<EarlyStop>,
+    pub model: ModelConfig,
+    pub names: TensorNames,
+    pub dataset_fingerprint: String,
+    pub best_step: Option<u64>,
+    pub best_value: Option<f64>,
+    pub evals_since_best: usize,
+    pub tokens_seen: u64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct CheckpointIndex {
+    latest: Option<String>,
+    best: Option<String>,
+    all: Vec<String>,
+}
+
+/// `stop.json`: why and where the run ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StopInfo {
+    pub reason: String,
+    pub step: u64,
+    pub best_checkpoint: Option<String>,
+    pub best_step: Option<u64>,
+    pub best_metric: Option<String>,
+    pub best_value: Option<f64>,
+    pub last_eval: Option<Metrics>,
+}
+
+/// Set by Ctrl-C: the loop saves a checkpoint and returns.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks a running `train` to stop at the next step, as Ctrl-C does.
+pub fn request_stop() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+struct Log(std::fs::File);
+impl Log {
+    fn line(&mut self, s: &str) {
+        let _ = writeln!(self.0, "{s}");
+        let _ = self.0.flush();
+    }
+}
+
+/// TensorFlow's `clip_by_norm` on each gradient tensor: g·c / max(‖g‖, c).
+struct ClipEach<'a> {
+    grads: &'a mut GradientsParams,
+    clip: f32,
+}
+impl ModuleVisitor for ClipEach<'_> {
+    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+        if let Some(g) = self.grads.remove::<D>(p.id) {
+            let norm = g.clone().square().sum().sqrt().clamp_min(self.clip);
+            self.grads.register::<D>(p.id, g.mul_scalar(self.clip) / norm.unsqueeze());
+        }
+    }
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().map(|v| v[0] as f64).unwrap_or(f64::NAN)
+}
+
+fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+}
+
+fn examples(store: &ExampleStore, ids: &[usize]) -> Vec<EncodedExample> {
+    ids.iter().map(|&i| EncodedExample { tokens: store.tokens(i), disable_conditioning: store.meta(i).disable_conditioning }).collect()
+}
+
+/// Evaluates on (a prefix of) a store with dropout off.
+pub fn evaluate(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>) -> Metrics {
+    let n = limit.map_or(store.len(), |l| l.min(store.len()));
+    let valid = net.valid();
+    let mut sum = MetricsSum::default();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    for start in (0..n).step_by(batch_size.max(1)) {
+        let ids: Vec<usize> = (start..(start + batch_size).min(n)).collect();
+        let batch = Batch::new(model.config, &examples(store, &ids), ids);
+        let out = valid.forward(model, &batch, 1.0, &mut rng);
+        let loss = scalar(out.loss);
+        sum.add(model.config, &batch, &floats(out.logits), loss);
+    }
+    sum.finish()
+}
+
+fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut p: Vec<usize> = (0..n).collect();
+    p.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+    p
+}
+
+fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), TrainError> {
+    let bytes = serde_json::to_vec_pretty(v).expect("serialisable");
+    cadenza_mag::write_file_atomic(path, &bytes).map_err(|e| ferr(path, e))
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+struct Run {
+    dir: PathBuf,
+    index: CheckpointIndex,
+    keep_last: usize,
+}
+
+impl Run {
+    fn ckpt_dir(&self) -> PathBuf {
+        self.dir.join("checkpoints")
+    }
+
+    /// Writes a checkpoint into a temporary folder and renames it into place: a checkpoint
+    /// folder either exists complete or not at all.
+    fn save(&mut self, net: &PerformanceRnn, optim: &burn::optim::ModuleOptimizer, state: &TrainState, best: bool) -> Result<String, TrainError> {
+        let name = format!("ckpt-{:08}", state.step);
+        let root = self.ckpt_dir();
+        std::fs::create_dir_all(&root).map_err(|e| ferr(&root, e))?;
+        let tmp = root.join(format!(".{name}.tmp"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| ferr(&tmp, e))?;
+        let weights = net.to_weights(&state.model, &state.names);
+        weights.save_dir(&tmp, &format!("training run {} step {}", self.dir.display(), state.step)).map_err(|e| ferr(&tmp, e))?;
+        net.clone().save_file(tmp.join("module.bpk")).map_err(|e| ferr(&tmp.join("module.bpk"), e))?;
+        optim.save(tmp.join("optimizer.bpk")).map_err(|e| ferr(&tmp.join("optimizer.bpk"), e))?;
+        write_json_atomic(&tmp.join("state.json"), state)?;
+        for f in ["module.bpk", "optimizer.bpk"] {
+            if let Ok(file) = std::fs::File::open(tmp.join(f)) {
+                let _ = file.sync_all();
+            }
+        }
+        sync_dir(&tmp);
+        let dst = root.join(&name);
+        let _ = std::fs::remove_dir_all(&dst);
+        std::fs::rename(&tmp, &dst).map_err(|e| ferr(&dst, e))?;
+        sync_dir(&root);
+        if !self.index.all.contains(&name) {
+            self.index.all.push(name.clone());
+        }
+        self.index.latest = Some(name.clone());
+        if best {
+            self.index.best = Some(name.clone());
+            // `best/`: the best model as a plain model folder, replaced atomically.
+            let best_tmp = self.dir.join(".best.tmp");
+            let _ = std::fs::remove_dir_all(&best_tmp);
+            weights.save_dir(&best_tmp, &format!("best checkpoint {name}")).map_err(|e| ferr(&best_tmp, e))?;
+            let best_dir = self.dir.join("best");
+            let old = self.dir.join(".best.old");
+            let _ = std::fs::remove_dir_all(&old);
+            if best_dir.exists() {
+                std::fs::rename(&best_dir, &old).map_err(|e| ferr(&best_dir, e))?;
+            }
+            std::fs::rename(&best_tmp, &best_dir).map_err(|e| ferr(&best_dir, e))?;
+            let _ = std::fs::remove_dir_all(&old);
+        }
+        // Keep the last K and the best.
+        while self.index.all.len() > self.keep_last.max(1) {
+            let pos = self.index.all.iter().position(|n| Some(n) != self.index.best.as_ref()).unwrap_or(0);
+            let victim = self.index.all.remove(pos);
+            if Some(&victim) == self.index.best.as_ref() {
+                self.index.all.insert(0, victim);
+                break;
+            }
+            let _ = std::fs::remove_dir_all(root.join(&victim));
+        }
+        write_json_atomic(&self.dir.join("checkpoint.json"), &self.index)?;
+        Ok(name)
+    }
+}
+
+/// Loads a checkpoint folder: module (with its parameter ids), optimizer state and state.json.
+fn load_checkpoint(dir: &Path, dev: &Device) -> Result<(PerformanceRnn, burn::optim::ModuleOptimizer, TrainState), TrainError> {
+    let state: TrainState = serde_json::from_slice(&std::fs::read(dir.join("state.json")).map_err(|e| ferr(&dir.join("state.json"), e))?)
+        .map_err(|e| ferr(&dir.join("state.json"), e))?;
+    let weights = Weights::load_dir(dir).map_err(|e| ferr(dir, e))?;
+    let net = PerformanceRnn::from_weights(&weights, dev).try_load_file(dir.join("module.bpk")).map_err(|e| ferr(&dir.join("module.bpk"), e))?;
+    let optim = adam().load(dir.join("optimizer.bpk")).map_err(|e| ferr(&dir.join("optimizer.bpk"), e))?;
+    Ok((net, optim, state))
+}
+
+fn adam() -> burn::optim::ModuleOptimizer {
+    AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init().into()
+}
+
+/// Σ|w| and Σw² over kernels and FC weights (biases excluded), as tensors in the graph.
+fn regularisers(net: &PerformanceRnn) -> (Tensor<1>, Tensor<1>) {
+    let mut l1: Option<Tensor<1>> = None;
+    let mut l2: Option<Tensor<1>> = None;
+    let mut add = |w: Tensor<2>| {
+        let a = w.clone().abs().sum();
+        let b = w.square().sum();
+        l1 = Some(match l1.take() {
+            None => a,
+            Some(x) => x + a,
+        });
+        l2 = Some(match l2.take() {
+            None => b,
+            Some(x) => x + b,
+        });
+    };
+    for k in &net.kernels {
+        add(k.val());
+    }
+    add(net.fc_w.val());
+    (l1.unwrap(), l2.unwrap())
+}
+
+/// Runs (or resumes) training. Returns why it stopped.
+pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
+    let ds = Dataset::open(&opts.dataset).map_err(|e| TrainError::Setup(e.to_string()))?;
+    if ds.train.is_empty() {
+        return Err(TrainError::Setup(format!("{}: the training split is empty", opts.dataset.display())));
+    }
+    let dev = Device::flex().autodiff();
+    std::fs::create_dir_all(&opts.run_dir).map_err(|e| ferr(&opts.run_dir, e))?;
+    let mut log = Log(std::fs::OpenOptions::new().create(true).append(true).open(opts.run_dir.join("log.txt")).map_err(|e| ferr(&opts.run_dir, e))?);
+    let index_path = opts.run_dir.join("checkpoint.json");
+    let index: CheckpointIndex = std::fs::read(&index_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+
+    let (mut net, mut optim, mut st) = if opts.resume {
+        let latest = index.latest.clone().ok_or_else(|| TrainError::Setup(format!("{}: nothing to resume (no checkpoint.json)", opts.run_dir.display())))?;
+        let (net, optim, mut st) = load_checkpoint(&opts.run_dir.join("checkpoints").join(&latest), &dev)?;
+        let old = st.hparams.clone();
+        st.hparams.apply_overrides(&opts.patch).map_err(TrainError::Setup)?;
+        if let Some(s) = &opts.schedule {
+            st.hparams.schedule = s.clone();
+        }
+        if let Some(e) = &opts.early_stop {
+            if st.early_stop.as_ref() != Some(e) {
+                log.line(&format!("step {}: early stopping changed to {e:?}", st.step));
+                st.evals_since_best = 0;
+            }
+            st.early_stop = Some(e.clone());
+        }
+        for d in st.hparams.diff(&old) {
+            let msg = format!("step {}: resumed with {d}", st.step);
+            eprintln!("{msg}");
+            log.line(&msg);
+        }
+        if st.dataset_fingerprint != ds.manifest.fingerprint {
+            let msg = format!("step {}: the dataset changed since the checkpoint (fingerprint {} → {})", st.step, &st.dataset_fingerprint[..12.min(st.dataset_fingerprint.len())], &ds.manifest.fingerprint[..12]);
+            eprintln!("warning: {msg}");
+            log.line(&msg);
+            st.dataset_fingerprint = ds.manifest.fingerprint.clone();
+        }
+        log.line(&format!("resumed from {latest} at step {}", st.step));
+        (net, optim, st)
+    } else {
+        if index.latest.is_some() {
+            return Err(TrainError::Setup(format!("{}: already holds a run; pass --resume to continue it, or choose another --run-dir", opts.run_dir.display())));
+        }
+        let mut hp = HParams::default();
+        let layers = hp.apply_overrides(&opts.patch).map_err(TrainError::Setup)?;
+        if let Some(s) = &opts.schedule {
+            hp.schedule = s.clone();
+        }
+        let weights = match &opts.init {
+            Some(p) => {
+                let w = Weights::load(p).map_err(|e| TrainError::Setup(e.to_string()))?;
+                if layers.is_some_and(|l| l != w.config.layers) {
+                    return Err(TrainError::Setup(format!("rnn_layer_sizes cannot change the shape of {}", p.display())));
+                }
+                w
+            }
+            None => Weights::init(ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| opts.layers.clone())), opts.seed),
+        };
+        let compatible = weights.config.config == ds.manifest.config
+            || (weights.config.config.generator_id() == ds.manifest.config.generator_id() && weights.config.input_size() == ModelConfig::new(ds.manifest.config, vec![1]).input_size());
+        if !compatible {
+            return Err(TrainError::Setup(format!("the model is a {} model but the dataset was built for {}", weights.config.config, ds.manifest.config)));
+        }
+        let st = TrainState {
+            step: 0,
+            epoch: 0,
+            position: 0,
+            seed: opts.seed,
+            hparams: hp,
+            early_stop: opts.early_stop.clone(),
+            model: weights.config.clone(),
+            names: weights.names.clone(),
+            dataset_fingerprint: ds.manifest.fingerprint.clone(),
+            best_step: None,
+            best_value: None,
+            evals_since_best: 0,
+            tokens_seen: 0,
+            seconds: 0.0,
+        };
+        log.line(&format!("new run: {} {:?}, init {}, hparams {}", st.model.config, st.model.layers, opts.init.as_ref().map_or("scratch".into(), |p| p.display().to_string()), serde_json::to_string(&st.hparams).unwrap()));
+        (PerformanceRnn::from_weights(&weights, &dev), adam(), st)
+    };
+    let model = st.model.clone();
+    let config: Config = model.config;
+
+    let mut run = Run { dir: opts.run_dir.clone(), index, keep_last: opts.keep_last };
+    let mut csv = MetricsCsv::open(&opts.run_dir, st.step).map_err(|e| ferr(&opts.run_dir.join("metrics.csv"), e))?;
+    let mut tb_train = EventWriter::create(&opts.run_dir.join("train")).map_err(|e| ferr(&opts.run_dir, e))?;
+    let mut tb_eval = EventWriter::create(&opts.run_dir.join("eval")).map_err(|e| ferr(&opts.run_dir, e))?;
+    INTERRUPTED.store(false, Ordering::SeqCst);
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+
+    let bar = if opts.progress { indicatif::ProgressBar::new(opts.steps) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {msg} eta {eta}").unwrap().progress_chars("=> "));
+    bar.set_position(st.step);
+
+    let n_train = ds.train.len();
+    let mut perm = permutation(n_train, st.seed, st.epoch);
+    let started = Instant::now();
+    let base_seconds = st.seconds;
+    let mut last_ckpt_time = Instant::now();
+    let mut last_eval: Option<Metrics> = None;
+    let mut window_tokens = 0u64;
+    let mut window_start = Instant::now();
+    let mut last_good = run.index.latest.clone().unwrap_or_else(|| "none".into());
+    let inject_nan_at: Option<u64> = std::env::var("CADENZA_TEST_NAN_AT_STEP").ok().and_then(|v| v.parse().ok());
+
+    let stop = |reason: String, st: &TrainState, run: &Run, last_eval: &Option<Metrics>, log: &mut Log| -> Result<StopInfo, TrainError> {
+        let info = StopInfo {
+            reason: reason.clone(),
+            step: st.step,
+            best_checkpoint: run.index.best.clone(),
+            best_step: st.best_step,
+            best_metric: Some(st.early_stop.as_ref().map_or("loss", |e| e.metric_name()).to_string()),
+            best_value: st.best_value,
+            last_eval: last_eval.clone(),
+        };
+        write_json_atomic(&run.dir.join("stop.json"), &info)?;
+        log.line(&format!("stopped at step {}: {reason}", st.step));
+        Ok(info)
+    };
+
+    while st.step < opts.steps {
+        let hp = st.hparams.clone();
+        let lr = hp.schedule.learning_rate(hp.learning_rate, st.step);
+        // Next batch from this epoch's permutation.
+        if st.position + hp.batch_size > n_train && st.position > 0 {
+            st.epoch += 1;
+            st.position = 0;
+            perm = permutation(n_train, st.seed, st.epoch);
+        }
+        let ids: Vec<usize> = perm[st.position..(st.position + hp.batch_size).min(n_train)].to_vec();
+        st.position += ids.len();
+        let batch = Batch::new(config, &examples(&ds.train, &ids), ids);
+        let mut drop_rng = rand_chacha::ChaCha8Rng::seed_from_u64(st.seed.wrapping_mul(31).wrapping_add(st.step));
+        let out = net.forward(&model, &batch, hp.dropout_keep_prob, &mut drop_rng);
+        let mut loss = out.loss.clone();
+        let (mut l1v, mut l2v) = (0.0, 0.0);
+        if hp.l1 > 0.0 || hp.l2 > 0.0 {
+            let (l1, l2) = regularisers(&net);
+            if hp.l1 > 0.0 {
+                let t = l1.mul_scalar(hp.l1 as f32);
+                l1v = scalar(t.clone());
+                loss = loss + t;
+            }
+            if hp.l2 > 0.0 {
+                let t = l2.mul_scalar(hp.l2 as f32);
+                l2v = scalar(t.clone());
+                loss = loss + t;
+            }
+        }
+        let mut ce = scalar(out.loss.clone());
+        if inject_nan_at == Some(st.step + 1) {
+            ce = f64::NAN;
+        }
+        if !ce.is_finite() {
+            bar.finish_and_clear();
+            let _ = stop(format!("the loss became {ce} at step {}", st.step + 1), &st, &run, &last_eval, &mut log);
+            return Err(TrainError::NonFinite { step: st.step + 1, value: ce, checkpoint: last_good });
+        }
+        let mut grads = GradientsParams::from_grads(loss.backward(), &net);
+        net.visit(&mut ClipEach { grads: &mut grads, clip: hp.clip_norm });
+        net = optim.step(lr, net, grads);
+        st.step += 1;
+        let ntok = batch.tokens() as u64;
+        st.tokens_seen += ntok;
+        window_tokens += ntok;
+        bar.set_position(st.step);
+
+        if st.step % opts.summary_every.max(1) == 0 || st.step == opts.steps {
+            let mut sum = MetricsSum::default();
+            sum.add(config, &batch, &floats(out.logits), ce);
+            let m = sum.finish();
+            let tps = window_tokens as f64 / window_start.elapsed().as_secs_f64().max(1e-9);
+            window_tokens = 0;
+            window_start = Instant::now();
+            bar.set_message(format!("loss {:.4} acc {:.3} {:.0} tok/s", m.loss, m.accuracy, tps));
+            csv.push(Row { step: st.step, split: "train".into(), m: m.clone(), learning_rate: lr }).map_err(|e| ferr(&opts.run_dir, e))?;
+            tb_train.scalars(st.step, &m, Some(lr)).map_err(|e| ferr(&opts.run_dir, e))?;
+            log.line(&format!("step {} train loss {:.5} accuracy {:.4} lr {:.3e} l1_term {:.5} l2_term {:.5} {:.0} tok/s", st.step, m.loss, m.accuracy, lr, l1v, l2v, tps));
+        }
+
+        let mut stop_reason: Option<String> = None;
+        let mut is_best = false;
+        let eval_now = !ds.eval.is_empty() && (st.step % opts.eval_every.max(1) == 0 || st.step == opts.steps);
+        if eval_now {
+            let m = evaluate(&net, &model, &ds.eval, hp.batch_size, opts.eval_examples);
+            csv.push(Row { step: st.step, split: "eval".into(), m: m.clone(), learning_rate: lr }).map_err(|e| ferr(&opts.run_dir, e))?;
+            tb_eval.scalars(st.step, &m, None).map_err(|e| ferr(&opts.run_dir, e))?;
+            log.line(&format!("step {} eval loss {:.5} accuracy {:.4} event_accuracy {:.4}", st.step, m.loss, m.accuracy, m.event_accuracy));
+            let es = st.early_stop.clone().unwrap_or(EarlyStop { mode: StopMode::Min, target: None, patience: usize::MAX, min_delta: 0.0 });
+            let value = match es.mode {
+                StopMode::Min => m.loss,
+                StopMode::Max => m.accuracy,
+            };
+            if es.improves(value, st.best_value) {
+                st.best_value = Some(value);
+                st.best_step = Some(st.step);
+                st.evals_since_best = 0;
+                is_best = true;
+            } else {
+                st.evals_since_best += 1;
+            }
+            if st.early_stop.is_some() {
+                if es.reached_target(value) {
+                    stop_reason = Some(format!("early stopping: eval {} {value:.5} reached the target {}", es.metric_name(), es.target.unwrap()));
+                } else if st.evals_since_best >= es.patience {
+                    stop_reason = Some(format!(
+                        "early stopping: eval {} has not improved by more than {} for {} evaluations (best {:.5} at step {})",
+                        es.metric_name(),
+                        es.min_delta,
+                        st.evals_since_best,
+                        st.best_value.unwrap_or(f64::NAN),
+                        st.best_step.unwrap_or(0)
+                    ));
+                }
+            }
+            last_eval = Some(m);
+            if let Err(e) = plot_curves(&csv.rows, &opts.run_dir) {
+                log.line(&format!("step {}: could not draw curves: {e}", st.step));
+            }
+        }
+
+        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let due = st.step % opts.checkpoint_every.max(1) == 0 || last_ckpt_time.elapsed().as_secs_f64() >= opts.checkpoint_minutes * 60.0;
+        if due || is_best || interrupted || stop_reason.is_some() || st.step == opts.steps {
+            st.seconds = base_seconds + started.elapsed().as_secs_f64();
+            last_good = run.save(&net, &optim, &st, is_best)?;
+            last_ckpt_time = Instant::now();
+        }
+        if interrupted {
+            bar.finish_and_clear();
+            return stop("interrupted (Ctrl-C); resume with --resume".into(), &st, &run, &last_eval, &mut log);
+        }
+        if let Some(r) = stop_reason {
+            bar.finish_and_clear();
+            eprintln!("{r}");
+            return stop(r, &st, &run, &last_eval, &mut log);
+        }
+    }
+    bar.finish_and_clear();
+    stop(format!("reached --steps {}", opts.steps), &st, &run, &last_eval, &mut log)
+}

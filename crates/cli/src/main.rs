@@ -26,6 +26,8 @@ enum Command {
     Export(ExportArgs),
     /// Score a performance under a model: total and mean log-likelihood as JSON.
     Likelihood(LikelihoodArgs),
+    /// Fine-tune (or train from scratch) a Performance RNN on a dataset.
+    Train(Box<TrainArgs>),
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -67,6 +69,69 @@ struct LikelihoodArgs {
     dump_probs: Option<PathBuf>,
     #[arg(long)]
     magenta_compat: bool,
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// A dataset folder made by `cadenza dataset`.
+    #[arg(long)]
+    dataset: PathBuf,
+    /// Where checkpoints, logs and curves go.
+    #[arg(long)]
+    run_dir: PathBuf,
+    /// Start from a Magenta .mag bundle or a Cadenza model folder (default: from scratch).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Layer sizes when training from scratch.
+    #[arg(long, value_delimiter = ',', default_value = "512,512,512")]
+    layers: Vec<usize>,
+    /// Train until this step (counted across resumes).
+    #[arg(long, default_value_t = 1000)]
+    steps: u64,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Dropout keep probability on every layer's output (Magenta's dropout_keep_prob; 0.5 keeps half).
+    #[arg(long)]
+    dropout: Option<f32>,
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// L1 weight on kernels and FC weights (not biases); may change on --resume.
+    #[arg(long)]
+    l1: Option<f64>,
+    /// L2 weight on the same tensors.
+    #[arg(long)]
+    l2: Option<f64>,
+    /// Triangular cyclical learning rate: lower=0.00025,upper=0.001,step_size=470.
+    #[arg(long)]
+    clr: Option<String>,
+    /// Exponential decay: rate=0.95,steps=1000.
+    #[arg(long)]
+    lr_decay: Option<String>,
+    /// Magenta-style overrides: batch_size=48,dropout_keep_prob=0.5,rnn_layer_sizes=[64,64].
+    #[arg(long, default_value = "")]
+    hparams: String,
+    /// Early stopping on the eval set: mode=min,target_loss=0.12,patience=10 or mode=max,target_acc=0.9,patience=10 (patience in evaluations; optional min_delta).
+    #[arg(long)]
+    early_stop: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    eval_every: u64,
+    /// Evaluate on at most this many eval examples.
+    #[arg(long)]
+    eval_examples: Option<usize>,
+    #[arg(long, default_value_t = 10)]
+    summary_every: u64,
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: u64,
+    #[arg(long, default_value_t = 10.0)]
+    checkpoint_minutes: f64,
+    /// Checkpoints to keep besides the best.
+    #[arg(long, default_value_t = 3)]
+    keep: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Continue the run in --run-dir from its latest checkpoint; hyper-parameters given now override the saved ones (and the change is logged).
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Subcommand)]
@@ -371,6 +436,78 @@ fn likelihood(a: LikelihoodArgs) -> Result<()> {
     Ok(())
 }
 
+fn train(a: TrainArgs) -> Result<()> {
+    let mut patch: Vec<String> = Vec::new();
+    if !a.hparams.is_empty() {
+        patch.push(a.hparams.clone());
+    }
+    if let Some(v) = a.batch_size {
+        patch.push(format!("batch_size={v}"));
+    }
+    if let Some(v) = a.dropout {
+        patch.push(format!("dropout_keep_prob={v}"));
+    }
+    if let Some(v) = a.learning_rate {
+        patch.push(format!("learning_rate={v}"));
+    }
+    if let Some(v) = a.l1 {
+        patch.push(format!("l1={v}"));
+    }
+    if let Some(v) = a.l2 {
+        patch.push(format!("l2={v}"));
+    }
+    let mut schedule = match &a.clr {
+        Some(s) => Some(cadenza_train::Schedule::parse_clr(s).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    if let Some(d) = &a.lr_decay {
+        let mut rate = None;
+        let mut steps = None;
+        for kv in d.split(',') {
+            match kv.split_once('=') {
+                Some(("rate", v)) => rate = Some(v.trim().parse::<f64>()?),
+                Some(("steps", v)) => steps = Some(v.trim().parse::<u64>()?),
+                _ => bail!("--lr-decay takes rate=R,steps=N"),
+            }
+        }
+        schedule = Some(cadenza_train::Schedule::Exponential { decay_rate: rate.context("--lr-decay needs rate=")?, decay_steps: steps.context("--lr-decay needs steps=")? });
+    }
+    let early_stop = match &a.early_stop {
+        Some(s) => Some(cadenza_train::EarlyStop::parse(s).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let opts = cadenza_train::TrainOptions {
+        dataset: a.dataset,
+        run_dir: a.run_dir,
+        init: a.init,
+        layers: a.layers,
+        patch: patch.join(","),
+        schedule,
+        early_stop,
+        steps: a.steps,
+        eval_every: a.eval_every,
+        summary_every: a.summary_every,
+        checkpoint_every: a.checkpoint_every,
+        checkpoint_minutes: a.checkpoint_minutes,
+        keep_last: a.keep,
+        eval_examples: a.eval_examples,
+        seed: a.seed,
+        resume: a.resume,
+        progress: true,
+    };
+    let info = cadenza_train::train(&opts)?;
+    eprintln!(
+        "{}: stopped at step {} ({}); best checkpoint {} (eval {} {:.5})",
+        opts.run_dir.display(),
+        info.step,
+        info.reason,
+        info.best_checkpoint.as_deref().unwrap_or("none"),
+        info.best_metric.as_deref().unwrap_or("loss"),
+        info.best_value.unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
     let r = match cli.command {
@@ -379,6 +516,7 @@ fn main() {
         Command::Import(a) => import(a),
         Command::Export(a) => export(a),
         Command::Likelihood(a) => likelihood(a),
+        Command::Train(a) => train(*a),
         Command::Bench(BenchCommand::Data(a)) => bench_data(a),
     };
     if let Err(e) = r {

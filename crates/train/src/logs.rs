@@ -175,8 +175,8 @@ fn font() -> bool {
     })
 }
 
-/// `curves.svg` and `curves.png`: loss (top) and accuracy (bottom), train vs eval, by step.
-/// The PNG carries axis labels when a system font (Debian's fonts-dejavu-core) is present.
+/// `curves.svg` and `curves.png`: loss (top) and accuracy (bottom), train (blue) vs eval
+/// (red), by step. Axis labels need a system font (Debian's fonts-dejavu-core).
 pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
     use plotters::prelude::*;
     let svg = out_dir.join("curves.svg");
@@ -222,8 +222,10 @@ pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
         }
         root.present().map_err(|x| x.to_string())
     }
-    draw(SVGBackend::new(&tmp_svg, (900, 700)).into_drawing_area(), rows, true)?;
-    draw(BitMapBackend::new(&tmp_png, (900, 700)).into_drawing_area(), rows, font())?;
+    // Text layout needs a font for both backends; without one the curves are drawn bare.
+    let text = font();
+    draw(SVGBackend::new(&tmp_svg, (900, 700)).into_drawing_area(), rows, text)?;
+    draw(BitMapBackend::new(&tmp_png, (900, 700)).into_drawing_area(), rows, text)?;
     std::fs::rename(&tmp_svg, &svg).map_err(|e| e.to_string())?;
     std::fs::rename(&tmp_png, &png).map_err(|e| e.to_string())?;
     Ok(())

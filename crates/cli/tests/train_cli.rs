@@ -1,0 +1,210 @@
+//! `cadenza train` end to end on a small real dataset (ASAP's Bach fugues, untransposed).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn shared() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    assert!(p.join("data/asap").is_dir(), "../shared/data/asap missing ({})", p.display());
+    p
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cadenza")).args(args).env_remove("CADENZA_TEST_NAN_AT_STEP").output().unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn dataset(dir: &Path) -> PathBuf {
+    let out = dir.join("ds");
+    let o = run(&["dataset", s(&shared().join("data/asap/Bach/Fugue")), "--out", s(&out), "--transpose", "0", "--stretch", "1", "--eval-ratio", "0.2", "--seed", "1"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// (step, loss, accuracy) of every row of a split in metrics.csv.
+fn rows(run_dir: &Path, split: &str) -> Vec<(u64, f64, f64)> {
+    let text = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), "step,split,loss,perplexity,accuracy,event_accuracy,no_event_accuracy,learning_rate");
+    lines
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1] == split).then(|| (f[0].parse().unwrap(), f[2].parse().unwrap(), f[4].parse().unwrap()))
+        })
+        .collect()
+}
+
+fn stop_json(run_dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run_dir.join("stop.json")).unwrap()).unwrap()
+}
+
+fn train(ds: &Path, run_dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train", "--dataset", s(ds), "--run-dir", s(run_dir), "--batch-size", "8", "--summary-every", "5"];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn fine_tuning_and_training_from_scratch_lower_the_eval_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let bundle = shared().join("fixtures/magenta/bundles/perf_dyn_small64.mag");
+    for (name, extra) in [("finetune", vec!["--init", s(&bundle)]), ("scratch", vec!["--layers", "48"])] {
+        let r = tmp.path().join(name);
+        let mut args = vec!["--steps", "40", "--eval-every", "10", "--eval-examples", "64"];
+        args.extend(extra);
+        let o = train(&ds, &r, &args);
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let ev = rows(&r, "eval");
+        assert_eq!(ev.iter().map(|r| r.0).collect::<Vec<_>>(), vec![10, 20, 30, 40], "{name}");
+        assert!(ev[3].1 < ev[0].1 - 0.01, "{name}: eval loss did not fall: {ev:?}");
+        assert_eq!(rows(&r, "train").len(), 8);
+        let stop = stop_json(&r);
+        assert_eq!(stop["step"], 40);
+        assert!(r.join("best/model.json").is_file() && r.join("curves.png").is_file() && r.join("curves.svg").is_file());
+        // TensorBoard: separate train and eval runs with Magenta's tags.
+        for split in ["train", "eval"] {
+            let f = std::fs::read_dir(r.join(split)).unwrap().next().unwrap().unwrap().path();
+            let ev = cadenza_train::logs::read_events(&f).unwrap();
+            assert!(ev.iter().any(|(_, t, _)| t == "loss") && ev.iter().any(|(_, t, _)| t == "metrics/accuracy"), "{split}");
+        }
+        // The best model is a model: it scores a file.
+        let o = run(&["likelihood", "--model", s(&r.join("best")), s(&shared().join("data/asap/Bach/Fugue/bwv_846/Shi05M.mid"))]);
+        assert!(o.status.success());
+    }
+}
+
+#[test]
+fn early_stopping_fires_in_both_modes_and_on_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    // A learning rate of 1e-12 makes the run plateau: nothing improves by min_delta.
+    for (mode, metric) in [("mode=min,patience=2,min_delta=0.001", "loss"), ("mode=max,patience=2,min_delta=0.001", "accuracy")] {
+        let r = tmp.path().join(format!("plateau-{metric}"));
+        let o = train(&ds, &r, &["--layers", "16", "--steps", "200", "--eval-every", "5", "--eval-examples", "32", "--learning-rate", "1e-12", "--early-stop", mode]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let stop = stop_json(&r);
+        let reason = stop["reason"].as_str().unwrap();
+        assert!(reason.contains("early stopping") && reason.contains(metric) && reason.contains("2 evaluations"), "{reason}");
+        assert_eq!(stop["step"], 15, "first eval sets the best, two more without improvement stop the run");
+        assert_eq!(stop["best_checkpoint"], "ckpt-00000005");
+        assert!(r.join("checkpoints/ckpt-00000005").is_dir(), "the best checkpoint is kept");
+    }
+    let r = tmp.path().join("target");
+    let o = train(&ds, &r, &["--layers", "16", "--steps", "200", "--eval-every", "5", "--eval-examples", "32", "--early-stop", "mode=min,target_loss=50,patience=10"]);
+    assert!(o.status.success());
+    let stop = stop_json(&r);
+    assert!(stop["reason"].as_str().unwrap().contains("reached the target"), "{stop}");
+    assert_eq!(stop["step"], 5);
+}
+
+fn weights(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("weights.ckpt")).unwrap()
+}
+
+#[test]
+fn resume_is_bit_exact_and_takes_changed_hyperparameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let common = ["--layers", "24", "--eval-every", "10", "--eval-examples", "16", "--checkpoint-every", "5", "--hparams", "dropout_keep_prob=0.7"];
+    let a = tmp.path().join("straight");
+    let mut args = common.to_vec();
+    args.extend(["--steps", "20"]);
+    assert!(train(&ds, &a, &args).status.success());
+    let b = tmp.path().join("resumed");
+    let mut args = common.to_vec();
+    args.extend(["--steps", "12"]);
+    assert!(train(&ds, &b, &args).status.success());
+    // Without --resume an existing run is refused rather than overwritten.
+    assert!(!train(&ds, &b, &args).status.success());
+    let mut args = common.to_vec();
+    args.extend(["--steps", "20", "--resume"]);
+    let o = train(&ds, &b, &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(weights(&a.join("checkpoints/ckpt-00000020")), weights(&b.join("checkpoints/ckpt-00000020")), "resumed run differs from the straight one");
+    // Same evaluations, besides the one the first half made when it stopped at step 12.
+    let b_rows: Vec<_> = rows(&b, "eval").into_iter().filter(|r| r.0 != 12).collect();
+    assert_eq!(rows(&a, "eval"), b_rows);
+
+    // Resume with a changed L1: logged, and the L1 term enters the loss.
+    let mut args = common.to_vec();
+    args.extend(["--steps", "30", "--resume", "--l1", "0.0001"]);
+    let o = train(&ds, &b, &args);
+    assert!(o.status.success());
+    let log = std::fs::read_to_string(b.join("log.txt")).unwrap();
+    assert!(log.contains("step 20: resumed with l1: 0.0 → 0.0001"), "{log}");
+    let l1_terms: Vec<f64> = log.lines().filter(|l| l.contains(" train loss ")).filter_map(|l| l.split("l1_term ").nth(1)?.split(' ').next()?.parse().ok()).collect();
+    assert!(l1_terms.iter().take(4).all(|&x| x == 0.0) && l1_terms.last().copied().unwrap() > 0.0, "{l1_terms:?}");
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(b.join("checkpoints/ckpt-00000030/state.json")).unwrap()).unwrap();
+    assert_eq!(state["hparams"]["l1"], 0.0001);
+}
+
+#[test]
+fn kill_dash_nine_then_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let r = tmp.path().join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .args(["train", "--dataset", s(&ds), "--run-dir", s(&r), "--batch-size", "8", "--layers", "64", "--steps", "100000", "--eval-every", "1000", "--checkpoint-every", "3", "--keep", "2"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for a few checkpoints, then kill -9.
+    let t0 = std::time::Instant::now();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let idx = std::fs::read_to_string(r.join("checkpoint.json")).unwrap_or_default();
+        if idx.contains("ckpt-00000009") || t0.elapsed().as_secs() > 120 {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Every checkpoint folder is complete; only a hidden .tmp folder may be partial.
+    let mut complete = Vec::new();
+    for e in std::fs::read_dir(r.join("checkpoints")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if name.starts_with('.') {
+            continue;
+        }
+        for f in ["model.json", "weights.ckpt", "module.bpk", "optimizer.bpk", "state.json"] {
+            assert!(p.join(f).is_file(), "{name} lacks {f}");
+        }
+        cadenza_model::Weights::load(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
+        complete.push(name);
+    }
+    assert!(complete.len() >= 2, "{complete:?}");
+    let idx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(r.join("checkpoint.json")).unwrap()).unwrap();
+    let latest = idx["latest"].as_str().unwrap().to_string();
+    let latest_step: u64 = latest.trim_start_matches("ckpt-").parse().unwrap();
+    let target = (latest_step + 4).to_string();
+    let o = run(&["train", "--dataset", s(&ds), "--run-dir", s(&r), "--batch-size", "8", "--steps", &target, "--eval-every", "1000", "--checkpoint-every", "3", "--resume"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = std::fs::read_to_string(r.join("log.txt")).unwrap();
+    assert!(log.contains(&format!("resumed from {latest} at step {latest_step}")), "{log}");
+    assert_eq!(stop_json(&r)["step"].as_u64().unwrap(), latest_step + 4);
+}
+
+#[test]
+fn a_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let r = tmp.path().join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .args(["train", "--dataset", s(&ds), "--run-dir", s(&r), "--batch-size", "4", "--layers", "16", "--steps", "50", "--checkpoint-every", "5", "--eval-every", "100"])
+        .env("CADENZA_TEST_NAN_AT_STEP", "8")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("step 8") && err.contains("NaN") && err.contains("ckpt-00000005"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(r.join("checkpoints/ckpt-00000005/weights.ckpt").is_file());
+    assert!(!r.join("checkpoints/ckpt-00000008").exists());
+    assert!(stop_json(&r)["reason"].as_str().unwrap().contains("NaN"));
+}

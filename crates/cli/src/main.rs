@@ -139,6 +139,27 @@ enum BenchCommand {
     /// Build the eval-branch dataset (no augmentation) of every score and performance in a
     /// folder (default: ASAP's 206 scores and 895 performances; score MIDIs are left out).
     Data(BenchDataArgs),
+    /// Training throughput (tokens/s) at batch × events, and this machine's SGEMM speed.
+    Train(BenchTrainArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchTrainArgs {
+    #[arg(long, default_value = "performance_with_dynamics")]
+    config: Config,
+    #[arg(long, value_delimiter = ',', default_value = "512,512,512")]
+    layers: Vec<usize>,
+    #[arg(long, default_value_t = 48)]
+    batch: usize,
+    #[arg(long, default_value_t = 512)]
+    events: usize,
+    #[arg(long, default_value_t = 3)]
+    steps: usize,
+    /// Dropout keep probability (the seed project trained at 0.5).
+    #[arg(long, default_value_t = 0.5)]
+    dropout: f32,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -354,6 +375,30 @@ fn bench_data(a: BenchDataArgs) -> Result<()> {
     Ok(())
 }
 
+fn bench_train(a: BenchTrainArgs) -> Result<()> {
+    if a.events < 2 || a.batch == 0 || a.steps == 0 {
+        bail!("need --events ≥ 2, --batch ≥ 1 and --steps ≥ 1");
+    }
+    let r = cadenza_train::bench::bench_train(a.config, a.layers, a.batch, a.events, a.steps, a.dropout);
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "train {} {:?} batch {} × {} events: {:.0} tokens/s ({:.3} steps/s), {:.1} GFLOP/s = {:.0}% of this machine's SGEMM ({:.1} GFLOP/s)",
+            r.config,
+            r.layers,
+            r.batch,
+            r.events,
+            r.tokens_per_second,
+            r.steps_per_second,
+            r.achieved_gflops,
+            100.0 * r.fraction_of_sgemm,
+            r.sgemm_gflops
+        );
+    }
+    Ok(())
+}
+
 fn rayon_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
@@ -518,6 +563,7 @@ fn main() {
         Command::Likelihood(a) => likelihood(a),
         Command::Train(a) => train(*a),
         Command::Bench(BenchCommand::Data(a)) => bench_data(a),
+        Command::Bench(BenchCommand::Train(a)) => bench_train(a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -5,6 +5,7 @@
 //! * [`lstm_op`]: the LSTM layer as one op — fused CPU kernels with a hand-written backward
 //!   on burn's `Flex` backend, composed tensor ops on any other backend.
 
+pub mod bench;
 pub mod hparams;
 pub mod logs;
 pub mod lstm_op;

@@ -1,0 +1,105 @@
+//! `cadenza bench train`: training throughput against the machine's own SGEMM speed.
+
+use crate::network::{Batch, PerformanceRnn};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::Device;
+use cadenza_model::{ModelConfig, Weights};
+use cadenza_performance::{Config, EncodedExample};
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainBench {
+    pub config: String,
+    pub layers: Vec<usize>,
+    pub batch: usize,
+    pub events: usize,
+    pub steps: usize,
+    pub dropout_keep_prob: f32,
+    pub tokens_per_second: f64,
+    pub steps_per_second: f64,
+    /// Multiply-adds ×2 per trained token: forward, and backward at twice the forward.
+    pub flops_per_token: f64,
+    pub achieved_gflops: f64,
+    /// The machine's SGEMM (1024³, the same `gemm` kernels) measured in this run.
+    pub sgemm_gflops: f64,
+    pub fraction_of_sgemm: f64,
+}
+
+/// FLOPs of one training token: 3× the forward pass (2 per multiply-add).
+pub fn flops_per_token(m: &ModelConfig) -> f64 {
+    let mut f = 0.0;
+    for (l, &h) in m.layers.iter().enumerate() {
+        // Layer 0's input is a row gather (free); deeper layers multiply their input too.
+        let rows = if l == 0 { h } else { m.layer_input(l) + h };
+        f += 2.0 * rows as f64 * 4.0 * h as f64;
+    }
+    f += 2.0 * m.top() as f64 * m.num_logits() as f64;
+    3.0 * f
+}
+
+pub fn sgemm_gflops() -> f64 {
+    let n = 1024;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut c = vec![0.0f32; n * n];
+    cadenza_model::kernels::sgemm(n, n, n, &mut c, &a, false, &a, false, false);
+    let reps = 5;
+    let t = Instant::now();
+    for _ in 0..reps {
+        cadenza_model::kernels::sgemm(n, n, n, &mut c, &a, false, &a, false, false);
+    }
+    2.0 * (n * n * n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9
+}
+
+pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usize, steps: usize, keep: f32) -> TrainBench {
+    let model = ModelConfig::new(config, layers.clone());
+    let dev = Device::flex().autodiff();
+    let mut net = PerformanceRnn::from_weights(&Weights::init(model.clone(), 0), &dev);
+    let mut optim: burn::optim::ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init().into();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let classes = config.one_hot().num_classes();
+    let exs: Vec<EncodedExample> = (0..batch).map(|_| EncodedExample { tokens: (0..events).map(|_| rng.gen_range(0..classes) as u16).collect(), disable_conditioning: false }).collect();
+    let b = Batch::new(config, &exs, (0..batch).collect());
+    let mut step = |net: PerformanceRnn, rng: &mut rand_chacha::ChaCha8Rng| -> PerformanceRnn {
+        let out = net.forward(&model, &b, keep, rng);
+        let grads = GradientsParams::from_grads(out.loss.backward(), &net);
+        optim.step(1e-3, net, grads)
+    };
+    net = step(net, &mut rng); // warm-up
+    let t = Instant::now();
+    for _ in 0..steps {
+        net = step(net, &mut rng);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let _ = net.num_params();
+    let tokens = (b.tokens() * steps) as f64;
+    let fpt = flops_per_token(&model);
+    let sg = sgemm_gflops();
+    let achieved = tokens * fpt / secs / 1e9;
+    TrainBench {
+        config: config.key().into(),
+        layers,
+        batch,
+        events,
+        steps,
+        dropout_keep_prob: keep,
+        tokens_per_second: tokens / secs,
+        steps_per_second: steps as f64 / secs,
+        flops_per_token: fpt,
+        achieved_gflops: achieved,
+        sgemm_gflops: sg,
+        fraction_of_sgemm: achieved / sg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flops_match_the_issue_estimate() {
+        let m = cadenza_model::ModelConfig::new(cadenza_performance::Config::PerformanceWithDynamics, vec![512, 512, 512]);
+        let f = super::flops_per_token(&m) / 1e6;
+        assert!((f - 32.6).abs() < 0.3, "{f} MFLOP per token");
+    }
+}

@@ -28,6 +28,8 @@ enum Command {
     Likelihood(LikelihoodArgs),
     /// Fine-tune (or train from scratch) a Performance RNN on a dataset.
     Train(Box<TrainArgs>),
+    /// Generate music (MIDI, piano-roll PNG, optional WAV and MusicXML) from a model.
+    Generate(Box<cadenza_generate::GenerateArgs>),
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -141,6 +143,25 @@ enum BenchCommand {
     Data(BenchDataArgs),
     /// Training throughput (tokens/s) at batch × events, and this machine's SGEMM speed.
     Train(BenchTrainArgs),
+    /// Wall time of one `--num-steps` generation at each batch size (default: 6000 steps,
+    /// batch 1 and 16).
+    Generate(BenchGenerateArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchGenerateArgs {
+    /// A .mag bundle or model folder (default: ../shared's perf_dyn_full512.mag, else a random
+    /// 3×512 performance_with_dynamics model).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long, default_value_t = 6000)]
+    num_steps: u32,
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    batch: Vec<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -399,6 +420,36 @@ fn bench_train(a: BenchTrainArgs) -> Result<()> {
     Ok(())
 }
 
+fn bench_generate(a: BenchGenerateArgs) -> Result<()> {
+    let fixture = PathBuf::from("../shared/fixtures/magenta/bundles/perf_dyn_full512.mag");
+    let model = a.model.clone().or_else(|| fixture.exists().then_some(fixture));
+    let weights = match &model {
+        Some(p) => cadenza_model::Weights::load(p).with_context(|| format!("cannot load model {}", p.display()))?,
+        None => cadenza_model::Weights::init(cadenza_model::ModelConfig::new(Config::PerformanceWithDynamics, vec![512, 512, 512]), 0),
+    };
+    let sg = cadenza_train::bench::sgemm_gflops();
+    let rs = cadenza_generate::bench(&weights, a.num_steps, &a.batch, a.seed)?;
+    if a.json {
+        println!("{}", serde_json::json!({"config": weights.config.config.key(), "layers": weights.config.layers, "results": rs, "sgemm_gflops": sg}));
+    } else {
+        for r in &rs {
+            println!(
+                "generate {} {:?}: {} × {} steps in {:.3} s wall ({} RNN steps, {:.3} ms each, {:.0} events/s per sample); SGEMM {:.1} GFLOP/s",
+                weights.config.config.key(),
+                weights.config.layers,
+                r.batch,
+                r.num_steps,
+                r.seconds,
+                r.rnn_steps,
+                r.ms_per_rnn_step,
+                r.mean_events / r.seconds,
+                sg
+            );
+        }
+    }
+    Ok(())
+}
+
 fn rayon_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
@@ -564,6 +615,8 @@ fn main() {
         Command::Train(a) => train(*a),
         Command::Bench(BenchCommand::Data(a)) => bench_data(a),
         Command::Bench(BenchCommand::Train(a)) => bench_train(a),
+        Command::Bench(BenchCommand::Generate(a)) => bench_generate(a),
+        Command::Generate(a) => cadenza_generate::run(*a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

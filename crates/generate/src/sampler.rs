@@ -1,0 +1,404 @@
+//! Batched ancestral sampling and Magenta's beam search over one [`Stepper`].
+//!
+//! Rows of the batch are grouped by output: output `g` owns `beam_size · branch_factor`
+//! consecutive rows (one row for plain sampling), so `num_outputs` samples, or beams, cost
+//! one batched step each. Invariant of the loop: the model state of every row has consumed
+//! all but the last event of that row; the last one is fed at the next step, whose logits give
+//! the distribution of the event after it. That makes a beam copy a state copy plus an event
+//! list copy.
+
+use crate::options::{ControlPlan, GenerateError, GenerateOptions};
+use crate::primer::{primer_performance, primer_sequence, PrimerPerformance};
+use cadenza_model::{Stepper, Weights};
+use cadenza_notes::NoteSequence;
+use cadenza_performance::{Performance, Token, STEPS_PER_SECOND};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// One generated performance.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Primer included, cut to exactly the requested span with `set_length`:
+    /// `start_step + num_steps() == num_steps` requested (start_step is 1 for the empty
+    /// primer, as Magenta's, and 0 otherwise).
+    pub performance: Performance,
+    /// Class indices of `performance.events`.
+    pub tokens: Vec<Token>,
+    /// Every event as drawn, before `set_length` trimmed the end (primer included): the
+    /// events `log_likelihood` scores.
+    pub drawn_tokens: Vec<Token>,
+    /// Decoded notes (velocity 100 before any VELOCITY event, notes capped at 5 s).
+    pub sequence: NoteSequence,
+    /// Sum of log p of every event after the first, primer included, under the tempered
+    /// distribution, over all the events the sampler drew (a few past the end are trimmed by
+    /// `set_length`): Magenta's beam-search score.
+    pub log_likelihood: f64,
+    /// Events of the primer performance (after its padding to the generate start).
+    pub primer_events: usize,
+    /// Scores of every beam entry at the end of the last beam-search pass, best first (its
+    /// first value is `log_likelihood`); one value for plain sampling.
+    pub beam_scores: Vec<f64>,
+    /// Seed of this sample's random stream (`seed + output index`).
+    pub seed: u64,
+}
+
+/// Samples and the warnings the request gave (controls the model ignores, defaults used).
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub samples: Vec<Sample>,
+    pub warnings: Vec<String>,
+}
+
+/// Validates the options against the model; returns the warnings Magenta would log.
+pub fn check_options(weights: &Weights, opts: &GenerateOptions) -> Result<Vec<String>, GenerateError> {
+    opts.validate()?;
+    let config = weights.config.config;
+    weights.check("model").map_err(|e| GenerateError::Model(e.to_string()))?;
+    if config.is_note_encoding() {
+        return Err(GenerateError::Model(format!(
+            "config {}: generation is not supported for the note-based encoding (Magenta's own generator cannot extend a note performance either)",
+            config.key()
+        )));
+    }
+    if weights.config.num_logits() != config.one_hot().num_classes() || weights.config.input_size() != config.control_size() + config.event_feature_size() {
+        return Err(GenerateError::Model(format!("the weights' shapes do not match config {}", config.key())));
+    }
+    let mut warnings = Vec::new();
+    ControlPlan::new(config, &opts.controls, &mut warnings)?;
+    Ok(warnings)
+}
+
+/// [`generate_report`], with the warnings printed to stderr (as Magenta logs them).
+pub fn generate(weights: &Weights, opts: &GenerateOptions, progress: bool) -> Result<Vec<Sample>, GenerateError> {
+    let g = generate_report(weights, opts, progress)?;
+    for w in &g.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(g.samples)
+}
+
+/// Generates `opts.num_outputs` samples as one batch.
+pub fn generate_report(weights: &Weights, opts: &GenerateOptions, progress: bool) -> Result<Generated, GenerateError> {
+    let _ = check_options(weights, opts)?;
+    let config = weights.config.config;
+    let mut warnings = Vec::new();
+    let plan = ControlPlan::new(config, &opts.controls, &mut warnings)?;
+    let seq = primer_sequence(&opts.primer, opts.primer_seconds)?;
+    let primer = primer_performance(&seq, config, opts.num_steps)?;
+    let primer_tokens = config
+        .tokens(&primer.performance)
+        .ok_or_else(|| GenerateError::Model(format!("the primer has an event outside config {}'s vocabulary", config.key())))?;
+    let results = run_batch(weights, opts, &plan, &primer, &primer_tokens, progress);
+    let oh = config.one_hot();
+    let samples = results
+        .into_iter()
+        .enumerate()
+        .map(|(g, r)| {
+            let mut performance = primer.performance.clone();
+            performance.events = r.tokens.iter().map(|&t| oh.decode(t as usize).expect("sampled class in vocabulary")).collect();
+            performance.set_length(primer.total_steps);
+            let tokens = config.tokens(&performance).expect("events from the vocabulary");
+            let sequence = performance.to_sequence(100, 0, None, Some(opts.max_note_duration));
+            Sample {
+                performance,
+                tokens,
+                drawn_tokens: r.tokens,
+                sequence,
+                log_likelihood: r.score,
+                primer_events: primer_tokens.len(),
+                beam_scores: r.beam_scores,
+                seed: opts.seed.wrapping_add(g as u64),
+            }
+        })
+        .collect();
+    Ok(Generated { samples, warnings })
+}
+
+struct GroupResult {
+    tokens: Vec<Token>,
+    score: f64,
+    beam_scores: Vec<f64>,
+}
+
+struct Row {
+    tokens: Vec<Token>,
+    steps: i64,
+    score: f64,
+    /// Control segments of the row's current control input, to re-encode only on change.
+    ctrl: Option<(usize, usize, usize)>,
+}
+
+struct Group {
+    rng: ChaCha8Rng,
+    /// Events left in the current beam-search pass and iteration.
+    pass_left: usize,
+    iter_left: usize,
+    result: Option<GroupResult>,
+}
+
+/// Magenta's estimate of the events needed for `remaining` steps: 4 events per note at the
+/// mean requested density (at least 1 note/s).
+fn events_for(remaining: i64, mean_density: f64) -> usize {
+    let d = mean_density.max(1.0);
+    ((4.0 * d * remaining as f64 / STEPS_PER_SECOND as f64).ceil() as usize).max(1)
+}
+
+/// Draws one class from `softmax(logits / T)` with the uniform `u`; returns it with its
+/// tempered log-probability. No softmax copy: one pass for the maximum, one filling the
+/// running sum (kept in `cum`), a binary search.
+fn draw(logits: &[f32], inv_t: f64, u: f64, cum: &mut Vec<f64>) -> (usize, f64) {
+    let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64 * inv_t;
+    cum.clear();
+    let mut sum = 0.0f64;
+    for &l in logits {
+        sum += (l as f64 * inv_t - max).exp();
+        cum.push(sum);
+    }
+    let target = u * sum;
+    let idx = cum.partition_point(|&c| c <= target).min(logits.len() - 1);
+    (idx, logits[idx] as f64 * inv_t - max - sum.ln())
+}
+
+/// Tempered log p of class `k` (the primer's scores).
+fn log_prob(logits: &[f32], inv_t: f64, k: usize) -> f64 {
+    let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64 * inv_t;
+    let sum: f64 = logits.iter().map(|&l| (l as f64 * inv_t - max).exp()).sum();
+    logits[k] as f64 * inv_t - max - sum.ln()
+}
+
+fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, primer: &PrimerPerformance, primer_tokens: &[Token], progress: bool) -> Vec<GroupResult> {
+    let config = weights.config.config;
+    let oh = config.one_hot();
+    let c = weights.config.num_logits();
+    let shift_of: Vec<i64> = (0..c).map(|k| oh.steps_of(k) as i64).collect();
+    let total = primer.total_steps;
+    let primer_steps: i64 = primer_tokens.iter().map(|&t| shift_of[t as usize]).sum();
+    let groups_n = opts.num_outputs;
+    let w = opts.beam_size * opts.branch_factor;
+    let batch = groups_n * w;
+    let inv_t = 1.0 / opts.temperature;
+
+    let mut groups: Vec<Group> = (0..groups_n)
+        .map(|g| Group { rng: ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(g as u64)), pass_left: 0, iter_left: 0, result: None })
+        .collect();
+    if primer_steps >= total || primer_tokens.is_empty() {
+        // Nothing to generate: the primer already fills the span.
+        return groups
+            .iter()
+            .map(|_| GroupResult { tokens: primer_tokens.to_vec(), score: 0.0, beam_scores: vec![0.0] })
+            .collect();
+    }
+
+    let mut stepper = Stepper::new(weights, batch);
+    let conditioned = plan.conditioned;
+    let mut ctrl_rows: Vec<Vec<f32>> = if conditioned { vec![Vec::new(); batch] } else { Vec::new() };
+    let mut feed: Vec<Token> = vec![0; batch];
+    let mut cum: Vec<f64> = Vec::with_capacity(c);
+
+    // Encodes each row's control input for the position after its last event, from the
+    // time step after that event (`_extend_control_events`).
+    fn update_controls(rows: &[Row], ctrl_rows: &mut [Vec<f32>], plan: &ControlPlan, total: i64, config: cadenza_performance::Config, cache: &mut [Option<(usize, usize, usize)>]) {
+        for (r, row) in rows.iter().enumerate() {
+            let idx = plan.index(row.steps, total);
+            if cache[r] != Some(idx) {
+                ctrl_rows[r] = config.encode_controls(&plan.values(idx));
+                cache[r] = Some(idx);
+            }
+        }
+    }
+
+    // Feed the primer (all but its last event) from the zero state, scoring it.
+    let mut primer_score = 0.0f64;
+    let mut steps = 0i64;
+    let mut ctrl_cache: Vec<Option<(usize, usize, usize)>> = vec![None; batch];
+    for i in 0..primer_tokens.len() - 1 {
+        steps += shift_of[primer_tokens[i] as usize];
+        feed.iter_mut().for_each(|f| *f = primer_tokens[i]);
+        if conditioned {
+            let idx = plan.index(steps, total);
+            if ctrl_cache[0] != Some(idx) {
+                let row = config.encode_controls(&plan.values(idx));
+                ctrl_rows.iter_mut().for_each(|r| r.clone_from(&row));
+                ctrl_cache.iter_mut().for_each(|c| *c = Some(idx));
+            }
+        }
+        let refs: Vec<&[Token]> = feed.chunks(1).collect();
+        let logits = stepper.step(&refs, if conditioned { Some(&ctrl_rows[..]) } else { None });
+        primer_score += log_prob(&logits[..c], inv_t, primer_tokens[i + 1] as usize);
+    }
+
+    let mut rows: Vec<Row> = (0..batch)
+        .map(|_| Row { tokens: primer_tokens.to_vec(), steps: primer_steps, score: primer_score, ctrl: None })
+        .collect();
+    for g in &mut groups {
+        let n = events_for(total - primer_steps, plan.mean_density);
+        g.pass_left = n;
+        g.iter_left = (n - 1) % opts.steps_per_iteration + 1;
+    }
+
+    let span = (total - primer_steps).max(1) as u64;
+    let pb = if progress {
+        let pb = ProgressBar::new(span);
+        pb.set_style(
+            ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb.set_message(format!("generating {} × {} rows", groups_n, w));
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let mut drawn: Vec<(usize, f64)> = vec![(0, 0.0); batch];
+    while groups.iter().any(|g| g.result.is_none()) {
+        for (r, row) in rows.iter().enumerate() {
+            feed[r] = *row.tokens.last().expect("rows are never empty");
+        }
+        if conditioned {
+            let mut cache: Vec<Option<(usize, usize, usize)>> = rows.iter().map(|r| r.ctrl).collect();
+            update_controls(&rows, &mut ctrl_rows, plan, total, config, &mut cache);
+            for (row, c) in rows.iter_mut().zip(cache) {
+                row.ctrl = c;
+            }
+        }
+        {
+            let refs: Vec<&[Token]> = feed.chunks(1).collect();
+            let logits = stepper.step(&refs, if conditioned { Some(&ctrl_rows[..]) } else { None });
+            for (g, group) in groups.iter_mut().enumerate() {
+                if group.result.is_some() {
+                    continue;
+                }
+                for r in g * w..(g + 1) * w {
+                    let u: f64 = group.rng.gen();
+                    drawn[r] = draw(&logits[r * c..(r + 1) * c], inv_t, u, &mut cum);
+                }
+            }
+        }
+        for (g, group) in groups.iter_mut().enumerate() {
+            if group.result.is_some() {
+                continue;
+            }
+            let rs = g * w..(g + 1) * w;
+            for r in rs.clone() {
+                let (k, lp) = drawn[r];
+                let row = &mut rows[r];
+                row.tokens.push(k as Token);
+                row.steps += shift_of[k];
+                row.score += lp;
+            }
+            group.pass_left -= 1;
+            if w == 1 {
+                // Plain sampling: what lies past the end is trimmed anyway, so stop there.
+                let row = &rows[rs.start];
+                if row.steps >= total {
+                    group.result = Some(GroupResult { tokens: row.tokens.clone(), score: row.score, beam_scores: vec![row.score] });
+                } else if group.pass_left == 0 {
+                    group.pass_left = events_for(total - row.steps, plan.mean_density);
+                }
+                continue;
+            }
+            group.iter_left -= 1;
+            if group.iter_left > 0 {
+                continue;
+            }
+            let order = ranked(&rows[rs.clone()]);
+            if group.pass_left == 0 {
+                // End of a pass (one `_generate_events` call): keep the best entry.
+                let best = rs.start + order[0];
+                let scores: Vec<f64> = order.iter().map(|&i| rows[rs.start + i].score).collect();
+                if rows[best].steps >= total {
+                    group.result = Some(GroupResult { tokens: rows[best].tokens.clone(), score: rows[best].score, beam_scores: scores });
+                    continue;
+                }
+                // Not long enough yet: a new pass from beam_size copies of the best.
+                for r in rs.clone() {
+                    if r != best {
+                        copy_row(&mut stepper, &mut rows, best, r);
+                    }
+                }
+                let n = events_for(total - rows[best].steps, plan.mean_density);
+                group.pass_left = n;
+                group.iter_left = (n - 1) % opts.steps_per_iteration + 1;
+            } else {
+                // Prune to the best beam_size entries, then branch each branch_factor times:
+                // the kept entries stay in their rows, copies fill the others.
+                let keep: Vec<usize> = order[..opts.beam_size].iter().map(|&i| rs.start + i).collect();
+                let free: Vec<usize> = rs.clone().filter(|r| !keep.contains(r)).collect();
+                let mut f = free.into_iter();
+                for _ in 1..opts.branch_factor {
+                    for &src in &keep {
+                        let dst = f.next().expect("beam_size · (branch_factor − 1) free rows");
+                        copy_row(&mut stepper, &mut rows, src, dst);
+                    }
+                }
+                group.iter_left = opts.steps_per_iteration;
+            }
+        }
+        let pos = groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| {
+                if group.result.is_some() {
+                    span
+                } else {
+                    let s = rows[g * w..(g + 1) * w].iter().map(|r| r.steps).max().unwrap_or(0);
+                    (s - primer_steps).clamp(0, span as i64) as u64
+                }
+            })
+            .min()
+            .unwrap_or(span);
+        if pos != pb.position() {
+            pb.set_position(pos);
+        }
+    }
+    pb.finish_and_clear();
+    groups.into_iter().map(|g| g.result.expect("every group finished")).collect()
+}
+
+/// Indices of `rows` by score, best first; ties keep row order (`heapq.nlargest`).
+fn ranked(rows: &[Row]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[b].score.partial_cmp(&rows[a].score).unwrap_or(std::cmp::Ordering::Equal));
+    order
+}
+
+fn copy_row(stepper: &mut Stepper, rows: &mut [Row], from: usize, to: usize) {
+    stepper.copy_row(from, to);
+    let (tokens, steps, score) = (rows[from].tokens.clone(), rows[from].steps, rows[from].score);
+    let dst = &mut rows[to];
+    dst.tokens = tokens;
+    dst.steps = steps;
+    dst.score = score;
+    // The control input is re-encoded from the copied steps at the next step.
+    dst.ctrl = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draw_follows_the_tempered_distribution() {
+        let logits = [0.0f32, (3.0f32).ln(), f32::NEG_INFINITY];
+        let mut cum = Vec::new();
+        // p = [0.25, 0.75, 0]
+        assert_eq!(draw(&logits, 1.0, 0.1, &mut cum).0, 0);
+        assert_eq!(draw(&logits, 1.0, 0.3, &mut cum).0, 1);
+        assert_eq!(draw(&logits, 1.0, 0.999999, &mut cum).0, 1);
+        let (_, lp) = draw(&logits, 1.0, 0.5, &mut cum);
+        assert!((lp - 0.75f64.ln()).abs() < 1e-6);
+        // T = 0.5 squares the odds: p = [0.1, 0.9, 0]
+        let (k, lp) = draw(&logits, 2.0, 0.05, &mut cum);
+        assert_eq!(k, 0);
+        assert!((lp - 0.1f64.ln()).abs() < 1e-6);
+        assert!((log_prob(&logits, 2.0, 1) - 0.9f64.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn events_estimate_matches_magenta() {
+        // ceil(4 · 15 · 5999 / 100)
+        assert_eq!(events_for(5999, 15.0), 3600);
+        assert_eq!(events_for(100, 0.2), 4);
+    }
+}

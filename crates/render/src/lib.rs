@@ -1,0 +1,54 @@
+//! A `NoteSequence` out to people: a piano-roll picture, audio, a score.
+//!
+//! * [`roll`]: piano-roll PNG (pitch × time, velocity as colour), drawn pixel by pixel and
+//!   encoded with the `png` crate: no fonts, no system libraries.
+//! * [`audio`]: WAV through a SoundFont with `rustysynth` (pure Rust) and `hound`.
+//! * [`score`]: MusicXML 4.0 partwise of the notes quantised to a 16th grid in 4/4, on a
+//!   grand staff, that MuseScore opens and Cadenza's importer reads back.
+//!
+//! Every file is written atomically: a temporary file beside the target, then a rename.
+
+pub mod audio;
+pub mod roll;
+pub mod score;
+
+pub use audio::{default_soundfont, load_soundfont, render_audio, sine_soundfont, sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT};
+pub use roll::{piano_roll_png, write_piano_roll, RollOptions};
+pub use score::{musicxml_string, write_musicxml, ScoreOptions};
+
+use std::path::Path;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no SoundFont at {0}; install one with `apt-get install fluid-soundfont-gm` (Debian/Ubuntu) or pass --soundfont PATH")]
+    NoSoundFont(String),
+    #[error("SoundFont {path}: {msg}")]
+    SoundFont { path: String, msg: String },
+    #[error("synthesizer: {0}")]
+    Synth(String),
+    #[error("PNG: {0}")]
+    Png(String),
+    #[error("WAV: {0}")]
+    Wav(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
+/// crash never leaves a half-written file under the final name.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
+    let io = |source: std::io::Error| RenderError::Io { path: path.display().to_string(), source };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}

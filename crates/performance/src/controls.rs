@@ -106,12 +106,77 @@ pub fn normalize_histogram(h: &[f64; 12]) -> [f64; 12] {
     }
 }
 
+/// Krumhansl–Kessler probe-tone profiles, tonic first.
+pub const KK_MAJOR: [f64; 12] = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88];
+pub const KK_MINOR: [f64; 12] = [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17];
+
+/// A key found by [`estimate_key`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EstimatedKey {
+    /// Pitch class of the tonic, 0 = C.
+    pub tonic: u8,
+    pub minor: bool,
+    /// Pearson correlation of the histogram with the key's profile (−1..1); 0 when the
+    /// histogram is flat or empty.
+    pub correlation: f64,
+}
+
+impl EstimatedKey {
+    /// The seven pitch classes of the key's scale (natural minor for minor keys).
+    pub fn scale(&self) -> [bool; 12] {
+        let steps: [usize; 7] = if self.minor { [0, 2, 3, 5, 7, 8, 10] } else { [0, 2, 4, 5, 7, 9, 11] };
+        let mut s = [false; 12];
+        for st in steps {
+            s[(st + self.tonic as usize) % 12] = true;
+        }
+        s
+    }
+}
+
+fn pearson(a: &[f64; 12], b: &[f64; 12]) -> f64 {
+    let (ma, mb) = (a.iter().sum::<f64>() / 12.0, b.iter().sum::<f64>() / 12.0);
+    let (mut num, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for i in 0..12 {
+        num += (a[i] - ma) * (b[i] - mb);
+        va += (a[i] - ma).powi(2);
+        vb += (b[i] - mb).powi(2);
+    }
+    if va <= 0.0 || vb <= 0.0 {
+        0.0
+    } else {
+        num / (va * vb).sqrt()
+    }
+}
+
+/// Krumhansl–Schmuckler key finding: the major or minor key whose Krumhansl–Kessler profile
+/// correlates best with a pitch-class histogram (weighted by duration or by count). Ties go
+/// to the lower tonic, major before minor, so the answer is deterministic; an empty or flat
+/// histogram gives C major with correlation 0.
+pub fn estimate_key(histogram: &[f64; 12]) -> EstimatedKey {
+    let mut best = EstimatedKey { tonic: 0, minor: false, correlation: f64::NEG_INFINITY };
+    for minor in [false, true] {
+        let prof = if minor { KK_MINOR } else { KK_MAJOR };
+        for tonic in 0..12u8 {
+            let mut rotated = [0.0; 12];
+            for (i, v) in prof.iter().enumerate() {
+                rotated[(i + tonic as usize) % 12] = *v;
+            }
+            let r = pearson(histogram, &rotated);
+            if r > best.correlation {
+                best = EstimatedKey { tonic, minor, correlation: r };
+            }
+        }
+    }
+    if best.correlation <= 0.0 && pearson(histogram, &KK_MAJOR) == 0.0 {
+        best = EstimatedKey { tonic: 0, minor: false, correlation: 0.0 };
+    }
+    best
+}
+
 /// Krumhansl–Kessler key profiles turned into a 12-class histogram for `--key "D minor"`:
 /// the friendlier way to ask a pitch-conditioned model for a key.
 pub fn key_histogram(tonic: u8, minor: bool) -> [f64; 12] {
-    const MAJOR: [f64; 12] = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88];
-    const MINOR: [f64; 12] = [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17];
-    let prof = if minor { MINOR } else { MAJOR };
+    let prof = if minor { KK_MINOR } else { KK_MAJOR };
     let mut h = [0.0; 12];
     for (i, v) in prof.iter().enumerate() {
         h[(i + tonic as usize) % 12] = *v;
@@ -125,6 +190,26 @@ mod tests {
     use Event::*;
 
     // performance_controls_test.py: testNoteDensity / testPitchHistogram.
+    #[test]
+    fn key_finding_recovers_scales_and_profiles() {
+        for tonic in 0..12u8 {
+            for minor in [false, true] {
+                let k = estimate_key(&key_histogram(tonic, minor));
+                assert_eq!((k.tonic, k.minor), (tonic, minor));
+                assert!((k.correlation - 1.0).abs() < 1e-12);
+            }
+        }
+        // A D major scale with tonic-heavy weighting is D major, and its scale has F# and C#.
+        let mut h = [0.0; 12];
+        for (pc, w) in [(2, 4.0), (4, 1.0), (6, 2.0), (7, 1.0), (9, 3.0), (11, 1.0), (1, 1.0)] {
+            h[pc] = w;
+        }
+        let k = estimate_key(&h);
+        assert_eq!((k.tonic, k.minor), (2, false));
+        assert!(k.scale()[6] && k.scale()[1] && !k.scale()[0]);
+        assert_eq!(estimate_key(&[0.0; 12]), EstimatedKey { tonic: 0, minor: false, correlation: 0.0 });
+    }
+
     #[test]
     fn density_golden() {
         let events = [NoteOn(60), NoteOn(64), NoteOn(67), TimeShift(50), NoteOff(60), NoteOff(64), TimeShift(25), NoteOff(67), NoteOn(64), TimeShift(25), NoteOff(64)];

@@ -30,6 +30,8 @@ enum Command {
     Train(Box<TrainArgs>),
     /// Generate music (MIDI, piano-roll PNG, optional WAV and MusicXML) from a model.
     Generate(Box<cadenza_generate::GenerateArgs>),
+    /// Objective metrics of samples (pitch, key, rhythm, groove), optionally against a reference set.
+    Evaluate(Box<cadenza_evaluate::EvaluateArgs>),
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -617,6 +619,7 @@ fn main() {
         Command::Bench(BenchCommand::Train(a)) => bench_train(a),
         Command::Bench(BenchCommand::Generate(a)) => bench_generate(a),
         Command::Generate(a) => cadenza_generate::run(*a),
+        Command::Evaluate(a) => cadenza_evaluate::run(*a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -105,6 +105,14 @@ struct TrainArgs {
     /// L2 weight on the same tensors.
     #[arg(long)]
     l2: Option<f64>,
+    /// The modified model: weight of the differentiable rhythm loss (expected time-shift
+    /// distance, an earth mover's distance; the seed project used 0.5). May change on --resume.
+    #[arg(long)]
+    rhythm_loss: Option<f64>,
+    /// The modified model: weight of the differentiable harmony loss (expected out-of-key and
+    /// interval-tension cost of the next note; the seed project used 0.25).
+    #[arg(long)]
+    harmony_loss: Option<f64>,
     /// Triangular cyclical learning rate: lower=0.00025,upper=0.001,step_size=470.
     #[arg(long)]
     clr: Option<String>,
@@ -547,6 +555,12 @@ fn train(a: TrainArgs) -> Result<()> {
     }
     if let Some(v) = a.learning_rate {
         patch.push(format!("learning_rate={v}"));
+    }
+    if let Some(v) = a.rhythm_loss {
+        patch.push(format!("rhythm_loss={v}"));
+    }
+    if let Some(v) = a.harmony_loss {
+        patch.push(format!("harmony_loss={v}"));
     }
     if let Some(v) = a.l1 {
         patch.push(format!("l1={v}"));

@@ -4,10 +4,12 @@
 //! * [`train`]: the training loop (checkpoints, resume, evaluation, early stopping, logs).
 //! * [`lstm_op`]: the LSTM layer as one op — fused CPU kernels with a hand-written backward
 //!   on burn's `Flex` backend, composed tensor ops on any other backend.
+//! * [`losses`]: the modified model's differentiable rhythm and harmony losses.
 
 pub mod bench;
 pub mod hparams;
 pub mod logs;
+pub mod losses;
 pub mod lstm_op;
 pub mod metrics;
 pub mod network;
@@ -16,4 +18,5 @@ pub mod train;
 pub use hparams::{EarlyStop, HParams, Schedule, StopMode};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
-pub use train::{evaluate, request_stop, train, StopInfo, TrainError, TrainOptions, TrainState};
+pub use losses::{MusicalWeights, ShiftError};
+pub use train::{evaluate, evaluate_report, EvalReport, request_stop, train, StopInfo, TrainError, TrainOptions, TrainState};

@@ -9,6 +9,7 @@
 //! `curves.svg`/`curves.png`, `log.txt` and, when the run ends, `stop.json`.
 
 use crate::hparams::{EarlyStop, HParams, Schedule, StopMode};
+use crate::losses::{check_config, expected_cost, harmony_rows, musical_terms, MusicalWeights, ShiftError, ShiftErrorSum};
 use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
 use crate::metrics::{Metrics, MetricsSum};
 use crate::network::{Batch, PerformanceRnn};
@@ -186,6 +187,46 @@ pub fn evaluate(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore,
         sum.add(model.config, &batch, &floats(out.logits), loss);
     }
     sum.finish()
+}
+
+/// An evaluation with the musical measures besides Magenta's metrics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub metrics: Metrics,
+    /// Mean |predicted − target| time shift, in 10 ms steps, where the target is a shift.
+    pub shift_error: ShiftError,
+    /// Mean expected harmony cost (see [`crate::losses`]) where the target is a NOTE_ON:
+    /// lower = the model's next notes sit better in the key and against the sounding notes.
+    /// `None` for configs without one-hot events.
+    pub harmony_cost: Option<f64>,
+}
+
+/// [`evaluate`] plus the time-shift error and the expected harmony cost.
+pub fn evaluate_report(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>) -> EvalReport {
+    let n = limit.map_or(store.len(), |l| l.min(store.len()));
+    let valid = net.valid();
+    let mut sum = MetricsSum::default();
+    let mut shifts = ShiftErrorSum::default();
+    let one_hot = check_config(model.config).is_ok();
+    let (mut hsum, mut hn) = (0.0f64, 0usize);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    for start in (0..n).step_by(batch_size.max(1)) {
+        let ids: Vec<usize> = (start..(start + batch_size).min(n)).collect();
+        let batch = Batch::new(model.config, &examples(store, &ids), ids);
+        let out = valid.forward(model, &batch, 1.0, &mut rng);
+        if one_hot {
+            let rows = harmony_rows(model.config, &batch);
+            if let Some(h) = expected_cost(&out.logits, &rows) {
+                hsum += scalar(h) * rows.positions.len() as f64;
+                hn += rows.positions.len();
+            }
+        }
+        let loss = scalar(out.loss);
+        let logits = floats(out.logits);
+        shifts.add(model.config, &batch, &logits);
+        sum.add(model.config, &batch, &logits, loss);
+    }
+    EvalReport { metrics: sum.finish(), shift_error: shifts.finish(), harmony_cost: (one_hot && hn > 0).then(|| hsum / hn as f64) }
 }
 
 fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
@@ -396,6 +437,9 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     };
     let model = st.model.clone();
     let config: Config = model.config;
+    if st.hparams.rhythm_loss > 0.0 || st.hparams.harmony_loss > 0.0 {
+        check_config(config).map_err(TrainError::Setup)?;
+    }
 
     let mut run = Run { dir: opts.run_dir.clone(), index, keep_last: opts.keep_last };
     let mut csv = MetricsCsv::open(&opts.run_dir, st.step).map_err(|e| ferr(&opts.run_dir.join("metrics.csv"), e))?;
@@ -463,6 +507,19 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
                 loss = loss + t;
             }
         }
+        let (mut rhythm_v, mut harmony_v) = (0.0, 0.0);
+        let mw = MusicalWeights { rhythm: hp.rhythm_loss, harmony: hp.harmony_loss };
+        if mw.any() {
+            let terms = musical_terms(config, &batch, &out.logits, mw);
+            if let Some(t) = terms.rhythm {
+                rhythm_v = scalar(t.clone());
+                loss = loss + t.mul_scalar(mw.rhythm as f32);
+            }
+            if let Some(t) = terms.harmony {
+                harmony_v = scalar(t.clone());
+                loss = loss + t.mul_scalar(mw.harmony as f32);
+            }
+        }
         let mut ce = scalar(out.loss.clone());
         if inject_nan_at == Some(st.step + 1) {
             ce = f64::NAN;
@@ -491,7 +548,8 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             bar.set_message(format!("loss {:.4} acc {:.3} {:.0} tok/s", m.loss, m.accuracy, tps));
             csv.push(Row { step: st.step, split: "train".into(), m: m.clone(), learning_rate: lr }).map_err(|e| ferr(&opts.run_dir, e))?;
             tb_train.scalars(st.step, &m, Some(lr)).map_err(|e| ferr(&opts.run_dir, e))?;
-            log.line(&format!("step {} train loss {:.5} accuracy {:.4} lr {:.3e} l1_term {:.5} l2_term {:.5} {:.0} tok/s", st.step, m.loss, m.accuracy, lr, l1v, l2v, tps));
+            let musical = if mw.any() { format!(" rhythm_term {rhythm_v:.5} harmony_term {harmony_v:.5}") } else { String::new() };
+            log.line(&format!("step {} train loss {:.5} accuracy {:.4} lr {:.3e} l1_term {:.5} l2_term {:.5}{musical} {:.0} tok/s", st.step, m.loss, m.accuracy, lr, l1v, l2v, tps));
         }
 
         let mut stop_reason: Option<String> = None;

@@ -1,0 +1,344 @@
+//! The modified model's musical losses: differentiable, so they really move the gradients.
+//!
+//! The seed project added "rhythm" and "harmony" penalties computed on the argmax of the
+//! logits, over event *indices*: an argmax has no gradient, so the penalties changed the
+//! logged loss and nothing else. Here both losses are the **expected cost of the next event
+//! under the model's softmax**, with a cost that knows what the classes mean (pitches,
+//! 10 ms time shifts):
+//!
+//! ```text
+//! L_musical = (1/|P|) Σ_{p∈P} Σ_k q_p(k) · cost_p(k),   q_p = softmax(z_p[K])
+//! ∂L/∂z_p(j) = q_p(j) · (cost_p(j) − E_p) / |P|          (E_p = Σ_k q_p(k) cost_p(k))
+//! ```
+//!
+//! where `K` is a block of classes and `P` the positions whose target lies in that block.
+//! Restricting the softmax to the block (the distribution of the next NOTE_ON *given* that a
+//! note starts, of the next shift *given* that time moves) keeps the losses from changing
+//! *how often* the model plays or waits, which cross-entropy alone should decide; they only
+//! change *which* note and *how long*.
+//!
+//! * **Harmony** (`--harmony-loss W`), positions whose target is a NOTE_ON, `K` = the 128
+//!   NOTE_ON classes: `cost(q) = ½·out_of_key(q) + ½·tension(q)`, or `out_of_key(q)` alone
+//!   when nothing sounds. `out_of_key` is 1 for pitch classes outside the scale of the
+//!   example's key (Krumhansl–Schmuckler over its NOTE_ON pitch classes: the dataset keeps
+//!   events, not key signatures, and transposed copies then get transposed keys), and
+//!   `tension(q)` is the mean [`TENSION`] of the intervals from `q` to every note sounding at
+//!   that point (followed through the input's NOTE_ON/NOTE_OFF events): minor 2nd, major 7th
+//!   and tritone high; unison, octave, fourth and fifth low.
+//! * **Rhythm** (`--rhythm-loss W`), positions whose target is a TIME_SHIFT(t), `K` = the
+//!   100 shift classes: `cost(k) = |k − t| / 10`. Against a one-hot target this expected cost
+//!   *is* the earth mover's distance between the predicted and the target shift
+//!   distributions (1-D EMD = Σ|CDF_q − CDF_target|), in tenths of a second: predicting 490 ms
+//!   for 500 ms costs 0.1, predicting 10 ms costs 4.9, where cross-entropy charges both alike.
+//!
+//! Both need the one-hot event vocabulary (every `performance*` config); the note-based
+//! configs' six softmaxes have no such block and are refused.
+
+use crate::network::Batch;
+use burn::tensor::activation::softmax;
+use burn::tensor::{s, Int, Tensor, TensorData};
+use cadenza_performance::controls::estimate_key;
+use cadenza_performance::{Config, Event};
+
+/// Tension of an interval, by semitones mod 12 (0 = unison/octave … 11 = major 7th).
+pub const TENSION: [f32; 12] = [0.0, 1.0, 0.6, 0.25, 0.2, 0.1, 0.9, 0.0, 0.25, 0.2, 0.6, 1.0];
+
+/// Weights of the two musical losses (0 = off: the original recipe).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MusicalWeights {
+    pub rhythm: f64,
+    pub harmony: f64,
+}
+
+impl MusicalWeights {
+    pub fn any(&self) -> bool {
+        self.rhythm > 0.0 || self.harmony > 0.0
+    }
+}
+
+/// Why a config cannot carry the musical losses.
+pub fn check_config(config: Config) -> Result<(), String> {
+    if config.class_sizes().len() != 1 {
+        return Err(format!("the rhythm and harmony losses need a one-hot event config (performance, performance_with_dynamics, …); {config} predicts six softmaxes"));
+    }
+    Ok(())
+}
+
+/// The positions of a batch each loss looks at and their cost rows.
+#[derive(Debug, Clone, Default)]
+pub struct CostRows {
+    /// Flat positions (`t * B + b`) into the batch's `[T·B, C]` logits.
+    pub positions: Vec<i64>,
+    /// `positions.len() × width` costs, row-major.
+    pub costs: Vec<f32>,
+    pub width: usize,
+    /// First class of the block.
+    pub offset: usize,
+}
+
+/// Cost of each of the 12 pitch classes given a key's scale and the pitches sounding.
+pub fn pitch_class_costs(scale: &[bool; 12], sounding: &[u8]) -> [f32; 12] {
+    let mut c = [0.0f32; 12];
+    for (pc, cv) in c.iter_mut().enumerate() {
+        let out = if scale[pc] { 0.0 } else { 1.0 };
+        *cv = if sounding.is_empty() {
+            out
+        } else {
+            let t: f32 = sounding.iter().map(|&s| TENSION[(pc + 12 - (s as usize % 12)) % 12]).sum::<f32>() / sounding.len() as f32;
+            0.5 * out + 0.5 * t
+        };
+    }
+    c
+}
+
+/// Per row of the batch, the input/label tokens in time order.
+fn row_tokens(batch: &Batch, r: usize) -> impl Iterator<Item = (usize, u16, u16)> + '_ {
+    (0..batch.t).map(move |t| t * batch.b + r).filter(move |&at| batch.mask[at] > 0.0).map(move |at| (at, batch.inputs[at], batch.labels[at]))
+}
+
+/// Harmony cost rows: every position whose label is a NOTE_ON.
+pub fn harmony_rows(config: Config, batch: &Batch) -> CostRows {
+    let oh = config.one_hot();
+    let mut out = CostRows { width: 128, offset: 0, ..Default::default() };
+    for r in 0..batch.b {
+        // The example's key: Krumhansl–Schmuckler over its NOTE_ON pitch classes.
+        let mut hist = [0.0f64; 12];
+        let mut first = true;
+        for (_, inp, lab) in row_tokens(batch, r) {
+            if first {
+                if let Some(Event::NoteOn(p)) = oh.decode(inp as usize) {
+                    hist[p as usize % 12] += 1.0;
+                }
+                first = false;
+            }
+            if let Some(Event::NoteOn(p)) = oh.decode(lab as usize) {
+                hist[p as usize % 12] += 1.0;
+            }
+        }
+        let scale = estimate_key(&hist).scale();
+        let mut sounding: Vec<u8> = Vec::new();
+        for (at, inp, lab) in row_tokens(batch, r) {
+            match oh.decode(inp as usize) {
+                Some(Event::NoteOn(p)) => {
+                    if !sounding.contains(&p) {
+                        sounding.push(p);
+                    }
+                }
+                Some(Event::NoteOff(p)) => sounding.retain(|&x| x != p),
+                _ => {}
+            }
+            if let Some(Event::NoteOn(_)) = oh.decode(lab as usize) {
+                let pcc = pitch_class_costs(&scale, &sounding);
+                out.positions.push(at as i64);
+                out.costs.extend((0..128).map(|q| pcc[q % 12]));
+            }
+        }
+    }
+    out
+}
+
+/// Rhythm cost rows: every position whose label is a TIME_SHIFT.
+pub fn rhythm_rows(config: Config, batch: &Batch) -> CostRows {
+    let oh = config.one_hot();
+    let n = oh.max_shift_steps as usize;
+    let mut out = CostRows { width: n, offset: 256, ..Default::default() };
+    for r in 0..batch.b {
+        for (at, _, lab) in row_tokens(batch, r) {
+            if let Some(Event::TimeShift(t)) = oh.decode(lab as usize) {
+                out.positions.push(at as i64);
+                out.costs.extend((1..=n).map(|k| (k as f32 - t as f32).abs() / 10.0));
+            }
+        }
+    }
+    out
+}
+
+/// `(1/|P|) Σ_p Σ_k softmax(z_p[block])_k · cost_p(k)`: differentiable in the logits.
+/// `None` when no position of the batch has a target in the block.
+pub fn expected_cost(logits: &Tensor<2>, rows: &CostRows) -> Option<Tensor<1>> {
+    let m = rows.positions.len();
+    if m == 0 {
+        return None;
+    }
+    let dev = logits.device();
+    let idx = Tensor::<1, Int>::from_data(TensorData::new(rows.positions.clone(), [m]), &dev);
+    let block = logits.clone().select(0, idx).slice(s![.., rows.offset..rows.offset + rows.width]);
+    let q = softmax(block, 1);
+    let cost = Tensor::<2>::from_data(TensorData::new(rows.costs.clone(), [m, rows.width]), &dev);
+    Some((q * cost).sum().div_scalar(m as f32))
+}
+
+/// The musical terms of one batch (unweighted), each `None` when its weight is 0 or the
+/// batch has no position for it.
+pub struct MusicalTerms {
+    pub rhythm: Option<Tensor<1>>,
+    pub harmony: Option<Tensor<1>>,
+}
+
+pub fn musical_terms(config: Config, batch: &Batch, logits: &Tensor<2>, w: MusicalWeights) -> MusicalTerms {
+    MusicalTerms {
+        rhythm: if w.rhythm > 0.0 { expected_cost(logits, &rhythm_rows(config, batch)) } else { None },
+        harmony: if w.harmony > 0.0 { expected_cost(logits, &harmony_rows(config, batch)) } else { None },
+    }
+}
+
+/// Mean absolute error of the predicted time shift, in 10 ms steps, at every position whose
+/// target is a shift: `expected` under the softmax restricted to the shift classes, and of
+/// the `argmax` over those classes. The rhythm loss's claim is measured with these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShiftError {
+    pub expected: f64,
+    pub argmax: f64,
+    pub positions: u64,
+}
+
+/// Running sums for [`ShiftError`] over batches (`logits` row-major `[T·B, C]`).
+#[derive(Debug, Clone, Default)]
+pub struct ShiftErrorSum {
+    expected: f64,
+    argmax: f64,
+    n: u64,
+}
+
+impl ShiftErrorSum {
+    pub fn add(&mut self, config: Config, batch: &Batch, logits: &[f32]) {
+        let c = config.num_logits();
+        let oh = config.one_hot();
+        let n = oh.max_shift_steps as usize;
+        for p in 0..batch.t * batch.b {
+            if batch.mask[p] <= 0.0 || config.class_sizes().len() != 1 {
+                continue;
+            }
+            let Some(Event::TimeShift(t)) = oh.decode(batch.labels[p] as usize) else { continue };
+            let z = &logits[p * c + 256..p * c + 256 + n];
+            let mx = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0f64;
+            let mut e = 0.0f64;
+            let mut best = (f32::NEG_INFINITY, 0usize);
+            for (k, &v) in z.iter().enumerate() {
+                let q = ((v - mx) as f64).exp();
+                sum += q;
+                e += q * ((k + 1) as f64 - t as f64).abs();
+                if v > best.0 {
+                    best = (v, k);
+                }
+            }
+            self.expected += e / sum;
+            self.argmax += ((best.1 + 1) as f64 - t as f64).abs();
+            self.n += 1;
+        }
+    }
+
+    pub fn finish(&self) -> ShiftError {
+        let d = self.n.max(1) as f64;
+        ShiftError { expected: self.expected / d, argmax: self.argmax / d, positions: self.n }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Tensor};
+    use cadenza_performance::EncodedExample;
+    use rand::{Rng, SeedableRng};
+
+    fn ex(events: &[Event]) -> EncodedExample {
+        let oh = Config::Performance.one_hot();
+        EncodedExample { tokens: events.iter().map(|e| oh.encode(e).unwrap() as u16).collect(), disable_conditioning: false }
+    }
+
+    /// The autodiff gradient of the expected cost equals q·(cost − E)/|P| and central
+    /// differences of the same function computed in f64.
+    #[test]
+    fn expected_cost_gradient_matches_formula_and_finite_differences() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let (n, c) = (5, 12);
+        let z: Vec<f32> = (0..n * c).map(|_| rng.gen_range(-2.0..2.0)).collect();
+        let rows = CostRows { positions: vec![0, 2, 4], costs: (0..3 * 4).map(|_| rng.gen_range(0.0..1.0)).collect(), width: 4, offset: 3 };
+        let f64_loss = |z: &[f32]| -> f64 {
+            let mut tot = 0.0;
+            for (i, &p) in rows.positions.iter().enumerate() {
+                let blk: Vec<f64> = (0..4).map(|k| z[p as usize * c + 3 + k] as f64).collect();
+                let mx = blk.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = blk.iter().map(|v| (v - mx).exp()).collect();
+                let s: f64 = e.iter().sum();
+                tot += (0..4).map(|k| e[k] / s * rows.costs[i * 4 + k] as f64).sum::<f64>();
+            }
+            tot / 3.0
+        };
+        let dev = Device::flex().autodiff();
+        let zt = Tensor::<2>::from_data(TensorData::new(z.clone(), [n, c]), &dev).require_grad();
+        let loss = expected_cost(&zt, &rows).unwrap();
+        assert!((loss.clone().into_scalar::<f32>() as f64 - f64_loss(&z)).abs() < 1e-6);
+        let grads = loss.backward();
+        let g: Vec<f32> = zt.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let eps = 1e-3f32;
+        for i in 0..n * c {
+            let (mut a, mut b) = (z.clone(), z.clone());
+            a[i] += eps;
+            b[i] -= eps;
+            let num = (f64_loss(&a) - f64_loss(&b)) / (2.0 * eps as f64);
+            assert!((num - g[i] as f64).abs() < 1e-4, "logit {i}: autodiff {} vs numeric {num}", g[i]);
+        }
+        // Rows without a target in the block, and columns outside it, get no gradient.
+        assert!(g[c..2 * c].iter().all(|&v| v == 0.0));
+        assert!(g[..3].iter().all(|&v| v == 0.0));
+        assert!(g.iter().any(|&v| v.abs() > 1e-3));
+    }
+
+    #[test]
+    fn rhythm_cost_is_ordinal() {
+        let e = ex(&[Event::NoteOn(60), Event::TimeShift(50)]);
+        let b = Batch::new(Config::Performance, &[e], vec![0]);
+        let rows = rhythm_rows(Config::Performance, &b);
+        assert_eq!(rows.positions, vec![0]);
+        // 490 ms (class 49) for 500 ms costs 0.1; 10 ms costs 4.9; exact costs 0.
+        assert!((rows.costs[48] - 0.1).abs() < 1e-6 && (rows.costs[0] - 4.9).abs() < 1e-6 && rows.costs[49] == 0.0);
+        // A model sure of 490 ms pays less than one sure of 10 ms (cross-entropy: the same).
+        let mk = |class: usize| {
+            let mut z = vec![0.0f32; 388];
+            z[class] = 30.0;
+            Tensor::<2>::from_data(TensorData::new(z, [1, 388]), &Device::flex())
+        };
+        let near = expected_cost(&mk(256 + 48), &rows).unwrap().into_scalar::<f32>();
+        let far = expected_cost(&mk(256), &rows).unwrap().into_scalar::<f32>();
+        assert!(near < 0.11 && far > 4.8, "{near} {far}");
+    }
+
+    #[test]
+    fn harmony_cost_prefers_the_key_and_consonance() {
+        // C major context (C E G C E G …), then C and E sounding: the next note is scored.
+        let mut evs = Vec::new();
+        for _ in 0..4 {
+            for p in [60u8, 64, 67, 65, 62, 71] {
+                evs.extend([Event::NoteOn(p), Event::TimeShift(10), Event::NoteOff(p)]);
+            }
+        }
+        evs.extend([Event::NoteOn(48), Event::NoteOn(52), Event::NoteOn(67)]);
+        let b = Batch::new(Config::Performance, &[ex(&evs)], vec![0]);
+        let rows = harmony_rows(Config::Performance, &b);
+        let last = rows.positions.len() - 1;
+        let cost = &rows.costs[last * 128..(last + 1) * 128];
+        // Sounding C3, E3: G is consonant and in key, F# out of key, C# and F dissonant.
+        assert!(cost[67] < cost[65] && cost[65] < cost[66], "G {} F {} F# {}", cost[67], cost[65], cost[66]);
+        assert!(cost[61] > 0.7 && cost[67] < 0.15, "C# {} G {}", cost[61], cost[67]);
+        // Nothing sounding: pure scale membership (C D E F G A B over MIDI 0..127: 75 pitches).
+        assert_eq!(rows.costs[..128].iter().filter(|&&c| c == 0.0).count(), 75);
+        assert!(rows.costs[..128].iter().all(|&c| c == 0.0 || c == 1.0));
+    }
+
+    #[test]
+    fn shift_error_counts_only_shift_targets() {
+        let e = ex(&[Event::NoteOn(60), Event::TimeShift(50), Event::NoteOff(60), Event::TimeShift(20)]);
+        let b = Batch::new(Config::Performance, &[e], vec![0]);
+        let c = Config::Performance.num_logits();
+        let mut logits = vec![0.0f32; 3 * c];
+        logits[256 + 39] = 50.0; // predicts 400 ms where 500 ms follows
+        logits[2 * c + 256 + 19] = 50.0; // exact
+        let mut s = ShiftErrorSum::default();
+        s.add(Config::Performance, &b, &logits);
+        let r = s.finish();
+        assert_eq!(r.positions, 2);
+        assert!((r.argmax - 5.0).abs() < 1e-9 && (r.expected - 5.0).abs() < 1e-6, "{r:?}");
+    }
+}

@@ -32,6 +32,12 @@ enum Command {
     Generate(Box<cadenza_generate::GenerateArgs>),
     /// Objective metrics of samples (pitch, key, rhythm, groove), optionally against a reference set.
     Evaluate(Box<cadenza_evaluate::EvaluateArgs>),
+    /// Train an original and a modified (rhythm + harmony losses) model the same way, then
+    /// evaluate, sample and measure both: report.html and comparison.json.
+    Compare(Box<cadenza_compare::CompareArgs>),
+    /// The whole experiment on a public-domain corpus (music21's): dataset in 12 keys,
+    /// original vs modified small models, comparison report.
+    Demo(Box<cadenza_compare::DemoArgs>),
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -633,6 +639,8 @@ fn main() {
         Command::Bench(BenchCommand::Train(a)) => bench_train(a),
         Command::Bench(BenchCommand::Generate(a)) => bench_generate(a),
         Command::Generate(a) => cadenza_generate::run(*a),
+        Command::Compare(a) => cadenza_compare::run(*a),
+        Command::Demo(a) => cadenza_compare::run_demo(*a),
         Command::Evaluate(a) => cadenza_evaluate::run(*a),
     };
     if let Err(e) = r {

@@ -15,6 +15,8 @@ pub mod score;
 pub use audio::{default_soundfont, load_soundfont, render_audio, sine_soundfont, sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT};
 pub use roll::{piano_roll_png, write_piano_roll, RollOptions};
 pub use score::{musicxml_string, write_musicxml, ScoreOptions};
+/// The loaded SoundFont type `load_soundfont` returns.
+pub use rustysynth::SoundFont;
 
 use std::path::Path;
 use thiserror::Error;

@@ -1,0 +1,121 @@
+//! `cadenza compare` flags.
+
+use crate::{compare, CompareOptions, ComparisonReport};
+use anyhow::Result;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// A dataset made by `cadenza dataset` (its eval split scores both models).
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// Both models start from this .mag bundle or model folder (default: from scratch).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Layer sizes when training from scratch.
+    #[arg(long, value_delimiter = ',', default_value = "512,512,512")]
+    pub layers: Vec<usize>,
+    /// Use this trained model as the original instead of training one.
+    #[arg(long)]
+    pub original_model: Option<PathBuf>,
+    /// Use this trained model as the modified one instead of training one.
+    #[arg(long)]
+    pub modified_model: Option<PathBuf>,
+    /// Training steps of each model.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    /// Magenta-style overrides for both runs: batch_size=48,dropout_keep_prob=0.5,learning_rate=0.001.
+    #[arg(long, default_value = "")]
+    pub hparams: String,
+    /// Weight of the rhythm loss in the modified model (the seed project's 0.5).
+    #[arg(long, default_value_t = 0.5)]
+    pub rhythm_loss: f64,
+    /// Weight of the harmony loss in the modified model (the seed project's 0.25).
+    #[arg(long, default_value_t = 0.25)]
+    pub harmony_loss: f64,
+    #[arg(long, default_value_t = 100)]
+    pub eval_every: u64,
+    /// Evaluate on at most this many eval examples.
+    #[arg(long)]
+    pub eval_examples: Option<usize>,
+    /// Training seed (data order, dropout) shared by both runs.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Samples per model.
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// Length of each sample in 10 ms steps (3000 = 30 s).
+    #[arg(long, default_value_t = 3000)]
+    pub num_steps: u32,
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Seed of sample 1 (both models sample from the same seeds).
+    #[arg(long, default_value_t = 1)]
+    pub sample_seed: u64,
+    /// SoundFont for the WAV players (default: Debian's fluid-soundfont-gm if installed).
+    #[arg(long)]
+    pub soundfont: Option<PathBuf>,
+    /// No WAV files.
+    #[arg(long)]
+    pub no_wav: bool,
+    /// Output folder: report.html, comparison.json, original/, modified/.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl CompareArgs {
+    pub fn options(&self) -> CompareOptions {
+        CompareOptions {
+            dataset: self.dataset.clone(),
+            init: self.init.clone(),
+            layers: self.layers.clone(),
+            original_model: self.original_model.clone(),
+            modified_model: self.modified_model.clone(),
+            steps: self.steps,
+            hparams: self.hparams.clone(),
+            rhythm_loss: self.rhythm_loss,
+            harmony_loss: self.harmony_loss,
+            eval_every: self.eval_every,
+            eval_examples: self.eval_examples,
+            seed: self.seed,
+            samples: self.samples,
+            num_steps: self.num_steps,
+            temperature: self.temperature,
+            sample_seed: self.sample_seed,
+            soundfont: self.soundfont.clone(),
+            wav: !self.no_wav,
+            out: self.out.clone(),
+            progress: !self.quiet,
+        }
+    }
+}
+
+/// A plain-text summary of a comparison for the terminal.
+pub fn summary_table(r: &ComparisonReport) -> String {
+    let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.4}"));
+    let mut s = format!("{:<28} {:>12} {:>12} {:>12}\n", "", "original", "modified", "reference");
+    let (a, b) = (&r.original, &r.modified);
+    for (name, x, y) in [
+        ("eval NLL", Some(a.eval_nll), Some(b.eval_nll)),
+        ("eval accuracy", Some(a.eval_accuracy), Some(b.eval_accuracy)),
+        ("eval shift error (10 ms)", Some(a.eval_shift_error), Some(b.eval_shift_error)),
+        ("eval harmony cost", a.eval_harmony_cost, b.eval_harmony_cost),
+        ("mean overlapping area", a.mean_overlap_area, b.mean_overlap_area),
+    ] {
+        s.push_str(&format!("{:<28} {:>12} {:>12} {:>12}\n", name, f(x), f(y), "–"));
+    }
+    for (k, v) in &a.metrics {
+        s.push_str(&format!("{:<28} {:>12} {:>12} {:>12}\n", k, f(*v), f(b.metrics.get(k).copied().flatten()), f(r.reference.metrics.get(k).copied().flatten())));
+    }
+    s
+}
+
+/// Runs `cadenza compare`.
+pub fn run(args: CompareArgs) -> Result<()> {
+    let r = compare(&args.options())?;
+    print!("{}", summary_table(&r));
+    eprintln!("wrote {} and {}", args.out.join("report.html").display(), args.out.join("comparison.json").display());
+    Ok(())
+}

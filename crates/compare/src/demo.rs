@@ -1,0 +1,240 @@
+//! `cadenza demo`: the seed project's experiment on a corpus anyone can fetch.
+//!
+//! 1. `pip download music21 --no-deps` (a wheel is a zip) and take 20 public-domain keyboard
+//!    and chamber pieces from its bundled MusicXML corpus (`../shared/reference/demo-corpus.md`),
+//!    recording each file's source and rights text in `corpus/SOURCES.json`;
+//! 2. a dataset in all 12 keys, split by piece (no transposed copy of an eval piece trains);
+//! 3. `cadenza compare`: an original and a modified small model, fine-tuned the same way,
+//!    evaluated, sampled and reported.
+//!
+//! Every stage leaves its result on disk and is skipped when that result is already there,
+//! so an interrupted demo resumes where it stopped (training resumes from its checkpoint).
+
+use crate::{compare, CompareOptions};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The 20 pieces, as paths inside the wheel's `music21/corpus/`.
+pub const PIECES: [(&str, &str); 20] = [
+    ("bach/bwv846.mxl", "J.S. Bach, Prelude in C, BWV 846"),
+    ("cpebach/h186.mxl", "C.P.E. Bach, Sonata H.186 ii"),
+    ("mozart/k545/movement1_exposition.mxl", "Mozart, Sonata K.545 i (exposition)"),
+    ("joplin/maple_leaf_rag.mxl", "Joplin, Maple Leaf Rag"),
+    ("schumann_clara/polonaise_op1n1.mxl", "Clara Schumann, Polonaise Op. 1/1"),
+    ("schumann_clara/polonaise_op1n2.mxl", "Clara Schumann, Polonaise Op. 1/2"),
+    ("schumann_clara/polonaise_op1n3.mxl", "Clara Schumann, Polonaise Op. 1/3"),
+    ("schumann_clara/polonaise_op1n4.mxl", "Clara Schumann, Polonaise Op. 1/4"),
+    ("haydn/opus1no1/movement1.mxl", "Haydn, Quartet Op. 1/1 i"),
+    ("haydn/opus1no1/movement4.mxl", "Haydn, Quartet Op. 1/1 iv"),
+    ("haydn/opus74no1/movement3.mxl", "Haydn, Quartet Op. 74/1 iii"),
+    ("mozart/k80/movement1.mxl", "Mozart, Quartet K.80 i"),
+    ("mozart/k155/movement2.mxl", "Mozart, Quartet K.155 ii"),
+    ("mozart/k156/movement2.mxl", "Mozart, Quartet K.156 ii"),
+    ("mozart/k458/movement2.mxl", "Mozart, Quartet K.458 ii"),
+    ("beethoven/opus18no1/movement3.mxl", "Beethoven, Quartet Op. 18/1 iii"),
+    ("corelli/opus3no1/1grave.xml", "Corelli, Trio Sonata Op. 3/1 Grave"),
+    ("bach/bwv1.6.mxl", "J.S. Bach, chorale \"Wie schön leuchtet der Morgenstern\" BWV 1.6"),
+    ("bach/bwv244.62.mxl", "J.S. Bach, St Matthew Passion chorale BWV 244.62"),
+    ("bach/bwv80.8.mxl", "J.S. Bach, chorale \"Ein feste Burg\" BWV 80.8"),
+];
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Working folder: corpus/, dataset/, comparison/ (report.html inside).
+    #[arg(long, default_value = "demo")]
+    pub out: PathBuf,
+    /// A music21 wheel already downloaded (default: `pip download music21 --no-deps`).
+    #[arg(long)]
+    pub wheel: Option<PathBuf>,
+    /// Start both models from this .mag or model folder (default: small models from scratch).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Layer sizes of the small models trained from scratch.
+    #[arg(long, value_delimiter = ',', default_value = "128,128")]
+    pub layers: Vec<usize>,
+    /// Training steps of each model (the default takes a few minutes per model on 2 cores).
+    #[arg(long, default_value_t = 300)]
+    pub steps: u64,
+    #[arg(long, default_value = "batch_size=16,learning_rate=0.003")]
+    pub hparams: String,
+    #[arg(long, default_value_t = 0.5)]
+    pub rhythm_loss: f64,
+    #[arg(long, default_value_t = 0.25)]
+    pub harmony_loss: f64,
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// 10 ms steps per sample (3000 = 30 s).
+    #[arg(long, default_value_t = 3000)]
+    pub num_steps: u32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Evaluate on at most this many eval examples.
+    #[arg(long, default_value_t = 400)]
+    pub eval_examples: usize,
+}
+
+/// `corpus/SOURCES.json`: where each file came from and what its rights say.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    pub wheel: String,
+    pub path_in_wheel: String,
+    pub piece: String,
+    pub rights: Option<String>,
+}
+
+fn find_wheel(dir: &Path) -> Option<PathBuf> {
+    let mut w: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("music21-") && n.to_string_lossy().ends_with(".whl"))).collect();
+    w.sort();
+    w.pop()
+}
+
+fn download_wheel(dir: &Path) -> Result<PathBuf> {
+    if let Some(w) = find_wheel(dir) {
+        return Ok(w);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    eprintln!("fetching the music21 wheel (its MusicXML corpus) with pip …");
+    let mut last_err = String::new();
+    for (prog, pre) in [("python3", vec!["-m", "pip"]), ("pip3", vec![]), ("pip", vec![])] {
+        let mut cmd = std::process::Command::new(prog);
+        cmd.args(&pre).args(["download", "music21", "--no-deps", "--only-binary=:all:", "-q", "-d"]).arg(dir);
+        match cmd.status() {
+            Ok(s) if s.success() => {
+                if let Some(w) = find_wheel(dir) {
+                    return Ok(w);
+                }
+                last_err = format!("{prog} succeeded but left no music21-*.whl in {}", dir.display());
+            }
+            Ok(s) => last_err = format!("{prog} pip download failed ({s})"),
+            Err(e) => last_err = format!("{prog}: {e}"),
+        }
+    }
+    bail!("could not download music21 with pip: {last_err}. Download it yourself (pip download music21 --no-deps) and pass --wheel PATH")
+}
+
+/// The text of a score's `<rights>` elements (UTF-8 or UTF-16), if any.
+fn rights_of(bytes: &[u8], is_mxl: bool) -> Option<String> {
+    let xml: Vec<u8> = if is_mxl {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+        let name = (0..z.len()).filter_map(|i| z.by_index(i).ok().map(|f| f.name().to_string())).find(|n| !n.starts_with("META-INF") && (n.ends_with(".xml") || n.ends_with(".musicxml")))?;
+        let mut v = Vec::new();
+        z.by_name(&name).ok()?.read_to_end(&mut v).ok()?;
+        v
+    } else {
+        bytes.to_vec()
+    };
+    let text = if xml.starts_with(&[0xFF, 0xFE]) || xml.starts_with(&[0xFE, 0xFF]) {
+        let le = xml[0] == 0xFF;
+        let units: Vec<u16> = xml[2..].chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }).collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        String::from_utf8_lossy(&xml).into_owned()
+    };
+    let mut out = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("<rights") {
+        let after = &rest[i..];
+        let (Some(gt), Some(end)) = (after.find('>'), after.find("</rights>")) else { break };
+        if gt < end {
+            out.push(after[gt + 1..end].trim().to_string());
+        }
+        rest = &after[end + 9..];
+    }
+    (!out.is_empty()).then(|| out.join("; "))
+}
+
+/// Extracts the 20 pieces into `corpus/`; returns the files.
+pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
+    let sources_path = corpus.join("SOURCES.json");
+    if let Ok(b) = std::fs::read(&sources_path) {
+        if let Ok(s) = serde_json::from_slice::<Vec<Source>>(&b) {
+            let files: Vec<PathBuf> = s.iter().map(|s| corpus.join(&s.file)).collect();
+            if files.iter().all(|f| f.is_file()) && !files.is_empty() {
+                return Ok(files);
+            }
+        }
+    }
+    let f = std::fs::File::open(wheel).with_context(|| format!("cannot open {}", wheel.display()))?;
+    let mut z = zip::ZipArchive::new(f).with_context(|| format!("{} is not a wheel (zip)", wheel.display()))?;
+    let tmp = corpus.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let mut sources = Vec::new();
+    for (i, (path, piece)) in PIECES.iter().enumerate() {
+        let inner = format!("music21/corpus/{path}");
+        let mut bytes = Vec::new();
+        z.by_name(&inner).with_context(|| format!("{} has no {inner}", wheel.display()))?.read_to_end(&mut bytes)?;
+        let is_mxl = path.ends_with(".mxl");
+        let rights = rights_of(&bytes, is_mxl);
+        if rights.as_deref().is_some_and(|r| r.to_lowercase().contains("all rights reserved")) {
+            eprintln!("skipping {inner}: {}", rights.unwrap_or_default());
+            continue;
+        }
+        let name = format!("{:02}_{}", i + 1, path.replace('/', "_"));
+        std::fs::write(tmp.join(&name), &bytes).with_context(|| format!("cannot write {}", tmp.join(&name).display()))?;
+        sources.push(Source { file: name, wheel: wheel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), path_in_wheel: inner, piece: piece.to_string(), rights });
+    }
+    std::fs::write(tmp.join("SOURCES.json"), serde_json::to_vec_pretty(&sources)?)?;
+    let _ = std::fs::remove_dir_all(corpus);
+    std::fs::rename(&tmp, corpus).with_context(|| format!("cannot move {} to {}", tmp.display(), corpus.display()))?;
+    Ok(sources.iter().map(|s| corpus.join(&s.file)).collect())
+}
+
+/// Runs `cadenza demo`.
+pub fn run_demo(a: DemoArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    let corpus = a.out.join("corpus");
+    let files = if corpus.join("SOURCES.json").is_file() {
+        extract_corpus(Path::new(""), &corpus).or_else(|_| {
+            let wheel = match &a.wheel {
+                Some(w) => w.clone(),
+                None => download_wheel(&a.out.join("download"))?,
+            };
+            extract_corpus(&wheel, &corpus)
+        })?
+    } else {
+        let wheel = match &a.wheel {
+            Some(w) => w.clone(),
+            None => download_wheel(&a.out.join("download"))?,
+        };
+        extract_corpus(&wheel, &corpus)?
+    };
+    eprintln!("[1/3] corpus: {} pieces in {}", files.len(), corpus.display());
+
+    let dataset = a.out.join("dataset");
+    if dataset.join("dataset.json").is_file() {
+        eprintln!("[2/3] dataset: reusing {}", dataset.display());
+    } else {
+        eprintln!("[2/3] dataset: 12 keys, split by piece");
+        let opts = cadenza_dataset::BuildOptions { transpositions: (-5..=6).collect(), stretches: vec![1.0], eval_ratio: 0.1, seed: a.seed, progress: true, ..Default::default() };
+        let stats = cadenza_dataset::build(&files, &dataset, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        eprintln!("       {}", serde_json::to_string(&stats).unwrap_or_default().chars().take(300).collect::<String>());
+    }
+
+    eprintln!("[3/3] compare: original vs modified ({} steps each)", a.steps);
+    let o = CompareOptions {
+        dataset: dataset.clone(),
+        init: a.init.clone(),
+        layers: a.layers.clone(),
+        steps: a.steps,
+        hparams: a.hparams.clone(),
+        rhythm_loss: a.rhythm_loss,
+        harmony_loss: a.harmony_loss,
+        eval_every: (a.steps / 6).max(1),
+        eval_examples: Some(a.eval_examples),
+        seed: a.seed,
+        samples: a.samples,
+        num_steps: a.num_steps,
+        out: a.out.join("comparison"),
+        progress: true,
+        ..Default::default()
+    };
+    let r = compare(&o)?;
+    print!("{}", crate::cli::summary_table(&r));
+    eprintln!("demo finished in {:.1} min: open {}", started.elapsed().as_secs_f64() / 60.0, o.out.join("report.html").display());
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! `cadenza compare` on real data (ASAP's Bach fugues), tiny models: the numbers, the files,
+//! the reuse of finished runs, and the report rendering in headless Chromium.
+
+use cadenza_compare::{compare, CompareOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    assert!(p.join("data/asap").is_dir(), "../shared/data/asap missing ({})", p.display());
+    p
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+}
+
+/// Renders the page headless; returns (dumped DOM, console lines).
+fn render(browser: &str, page: &Path) -> (String, Vec<String>) {
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(browser)
+        .args(["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", page.canonicalize().unwrap().display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    (String::from_utf8_lossy(&o.stdout).into_owned(), err.lines().filter(|l| l.contains("CONSOLE")).map(String::from).collect())
+}
+
+#[test]
+fn compare_trains_both_models_and_writes_a_report_that_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("ds");
+    let bo = cadenza_dataset::BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
+    cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue")], &ds, &bo).unwrap();
+    let out = tmp.path().join("cmp");
+    let o = CompareOptions {
+        dataset: ds.clone(),
+        init: Some(shared().join("fixtures/magenta/bundles/perf_dyn_small64.mag")),
+        steps: 12,
+        hparams: "batch_size=8".into(),
+        eval_every: 6,
+        eval_examples: Some(32),
+        samples: 2,
+        num_steps: 600,
+        soundfont: None,
+        wav: true,
+        out: out.clone(),
+        ..Default::default()
+    };
+    let r = compare(&o).unwrap();
+
+    // comparison.json: both objects carry the eval numbers and every metric.
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("comparison.json")).unwrap()).unwrap();
+    for side in ["original", "modified"] {
+        let m = &j[side];
+        assert!(m["eval_nll"].as_f64().unwrap() > 0.5, "{side}: {}", m["eval_nll"]);
+        assert!((0.0..=1.0).contains(&m["eval_accuracy"].as_f64().unwrap()));
+        for f in cadenza_evaluate::FEATURES {
+            assert!(m.get(f).is_some(), "{side} lacks {f}");
+        }
+        let mids: Vec<PathBuf> = std::fs::read_dir(out.join(side).join("samples")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "mid")).collect();
+        assert_eq!(mids.len(), 2, "{side}");
+        for m in mids {
+            let seq = cadenza_midi::read_file(&m).unwrap();
+            assert!(seq.total_time <= 6.0 + 1e-6, "{}: {}", m.display(), seq.total_time);
+        }
+    }
+    assert_eq!(j["original"]["rhythm_loss"], 0.0);
+    assert_eq!(j["modified"]["harmony_loss"], 0.25);
+    // Same init, data, seed and steps: the modified run differs only by its losses, so
+    // the logs show the loss terms only on the modified side.
+    let log = |s: &str| std::fs::read_to_string(out.join(s).join("run/log.txt")).unwrap();
+    assert!(log("modified").contains("harmony_term") && !log("original").contains("harmony_term"));
+    assert_ne!(r.original.eval_nll, r.modified.eval_nll);
+
+    // Re-running reuses both finished runs (no training) and gives the same numbers.
+    let before = std::fs::metadata(out.join("original/run/stop.json")).unwrap().modified().unwrap();
+    let r2 = compare(&o).unwrap();
+    assert_eq!(std::fs::metadata(out.join("original/run/stop.json")).unwrap().modified().unwrap(), before);
+    assert_eq!(r2.original.eval_nll, r.original.eval_nll);
+
+    // The report: self-contained except for relative links into the samples folders.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("data:image/png;base64,") && html.contains("data:image/svg+xml;base64,"));
+    assert!(!html.contains("http://") && !html.contains("https://"), "the report must work offline");
+    assert!(html.contains("original/samples/sample_01.mid") && html.contains("modified/samples/sample_02.musicxml"));
+    match chromium() {
+        Some(b) => {
+            let (dom, console) = render(b, &out.join("report.html"));
+            assert!(dom.contains("data-status=\"ok\""), "report did not finish rendering: {}", &dom[dom.len().saturating_sub(400)..]);
+            assert!(console.iter().any(|l| l.contains("cadenza-report-ok")), "no console output captured: {console:?}");
+            let errors: Vec<&String> = console.iter().filter(|l| !l.contains("cadenza-report-ok")).collect();
+            assert!(errors.is_empty(), "console errors: {errors:?}");
+        }
+        None => eprintln!("skipped the browser check: no chromium (apt-get install chromium)"),
+    }
+
+    // Bad input is an error naming the problem, not a panic.
+    let bad = CompareOptions { dataset: tmp.path().join("nope"), out: tmp.path().join("x"), ..o.clone() };
+    assert!(compare(&bad).is_err());
+    let same = CompareOptions { rhythm_loss: 0.0, harmony_loss: 0.0, ..o };
+    assert!(compare(&same).unwrap_err().to_string().contains("--rhythm-loss"));
+}

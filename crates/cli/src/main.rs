@@ -28,6 +28,9 @@ enum Command {
     Likelihood(LikelihoodArgs),
     /// Fine-tune (or train from scratch) a Performance RNN on a dataset.
     Train(Box<TrainArgs>),
+    /// Learning-rate range test: loss against an exponentially rising learning rate
+    /// (lr_find.csv, lr_find.json with a suggestion, lr_find.svg/png).
+    LrFind(LrFindArgs),
     /// Generate music (MIDI, piano-roll PNG, optional WAV and MusicXML) from a model.
     Generate(Box<cadenza_generate::GenerateArgs>),
     /// Objective metrics of samples (pitch, key, rhythm, groove), optionally against a reference set.
@@ -41,6 +44,52 @@ enum Command {
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(clap::Args)]
+struct LrFindArgs {
+    #[arg(long)]
+    dataset: PathBuf,
+    /// Output folder for lr_find.csv, lr_find.json, lr_find.svg and lr_find.png.
+    #[arg(long)]
+    out: PathBuf,
+    /// Start from this .mag or model folder (default: from scratch with --layers).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    #[arg(long, value_delimiter = ',', default_value = "512,512,512")]
+    layers: Vec<usize>,
+    #[arg(long, default_value_t = 1e-6)]
+    min_lr: f64,
+    #[arg(long, default_value_t = 1.0)]
+    max_lr: f64,
+    /// Steps from --min-lr to --max-lr.
+    #[arg(long, default_value_t = 100)]
+    steps: u64,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Magenta-style overrides: batch_size=48,dropout_keep_prob=0.5.
+    #[arg(long, default_value = "")]
+    hparams: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn lr_find(a: LrFindArgs) -> Result<()> {
+    let mut patch = a.hparams.clone();
+    if let Some(b) = a.batch_size {
+        if !patch.is_empty() {
+            patch.push(',');
+        }
+        patch.push_str(&format!("batch_size={b}"));
+    }
+    let o = cadenza_train::LrFindOptions { dataset: a.dataset, out: a.out.clone(), init: a.init, layers: a.layers, patch, min_lr: a.min_lr, max_lr: a.max_lr, steps: a.steps, seed: a.seed, progress: !a.quiet };
+    let r = cadenza_train::lr_find(&o)?;
+    let f = |v: Option<f64>| v.map_or("–".into(), |x| format!("{x:.3e}"));
+    println!("steepest descent at lr {}, lowest loss at lr {}; suggested lr {} ({} points; {})", f(r.steepest), f(r.min_loss), f(r.suggested), r.points.len(), r.stopped);
+    eprintln!("wrote {}", a.out.join("lr_find.png").display());
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -640,6 +689,7 @@ fn main() {
         Command::Bench(BenchCommand::Generate(a)) => bench_generate(a),
         Command::Generate(a) => cadenza_generate::run(*a),
         Command::Compare(a) => cadenza_compare::run(*a),
+        Command::LrFind(a) => lr_find(a),
         Command::Demo(a) => cadenza_compare::run_demo(*a),
         Command::Evaluate(a) => cadenza_evaluate::run(*a),
     };

@@ -208,3 +208,29 @@ fn a_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint() {
     assert!(!r.join("checkpoints/ckpt-00000008").exists());
     assert!(stop_json(&r)["reason"].as_str().unwrap().contains("NaN"));
 }
+
+#[test]
+fn lr_find_sweeps_the_learning_rate_and_suggests_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let out = tmp.path().join("lr");
+    let bundle = shared().join("fixtures/magenta/bundles/perf_dyn_small64.mag");
+    let o = run(&["lr-find", "--dataset", s(&ds), "--out", s(&out), "--init", s(&bundle), "--batch-size", "8", "--steps", "40", "--min-lr", "1e-5", "--max-lr", "10", "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("lr_find.csv")).unwrap();
+    let rows: Vec<(f64, f64)> = csv.lines().skip(1).map(|l| {
+        let f: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+        (f[1], f[2])
+    }).collect();
+    assert!(rows.len() >= 10, "{csv}");
+    assert!(rows.windows(2).all(|w| w[1].0 > w[0].0), "learning rate must rise");
+    assert!((rows[0].0 - 1e-5).abs() < 1e-12);
+    // Learning rates up to 10 blow Adam up: the loss at the end is far above its best.
+    let best = rows.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("lr_find.json")).unwrap()).unwrap();
+    let sug = j["suggested"].as_f64().unwrap();
+    assert!(sug > 1e-5 && sug < 1.0, "suggested {sug}");
+    assert!(rows.last().unwrap().1 > best + 0.5 || j["stopped"].as_str().unwrap().contains("4×"), "{:?} {}", rows.last(), j["stopped"]);
+    assert!(out.join("lr_find.png").is_file() && out.join("lr_find.svg").is_file());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("suggested lr"));
+}

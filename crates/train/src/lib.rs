@@ -19,4 +19,4 @@ pub use hparams::{EarlyStop, HParams, Schedule, StopMode};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
 pub use losses::{MusicalWeights, ShiftError};
-pub use train::{evaluate, evaluate_report, EvalReport, request_stop, train, StopInfo, TrainError, TrainOptions, TrainState};
+pub use train::{evaluate, evaluate_report, lr_find, EvalReport, LrFind, LrFindOptions, LrPoint, request_stop, train, StopInfo, TrainError, TrainOptions, TrainState};

@@ -613,3 +613,139 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     bar.finish_and_clear();
     stop(format!("reached --steps {}", opts.steps), &st, &run, &last_eval, &mut log)
 }
+
+/// One point of an LR range test.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LrPoint {
+    pub step: u64,
+    pub learning_rate: f64,
+    pub loss: f64,
+    /// Exponential moving average of the loss (β = 0.98), bias-corrected.
+    pub smoothed_loss: f64,
+}
+
+/// `lr_find.json`: the curve and what it suggests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LrFind {
+    pub points: Vec<LrPoint>,
+    /// Learning rate where the smoothed loss falls fastest (per log-LR).
+    pub steepest: Option<f64>,
+    /// Learning rate of the lowest smoothed loss.
+    pub min_loss: Option<f64>,
+    /// The range test's usual pick: the steepest point, capped at a tenth of the minimum's
+    /// learning rate; a cyclical schedule would use it as `upper` and a quarter as `lower`.
+    pub suggested: Option<f64>,
+    pub stopped: String,
+}
+
+/// Options of [`lr_find`].
+#[derive(Debug, Clone)]
+pub struct LrFindOptions {
+    pub dataset: PathBuf,
+    pub out: PathBuf,
+    pub init: Option<PathBuf>,
+    pub layers: Vec<usize>,
+    pub patch: String,
+    pub min_lr: f64,
+    pub max_lr: f64,
+    pub steps: u64,
+    pub seed: u64,
+    pub progress: bool,
+}
+
+/// Leslie Smith's learning-rate range test: from `min_lr` to `max_lr` exponentially over
+/// `steps` training steps (Magenta's recipe otherwise: Adam, per-tensor clipping, the
+/// hyper-parameters of `patch`), recording the loss; stops once the smoothed loss exceeds 4×
+/// its best. Writes `lr_find.csv`, `lr_find.json` and `lr_find.svg/png` (loss against
+/// log learning rate) to `out`. The model is not saved: the test only reads the curve.
+pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
+    if !(o.min_lr > 0.0 && o.max_lr > o.min_lr && o.steps >= 2) {
+        return Err(TrainError::Setup("lr-find needs 0 < --min-lr < --max-lr and --steps ≥ 2".into()));
+    }
+    let ds = Dataset::open(&o.dataset).map_err(|e| TrainError::Setup(e.to_string()))?;
+    if ds.train.is_empty() {
+        return Err(TrainError::Setup(format!("{}: the training split is empty", o.dataset.display())));
+    }
+    let mut hp = HParams::default();
+    let layers = hp.apply_overrides(&o.patch).map_err(TrainError::Setup)?;
+    let weights = match &o.init {
+        Some(p) => Weights::load(p).map_err(|e| TrainError::Setup(e.to_string()))?,
+        None => Weights::init(ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| o.layers.clone())), o.seed),
+    };
+    let model = weights.config.clone();
+    let config = model.config;
+    let dev = Device::flex().autodiff();
+    let mut net = PerformanceRnn::from_weights(&weights, &dev);
+    let mut optim = adam();
+    std::fs::create_dir_all(&o.out).map_err(|e| ferr(&o.out, e))?;
+    let n = ds.train.len();
+    let (mut perm, mut epoch, mut pos) = (permutation(n, o.seed, 0), 0u64, 0usize);
+    let bar = if o.progress { indicatif::ProgressBar::new(o.steps) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} lr-find {pos}/{len} [{bar:30}] {msg}").unwrap().progress_chars("=> "));
+    let ratio = (o.max_lr / o.min_lr).ln();
+    let (mut avg, mut best) = (0.0f64, f64::INFINITY);
+    let mut points: Vec<LrPoint> = Vec::new();
+    let mut stopped = format!("reached --max-lr {} after {} steps", o.max_lr, o.steps);
+    for step in 0..o.steps {
+        let lr = o.min_lr * (ratio * step as f64 / (o.steps - 1) as f64).exp();
+        if pos + hp.batch_size > n && pos > 0 {
+            epoch += 1;
+            pos = 0;
+            perm = permutation(n, o.seed, epoch);
+        }
+        let ids: Vec<usize> = perm[pos..(pos + hp.batch_size).min(n)].to_vec();
+        pos += ids.len();
+        let batch = Batch::new(config, &examples(&ds.train, &ids), ids);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(o.seed.wrapping_mul(31).wrapping_add(step));
+        let out = net.forward(&model, &batch, hp.dropout_keep_prob, &mut rng);
+        let loss = scalar(out.loss.clone());
+        if !loss.is_finite() {
+            stopped = format!("the loss became {loss} at learning rate {lr:.3e}");
+            break;
+        }
+        avg = 0.98 * avg + 0.02 * loss;
+        let smoothed = avg / (1.0 - 0.98f64.powi(step as i32 + 1));
+        points.push(LrPoint { step, learning_rate: lr, loss, smoothed_loss: smoothed });
+        bar.set_position(step + 1);
+        bar.set_message(format!("lr {lr:.2e} loss {smoothed:.4}"));
+        best = best.min(smoothed);
+        if step > 5 && smoothed > 4.0 * best {
+            stopped = format!("the smoothed loss passed 4× its best at learning rate {lr:.3e}");
+            break;
+        }
+        let mut grads = GradientsParams::from_grads(out.loss.backward(), &net);
+        net.visit(&mut ClipEach { grads: &mut grads, clip: hp.clip_norm });
+        net = optim.step(lr, net, grads);
+    }
+    bar.finish_and_clear();
+    // Steepest descent of the smoothed loss per unit of ln(lr), over a 5-point window,
+    // ignoring the first tenth (the moving average is still warming up).
+    let skip = points.len() / 10;
+    let min_at = points.iter().enumerate().skip(skip).min_by(|a, b| a.1.smoothed_loss.total_cmp(&b.1.smoothed_loss)).map_or(points.len(), |(i, _)| i + 1);
+    let mut steepest: Option<(f64, f64)> = None;
+    // Only before the lowest loss: past it the loss is diverging, and a lucky drop there
+    // is no place to train.
+    for w in points[..min_at.min(points.len())].windows(5).skip(skip) {
+        let slope = (w[4].smoothed_loss - w[0].smoothed_loss) / (w[4].learning_rate.ln() - w[0].learning_rate.ln());
+        if steepest.is_none_or(|(s, _)| slope < s) {
+            steepest = Some((slope, w[2].learning_rate));
+        }
+    }
+    let min_loss = points.iter().skip(skip).min_by(|a, b| a.smoothed_loss.total_cmp(&b.smoothed_loss)).map(|p| p.learning_rate);
+    let steepest = steepest.filter(|(s, _)| *s < 0.0).map(|(_, lr)| lr);
+    let suggested = match (steepest, min_loss) {
+        (Some(s), Some(m)) => Some(s.min(m / 10.0).max(o.min_lr)),
+        (Some(s), None) => Some(s),
+        (None, Some(m)) => Some(m / 10.0),
+        _ => None,
+    };
+    let r = LrFind { points, steepest, min_loss, suggested, stopped };
+    let mut csv = String::from("step,learning_rate,loss,smoothed_loss\n");
+    for p in &r.points {
+        csv.push_str(&format!("{},{},{},{}\n", p.step, p.learning_rate, p.loss, p.smoothed_loss));
+    }
+    cadenza_mag::write_file_atomic(&o.out.join("lr_find.csv"), csv.as_bytes()).map_err(|e| ferr(&o.out.join("lr_find.csv"), e))?;
+    write_json_atomic(&o.out.join("lr_find.json"), &r)?;
+    crate::logs::plot_lr_find(&r.points, r.suggested, &o.out).map_err(|e| ferr(&o.out, e))?;
+    Ok(r)
+}

@@ -1,0 +1,90 @@
+//! `cadenza demo` end to end: the real music21 corpus (fetched with pip once, cached in the
+//! target folder), a dataset in 12 keys split by piece, both models, the report. CI runs a
+//! small slice (few steps, one short sample); `CADENZA_FULL_DEMO=1` runs the defaults and
+//! checks the 30-minute promise.
+
+use cadenza_compare::{run_demo, DemoArgs};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn cached_wheel() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("music21-wheel");
+    if let Some(w) = std::fs::read_dir(&dir).ok().and_then(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "whl"))) {
+        return Some(w);
+    }
+    std::fs::create_dir_all(&dir).ok()?;
+    for (prog, pre) in [("python3", vec!["-m", "pip"]), ("pip3", vec![]), ("pip", vec![])] {
+        let ok = std::process::Command::new(prog).args(&pre).args(["download", "music21", "--no-deps", "--only-binary=:all:", "-q", "-d"]).arg(&dir).status().is_ok_and(|s| s.success());
+        if ok {
+            return std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "whl"));
+        }
+    }
+    None
+}
+
+fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoArgs {
+    DemoArgs {
+        out,
+        wheel: Some(wheel),
+        init: None,
+        layers: if full { vec![128, 128] } else { vec![32] },
+        steps: if full { 1000 } else { 6 },
+        hparams: if full { "batch_size=16,learning_rate=0.005".into() } else { "batch_size=8,learning_rate=0.005".into() },
+        rhythm_loss: 0.5,
+        harmony_loss: 0.25,
+        samples: if full { 4 } else { 1 },
+        num_steps: if full { 3000 } else { 300 },
+        seed: 0,
+        eval_examples: if full { 400 } else { 8 },
+    }
+}
+
+#[test]
+fn demo_runs_end_to_end_on_the_music21_corpus() {
+    let Some(wheel) = cached_wheel() else {
+        eprintln!("skipped: pip could not download music21 (no PyPI access)");
+        return;
+    };
+    let full = std::env::var("CADENZA_FULL_DEMO").is_ok_and(|v| v == "1");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let t = Instant::now();
+    run_demo(args(out.clone(), wheel.clone(), full)).unwrap();
+    let minutes = t.elapsed().as_secs_f64() / 60.0;
+    eprintln!("demo ({}) took {minutes:.1} min", if full { "full" } else { "slice" });
+    if full {
+        assert!(minutes < 30.0, "the demo took {minutes:.1} min");
+    }
+
+    // The corpus: 20 pieces with their source and rights recorded.
+    let sources: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("corpus/SOURCES.json")).unwrap()).unwrap();
+    let sources = sources.as_array().unwrap();
+    assert_eq!(sources.len(), 20);
+    assert!(sources.iter().all(|s| s["path_in_wheel"].as_str().unwrap().starts_with("music21/corpus/") && s.get("rights").is_some()));
+
+    // 12 keys, split by piece: 2 eval pieces, 18 train, and no piece on both sides.
+    let split: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("dataset/split.json")).unwrap()).unwrap();
+    let mut side: BTreeMap<String, String> = BTreeMap::new();
+    for f in split.as_array().unwrap() {
+        let (p, s) = (f["piece"].as_str().unwrap().to_string(), f["split"].as_str().unwrap().to_string());
+        assert!(side.insert(p.clone(), s.clone()).is_none_or(|old| old == s), "{p} is on both sides");
+    }
+    assert_eq!(side.values().filter(|s| *s == "eval").count(), 2);
+    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("dataset/stats.json")).unwrap()).unwrap();
+    let ds: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("dataset/dataset.json")).unwrap()).unwrap();
+    assert_eq!(ds.to_string().matches("transpositions").count(), 1);
+    assert_eq!(ds["options"]["transpositions"].as_array().unwrap().len(), 12, "{ds}");
+    assert!(stats["train"]["examples"].as_u64().unwrap() > stats["eval"]["examples"].as_u64().unwrap());
+
+    // The comparison.
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("comparison/comparison.json")).unwrap()).unwrap();
+    assert!(c["original"]["eval_nll"].as_f64().unwrap() > 0.0 && c["modified"]["eval_nll"].as_f64().unwrap() > 0.0);
+    assert!(out.join("comparison/report.html").is_file() && out.join("comparison/original/samples/sample_01.mid").is_file());
+
+    // Re-running reuses every stage.
+    let t = Instant::now();
+    run_demo(args(out.clone(), wheel, full)).unwrap();
+    let again = t.elapsed().as_secs_f64() / 60.0;
+    assert!(again < minutes, "the second run ({again:.2} min) redid work ({minutes:.2} min the first time)");
+}

@@ -333,7 +333,7 @@ impl Packed {
         })
     }
 
-    fn blocks(&self) -> usize {
+    pub fn blocks(&self) -> usize {
         self.n.div_ceil(16).div_ceil(4)
     }
 

@@ -26,6 +26,17 @@ pub struct TrainBench {
     /// The machine's SGEMM (1024³, the same `gemm` kernels) measured in this run.
     pub sgemm_gflops: f64,
     pub fraction_of_sgemm: f64,
+    /// Peak resident memory of the process over warm-up and the timed steps (VmHWM), MiB.
+    pub peak_rss_mb: f64,
+}
+
+/// The process's peak resident set size (Linux `VmHWM`), MiB; 0 where unknown.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }
 
 /// FLOPs of one training token: 3× the forward pass (2 per multiply-add).
@@ -74,6 +85,7 @@ pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usi
     }
     let secs = t.elapsed().as_secs_f64();
     let _ = net.num_params();
+    let peak = peak_rss_mb();
     let tokens = (b.tokens() * steps) as f64;
     let fpt = flops_per_token(&model);
     let sg = sgemm_gflops();
@@ -91,6 +103,7 @@ pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usi
         achieved_gflops: achieved,
         sgemm_gflops: sg,
         fraction_of_sgemm: achieved / sg,
+        peak_rss_mb: peak,
     }
 }
 

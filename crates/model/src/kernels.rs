@@ -617,6 +617,45 @@ pub mod avx512 {
 }
 
 // ---------------------------------------------------------------------------------------
+// Dropout masks from a counter-based hash: element `i` of a mask is a pure function of
+// (seed, i), so the forward and backward passes (and any thread split) agree without storing it.
+
+/// The keep threshold of `keep_prob` on the 24-bit uniform of [`dropout_keeps`].
+#[inline]
+pub fn dropout_threshold(keep_prob: f32) -> u32 {
+    (keep_prob.clamp(0.0, 1.0) as f64 * (1u64 << 24) as f64).round() as u32
+}
+
+/// Whether element `i` survives dropout: a SplitMix64 hash of (seed, i) gives a uniform
+/// `u = k / 2²⁴`, kept when `u < keep_prob`.
+#[inline]
+pub fn dropout_keeps(seed: u64, i: u64, threshold: u32) -> bool {
+    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    ((z >> 40) as u32) < threshold
+}
+
+/// `dst[i] = src[i] · mask_i / keep_prob` (inverted dropout, TensorFlow's scaling), split over
+/// the team.
+pub fn apply_dropout(src: &[f32], dst: &mut [f32], keep_prob: f32, seed: u64) {
+    assert_eq!(src.len(), dst.len());
+    let th = dropout_threshold(keep_prob);
+    let scale = 1.0 / keep_prob;
+    let d = SharedMut(dst.as_mut_ptr());
+    let len = src.len();
+    team_run(&|tid, n, _| {
+        let r = part(len, tid, n);
+        // SAFETY: each thread writes its own range.
+        let out = unsafe { std::slice::from_raw_parts_mut(d.p().add(r.start), r.len()) };
+        for (k, (o, &x)) in out.iter_mut().zip(&src[r.clone()]).enumerate() {
+            *o = if dropout_keeps(seed, (r.start + k) as u64, th) { x * scale } else { 0.0 };
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
 // The layer.
 
 /// What the forward pass keeps for the backward pass.

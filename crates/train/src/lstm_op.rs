@@ -16,14 +16,15 @@ use burn::backend::autodiff::{
 use burn::backend::flex::FlexTensor;
 use burn::backend::{backend_extension, tensor::FloatTensor, Backend, Dispatch, Flex, TensorMetadata};
 use burn::tensor::{activation::sigmoid, s, DType, Device, Tensor, TensorData};
-use cadenza_model::kernels::{lstm_backward, lstm_forward, LstmTape, FORGET_BIAS};
+use cadenza_model::kernels::{apply_dropout, dropout_keeps, dropout_threshold, lstm_backward, lstm_forward, LstmTape, FORGET_BIAS};
 use std::sync::Arc;
 
 #[backend_extension(Flex, Autodiff)]
 pub trait LstmBackend: Backend {
     /// `xw`: `[T, B, 4H]` input projections (bias included); `k_h`: `[H, 4H]`.
-    /// Returns the hidden states `[T, B, H]`, from a zero initial state.
-    fn lstm_layer(xw: FloatTensor<Self>, k_h: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// Returns the hidden states `[T, B, H]`, from a zero initial state, with dropout
+    /// (mask [`dropout_mask`] of `seed`) applied when `keep < 1`.
+    fn lstm_layer(xw: FloatTensor<Self>, k_h: FloatTensor<Self>, keep: f32, seed: u64) -> FloatTensor<Self>;
 }
 
 fn contiguous(t: FlexTensor) -> FlexTensor {
@@ -43,32 +44,48 @@ fn flex(v: Vec<f32>, shape: &[usize]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(v, shape.to_vec()))
 }
 
-fn forward(xw: &FlexTensor, k_h: &FlexTensor) -> (FlexTensor, LstmTape, [usize; 3]) {
+fn forward(xw: &FlexTensor, k_h: &FlexTensor, keep: f32, seed: u64) -> (FlexTensor, LstmTape, [usize; 3]) {
     let d = xw.shape().to_vec();
     let (t, b, h) = (d[0], d[1], d[2] / 4);
     assert_eq!(k_h.shape().to_vec(), vec![h, 4 * h], "lstm_layer: recurrent kernel shape");
     let zero = vec![0.0f32; b * h];
-    let (out, tape) = lstm_forward(slice(xw), slice(k_h), &zero, &zero, t, b, h);
+    let (mut out, tape) = lstm_forward(slice(xw), slice(k_h), &zero, &zero, t, b, h);
+    if keep < 1.0 {
+        apply_dropout(&tape.h[b * h..], &mut out, keep, seed);
+    }
     (flex(out, &[t, b, h]), tape, [t, b, h])
 }
 
 impl LstmBackend for Flex {
-    fn lstm_layer(xw: FlexTensor, k_h: FlexTensor) -> FlexTensor {
-        forward(&contiguous(xw), &contiguous(k_h)).0
+    fn lstm_layer(xw: FlexTensor, k_h: FlexTensor, keep: f32, seed: u64) -> FlexTensor {
+        forward(&contiguous(xw), &contiguous(k_h), keep, seed).0
     }
+}
+
+/// The dropout mask of `seed` over `n` elements, scaled by `1 / keep` (what the fused op
+/// multiplies its output by).
+pub fn dropout_mask(n: usize, keep: f32, seed: u64) -> Vec<f32> {
+    let th = dropout_threshold(keep);
+    (0..n).map(|i| if dropout_keeps(seed, i as u64, th) { 1.0 / keep } else { 0.0 }).collect()
 }
 
 #[derive(Debug)]
 struct LstmBackward;
 
 impl Backward<Flex, 2> for LstmBackward {
-    type State = (Arc<LstmTape>, FlexTensor, [usize; 3]);
+    type State = (Arc<LstmTape>, FlexTensor, [usize; 3], f32, u64);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _c: &mut Checkpointer) {
         let [node_xw, node_kh] = ops.parents;
         let dh = contiguous(grads.consume::<Flex>(&ops.node));
-        let (tape, k_h, [t, b, h]) = ops.state;
-        let g = lstm_backward(slice(&dh), slice(&k_h), &tape, t, b, h);
+        let (tape, k_h, [t, b, h], keep, seed) = ops.state;
+        let g = if keep < 1.0 {
+            let mut dh_in = vec![0.0f32; t * b * h];
+            apply_dropout(slice(&dh), &mut dh_in, keep, seed);
+            lstm_backward(&dh_in, slice(&k_h), &tape, t, b, h)
+        } else {
+            lstm_backward(slice(&dh), slice(&k_h), &tape, t, b, h)
+        };
         if let Some(n) = node_xw {
             grads.register::<Flex>(n.id, flex(g.dxw, &[t, b, 4 * h]));
         }
@@ -79,14 +96,14 @@ impl Backward<Flex, 2> for LstmBackward {
 }
 
 impl<C: CheckpointStrategy> LstmBackend for Autodiff<Flex, C> {
-    fn lstm_layer(xw: FloatTensor<Self>, k_h: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn lstm_layer(xw: FloatTensor<Self>, k_h: FloatTensor<Self>, keep: f32, seed: u64) -> FloatTensor<Self> {
         match LstmBackward.prepare::<C>([xw.node(), k_h.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
                 let (xw, k_h) = (contiguous(xw.into_primitive()), contiguous(k_h.into_primitive()));
-                let (out, tape, dims) = forward(&xw, &k_h);
-                prep.finish((Arc::new(tape), k_h, dims), out)
+                let (out, tape, dims) = forward(&xw, &k_h, keep, seed);
+                prep.finish((Arc::new(tape), k_h, dims, keep, seed), out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(<Flex as LstmBackend>::lstm_layer(xw.into_primitive(), k_h.into_primitive())),
+            OpsKind::UnTracked(prep) => prep.finish(<Flex as LstmBackend>::lstm_layer(xw.into_primitive(), k_h.into_primitive(), keep, seed)),
         }
     }
 }
@@ -120,9 +137,62 @@ fn fused_ok(a: &Device, b: &Device) -> bool {
 
 /// One LSTM layer over a whole sequence: fused on the CPU, composed elsewhere.
 pub fn lstm_layer(xw: Tensor<3>, k_h: Tensor<2>) -> Tensor<3> {
+    lstm_layer_dropout(xw, k_h, 1.0, 0)
+}
+
+/// [`lstm_layer`] followed by dropout (keep probability `keep`, mask [`dropout_mask`] of
+/// `seed`): fused into the op on the CPU (no mask tensor), a mask multiply elsewhere.
+pub fn lstm_layer_dropout(xw: Tensor<3>, k_h: Tensor<2>, keep: f32, seed: u64) -> Tensor<3> {
     if fused_ok(&xw.device(), &k_h.device()) {
-        Tensor::from_dispatch(<Dispatch as LstmBackend>::lstm_layer(xw.into_dispatch(), k_h.into_dispatch()))
+        Tensor::from_dispatch(<Dispatch as LstmBackend>::lstm_layer(xw.into_dispatch(), k_h.into_dispatch(), keep, seed))
     } else {
-        lstm_layer_composed(xw, k_h)
+        let h = lstm_layer_composed(xw, k_h);
+        if keep < 1.0 {
+            let dims = h.dims();
+            let mask = dropout_mask(dims.iter().product(), keep, seed);
+            let dev = h.device();
+            h * Tensor::<3>::from_data(TensorData::new(mask, dims), &dev)
+        } else {
+            h
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vec_of<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    /// Dropout fused into the op (mask regenerated in the backward pass) equals the composed
+    /// cell times the same mask, values and gradients.
+    #[test]
+    fn fused_dropout_equals_composed_mask() {
+        let ad = Device::flex().autodiff();
+        let (t, b, h) = (5, 3, 16);
+        let xw_v: Vec<f32> = (0..t * b * 4 * h).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
+        let kh_v: Vec<f32> = (0..h * 4 * h).map(|i| ((i * 53 % 97) as f32 / 80.0) - 0.6).collect();
+        let wv: Vec<f32> = (0..t * b * h).map(|i| ((i * 29 % 89) as f32 / 44.0) - 1.0).collect();
+        let run = |fused: bool| {
+            let xw = Tensor::<3>::from_data(TensorData::new(xw_v.clone(), [t, b, 4 * h]), &ad).require_grad();
+            let kh = Tensor::<2>::from_data(TensorData::new(kh_v.clone(), [h, 4 * h]), &ad).require_grad();
+            let wt = Tensor::<3>::from_data(TensorData::new(wv.clone(), [t, b, h]), &ad);
+            let out = if fused {
+                lstm_layer_dropout(xw.clone(), kh.clone(), 0.6, 42)
+            } else {
+                let m = Tensor::<3>::from_data(TensorData::new(dropout_mask(t * b * h, 0.6, 42), [t, b, h]), &ad);
+                lstm_layer_composed(xw.clone(), kh.clone()) * m
+            };
+            let g = (out.clone() * wt).sum().backward();
+            (vec_of(out), vec_of(xw.grad(&g).unwrap()), vec_of(kh.grad(&g).unwrap()))
+        };
+        let (o1, gx1, gk1) = run(true);
+        let (o2, gx2, gk2) = run(false);
+        let md = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        let zeros = o1.iter().filter(|&&v| v == 0.0).count() as f32 / o1.len() as f32;
+        assert!((zeros - 0.4).abs() < 0.1, "dropped fraction {zeros}");
+        assert!(md(&o1, &o2) < 1e-5 && md(&gx1, &gx2) < 1e-4 && md(&gk1, &gk2) < 1e-4, "{} {} {}", md(&o1, &o2), md(&gx1, &gx2), md(&gk1, &gk2));
     }
 }

@@ -5,7 +5,7 @@
 //! logits are a linear layer on the top output. Parameters keep TensorFlow's shapes, so a
 //! Magenta checkpoint loads unchanged and exports back bit for bit.
 
-use crate::lstm_op::lstm_layer;
+use crate::lstm_op::lstm_layer_dropout;
 use burn::module::{Module, Param};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{s, Device, Int, Tensor, TensorData};
@@ -152,12 +152,10 @@ impl PerformanceRnn {
                 let prev = config.layers[l - 1];
                 xw = h.reshape([n, prev]).matmul(k.clone().slice(s![0..prev, ..])) + self.biases[l].val().unsqueeze_dim(0);
             }
-            h = lstm_layer(xw.clone().reshape([t, b, 4 * hid]), k.slice(s![in_rows..in_rows + hid, ..]));
-            if keep_prob < 1.0 {
-                let scale = 1.0 / keep_prob;
-                let m: Vec<f32> = (0..t * b * hid).map(|_| if rng.gen::<f32>() < keep_prob { scale } else { 0.0 }).collect();
-                h = h * Tensor::<3>::from_data(TensorData::new(m, [t, b, hid]), &dev);
-            }
+            // Dropout on the layer's output, fused into the op: its mask is a hash of one seed
+            // drawn from `rng` per layer and step.
+            let (keep, seed) = if keep_prob < 1.0 { (keep_prob, rng.gen::<u64>()) } else { (1.0, 0) };
+            h = lstm_layer_dropout(xw.clone().reshape([t, b, 4 * hid]), k.slice(s![in_rows..in_rows + hid, ..]), keep, seed);
         }
         let top = config.top();
         let logits = h.reshape([n, top]).matmul(self.fc_w.val()) + self.fc_b.val().unsqueeze_dim(0);

@@ -588,6 +588,39 @@ pub mod avx512 {
         }
     }
 
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn fmix32(h: __m512i) -> __m512i {
+        let h = _mm512_xor_si512(h, _mm512_srli_epi32::<16>(h));
+        let h = _mm512_mullo_epi32(h, _mm512_set1_epi32(0x85EB_CA6Bu32 as i32));
+        let h = _mm512_xor_si512(h, _mm512_srli_epi32::<13>(h));
+        let h = _mm512_mullo_epi32(h, _mm512_set1_epi32(0xC2B2_AE35u32 as i32));
+        _mm512_xor_si512(h, _mm512_srli_epi32::<16>(h))
+    }
+
+    /// [`super::apply_dropout`] on whole 16-lane chunks (element numbers from `first`);
+    /// returns how many elements it did.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn dropout(src: &[f32], dst: &mut [f32], first: u32, seed: u64, th: u32, scale: f32) -> usize {
+        let n = src.len().min(dst.len()) / 16 * 16;
+        let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let (lo, hi) = (_mm512_set1_epi32(seed as u32 as i32), _mm512_set1_epi32((seed >> 32) as u32 as i32));
+        let golden = _mm512_set1_epi32(0x9E37_79B1u32 as i32);
+        let thv = _mm512_set1_epi32(th as i32);
+        let sc = _mm512_set1_ps(scale);
+        let mut k = 0;
+        while k < n {
+            let idx = _mm512_add_epi32(_mm512_set1_epi32(first.wrapping_add(k as u32) as i32), lanes);
+            let h = fmix32(_mm512_xor_si512(_mm512_mullo_epi32(idx, golden), lo));
+            let h = fmix32(_mm512_xor_si512(h, hi));
+            let keep = _mm512_cmplt_epu32_mask(_mm512_srli_epi32::<8>(h), thv);
+            let x = _mm512_loadu_ps(src.as_ptr().add(k));
+            _mm512_storeu_ps(dst.as_mut_ptr().add(k), _mm512_maskz_mul_ps(keep, x, sc));
+            k += 16;
+        }
+        n
+    }
+
     /// The elementwise part of one BPTT step for rows `0..b`, units `us` (multiples of 16):
     /// from the gates, the cell states and dL/dh (`dh_out + dh_next`), writes dz (row stride
     /// 4H) and updates `dc` in place.
@@ -626,21 +659,29 @@ pub fn dropout_threshold(keep_prob: f32) -> u32 {
     (keep_prob.clamp(0.0, 1.0) as f64 * (1u64 << 24) as f64).round() as u32
 }
 
-/// Whether element `i` survives dropout: a SplitMix64 hash of (seed, i) gives a uniform
-/// `u = k / 2²⁴`, kept when `u < keep_prob`.
+#[inline]
+fn fmix32(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85EB_CA6B);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xC2B2_AE35);
+    h ^ (h >> 16)
+}
+
+/// Whether element `i` survives dropout: two rounds of MurmurHash3's finaliser over (seed, i)
+/// give a uniform `u = k / 2²⁴`, kept when `u < keep_prob`.
 #[inline]
 pub fn dropout_keeps(seed: u64, i: u64, threshold: u32) -> bool {
-    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    ((z >> 40) as u32) < threshold
+    let h = fmix32((i as u32).wrapping_mul(0x9E37_79B1) ^ seed as u32);
+    let h = fmix32(h ^ (seed >> 32) as u32);
+    (h >> 8) < threshold
 }
 
 /// `dst[i] = src[i] · mask_i / keep_prob` (inverted dropout, TensorFlow's scaling), split over
 /// the team.
 pub fn apply_dropout(src: &[f32], dst: &mut [f32], keep_prob: f32, seed: u64) {
     assert_eq!(src.len(), dst.len());
+    assert!(src.len() <= u32::MAX as usize, "dropout: too many elements");
     let th = dropout_threshold(keep_prob);
     let scale = 1.0 / keep_prob;
     let d = SharedMut(dst.as_mut_ptr());
@@ -649,8 +690,15 @@ pub fn apply_dropout(src: &[f32], dst: &mut [f32], keep_prob: f32, seed: u64) {
         let r = part(len, tid, n);
         // SAFETY: each thread writes its own range.
         let out = unsafe { std::slice::from_raw_parts_mut(d.p().add(r.start), r.len()) };
-        for (k, (o, &x)) in out.iter_mut().zip(&src[r.clone()]).enumerate() {
-            *o = if dropout_keeps(seed, (r.start + k) as u64, th) { x * scale } else { 0.0 };
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if simd_available() {
+            // SAFETY: AVX-512 checked; the slices bound every access.
+            done = unsafe { avx512::dropout(&src[r.clone()], out, r.start as u32, seed, th, scale) };
+        }
+        for k in done..r.len() {
+            let x = src[r.start + k];
+            out[k] = if dropout_keeps(seed, (r.start + k) as u64, th) { x * scale } else { 0.0 };
         }
     });
 }
@@ -1038,6 +1086,22 @@ mod tests {
                 assert!((g - w).abs() < 1e-4 * (1.0 + w.abs()), "{m}x{k}x{n}: {g} vs {w}");
             }
         }
+    }
+
+    #[test]
+    fn dropout_simd_equals_scalar_and_keeps_the_fraction() {
+        let src: Vec<f32> = (0..100_037).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let mut dst = vec![f32::NAN; src.len()];
+        apply_dropout(&src, &mut dst, 0.7, 0x1234_5678_9abc_def0);
+        let th = dropout_threshold(0.7);
+        let mut kept = 0;
+        for (i, (&x, &y)) in src.iter().zip(&dst).enumerate() {
+            let k = dropout_keeps(0x1234_5678_9abc_def0, i as u64, th);
+            kept += k as usize;
+            assert_eq!(y, if k { x * (1.0 / 0.7) } else { 0.0 }, "{i}");
+        }
+        let frac = kept as f64 / src.len() as f64;
+        assert!((frac - 0.7).abs() < 0.01, "{frac}");
     }
 
     #[test]

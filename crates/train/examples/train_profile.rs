@@ -8,7 +8,24 @@ use cadenza_train::network::{Batch, PerformanceRnn};
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
 
+/// Minor page faults of this process so far (Linux).
+fn minflt() -> u64 {
+    std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| s.rsplit(')').next()?.split_whitespace().nth(7)?.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+extern "C" {
+    fn mallopt(param: i32, value: i32) -> i32;
+}
+
 fn main() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOPT").is_some() {
+        unsafe {
+            mallopt(-4, 0);
+            mallopt(-1, i32::MAX);
+        }
+    }
     let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let config = Config::PerformanceWithDynamics;
     let model = ModelConfig::new(config, vec![512, 512, 512]);
@@ -20,6 +37,7 @@ fn main() {
     let exs: Vec<EncodedExample> = (0..48).map(|_| EncodedExample { tokens: (0..512).map(|_| rng.gen_range(0..classes) as u16).collect(), disable_conditioning: false }).collect();
     let b = Batch::new(config, &exs, (0..48).collect());
     for s in 0..steps {
+        let f0 = minflt();
         let t0 = Instant::now();
         let out = net.forward(&model, &b, 0.5, &mut rng);
         let _ = out.loss.clone().into_data();
@@ -30,6 +48,13 @@ fn main() {
         net = optim.step(1e-3, net, grads);
         let _ = net.fc_b.val().into_data();
         let t3 = Instant::now();
-        println!("step {s}: forward {:.3} s, backward {:.3} s, optimizer {:.3} s, total {:.3} s", (t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), (t3 - t2).as_secs_f64(), (t3 - t0).as_secs_f64());
+        println!(
+            "step {s}: forward {:.3} s, backward {:.3} s, optimizer {:.3} s, total {:.3} s, {} page faults",
+            (t1 - t0).as_secs_f64(),
+            (t2 - t1).as_secs_f64(),
+            (t3 - t2).as_secs_f64(),
+            (t3 - t0).as_secs_f64(),
+            minflt() - f0
+        );
     }
 }

@@ -251,6 +251,7 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
     };
 
     let mut drawn: Vec<(usize, f64)> = vec![(0, 0.0); batch];
+    let mut active: Vec<bool> = vec![true; batch];
     while groups.iter().any(|g| g.result.is_none()) {
         for (r, row) in rows.iter().enumerate() {
             feed[r] = *row.tokens.last().expect("rows are never empty");
@@ -264,7 +265,11 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
         }
         {
             let refs: Vec<&[Token]> = feed.chunks(1).collect();
-            let logits = stepper.step(&refs, if conditioned { Some(&ctrl_rows[..]) } else { None });
+            // Finished outputs sit the step out (their rows' state and logits are not used).
+            for (g, group) in groups.iter().enumerate() {
+                active[g * w..(g + 1) * w].iter_mut().for_each(|a| *a = group.result.is_none());
+            }
+            let logits = stepper.step_active(&refs, if conditioned { Some(&ctrl_rows[..]) } else { None }, Some(&active));
             for (g, group) in groups.iter_mut().enumerate() {
                 if group.result.is_some() {
                     continue;

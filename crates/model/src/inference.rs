@@ -177,23 +177,47 @@ impl<'w> Stepper<'w> {
 
     /// Feeds one event per row and returns the logits `[batch, C]`.
     pub fn step(&mut self, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>) -> &[f32] {
+        self.step_active(tokens, controls, None)
+    }
+
+    /// [`Stepper::step`] for the rows marked in `active` only (all when `None`): the others
+    /// keep their state, and their logits are left stale. Finished samples of a batch then
+    /// cost nothing.
+    pub fn step_active(&mut self, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>, active: Option<&[bool]>) -> &[f32] {
         assert_eq!(tokens.len(), self.batch, "one event per batch row");
+        if let Some(a) = active {
+            assert_eq!(a.len(), self.batch, "one flag per batch row");
+        }
         if self.packed.is_some() {
             #[cfg(target_arch = "x86_64")]
-            return self.step_packed(tokens, controls);
+            return self.step_packed(tokens, controls, active);
         }
         self.step_portable(tokens, controls)
     }
 
     #[cfg(target_arch = "x86_64")]
-    fn step_packed(&mut self, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>) -> &[f32] {
+    fn step_packed(&mut self, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>, active: Option<&[bool]>) -> &[f32] {
         use crate::kernels::avx512;
         let w = self.w;
-        let b = self.batch;
         let pk = self.packed.as_ref().expect("packed weights");
+        // Maximal runs of active rows; inactive rows carry their state over.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for r in 0..self.batch {
+            if active.is_none_or(|a| a[r]) {
+                match runs.last_mut() {
+                    Some(last) if last.0 + last.1 == r => last.1 += 1,
+                    _ => runs.push((r, 1)),
+                }
+            } else {
+                for (l, &n) in w.config.layers.iter().enumerate() {
+                    self.h_next[l][r * n..(r + 1) * n].copy_from_slice(&self.h[l][r * n..(r + 1) * n]);
+                }
+            }
+        }
+        let runs = &runs;
         let x0 = input_projection(w, tokens, controls);
         let c = w.config.num_logits();
-        self.logits.resize(b * c, 0.0);
+        self.logits.resize(self.batch * c, 0.0);
         let layers = &w.config.layers;
         let hp: Vec<SharedMut> = self.h.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
         let hn: Vec<SharedMut> = self.h_next.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
@@ -203,25 +227,31 @@ impl<'w> Stepper<'w> {
             for (l, &hid) in layers.iter().enumerate() {
                 let kp = &pk.layers[l];
                 let own = part(hid / 16, tid, n);
-                // SAFETY: every thread reads the previous layer's new state (complete after the
-                // barrier) and this layer's old state, and writes only its own units of this
-                // layer's c and new h.
-                unsafe {
-                    if l == 0 {
-                        let segs = [Seg { a: hp[0].p(), lda: hid, k0: 0, k: hid }];
-                        avx512::cell(b, own, hid, x0.as_ptr(), 4 * hid, &segs, kp, cp[0].p(), cp[0].p(), hn[0].p(), std::ptr::null_mut());
-                    } else {
-                        let hin = layers[l - 1];
-                        let segs = [Seg { a: hn[l - 1].p(), lda: hin, k0: 0, k: hin }, Seg { a: hp[l].p(), lda: hid, k0: hin, k: hid }];
-                        avx512::cell(b, own, hid, w.biases[l].as_ptr(), 0, &segs, kp, cp[l].p(), cp[l].p(), hn[l].p(), std::ptr::null_mut());
+                for &(r0, b) in runs {
+                    // SAFETY: every thread reads the previous layer's new state (complete after
+                    // the barrier) and this layer's old state, and writes only its own units of
+                    // this layer's c and new h; rows r0 .. r0 + b are in every buffer.
+                    unsafe {
+                        let (c, hnew) = (cp[l].p().add(r0 * hid), hn[l].p().add(r0 * hid));
+                        if l == 0 {
+                            let segs = [Seg { a: hp[0].p().add(r0 * hid), lda: hid, k0: 0, k: hid }];
+                            avx512::cell(b, own.clone(), hid, x0.as_ptr().add(r0 * 4 * hid), 4 * hid, &segs, kp, c, c, hnew, std::ptr::null_mut());
+                        } else {
+                            let hin = layers[l - 1];
+                            let segs = [Seg { a: hn[l - 1].p().add(r0 * hin), lda: hin, k0: 0, k: hin }, Seg { a: hp[l].p().add(r0 * hid), lda: hid, k0: hin, k: hid }];
+                            avx512::cell(b, own.clone(), hid, w.biases[l].as_ptr(), 0, &segs, kp, c, c, hnew, std::ptr::null_mut());
+                        }
                     }
                 }
                 bar.wait();
             }
             let top = layers.len() - 1;
-            let segs = [Seg { a: hn[top].p(), lda: layers[top], k0: 0, k: layers[top] }];
-            // SAFETY: each thread writes its own logit columns.
-            unsafe { avx512::gemm(b, part(pk.fc.blocks(), tid, n), w.fc_b.as_ptr(), lp.p(), c, &segs, &pk.fc) };
+            let blocks = part(pk.fc.blocks(), tid, n);
+            for &(r0, b) in runs {
+                let segs = [Seg { a: unsafe { hn[top].p().add(r0 * layers[top]) }, lda: layers[top], k0: 0, k: layers[top] }];
+                // SAFETY: each thread writes its own logit columns of the run's rows.
+                unsafe { avx512::gemm(b, blocks.clone(), w.fc_b.as_ptr(), lp.p().add(r0 * c), c, &segs, &pk.fc) };
+            }
         });
         std::mem::swap(&mut self.h, &mut self.h_next);
         &self.logits
@@ -289,6 +319,40 @@ mod tests {
             if s == 5 {
                 fast.copy_row(2, 4);
                 slow.copy_row(2, 4);
+            }
+            if s == 8 {
+                // Rows 1, 2 and 5 sit this step out: their state must not move.
+                let before: Vec<Vec<f32>> = fast.state().iter().map(|v| v.to_vec()).collect();
+                let active: Vec<bool> = (0..b).map(|r| ![1, 2, 5].contains(&r)).collect();
+                let a = fast.step_active(&refs, None, Some(&active)).to_vec();
+                let c = w.config.num_logits();
+                let mut one = Stepper::new(&w, b);
+                one.packed = None;
+                for (v, src) in [&mut one.h, &mut one.c].into_iter().zip([&slow.h, &slow.c]) {
+                    v.clone_from(src);
+                }
+                let e = one.step(&refs, None).to_vec();
+                for r in (0..b).filter(|&r| active[r]) {
+                    let worst = a[r * c..(r + 1) * c].iter().zip(&e[r * c..(r + 1) * c]).map(|(a, e)| (a - e).abs()).fold(0.0f32, f32::max);
+                    assert!(worst < 1e-5, "active row {r}: {worst}");
+                }
+                let after = fast.state();
+                for (l, (x, y)) in before.iter().zip(&after).enumerate() {
+                    let n = x.len() / b;
+                    for r in [1usize, 2, 5] {
+                        assert_eq!(&x[r * n..(r + 1) * n], &y[r * n..(r + 1) * n], "inactive row {r} moved (state {l})");
+                    }
+                }
+                // Bring the skipped rows back in line with the portable stepper.
+                for r in [1usize, 2, 5] {
+                    for l in 0..fast.h.len() {
+                        let n = w.config.layers[l];
+                        fast.h[l][r * n..(r + 1) * n].copy_from_slice(&one.h[l][r * n..(r + 1) * n]);
+                        fast.c[l][r * n..(r + 1) * n].copy_from_slice(&one.c[l][r * n..(r + 1) * n]);
+                    }
+                }
+                slow = one;
+                continue;
             }
         }
         for (a, e) in fast.state().iter().zip(slow.state()) {

@@ -122,7 +122,7 @@ impl SpinBarrier {
             let mut spins = 0u32;
             while self.gen.load(Ordering::Acquire) == g {
                 spins += 1;
-                if spins < 1 << 11 {
+                if spins < 1 << 8 {
                     std::hint::spin_loop();
                 } else {
                     std::thread::yield_now();
@@ -239,7 +239,7 @@ pub fn team_run(job: &(dyn Fn(usize, usize, &SpinBarrier) + Sync)) {
     let mut spins = 0u32;
     while s.done.load(Ordering::Acquire) < s.n - 1 {
         spins += 1;
-        if spins < 1 << 11 {
+        if spins < 1 << 8 {
             std::hint::spin_loop();
         } else {
             std::thread::yield_now();
@@ -519,28 +519,33 @@ pub mod avx512 {
         }
     }
 
+    /// Rows `r0 .. r0 + R` of one column block: the accumulators start from `init` (a row
+    /// broadcast), from `out` itself (`from_out`, a later k-chunk) or zero.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn gemm_rows<const R: usize, const P: usize>(r0: usize, c0: usize, off: usize, n: usize, init: *const f32, out: *mut f32, ldo: usize, segs: &[Seg], kp: &Packed) {
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_rows<const R: usize, const P: usize>(r0: usize, c0: usize, off: usize, n: usize, init: *const f32, from_out: bool, out: *mut f32, ldo: usize, segs: &[Seg], kp: &Packed) {
         let mut acc = [[_mm512_setzero_ps(); P]; R];
-        if !init.is_null() {
-            for r in 0..R {
-                for p in 0..P {
-                    let c = c0 + 16 * p;
-                    acc[r][p] = if c + 16 <= n {
-                        _mm512_loadu_ps(init.add(c))
-                    } else if c < n {
-                        _mm512_maskz_loadu_ps(((1u32 << (n - c)) - 1) as u16, init.add(c))
-                    } else {
-                        _mm512_setzero_ps()
-                    };
-                }
+        for r in 0..R {
+            let src = if from_out { out.add((r0 + r) * ldo) as *const f32 } else { init };
+            if src.is_null() {
+                continue;
+            }
+            for p in 0..P {
+                let c = c0 + 16 * p;
+                acc[r][p] = if c + 16 <= n {
+                    _mm512_loadu_ps(src.add(c))
+                } else if c < n {
+                    _mm512_maskz_loadu_ps(((1u32 << (n - c)) - 1) as u16, src.add(c))
+                } else {
+                    _mm512_setzero_ps()
+                };
             }
         }
-        let segs_r: [Seg; 2] = [
-            Seg { a: segs[0].a.add(r0 * segs[0].lda), ..segs[0] },
-            if segs.len() > 1 { Seg { a: segs[1].a.add(r0 * segs[1].lda), ..segs[1] } } else { Seg { k: 0, ..segs[0] } },
-        ];
+        let mut segs_r = [Seg { a: std::ptr::null(), lda: 0, k0: 0, k: 0 }; 2];
+        for (d, s) in segs_r.iter_mut().zip(segs) {
+            *d = Seg { a: s.a.add(r0 * s.lda), ..*s };
+        }
         mk::<R, P>(&mut acc, &segs_r[..segs.len().min(2)], kp.data.as_ptr().add(off));
         for r in 0..R {
             let o = out.add((r0 + r) * ldo);
@@ -555,35 +560,60 @@ pub mod avx512 {
         }
     }
 
+    /// Packed rows per k-chunk of [`gemm`]: a 64-column chunk is 128 KiB, so it stays in L2
+    /// while every row group streams it.
+    const KC: usize = 512;
+
     /// `out[r][cols of blocks] = init (a row broadcast to every row, or 0 when null) +
     /// Σ segs · packed` for rows `0..b`, column blocks `blocks`, output row stride `ldo`.
+    /// The k-loop runs in chunks of [`KC`] rows, partial sums kept in `out` (exact: the same
+    /// f32 additions in the same order).
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn gemm(b: usize, blocks: std::ops::Range<usize>, init: *const f32, out: *mut f32, ldo: usize, segs: &[Seg], kp: &Packed) {
         macro_rules! rows {
-            ($p:literal, $r0:expr, $r:expr, $c0:expr, $off:expr) => {
+            ($p:literal, $r0:expr, $r:expr, $c0:expr, $off:expr, $first:expr, $cs:expr) => {
                 match $r {
-                    6 => gemm_rows::<6, $p>($r0, $c0, $off, kp.n, init, out, ldo, segs, kp),
-                    5 => gemm_rows::<5, $p>($r0, $c0, $off, kp.n, init, out, ldo, segs, kp),
-                    4 => gemm_rows::<4, $p>($r0, $c0, $off, kp.n, init, out, ldo, segs, kp),
-                    3 => gemm_rows::<3, $p>($r0, $c0, $off, kp.n, init, out, ldo, segs, kp),
-                    2 => gemm_rows::<2, $p>($r0, $c0, $off, kp.n, init, out, ldo, segs, kp),
-                    _ => gemm_rows::<1, $p>($r0, $c0, $off, kp.n, init, out, ldo, segs, kp),
+                    6 => gemm_rows::<6, $p>($r0, $c0, $off, kp.n, init, !$first, out, ldo, $cs, kp),
+                    5 => gemm_rows::<5, $p>($r0, $c0, $off, kp.n, init, !$first, out, ldo, $cs, kp),
+                    4 => gemm_rows::<4, $p>($r0, $c0, $off, kp.n, init, !$first, out, ldo, $cs, kp),
+                    3 => gemm_rows::<3, $p>($r0, $c0, $off, kp.n, init, !$first, out, ldo, $cs, kp),
+                    2 => gemm_rows::<2, $p>($r0, $c0, $off, kp.n, init, !$first, out, ldo, $cs, kp),
+                    _ => gemm_rows::<1, $p>($r0, $c0, $off, kp.n, init, !$first, out, ldo, $cs, kp),
                 }
             };
         }
         for blk in blocks {
             let (c0, w, off) = kp.block(blk);
-            let mut r0 = 0;
-            while r0 < b {
-                let r = (b - r0).min(6);
-                match w / 16 {
-                    4 => rows!(4, r0, r, c0, off),
-                    3 => rows!(3, r0, r, c0, off),
-                    2 => rows!(2, r0, r, c0, off),
-                    _ => rows!(1, r0, r, c0, off),
+            let mut kc0 = 0;
+            loop {
+                let kc1 = (kc0 + KC).min(kp.k);
+                // The segments' parts inside packed rows kc0..kc1.
+                let mut cs = [Seg { a: std::ptr::null(), lda: 0, k0: 0, k: 0 }; 2];
+                let mut ncs = 0;
+                for s in segs {
+                    let (lo, hi) = (s.k0.max(kc0), (s.k0 + s.k).min(kc1));
+                    if lo < hi {
+                        cs[ncs] = Seg { a: s.a.add(lo - s.k0), lda: s.lda, k0: lo, k: hi - lo };
+                        ncs += 1;
+                    }
                 }
-                r0 += r;
+                let first = kc0 == 0;
+                let mut r0 = 0;
+                while r0 < b {
+                    let r = (b - r0).min(6);
+                    match w / 16 {
+                        4 => rows!(4, r0, r, c0, off, first, &cs[..ncs]),
+                        3 => rows!(3, r0, r, c0, off, first, &cs[..ncs]),
+                        2 => rows!(2, r0, r, c0, off, first, &cs[..ncs]),
+                        _ => rows!(1, r0, r, c0, off, first, &cs[..ncs]),
+                    }
+                    r0 += r;
+                }
+                if kc1 >= kp.k {
+                    break;
+                }
+                kc0 = kc1;
             }
         }
     }

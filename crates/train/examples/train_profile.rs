@@ -13,19 +13,7 @@ fn minflt() -> u64 {
     std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| s.rsplit(')').next()?.split_whitespace().nth(7)?.parse().ok()).unwrap_or(0)
 }
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-extern "C" {
-    fn mallopt(param: i32, value: i32) -> i32;
-}
-
 fn main() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOPT").is_some() {
-        unsafe {
-            mallopt(-4, 0);
-            mallopt(-1, i32::MAX);
-        }
-    }
     let steps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let config = Config::PerformanceWithDynamics;
     let model = ModelConfig::new(config, vec![512, 512, 512]);

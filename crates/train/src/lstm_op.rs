@@ -16,7 +16,7 @@ use burn::backend::autodiff::{
 use burn::backend::flex::FlexTensor;
 use burn::backend::{backend_extension, tensor::FloatTensor, Backend, Dispatch, Flex, TensorMetadata};
 use burn::tensor::{activation::sigmoid, s, DType, Device, Tensor, TensorData};
-use cadenza_model::kernels::{apply_dropout, dropout_keeps, dropout_threshold, lstm_backward, lstm_forward, LstmTape, FORGET_BIAS};
+use cadenza_model::kernels::{apply_dropout, dropout_keeps, dropout_threshold, lstm_backward, lstm_forward, part, team_run, LstmTape, SharedMut, FORGET_BIAS};
 use std::sync::Arc;
 
 #[backend_extension(Flex, Autodiff)]
@@ -129,6 +129,142 @@ pub fn lstm_layer_composed(xw: Tensor<3>, k_h: Tensor<2>) -> Tensor<3> {
     Tensor::stack(hs, 0)
 }
 
+// ---------------------------------------------------------------------------------------
+// The loss: masked mean cross-entropy over one or more softmax segments, fused.
+
+/// Targets of [`cross_entropy`]: per row one label per segment and a weight (the padding mask
+/// over the number of real positions and segments).
+#[derive(Debug)]
+pub struct CeTargets {
+    /// `(offset, size)` of each softmax segment within a logits row.
+    pub segments: Vec<(usize, usize)>,
+    /// `[N, segments]`.
+    pub labels: Vec<u32>,
+    /// `[N]`.
+    pub weights: Vec<f32>,
+}
+
+#[backend_extension(Flex, Autodiff)]
+pub trait CeBackend: Backend {
+    /// `Σ_rows weight · Σ_segments −log softmax(logits_segment)[label]`, shape `[1]`.
+    fn cross_entropy_op(logits: FloatTensor<Self>, targets: Arc<CeTargets>) -> FloatTensor<Self>;
+}
+
+/// Per row and segment the log-sum-exp, and the loss (f64 sums, rows split over the team,
+/// summed in row order: the same value for any thread count).
+fn ce_forward(x: &[f32], c: usize, tg: &CeTargets) -> (f32, Vec<f32>) {
+    let n = tg.weights.len();
+    let ns = tg.segments.len();
+    assert_eq!(x.len(), n * c, "cross_entropy: logits shape");
+    let mut lse = vec![0.0f32; n * ns];
+    let mut row_loss = vec![0.0f64; n];
+    let (lp, rp) = (SharedMut(lse.as_mut_ptr()), SharedMutF64(row_loss.as_mut_ptr()));
+    team_run(&|tid, nt, _| {
+        for r in part(n, tid, nt) {
+            let row = &x[r * c..(r + 1) * c];
+            let mut l = 0.0f64;
+            for (k, &(off, sz)) in tg.segments.iter().enumerate() {
+                let seg = &row[off..off + sz];
+                let m = seg.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+                let s: f64 = seg.iter().map(|&v| ((v - m) as f64).exp()).sum();
+                let z = m + s.ln() as f32;
+                // SAFETY: row r belongs to this thread.
+                unsafe { *lp.p().add(r * ns + k) = z };
+                l += (z - seg[tg.labels[r * ns + k] as usize]) as f64;
+            }
+            unsafe { *rp.p().add(r) = l * tg.weights[r] as f64 };
+        }
+    });
+    (row_loss.iter().sum::<f64>() as f32, lse)
+}
+
+#[derive(Clone, Copy)]
+struct SharedMutF64(*mut f64);
+unsafe impl Send for SharedMutF64 {}
+unsafe impl Sync for SharedMutF64 {}
+
+impl SharedMutF64 {
+    fn p(self) -> *mut f64 {
+        self.0
+    }
+}
+
+/// d loss / d logits = g · weight · (softmax − one-hot), per segment.
+fn ce_backward(x: &[f32], c: usize, lse: &[f32], tg: &CeTargets, g: f32) -> Vec<f32> {
+    let n = tg.weights.len();
+    let ns = tg.segments.len();
+    let mut d = vec![0.0f32; n * c];
+    let dp = SharedMut(d.as_mut_ptr());
+    team_run(&|tid, nt, _| {
+        for r in part(n, tid, nt) {
+            let wr = g * tg.weights[r];
+            // SAFETY: row r belongs to this thread.
+            let dr = unsafe { std::slice::from_raw_parts_mut(dp.p().add(r * c), c) };
+            if wr == 0.0 {
+                continue;
+            }
+            for (k, &(off, sz)) in tg.segments.iter().enumerate() {
+                let z = lse[r * ns + k];
+                for (o, &v) in dr[off..off + sz].iter_mut().zip(&x[r * c + off..r * c + off + sz]) {
+                    *o = wr * (v - z).exp();
+                }
+                dr[off + tg.labels[r * ns + k] as usize] -= wr;
+            }
+        }
+    });
+    d
+}
+
+impl CeBackend for Flex {
+    fn cross_entropy_op(logits: FlexTensor, targets: Arc<CeTargets>) -> FlexTensor {
+        let x = contiguous(logits);
+        let c = x.shape().to_vec()[1];
+        flex(vec![ce_forward(slice(&x), c, &targets).0], &[1])
+    }
+}
+
+#[derive(Debug)]
+struct CeBackward;
+
+impl Backward<Flex, 1> for CeBackward {
+    type State = (FlexTensor, Vec<f32>, Arc<CeTargets>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _c: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let g = contiguous(grads.consume::<Flex>(&ops.node));
+        let (x, lse, tg) = ops.state;
+        if let Some(nd) = node {
+            let shape = x.shape().to_vec();
+            let d = ce_backward(slice(&x), shape[1], &lse, &tg, slice(&g)[0]);
+            grads.register::<Flex>(nd.id, flex(d, &shape));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> CeBackend for Autodiff<Flex, C> {
+    fn cross_entropy_op(logits: FloatTensor<Self>, targets: Arc<CeTargets>) -> FloatTensor<Self> {
+        match CeBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let x = contiguous(logits.into_primitive());
+                let c = x.shape().to_vec()[1];
+                let (loss, lse) = ce_forward(slice(&x), c, &targets);
+                prep.finish((x, lse, targets), flex(vec![loss], &[1]))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(<Flex as CeBackend>::cross_entropy_op(logits.into_primitive(), targets)),
+        }
+    }
+}
+
+/// The fused masked cross-entropy on the CPU backend (`None` on other devices: compose it
+/// from burn ops there). Forward and backward are one pass each over the logits.
+pub fn cross_entropy_fused(logits: &Tensor<2>, targets: CeTargets) -> Option<Tensor<1>> {
+    let dev = logits.device();
+    if !fused_ok(&dev, &dev) {
+        return None;
+    }
+    Some(Tensor::from_dispatch(<Dispatch as CeBackend>::cross_entropy_op(logits.clone().into_dispatch(), Arc::new(targets))))
+}
+
 /// Whether the fused CPU kernels can run on these tensors (both on Flex, same autodiff mode).
 fn fused_ok(a: &Device, b: &Device) -> bool {
     let flex = Device::flex();
@@ -219,5 +355,57 @@ mod tests {
         let zeros = o1.iter().filter(|&&v| v == 0.0).count() as f32 / o1.len() as f32;
         assert!((zeros - 0.4).abs() < 0.1, "dropped fraction {zeros}");
         assert!(md(&o1, &o2) < 1e-5 && md(&gx1, &gx2) < 1e-4 && md(&gk1, &gk2) < 1e-4, "{} {} {}", md(&o1, &o2), md(&gx1, &gx2), md(&gk1, &gk2));
+    }
+
+    /// The fused loss equals burn's log_softmax + gather composition, value and gradient, with
+    /// two segments and padding.
+    #[test]
+    fn fused_cross_entropy_equals_composed() {
+        use burn::tensor::{activation::log_softmax, Int};
+        let ad = Device::flex().autodiff();
+        let (n, sizes) = (9usize, [5usize, 7]);
+        let c: usize = sizes.iter().sum();
+        let xv: Vec<f32> = (0..n * c).map(|i| ((i * 37 % 101) as f32 / 20.0) - 2.5).collect();
+        let labels: Vec<[u32; 2]> = (0..n).map(|r| [(r * 3 % 5) as u32, (r * 5 % 7) as u32]).collect();
+        let mask: Vec<f32> = (0..n).map(|r| if r % 4 == 3 { 0.0 } else { 1.0 }).collect();
+        let real: f32 = mask.iter().sum();
+        let x = Tensor::<2>::from_data(TensorData::new(xv.clone(), [n, c]), &ad).require_grad();
+        let tg = CeTargets {
+            segments: vec![(0, 5), (5, 7)],
+            labels: labels.iter().flatten().cloned().collect(),
+            weights: mask.iter().map(|m| m / real / 2.0).collect(),
+        };
+        let fused = cross_entropy_fused(&x, tg).expect("flex");
+        let g1 = fused.backward();
+        let (l1, d1) = (vec_of(fused_val(&x, &labels, &mask)), vec_of(x.grad(&g1).unwrap()));
+        // composed
+        let x2 = Tensor::<2>::from_data(TensorData::new(xv, [n, c]), &ad).require_grad();
+        let m = Tensor::<1>::from_data(TensorData::new(mask.clone(), [n]), &ad);
+        let mut loss: Option<Tensor<1>> = None;
+        let mut off = 0;
+        for (k, &sz) in sizes.iter().enumerate() {
+            let lab: Vec<i64> = labels.iter().map(|l| l[k] as i64).collect();
+            let lab = Tensor::<2, Int>::from_data(TensorData::new(lab, [n, 1]), &ad);
+            let picked = log_softmax(x2.clone().slice(s![.., off..off + sz]), 1).gather(1, lab).reshape([n]);
+            let ce = -(picked * m.clone()).sum() / real;
+            loss = Some(match loss { None => ce, Some(l) => l + ce });
+            off += sz;
+        }
+        let loss = loss.unwrap().div_scalar(2.0);
+        let g2 = loss.backward();
+        let (l2, d2) = (vec_of(loss), vec_of(x2.grad(&g2).unwrap()));
+        assert!((l1[0] - l2[0]).abs() < 1e-5, "{l1:?} vs {l2:?}");
+        let md = d1.iter().zip(&d2).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(md < 1e-6, "gradient {md}");
+    }
+
+    fn fused_val(x: &Tensor<2>, labels: &[[u32; 2]], mask: &[f32]) -> Tensor<1> {
+        let real: f32 = mask.iter().sum();
+        let tg = CeTargets {
+            segments: vec![(0, 5), (5, 7)],
+            labels: labels.iter().flatten().cloned().collect(),
+            weights: mask.iter().map(|m| m / real / 2.0).collect(),
+        };
+        cross_entropy_fused(x, tg).unwrap()
     }
 }

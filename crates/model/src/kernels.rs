@@ -502,7 +502,16 @@ pub mod avx512 {
     pub unsafe fn cell(
         b: usize, ubs: std::ops::Range<usize>, hid: usize, init: *const f32, ldi: usize, segs: &[Seg], kp: &Packed, c_in: *const f32, c_out: *mut f32, h_out: *mut f32, gates: *mut f32,
     ) {
-        for ub in ubs {
+        for ub in ubs.clone() {
+            if ldi != 0 && ub + 1 < ubs.end {
+                // The next block's `init` lines (a strided gather the hardware prefetcher
+                // misses): fetched into L2 while this block computes.
+                for row in 0..b {
+                    for g in 0..4 {
+                        _mm_prefetch::<_MM_HINT_T1>(init.add(row * ldi + g * hid + (ub + 1) * 16) as *const i8);
+                    }
+                }
+            }
             let mut r0 = 0;
             while r0 < b {
                 let r = (b - r0).min(6);
@@ -784,7 +793,37 @@ fn lstm_forward_simd(xw: &[f32], k_h: &[f32], h0: &[f32], c0: &[f32], t: usize, 
     tape.h[..bh].copy_from_slice(h0);
     let (gp, cp, hp) = (SharedMut(tape.gates.as_mut_ptr()), SharedMut(tape.c.as_mut_ptr()), SharedMut(tape.h.as_mut_ptr()));
     let nub = hid / 16;
+    let groups = b.div_ceil(6);
     team_run(&|tid, n, bar| {
+        if groups >= n {
+            // Enough rows for every thread: split the batch (rows are independent through
+            // time), so the threads never wait for each other.
+            let gr = part(groups, tid, n);
+            let (r0, r1) = (gr.start * 6, (gr.end * 6).min(b));
+            if r0 >= r1 {
+                return;
+            }
+            for s in 0..t {
+                let seg = Seg { a: unsafe { hp.p().add(s * bh + r0 * hid) }, lda: hid, k0: 0, k: hid };
+                // SAFETY: this thread reads and writes only rows r0..r1 of every buffer.
+                unsafe {
+                    avx512::cell(
+                        r1 - r0,
+                        0..nub,
+                        hid,
+                        xw.as_ptr().add(s * b * g4 + r0 * g4),
+                        g4,
+                        &[seg],
+                        &kp,
+                        cp.p().add(s * bh + r0 * hid),
+                        cp.p().add((s + 1) * bh + r0 * hid),
+                        hp.p().add((s + 1) * bh + r0 * hid),
+                        gp.p().add(s * b * g4 + r0 * g4),
+                    );
+                }
+            }
+            return;
+        }
         let ubs = part(nub, tid, n);
         for s in 0..t {
             let seg = Seg { a: unsafe { hp.p().add(s * bh) }, lda: hid, k0: 0, k: hid };
@@ -872,7 +911,36 @@ fn lstm_backward_simd(dh_out: &[f32], k_h: &[f32], tape: &LstmTape, t: usize, b:
     let mut dc = vec![0.0f32; bh];
     let (dzp, dhp, dcp) = (SharedMut(dz.as_mut_ptr()), SharedMut(dh_next.as_mut_ptr()), SharedMut(dc.as_mut_ptr()));
     let nblk = kt.blocks();
+    let groups = b.div_ceil(6);
     team_run(&|tid, n, bar| {
+        if groups >= n {
+            // Split the batch: each thread runs BPTT for its rows alone, no barriers.
+            let gr = part(groups, tid, n);
+            let (r0, r1) = (gr.start * 6, (gr.end * 6).min(b));
+            if r0 >= r1 {
+                return;
+            }
+            for s in (0..t).rev() {
+                // SAFETY: this thread reads and writes only rows r0..r1 of every buffer.
+                unsafe {
+                    avx512::bptt_cell(
+                        r1 - r0,
+                        0..hid,
+                        hid,
+                        tape.gates.as_ptr().add(s * b * g4 + r0 * g4),
+                        tape.c.as_ptr().add(s * bh + r0 * hid),
+                        tape.c.as_ptr().add((s + 1) * bh + r0 * hid),
+                        dh_out.as_ptr().add(s * bh + r0 * hid),
+                        dhp.p().add(r0 * hid),
+                        dcp.p().add(r0 * hid),
+                        dzp.p().add(s * b * g4 + r0 * g4),
+                    );
+                    let seg = Seg { a: dzp.p().add(s * b * g4 + r0 * g4), lda: g4, k0: 0, k: g4 };
+                    avx512::gemm(r1 - r0, 0..nblk, std::ptr::null(), dhp.p().add(r0 * hid), hid, &[seg], &kt);
+                }
+            }
+            return;
+        }
         let blks = part(nblk, tid, n);
         let us = (blks.start * BLOCK).min(hid)..(blks.end * BLOCK).min(hid);
         for s in (0..t).rev() {
@@ -1029,10 +1097,16 @@ mod tests {
         grad_check(3, 7, 16, 3);
     }
 
+    /// Batches of 13 rows split over threads by rows, 5 rows by units (with two threads).
     #[test]
     fn packed_path_matches_portable() {
+        packed_matches_portable(13);
+        packed_matches_portable(5);
+    }
+
+    fn packed_matches_portable(b: usize) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-        let (t, b, h) = (6, 13, 64);
+        let (t, h) = (6, 64);
         let xw = rand_vec(&mut rng, t * b * 4 * h, 2.0);
         let kh = rand_vec(&mut rng, h * 4 * h, 0.3);
         let h0 = rand_vec(&mut rng, b * h, 0.5);

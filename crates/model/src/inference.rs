@@ -197,63 +197,44 @@ impl<'w> Stepper<'w> {
 
     #[cfg(target_arch = "x86_64")]
     fn step_packed(&mut self, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>, active: Option<&[bool]>) -> &[f32] {
-        use crate::kernels::avx512;
         let w = self.w;
-        let pk = self.packed.as_ref().expect("packed weights");
-        // Maximal runs of active rows; inactive rows carry their state over.
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        for r in 0..self.batch {
-            if active.is_none_or(|a| a[r]) {
-                match runs.last_mut() {
-                    Some(last) if last.0 + last.1 == r => last.1 += 1,
-                    _ => runs.push((r, 1)),
-                }
-            } else {
-                for (l, &n) in w.config.layers.iter().enumerate() {
-                    self.h_next[l][r * n..(r + 1) * n].copy_from_slice(&self.h[l][r * n..(r + 1) * n]);
-                }
-            }
-        }
-        let runs = &runs;
-        let x0 = input_projection(w, tokens, controls);
+        let layers = &w.config.layers;
         let c = w.config.num_logits();
         self.logits.resize(self.batch * c, 0.0);
-        let layers = &w.config.layers;
-        let hp: Vec<SharedMut> = self.h.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
-        let hn: Vec<SharedMut> = self.h_next.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
-        let cp: Vec<SharedMut> = self.c.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
-        let lp = SharedMut(self.logits.as_mut_ptr());
-        team_run(&|tid, n, bar| {
-            for (l, &hid) in layers.iter().enumerate() {
-                let kp = &pk.layers[l];
-                let own = part(hid / 16, tid, n);
-                for &(r0, b) in runs {
-                    // SAFETY: every thread reads the previous layer's new state (complete after
-                    // the barrier) and this layer's old state, and writes only its own units of
-                    // this layer's c and new h; rows r0 .. r0 + b are in every buffer.
-                    unsafe {
-                        let (c, hnew) = (cp[l].p().add(r0 * hid), hn[l].p().add(r0 * hid));
-                        if l == 0 {
-                            let segs = [Seg { a: hp[0].p().add(r0 * hid), lda: hid, k0: 0, k: hid }];
-                            avx512::cell(b, own.clone(), hid, x0.as_ptr().add(r0 * 4 * hid), 4 * hid, &segs, kp, c, c, hnew, std::ptr::null_mut());
-                        } else {
-                            let hin = layers[l - 1];
-                            let segs = [Seg { a: hn[l - 1].p().add(r0 * hin), lda: hin, k0: 0, k: hin }, Seg { a: hp[l].p().add(r0 * hid), lda: hid, k0: hin, k: hid }];
-                            avx512::cell(b, own.clone(), hid, w.biases[l].as_ptr(), 0, &segs, kp, c, c, hnew, std::ptr::null_mut());
-                        }
-                    }
-                }
-                bar.wait();
+        let rows: Vec<usize> = (0..self.batch).filter(|&r| active.is_none_or(|a| a[r])).collect();
+        let pk = self.packed.as_ref().expect("packed weights");
+        if rows.len() == self.batch {
+            let x0 = input_projection(w, tokens, controls);
+            let hp: Vec<SharedMut> = self.h.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
+            let hn: Vec<SharedMut> = self.h_next.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
+            let cp: Vec<SharedMut> = self.c.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
+            run_packed(w, pk, self.batch, &x0, &hp, &hn, &cp, SharedMut(self.logits.as_mut_ptr()));
+            std::mem::swap(&mut self.h, &mut self.h_next);
+            return &self.logits;
+        }
+        // Some rows sit out: gather the active ones into contiguous buffers (full 6-row
+        // groups for the kernels), step those, scatter the new state and logits back.
+        let na = rows.len();
+        let toks: Vec<&[Token]> = rows.iter().map(|&r| tokens[r]).collect();
+        let ctrl: Option<Vec<Vec<f32>>> = controls.map(|cs| rows.iter().map(|&r| cs[r].clone()).collect());
+        let x0 = input_projection(w, &toks, ctrl.as_deref());
+        let gather = |src: &[Vec<f32>]| -> Vec<Vec<f32>> {
+            layers.iter().enumerate().map(|(l, &n)| rows.iter().flat_map(|&r| src[l][r * n..(r + 1) * n].iter().cloned()).collect()).collect()
+        };
+        let (mut hs, mut cs) = (gather(&self.h), gather(&self.c));
+        let mut hns: Vec<Vec<f32>> = layers.iter().map(|&n| vec![0.0; na * n]).collect();
+        let mut lg = vec![0.0f32; na * c];
+        let hp: Vec<SharedMut> = hs.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
+        let hn: Vec<SharedMut> = hns.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
+        let cp: Vec<SharedMut> = cs.iter_mut().map(|v| SharedMut(v.as_mut_ptr())).collect();
+        run_packed(w, pk, na, &x0, &hp, &hn, &cp, SharedMut(lg.as_mut_ptr()));
+        for (i, &r) in rows.iter().enumerate() {
+            for (l, &n) in layers.iter().enumerate() {
+                self.h[l][r * n..(r + 1) * n].copy_from_slice(&hns[l][i * n..(i + 1) * n]);
+                self.c[l][r * n..(r + 1) * n].copy_from_slice(&cs[l][i * n..(i + 1) * n]);
             }
-            let top = layers.len() - 1;
-            let blocks = part(pk.fc.blocks(), tid, n);
-            for &(r0, b) in runs {
-                let segs = [Seg { a: unsafe { hn[top].p().add(r0 * layers[top]) }, lda: layers[top], k0: 0, k: layers[top] }];
-                // SAFETY: each thread writes its own logit columns of the run's rows.
-                unsafe { avx512::gemm(b, blocks.clone(), w.fc_b.as_ptr(), lp.p().add(r0 * c), c, &segs, &pk.fc) };
-            }
-        });
-        std::mem::swap(&mut self.h, &mut self.h_next);
+            self.logits[r * c..(r + 1) * c].copy_from_slice(&lg[i * c..(i + 1) * c]);
+        }
         &self.logits
     }
 
@@ -291,6 +272,42 @@ impl<'w> Stepper<'w> {
         }
         &self.logits
     }
+}
+
+/// One packed step of `b` rows over the team: per layer each thread computes its units for
+/// every row (layer 0 from `x0`, deeper layers from the previous layer's new state and their
+/// own old state), a barrier, then each thread its logit columns. Writes `c` in place and the
+/// new hidden states into `hn`.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+fn run_packed(w: &Weights, pk: &PackedNet, b: usize, x0: &[f32], hp: &[SharedMut], hn: &[SharedMut], cp: &[SharedMut], lp: SharedMut) {
+    use crate::kernels::avx512;
+    let layers = &w.config.layers;
+    let c = w.config.num_logits();
+    team_run(&|tid, n, bar| {
+        for (l, &hid) in layers.iter().enumerate() {
+            let kp = &pk.layers[l];
+            let own = part(hid / 16, tid, n);
+            // SAFETY: every thread reads the previous layer's new state (complete after the
+            // barrier) and this layer's old state, and writes only its own units of this
+            // layer's c and new h; every buffer holds b rows.
+            unsafe {
+                if l == 0 {
+                    let segs = [Seg { a: hp[0].p(), lda: hid, k0: 0, k: hid }];
+                    avx512::cell(b, own, hid, x0.as_ptr(), 4 * hid, &segs, kp, cp[0].p(), cp[0].p(), hn[0].p(), std::ptr::null_mut());
+                } else {
+                    let hin = layers[l - 1];
+                    let segs = [Seg { a: hn[l - 1].p(), lda: hin, k0: 0, k: hin }, Seg { a: hp[l].p(), lda: hid, k0: hin, k: hid }];
+                    avx512::cell(b, own, hid, w.biases[l].as_ptr(), 0, &segs, kp, cp[l].p(), cp[l].p(), hn[l].p(), std::ptr::null_mut());
+                }
+            }
+            bar.wait();
+        }
+        let top = layers.len() - 1;
+        let segs = [Seg { a: hn[top].p(), lda: layers[top], k0: 0, k: layers[top] }];
+        // SAFETY: each thread writes its own logit columns.
+        unsafe { avx512::gemm(b, part(pk.fc.blocks(), tid, n), w.fc_b.as_ptr(), lp.p(), c, &segs, &pk.fc) };
+    });
 }
 
 #[cfg(test)]

@@ -192,7 +192,24 @@ impl<'w> Stepper<'w> {
             #[cfg(target_arch = "x86_64")]
             return self.step_packed(tokens, controls, active);
         }
-        self.step_portable(tokens, controls)
+        // The portable path steps every row, then puts the resting rows' state back.
+        let resting: Vec<usize> = active.map(|a| (0..self.batch).filter(|&r| !a[r]).collect()).unwrap_or_default();
+        let layers = &self.w.config.layers;
+        let saved: Vec<(Vec<f32>, Vec<f32>)> = resting
+            .iter()
+            .flat_map(|&r| layers.iter().enumerate().map(move |(l, &n)| (l, r, n)))
+            .map(|(l, r, n)| (self.h[l][r * n..(r + 1) * n].to_vec(), self.c[l][r * n..(r + 1) * n].to_vec()))
+            .collect();
+        self.step_portable(tokens, controls);
+        let mut it = saved.into_iter();
+        for &r in &resting {
+            for (l, &n) in layers.iter().enumerate() {
+                let (h, c) = it.next().expect("saved row");
+                self.h[l][r * n..(r + 1) * n].copy_from_slice(&h);
+                self.c[l][r * n..(r + 1) * n].copy_from_slice(&c);
+            }
+        }
+        &self.logits
     }
 
     #[cfg(target_arch = "x86_64")]

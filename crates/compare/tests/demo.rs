@@ -30,7 +30,7 @@ fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoArgs {
         init: None,
         layers: if full { vec![128, 128] } else { vec![32] },
         steps: if full { 1000 } else { 6 },
-        hparams: if full { "batch_size=16,learning_rate=0.005".into() } else { "batch_size=8,learning_rate=0.005".into() },
+        hparams: if full { "batch_size=16,learning_rate=0.005,dropout_keep_prob=0.5".into() } else { "batch_size=8,learning_rate=0.005".into() },
         rhythm_loss: 0.5,
         harmony_loss: 0.25,
         samples: if full { 4 } else { 1 },

@@ -93,7 +93,8 @@ fn find_wheel(dir: &Path) -> Option<PathBuf> {
     w.pop()
 }
 
-fn download_wheel(dir: &Path) -> Result<PathBuf> {
+/// The music21 wheel in `dir`, downloaded there with pip unless one is already present.
+pub fn download_wheel(dir: &Path) -> Result<PathBuf> {
     if let Some(w) = find_wheel(dir) {
         return Ok(w);
     }

@@ -8,19 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// The wheel, downloaded once into the target folder and reused by later runs.
 fn cached_wheel() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("music21-wheel");
-    if let Some(w) = std::fs::read_dir(&dir).ok().and_then(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "whl"))) {
-        return Some(w);
-    }
-    std::fs::create_dir_all(&dir).ok()?;
-    for (prog, pre) in [("python3", vec!["-m", "pip"]), ("pip3", vec![]), ("pip", vec![])] {
-        let ok = std::process::Command::new(prog).args(&pre).args(["download", "music21", "--no-deps", "--only-binary=:all:", "-q", "-d"]).arg(&dir).status().is_ok_and(|s| s.success());
-        if ok {
-            return std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "whl"));
-        }
-    }
-    None
+    cadenza_compare::demo::download_wheel(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("music21-wheel")).ok()
 }
 
 fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoArgs {

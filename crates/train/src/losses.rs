@@ -202,11 +202,14 @@ pub struct ShiftErrorSum {
 
 impl ShiftErrorSum {
     pub fn add(&mut self, config: Config, batch: &Batch, logits: &[f32]) {
+        if check_config(config).is_err() {
+            return;
+        }
         let c = config.num_logits();
         let oh = config.one_hot();
         let n = oh.max_shift_steps as usize;
         for p in 0..batch.t * batch.b {
-            if batch.mask[p] <= 0.0 || config.class_sizes().len() != 1 {
+            if batch.mask[p] <= 0.0 {
                 continue;
             }
             let Some(Event::TimeShift(t)) = oh.decode(batch.labels[p] as usize) else { continue };

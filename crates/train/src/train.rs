@@ -173,19 +173,26 @@ fn examples(store: &ExampleStore, ids: &[usize]) -> Vec<EncodedExample> {
     ids.iter().map(|&i| EncodedExample { tokens: store.tokens(i), disable_conditioning: store.meta(i).disable_conditioning }).collect()
 }
 
-/// Evaluates on (a prefix of) a store with dropout off.
-pub fn evaluate(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>) -> Metrics {
+/// Runs the model with dropout off over (a prefix of) a store, batch by batch.
+fn for_each_eval_batch(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>, mut f: impl FnMut(&Batch, crate::network::Output)) {
     let n = limit.map_or(store.len(), |l| l.min(store.len()));
     let valid = net.valid();
-    let mut sum = MetricsSum::default();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     for start in (0..n).step_by(batch_size.max(1)) {
         let ids: Vec<usize> = (start..(start + batch_size).min(n)).collect();
         let batch = Batch::new(model.config, &examples(store, &ids), ids);
         let out = valid.forward(model, &batch, 1.0, &mut rng);
-        let loss = scalar(out.loss);
-        sum.add(model.config, &batch, &floats(out.logits), loss);
+        f(&batch, out);
     }
+}
+
+/// Evaluates on (a prefix of) a store with dropout off.
+pub fn evaluate(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>) -> Metrics {
+    let mut sum = MetricsSum::default();
+    for_each_eval_batch(net, model, store, batch_size, limit, |batch, out| {
+        let loss = scalar(out.loss);
+        sum.add(model.config, batch, &floats(out.logits), loss);
+    });
     sum.finish()
 }
 
@@ -203,19 +210,13 @@ pub struct EvalReport {
 
 /// [`evaluate`] plus the time-shift error and the expected harmony cost.
 pub fn evaluate_report(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>) -> EvalReport {
-    let n = limit.map_or(store.len(), |l| l.min(store.len()));
-    let valid = net.valid();
     let mut sum = MetricsSum::default();
     let mut shifts = ShiftErrorSum::default();
     let one_hot = check_config(model.config).is_ok();
     let (mut hsum, mut hn) = (0.0f64, 0usize);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    for start in (0..n).step_by(batch_size.max(1)) {
-        let ids: Vec<usize> = (start..(start + batch_size).min(n)).collect();
-        let batch = Batch::new(model.config, &examples(store, &ids), ids);
-        let out = valid.forward(model, &batch, 1.0, &mut rng);
+    for_each_eval_batch(net, model, store, batch_size, limit, |batch, out| {
         if one_hot {
-            let rows = harmony_rows(model.config, &batch);
+            let rows = harmony_rows(model.config, batch);
             if let Some(h) = expected_cost(&out.logits, &rows) {
                 hsum += scalar(h) * rows.positions.len() as f64;
                 hn += rows.positions.len();
@@ -223,10 +224,37 @@ pub fn evaluate_report(net: &PerformanceRnn, model: &ModelConfig, store: &Exampl
         }
         let loss = scalar(out.loss);
         let logits = floats(out.logits);
-        shifts.add(model.config, &batch, &logits);
-        sum.add(model.config, &batch, &logits, loss);
-    }
+        shifts.add(model.config, batch, &logits);
+        sum.add(model.config, batch, &logits, loss);
+    });
     EvalReport { metrics: sum.finish(), shift_error: shifts.finish(), harmony_cost: (one_hot && hn > 0).then(|| hsum / hn as f64) }
+}
+
+/// Where a run is in its shuffled pass over the training split.
+struct Cursor {
+    perm: Vec<usize>,
+    epoch: u64,
+    position: usize,
+}
+
+impl Cursor {
+    fn new(n: usize, seed: u64, epoch: u64, position: usize) -> Self {
+        Cursor { perm: permutation(n, seed, epoch), epoch, position }
+    }
+
+    /// The next batch's example ids; a new epoch (and permutation) starts when the current
+    /// one cannot fill a batch.
+    fn next(&mut self, batch_size: usize, seed: u64) -> Vec<usize> {
+        let n = self.perm.len();
+        if self.position + batch_size > n && self.position > 0 {
+            self.epoch += 1;
+            self.position = 0;
+            self.perm = permutation(n, seed, self.epoch);
+        }
+        let ids = self.perm[self.position..(self.position + batch_size).min(n)].to_vec();
+        self.position += ids.len();
+        ids
+    }
 }
 
 fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
@@ -453,7 +481,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     bar.set_position(st.step);
 
     let n_train = ds.train.len();
-    let mut perm = permutation(n_train, st.seed, st.epoch);
+    let mut cursor = Cursor::new(n_train, st.seed, st.epoch, st.position);
     let started = Instant::now();
     let base_seconds = st.seconds;
     let mut last_ckpt_time = Instant::now();
@@ -481,14 +509,8 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     while st.step < opts.steps {
         let hp = st.hparams.clone();
         let lr = hp.schedule.learning_rate(hp.learning_rate, st.step);
-        // Next batch from this epoch's permutation.
-        if st.position + hp.batch_size > n_train && st.position > 0 {
-            st.epoch += 1;
-            st.position = 0;
-            perm = permutation(n_train, st.seed, st.epoch);
-        }
-        let ids: Vec<usize> = perm[st.position..(st.position + hp.batch_size).min(n_train)].to_vec();
-        st.position += ids.len();
+        let ids = cursor.next(hp.batch_size, st.seed);
+        (st.epoch, st.position) = (cursor.epoch, cursor.position);
         let batch = Batch::new(config, &examples(&ds.train, &ids), ids);
         let mut drop_rng = rand_chacha::ChaCha8Rng::seed_from_u64(st.seed.wrapping_mul(31).wrapping_add(st.step));
         let out = net.forward(&model, &batch, hp.dropout_keep_prob, &mut drop_rng);
@@ -678,8 +700,7 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     let mut net = PerformanceRnn::from_weights(&weights, &dev);
     let mut optim = adam();
     std::fs::create_dir_all(&o.out).map_err(|e| ferr(&o.out, e))?;
-    let n = ds.train.len();
-    let (mut perm, mut epoch, mut pos) = (permutation(n, o.seed, 0), 0u64, 0usize);
+    let mut cursor = Cursor::new(ds.train.len(), o.seed, 0, 0);
     let bar = if o.progress { indicatif::ProgressBar::new(o.steps) } else { indicatif::ProgressBar::hidden() };
     bar.set_style(indicatif::ProgressStyle::with_template("{spinner} lr-find {pos}/{len} [{bar:30}] {msg}").unwrap().progress_chars("=> "));
     let ratio = (o.max_lr / o.min_lr).ln();
@@ -688,13 +709,7 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     let mut stopped = format!("reached --max-lr {} after {} steps", o.max_lr, o.steps);
     for step in 0..o.steps {
         let lr = o.min_lr * (ratio * step as f64 / (o.steps - 1) as f64).exp();
-        if pos + hp.batch_size > n && pos > 0 {
-            epoch += 1;
-            pos = 0;
-            perm = permutation(n, o.seed, epoch);
-        }
-        let ids: Vec<usize> = perm[pos..(pos + hp.batch_size).min(n)].to_vec();
-        pos += ids.len();
+        let ids = cursor.next(hp.batch_size, o.seed);
         let batch = Batch::new(config, &examples(&ds.train, &ids), ids);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(o.seed.wrapping_mul(31).wrapping_add(step));
         let out = net.forward(&model, &batch, hp.dropout_keep_prob, &mut rng);

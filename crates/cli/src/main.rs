@@ -74,6 +74,9 @@ struct LrFindArgs {
     seed: u64,
     #[arg(long)]
     quiet: bool,
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` feature, else the CPU), cpu or vulkan.
+    #[arg(long, default_value = "auto")]
+    device: cadenza_train::DeviceChoice,
 }
 
 fn lr_find(a: LrFindArgs) -> Result<()> {
@@ -84,7 +87,7 @@ fn lr_find(a: LrFindArgs) -> Result<()> {
         }
         patch.push_str(&format!("batch_size={b}"));
     }
-    let o = cadenza_train::LrFindOptions { dataset: a.dataset, out: a.out.clone(), init: a.init, layers: a.layers, patch, min_lr: a.min_lr, max_lr: a.max_lr, steps: a.steps, seed: a.seed, progress: !a.quiet };
+    let o = cadenza_train::LrFindOptions { dataset: a.dataset, out: a.out.clone(), init: a.init, layers: a.layers, patch, min_lr: a.min_lr, max_lr: a.max_lr, steps: a.steps, seed: a.seed, progress: !a.quiet, device: a.device };
     let r = cadenza_train::lr_find(&o)?;
     let f = |v: Option<f64>| v.map_or("–".into(), |x| format!("{x:.3e}"));
     println!("steepest descent at lr {}, lowest loss at lr {}; suggested lr {} ({} points; {})", f(r.steepest), f(r.min_loss), f(r.suggested), r.points.len(), r.stopped);
@@ -199,6 +202,9 @@ struct TrainArgs {
     /// Continue the run in --run-dir from its latest checkpoint; hyper-parameters given now override the saved ones (and the change is logged).
     #[arg(long)]
     resume: bool,
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` feature, else the CPU), cpu or vulkan.
+    #[arg(long, default_value = "auto")]
+    device: cadenza_train::DeviceChoice,
 }
 
 #[derive(Subcommand)]
@@ -246,6 +252,9 @@ struct BenchTrainArgs {
     dropout: f32,
     #[arg(long)]
     json: bool,
+    /// cpu (default: the fused kernels), vulkan, or auto.
+    #[arg(long, default_value = "cpu")]
+    device: cadenza_train::DeviceChoice,
 }
 
 #[derive(clap::Args)]
@@ -465,16 +474,21 @@ fn bench_train(a: BenchTrainArgs) -> Result<()> {
     if a.events < 2 || a.batch == 0 || a.steps == 0 {
         bail!("need --events ≥ 2, --batch ≥ 1 and --steps ≥ 1");
     }
-    let r = cadenza_train::bench::bench_train(a.config, a.layers, a.batch, a.events, a.steps, a.dropout);
+    let sel = cadenza_train::device::select(a.device).map_err(anyhow::Error::msg)?;
+    if let Some(why) = &sel.fallback {
+        eprintln!("device auto: {why}");
+    }
+    let r = cadenza_train::bench::bench_train(a.config, a.layers, a.batch, a.events, a.steps, a.dropout, &sel);
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "train {} {:?} batch {} × {} events: {:.0} tokens/s ({:.3} steps/s), {:.1} GFLOP/s = {:.0}% of this machine's SGEMM ({:.1} GFLOP/s)",
+            "train {} {:?} batch {} × {} events on {}: {:.0} tokens/s ({:.3} steps/s), {:.1} GFLOP/s = {:.0}% of this machine's SGEMM ({:.1} GFLOP/s)",
             r.config,
             r.layers,
             r.batch,
             r.events,
+            r.device,
             r.tokens_per_second,
             r.steps_per_second,
             r.achieved_gflops,
@@ -661,6 +675,7 @@ fn train(a: TrainArgs) -> Result<()> {
         seed: a.seed,
         resume: a.resume,
         progress: true,
+        device: a.device,
     };
     let info = cadenza_train::train(&opts)?;
     eprintln!(

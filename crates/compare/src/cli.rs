@@ -63,6 +63,9 @@ pub struct CompareArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub quiet: bool,
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` feature, else the CPU), cpu or vulkan.
+    #[arg(long, default_value = "auto")]
+    pub device: cadenza_train::DeviceChoice,
 }
 
 impl CompareArgs {
@@ -88,6 +91,7 @@ impl CompareArgs {
             wav: !self.no_wav,
             out: self.out.clone(),
             progress: !self.quiet,
+            device: self.device,
         }
     }
 }

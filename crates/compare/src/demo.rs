@@ -75,6 +75,9 @@ pub struct DemoArgs {
     /// Evaluate on at most this many eval examples.
     #[arg(long, default_value_t = 400)]
     pub eval_examples: usize,
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` feature, else the CPU), cpu or vulkan.
+    #[arg(long, default_value = "auto")]
+    pub device: cadenza_train::DeviceChoice,
 }
 
 /// `corpus/SOURCES.json`: where each file came from and what its rights say.
@@ -234,6 +237,7 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         num_steps: a.num_steps,
         out: a.out.join("comparison"),
         progress: true,
+        device: a.device,
         ..Default::default()
     };
     let r = compare(&o)?;

@@ -62,6 +62,9 @@ pub struct CompareOptions {
     pub wav: bool,
     pub out: PathBuf,
     pub progress: bool,
+    /// Where both models train (`auto`: a Vulkan GPU in a build with that feature, else the CPU).
+    #[serde(default)]
+    pub device: cadenza_train::DeviceChoice,
 }
 
 impl Default for CompareOptions {
@@ -87,6 +90,7 @@ impl Default for CompareOptions {
             wav: true,
             out: PathBuf::new(),
             progress: false,
+            device: cadenza_train::DeviceChoice::Auto,
         }
     }
 }
@@ -188,6 +192,7 @@ fn train_variant(o: &CompareOptions, name: &str, rhythm: f64, harmony: f64) -> R
         seed: o.seed,
         resume,
         progress: o.progress,
+        device: o.device,
         ..Default::default()
     };
     eprintln!("{name}: training {} steps (rhythm loss {rhythm}, harmony loss {harmony}){}", o.steps, if resume { ", resuming" } else { "" });

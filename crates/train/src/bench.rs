@@ -3,7 +3,6 @@
 use crate::network::{Batch, PerformanceRnn};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::Device;
 use cadenza_model::{ModelConfig, Weights};
 use cadenza_performance::{Config, EncodedExample};
 use rand::{Rng, SeedableRng};
@@ -18,6 +17,8 @@ pub struct TrainBench {
     pub events: usize,
     pub steps: usize,
     pub dropout_keep_prob: f32,
+    /// Where it ran (`cpu (fused LSTM kernels, 2 threads)`, `vulkan: …`).
+    pub device: String,
     pub tokens_per_second: f64,
     pub steps_per_second: f64,
     /// Multiply-adds ×2 per trained token: forward, and backward at twice the forward.
@@ -64,9 +65,9 @@ pub fn sgemm_gflops() -> f64 {
     2.0 * (n * n * n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9
 }
 
-pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usize, steps: usize, keep: f32) -> TrainBench {
+pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usize, steps: usize, keep: f32, on: &crate::Selected) -> TrainBench {
     let model = ModelConfig::new(config, layers.clone());
-    let dev = Device::flex().autodiff();
+    let dev = on.device.clone().autodiff();
     let mut net = PerformanceRnn::from_weights(&Weights::init(model.clone(), 0), &dev);
     let mut optim: burn::optim::ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init().into();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
@@ -79,10 +80,12 @@ pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usi
         optim.step(1e-3, net, grads)
     };
     net = step(net, &mut rng); // warm-up
+    let _ = on.device.sync(); // a GPU queues work: time only what has finished
     let t = Instant::now();
     for _ in 0..steps {
         net = step(net, &mut rng);
     }
+    let _ = on.device.sync();
     let secs = t.elapsed().as_secs_f64();
     let _ = net.num_params();
     let peak = peak_rss_mb();
@@ -97,6 +100,7 @@ pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usi
         events,
         steps,
         dropout_keep_prob: keep,
+        device: on.description.clone(),
         tokens_per_second: tokens / secs,
         steps_per_second: steps as f64 / secs,
         flops_per_token: fpt,

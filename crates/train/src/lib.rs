@@ -5,8 +5,10 @@
 //! * [`lstm_op`]: the LSTM layer as one op — fused CPU kernels with a hand-written backward
 //!   on burn's `Flex` backend, composed tensor ops on any other backend.
 //! * [`losses`]: the modified model's differentiable rhythm and harmony losses.
+//! * [`device`]: the CPU (fused kernels) or, with the `vulkan` feature, a Vulkan GPU.
 
 pub mod bench;
+pub mod device;
 pub mod hparams;
 pub mod logs;
 pub mod losses;
@@ -15,6 +17,7 @@ pub mod metrics;
 pub mod network;
 pub mod train;
 
+pub use device::{DeviceChoice, Selected};
 pub use hparams::{EarlyStop, HParams, Schedule, StopMode};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};

@@ -67,6 +67,8 @@ pub struct TrainOptions {
     pub seed: u64,
     pub resume: bool,
     pub progress: bool,
+    /// Where to train (`auto`: a Vulkan GPU in a build with that feature, else the CPU).
+    pub device: crate::DeviceChoice,
 }
 
 impl Default for TrainOptions {
@@ -89,6 +91,7 @@ impl Default for TrainOptions {
             seed: 0,
             resume: false,
             progress: false,
+            device: crate::DeviceChoice::Auto,
         }
     }
 }
@@ -381,14 +384,26 @@ fn regularisers(net: &PerformanceRnn) -> (Tensor<1>, Tensor<1>) {
 }
 
 /// Runs (or resumes) training. Returns why it stopped.
+/// Says (stderr and log) where the run trains, and why `auto` fell back to the CPU if it did.
+fn announce_device(sel: &crate::Selected, choice: crate::DeviceChoice, log: &mut Log) {
+    let line = match (&sel.fallback, choice) {
+        (Some(why), crate::DeviceChoice::Auto) if crate::device::VULKAN_BUILT => format!("device: {} ({why})", sel.description),
+        _ => format!("device: {}", sel.description),
+    };
+    eprintln!("{line}");
+    log.line(&line);
+}
+
 pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let ds = Dataset::open(&opts.dataset).map_err(|e| TrainError::Setup(e.to_string()))?;
     if ds.train.is_empty() {
         return Err(TrainError::Setup(format!("{}: the training split is empty", opts.dataset.display())));
     }
-    let dev = Device::flex().autodiff();
+    let sel = crate::device::select(opts.device).map_err(TrainError::Setup)?;
+    let dev = sel.device.clone().autodiff();
     std::fs::create_dir_all(&opts.run_dir).map_err(|e| ferr(&opts.run_dir, e))?;
     let mut log = Log(std::fs::OpenOptions::new().create(true).append(true).open(opts.run_dir.join("log.txt")).map_err(|e| ferr(&opts.run_dir, e))?);
+    announce_device(&sel, opts.device, &mut log);
     let index_path = opts.run_dir.join("checkpoint.json");
     let index: CheckpointIndex = std::fs::read(&index_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
 
@@ -673,6 +688,7 @@ pub struct LrFindOptions {
     pub steps: u64,
     pub seed: u64,
     pub progress: bool,
+    pub device: crate::DeviceChoice,
 }
 
 /// Leslie Smith's learning-rate range test: from `min_lr` to `max_lr` exponentially over
@@ -696,7 +712,11 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     };
     let model = weights.config.clone();
     let config = model.config;
-    let dev = Device::flex().autodiff();
+    let sel = crate::device::select(o.device).map_err(TrainError::Setup)?;
+    if o.progress {
+        eprintln!("device: {}", sel.description);
+    }
+    let dev = sel.device.clone().autodiff();
     let mut net = PerformanceRnn::from_weights(&weights, &dev);
     let mut optim = adam();
     std::fs::create_dir_all(&o.out).map_err(|e| ferr(&o.out, e))?;

@@ -64,6 +64,8 @@ fn fine_tuning_and_training_from_scratch_lower_the_eval_loss() {
         assert_eq!(rows(&r, "train").len(), 8);
         let stop = stop_json(&r);
         assert_eq!(stop["step"], 40);
+        let log = std::fs::read_to_string(r.join("log.txt")).unwrap();
+        assert!(log.contains("device: cpu (fused LSTM kernels"), "{name}: {log}");
         assert!(r.join("best/model.json").is_file() && r.join("curves.png").is_file() && r.join("curves.svg").is_file());
         // TensorBoard: separate train and eval runs with Magenta's tags.
         for split in ["train", "eval"] {
@@ -75,6 +77,29 @@ fn fine_tuning_and_training_from_scratch_lower_the_eval_loss() {
         let o = run(&["likelihood", "--model", s(&r.join("best")), s(&shared().join("data/asap/Bach/Fugue/bwv_846/Shi05M.mid"))]);
         assert!(o.status.success());
     }
+}
+
+/// In a build without a GPU feature, `--device vulkan` is refused up front, naming the rebuild,
+/// and leaves no run behind; `--device cpu` and the default `auto` train on the CPU.
+#[test]
+fn device_vulkan_without_the_feature_is_a_clear_error() {
+    if cfg!(any(feature = "vulkan", feature = "wgpu")) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let r = tmp.path().join("gpu");
+    let o = train(&ds, &r, &["--layers", "16", "--steps", "2", "--device", "vulkan"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--features vulkan"), "{err}");
+    assert!(!r.join("checkpoint.json").exists());
+    let o = run(&["bench", "train", "--layers", "16", "--batch", "2", "--events", "8", "--steps", "1", "--device", "vulkan"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--features vulkan"));
+    let o = run(&["bench", "train", "--layers", "16", "--batch", "2", "--events", "8", "--steps", "1", "--device", "auto", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(j["device"].as_str().unwrap().starts_with("cpu"), "{j}");
+    assert!(j["tokens_per_second"].as_f64().unwrap() > 0.0);
 }
 
 #[test]

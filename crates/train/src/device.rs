@@ -1,13 +1,20 @@
 //! Which device trains.
 //!
 //! The CPU (burn's `Flex`) runs the fused LSTM kernels of [`crate::lstm_op`] and is what every
-//! default build uses. A build with the `vulkan` cargo feature can also train on a GPU through
-//! Vulkan, where the LSTM is composed from burn tensor ops. `auto` takes a Vulkan GPU when one
-//! answers and otherwise falls back to the CPU, saying why, so one command line works on a
-//! laptop, a GPU workstation and CI alike. A Vulkan adapter that is itself a CPU (Mesa's
-//! llvmpipe) is never chosen by `auto`, since the fused CPU kernels are far faster than shaders
-//! on the same cores; `--device vulkan` still takes it, which is how the Vulkan path is tested
-//! on a machine without a GPU.
+//! default build uses. A build with the `vulkan` or `wgpu` cargo feature can also train on a
+//! GPU through Vulkan, where the LSTM is composed from burn tensor ops:
+//!
+//! * `vulkan`: cubecl compiles its kernels to SPIR-V itself (what burn recommends for NVIDIA
+//!   and AMD cards);
+//! * `wgpu`: kernels go through WGSL and wgpu's naga, on whichever API the machine has
+//!   (Vulkan on Linux). Mesa's llvmpipe (Debian 12, Mesa 22.3 and 25.0) segfaults compiling
+//!   cubecl's SPIR-V matmul but runs this path, so this is the one tested here.
+//!
+//! `auto` takes a Vulkan GPU when one answers and otherwise falls back to the CPU, saying why,
+//! so one command line works on a laptop, a GPU workstation and CI alike. A Vulkan adapter that
+//! is itself a CPU (llvmpipe) is never chosen by `auto`, since the fused CPU kernels are far
+//! faster than shaders on the same cores; `--device vulkan` still takes it, which is how the
+//! Vulkan path is tested on a machine without a GPU.
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -69,7 +76,7 @@ impl Selected {
 }
 
 /// Whether this build can train on Vulkan at all.
-pub const VULKAN_BUILT: bool = cfg!(feature = "vulkan");
+pub const VULKAN_BUILT: bool = cfg!(any(feature = "vulkan", feature = "wgpu"));
 
 /// Resolves a choice to a device. Errors only for an explicit `vulkan` that cannot be had.
 pub fn select(choice: DeviceChoice) -> Result<Selected, String> {
@@ -83,10 +90,10 @@ pub fn select(choice: DeviceChoice) -> Result<Selected, String> {
     }
 }
 
-#[cfg(not(feature = "vulkan"))]
+#[cfg(not(any(feature = "vulkan", feature = "wgpu")))]
 mod vulkan {
     use super::Selected;
-    const NOT_BUILT: &str = "this cadenza was built without Vulkan support (rebuild with `cargo build --release --features vulkan`)";
+    const NOT_BUILT: &str = "this cadenza was built without Vulkan support (rebuild with `cargo build --release --features vulkan`, or `--features wgpu`)";
     pub fn gpu() -> Result<Selected, String> {
         Err(NOT_BUILT.into())
     }
@@ -95,7 +102,7 @@ mod vulkan {
     }
 }
 
-#[cfg(feature = "vulkan")]
+#[cfg(any(feature = "vulkan", feature = "wgpu"))]
 mod vulkan {
     use super::Selected;
     use burn::tensor::wgpu::WgpuBackend;
@@ -170,7 +177,7 @@ mod tests {
 
     /// Without the feature, `auto` falls back to the CPU and says why, and an explicit
     /// `vulkan` is an error that names the rebuild.
-    #[cfg(not(feature = "vulkan"))]
+    #[cfg(not(any(feature = "vulkan", feature = "wgpu")))]
     #[test]
     fn without_the_feature_auto_falls_back_and_vulkan_errs() {
         let a = select(DeviceChoice::Auto).unwrap();

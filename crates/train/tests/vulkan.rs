@@ -1,12 +1,13 @@
-//! The Vulkan path, built only with `--features vulkan` (CI never builds it):
-//! `cargo test --release -p cadenza-train --features vulkan --test vulkan`.
+//! The Vulkan path, built only with `--features wgpu` or `--features vulkan` (CI builds
+//! neither): `cargo test --release -p cadenza-train --features wgpu --test vulkan`.
 //!
 //! It needs a Vulkan adapter: a GPU, or on a machine without one Mesa's llvmpipe (Debian:
-//! `mesa-vulkan-drivers`), which runs the same SPIR-V shaders on the CPU. The checks are the
-//! CPU's: Magenta's bundle gives Magenta's logits, gradients equal the fused CPU kernels', and a
-//! real `train` run on the device lowers the eval loss and leaves a checkpoint that the CPU
+//! `mesa-vulkan-drivers`), which runs the shaders on the CPU (llvmpipe takes the `wgpu`
+//! feature's WGSL; it segfaults on cubecl's own SPIR-V matmul). The checks are the CPU's:
+//! Magenta's bundle gives Magenta's logits, gradients equal the fused CPU kernels', and a real
+//! `train` run on the device lowers the eval loss and leaves a checkpoint that the CPU
 //! evaluates to the same numbers.
-#![cfg(feature = "vulkan")]
+#![cfg(any(feature = "vulkan", feature = "wgpu"))]
 
 use burn::tensor::{Device, Tensor};
 use cadenza_dataset::BuildOptions;

@@ -27,6 +27,7 @@ fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoArgs {
         num_steps: if full { 3000 } else { 300 },
         seed: 0,
         eval_examples: if full { 400 } else { 8 },
+        device: Default::default(),
     }
 }
 

@@ -73,6 +73,14 @@ impl Selected {
     pub fn is_cpu(&self) -> bool {
         self.device == Device::flex()
     }
+    /// The line a run prints and logs: the device and, in a build that could have used a GPU,
+    /// why it did not.
+    pub fn summary(&self) -> String {
+        match &self.fallback {
+            Some(why) if VULKAN_BUILT => format!("device: {} ({why})", self.description),
+            _ => format!("device: {}", self.description),
+        }
+    }
 }
 
 /// Whether this build can train on Vulkan at all.
@@ -107,48 +115,45 @@ mod vulkan {
     use super::Selected;
     use burn::tensor::wgpu::WgpuBackend;
     use burn::tensor::{Device, DeviceKind};
-    use std::sync::OnceLock;
+    use std::sync::Mutex;
 
     /// A Vulkan runtime can be initialised once per adapter kind and process, so the answers
     /// are kept.
     fn init(kind: DeviceKind) -> Result<Selected, String> {
-        static CACHE: std::sync::Mutex<Vec<(String, Result<Selected, String>)>> = std::sync::Mutex::new(Vec::new());
-        let key = format!("{kind:?}");
+        static CACHE: Mutex<Vec<(DeviceKind, Result<Selected, String>)>> = Mutex::new(Vec::new());
         let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, r)) = cache.iter().find(|(k, _)| *k == key) {
+        if let Some((_, r)) = cache.iter().find(|(k, _)| *k == kind) {
             return r.clone();
         }
-        let r = Device::wgpu_options().graphics_api(WgpuBackend::Vulkan).device_kind(kind.clone()).init().map_err(|e| e.to_string()).and_then(|device| {
+        let r = Device::wgpu_options().graphics_api(WgpuBackend::Vulkan).device_kind(kind.clone()).init().map_err(|e| e.to_string()).map(|device| {
             // Opens the device: a broken driver shows here, not in the middle of a run.
             let name = device.identity().map(|i| i.name).unwrap_or_else(|| format!("{device:?}"));
-            let what = match kind {
+            let what = match &kind {
                 DeviceKind::DiscreteGpu(_) => "discrete GPU",
                 DeviceKind::IntegratedGpu(_) => "integrated GPU",
                 DeviceKind::VirtualGpu(_) => "virtual GPU",
                 DeviceKind::Cpu => "CPU adapter",
                 _ => "adapter",
             };
-            Ok(Selected { device, description: format!("vulkan: {name} ({what}; composed LSTM)"), fallback: None })
+            Selected { device, description: format!("vulkan: {name} ({what}; composed LSTM)"), fallback: None }
         });
-        cache.push((key, r.clone()));
+        cache.push((kind, r.clone()));
         r
     }
 
     /// The first Vulkan GPU: discrete, then integrated, then virtual.
     pub fn gpu() -> Result<Selected, String> {
-        static GPU: OnceLock<Result<Selected, String>> = OnceLock::new();
-        GPU.get_or_init(|| {
-            let mut why = Vec::new();
-            for kind in [DeviceKind::DiscreteGpu(0), DeviceKind::IntegratedGpu(0), DeviceKind::VirtualGpu(0)] {
-                match init(kind) {
-                    Ok(s) => return Ok(s),
-                    Err(e) => why.push(e),
-                }
+        let mut first_err = None;
+        for kind in [DeviceKind::DiscreteGpu(0), DeviceKind::IntegratedGpu(0), DeviceKind::VirtualGpu(0)] {
+            match init(kind) {
+                Ok(s) => return Ok(s),
+                Err(e) => first_err = first_err.or(Some(e)),
             }
-            let cpu = init(DeviceKind::Cpu).ok().map(|s| format!(" (only a CPU adapter: {}, slower than the fused CPU kernels)", s.description));
-            Err(format!("no Vulkan GPU{}", cpu.unwrap_or_else(|| format!(": {}", why.first().cloned().unwrap_or_default()))))
+        }
+        Err(match init(DeviceKind::Cpu) {
+            Ok(s) => format!("no Vulkan GPU (only a CPU adapter: {}, slower than the fused CPU kernels)", s.description),
+            Err(_) => format!("no Vulkan GPU: {}", first_err.unwrap_or_default()),
         })
-        .clone()
     }
 
     /// Any Vulkan adapter, a CPU one (llvmpipe) included.

@@ -384,16 +384,6 @@ fn regularisers(net: &PerformanceRnn) -> (Tensor<1>, Tensor<1>) {
 }
 
 /// Runs (or resumes) training. Returns why it stopped.
-/// Says (stderr and log) where the run trains, and why `auto` fell back to the CPU if it did.
-fn announce_device(sel: &crate::Selected, choice: crate::DeviceChoice, log: &mut Log) {
-    let line = match (&sel.fallback, choice) {
-        (Some(why), crate::DeviceChoice::Auto) if crate::device::VULKAN_BUILT => format!("device: {} ({why})", sel.description),
-        _ => format!("device: {}", sel.description),
-    };
-    eprintln!("{line}");
-    log.line(&line);
-}
-
 pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let ds = Dataset::open(&opts.dataset).map_err(|e| TrainError::Setup(e.to_string()))?;
     if ds.train.is_empty() {
@@ -403,7 +393,8 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let dev = sel.device.clone().autodiff();
     std::fs::create_dir_all(&opts.run_dir).map_err(|e| ferr(&opts.run_dir, e))?;
     let mut log = Log(std::fs::OpenOptions::new().create(true).append(true).open(opts.run_dir.join("log.txt")).map_err(|e| ferr(&opts.run_dir, e))?);
-    announce_device(&sel, opts.device, &mut log);
+    eprintln!("{}", sel.summary());
+    log.line(&sel.summary());
     let index_path = opts.run_dir.join("checkpoint.json");
     let index: CheckpointIndex = std::fs::read(&index_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
 
@@ -714,7 +705,7 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     let config = model.config;
     let sel = crate::device::select(o.device).map_err(TrainError::Setup)?;
     if o.progress {
-        eprintln!("device: {}", sel.description);
+        eprintln!("{}", sel.summary());
     }
     let dev = sel.device.clone().autodiff();
     let mut net = PerformanceRnn::from_weights(&weights, &dev);

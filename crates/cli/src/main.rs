@@ -74,7 +74,7 @@ struct LrFindArgs {
     seed: u64,
     #[arg(long)]
     quiet: bool,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` feature, else the CPU), cpu or vulkan.
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
     #[arg(long, default_value = "auto")]
     device: cadenza_train::DeviceChoice,
 }
@@ -202,7 +202,7 @@ struct TrainArgs {
     /// Continue the run in --run-dir from its latest checkpoint; hyper-parameters given now override the saved ones (and the change is logged).
     #[arg(long)]
     resume: bool,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` feature, else the CPU), cpu or vulkan.
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
     #[arg(long, default_value = "auto")]
     device: cadenza_train::DeviceChoice,
 }

@@ -63,7 +63,7 @@ pub struct CompareArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub quiet: bool,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` feature, else the CPU), cpu or vulkan.
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
     #[arg(long, default_value = "auto")]
     pub device: cadenza_train::DeviceChoice,
 }

@@ -75,7 +75,7 @@ pub struct DemoArgs {
     /// Evaluate on at most this many eval examples.
     #[arg(long, default_value_t = 400)]
     pub eval_examples: usize,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` feature, else the CPU), cpu or vulkan.
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
     #[arg(long, default_value = "auto")]
     pub device: cadenza_train::DeviceChoice,
 }

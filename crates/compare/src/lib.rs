@@ -62,7 +62,7 @@ pub struct CompareOptions {
     pub wav: bool,
     pub out: PathBuf,
     pub progress: bool,
-    /// Where both models train (`auto`: a Vulkan GPU in a build with that feature, else the CPU).
+    /// Where both models train (`auto`: a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU).
     #[serde(default)]
     pub device: cadenza_train::DeviceChoice,
 }

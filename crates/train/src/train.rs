@@ -67,7 +67,7 @@ pub struct TrainOptions {
     pub seed: u64,
     pub resume: bool,
     pub progress: bool,
-    /// Where to train (`auto`: a Vulkan GPU in a build with that feature, else the CPU).
+    /// Where to train (`auto`: a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU).
     pub device: crate::DeviceChoice,
 }
 

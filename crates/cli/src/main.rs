@@ -303,6 +303,16 @@ struct DatasetArgs {
     /// Also write Magenta-readable SequenceExample TFRecords.
     #[arg(long)]
     tfrecord: bool,
+    /// How files are grouped into pieces for the split: `metadata` (a metadata.csv in an input
+    /// folder or above it, as ASAP and MAESTRO have), `folder` (each folder is a piece), `file`,
+    /// or `auto`: metadata when found, else a folder holding exactly one MusicXML score is a
+    /// piece and every other file is its own.
+    #[arg(long, default_value = "auto")]
+    group_by: cadenza_dataset::split::GroupBy,
+    /// Leave out files whose name matches this glob (repeatable), e.g. `--exclude 'xml_score.*'
+    /// --exclude midi_score.mid` keeps only ASAP's performances.
+    #[arg(long)]
+    exclude: Vec<String>,
     /// Replace an existing output folder.
     #[arg(long)]
     force: bool,
@@ -361,6 +371,8 @@ fn dataset(a: DatasetArgs) -> Result<()> {
         stretches: a.stretch,
         expand_repeats: a.expand_repeats,
         tfrecord: a.tfrecord,
+        group_by: a.group_by,
+        exclude: a.exclude,
         progress: true,
         force: a.force,
     };

@@ -38,11 +38,14 @@ pub struct CompareArgs {
     /// Evaluate on at most this many eval examples.
     #[arg(long)]
     pub eval_examples: Option<usize>,
-    /// Training seed (data order, dropout) shared by both runs.
+    /// Training seed (data order, dropout) of the first run of each model; run k uses seed + k.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Samples per model.
-    #[arg(long, default_value_t = 4)]
+    /// Independent training runs per model: the verdict's intervals span seeds × samples.
+    #[arg(long, default_value_t = 3)]
+    pub seeds: usize,
+    /// Samples per trained model (the same sample seeds for every model).
+    #[arg(long, default_value_t = 16)]
     pub samples: usize,
     /// Length of each sample in 10 ms steps (3000 = 30 s).
     #[arg(long, default_value_t = 3000)]
@@ -52,7 +55,7 @@ pub struct CompareArgs {
     /// Seed of sample 1 (both models sample from the same seeds).
     #[arg(long, default_value_t = 1)]
     pub sample_seed: u64,
-    /// SoundFont for the WAV players (default: Debian's fluid-soundfont-gm if installed).
+    /// SoundFont for the WAV players (default: Debian's fluid-soundfont-gm if installed, else the built-in piano-like synthesiser).
     #[arg(long)]
     pub soundfont: Option<PathBuf>,
     /// No WAV files.
@@ -83,6 +86,7 @@ impl CompareArgs {
             eval_every: self.eval_every,
             eval_examples: self.eval_examples,
             seed: self.seed,
+            seeds: self.seeds,
             samples: self.samples,
             num_steps: self.num_steps,
             temperature: self.temperature,
@@ -96,23 +100,31 @@ impl CompareArgs {
     }
 }
 
-/// A plain-text summary of a comparison for the terminal.
+/// A plain-text summary of a comparison for the terminal: the verdict table.
 pub fn summary_table(r: &ComparisonReport) -> String {
-    let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.4}"));
-    let mut s = format!("{:<28} {:>12} {:>12} {:>12}\n", "", "original", "modified", "reference");
-    let (a, b) = (&r.original, &r.modified);
-    for (name, x, y) in [
-        ("eval NLL", Some(a.eval_nll), Some(b.eval_nll)),
-        ("eval accuracy", Some(a.eval_accuracy), Some(b.eval_accuracy)),
-        ("eval shift error (10 ms)", Some(a.eval_shift_error), Some(b.eval_shift_error)),
-        ("eval harmony cost", a.eval_harmony_cost, b.eval_harmony_cost),
-        ("mean overlapping area", a.mean_overlap_area, b.mean_overlap_area),
-    ] {
-        s.push_str(&format!("{:<28} {:>12} {:>12} {:>12}\n", name, f(x), f(y), "–"));
+    let f = |v: Option<f64>| v.map_or("–".to_string(), |x| if x.abs() >= 100.0 { format!("{x:.1}") } else { format!("{x:.4}") });
+    let ci = |i: &crate::stats::Interval| format!("{:+.4} [{:+.4}, {:+.4}]", i.estimate, i.lo, i.hi);
+    let mut s = format!("{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n", "", "base", "original", "modified", "reference", "modified - original [95% CI]", "verdict");
+    for v in &r.verdicts {
+        let base = r.base.as_ref().and_then(|m| match v.metric.as_str() {
+            "eval_nll" => Some(m.eval_nll),
+            "eval_accuracy" => Some(m.eval_accuracy),
+            "eval_shift_error" => Some(m.eval_shift_error),
+            "eval_harmony_cost" => m.eval_harmony_cost,
+            x => m.metrics.get(x).copied().flatten(),
+        });
+        s.push_str(&format!(
+            "{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n",
+            v.metric,
+            f(base),
+            f(Some(v.original)),
+            f(Some(v.modified)),
+            f(r.reference.metrics.get(&v.metric).copied().flatten()),
+            ci(&v.difference),
+            v.verdict.label()
+        ));
     }
-    for (k, v) in &a.metrics {
-        s.push_str(&format!("{:<28} {:>12} {:>12} {:>12}\n", k, f(*v), f(b.metrics.get(k).copied().flatten()), f(r.reference.metrics.get(k).copied().flatten())));
-    }
+    s.push_str(&format!("{} seed(s) x {} samples per model; eval NLL cost of the modified model {:+.2} %\n", r.original.runs.len(), r.options.samples, 100.0 * r.eval_nll_relative_cost));
     s
 }
 

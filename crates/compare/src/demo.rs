@@ -4,8 +4,10 @@
 //!    and chamber pieces from its bundled MusicXML corpus (`../shared/reference/demo-corpus.md`),
 //!    recording each file's source and rights text in `corpus/SOURCES.json`;
 //! 2. a dataset in all 12 keys, split by piece (no transposed copy of an eval piece trains);
-//! 3. `cadenza compare`: an original and a modified small model, fine-tuned the same way,
-//!    evaluated, sampled and reported.
+//! 3. `cadenza compare`: the shipped base model ([`BASE_MODEL`], pre-trained on ASAP's
+//!    performances) or any `--init` bundle fine-tuned twice, as the original recipe and as the
+//!    modified one, from the same weights, data order and seeds, over K training seeds; every
+//!    model sampled from the same seeds; the verdict with bootstrap intervals; the report.
 //!
 //! Every stage leaves its result on disk and is skipped when that result is already there,
 //! so an interrupted demo resumes where it stopped (training resumes from its checkpoint).
@@ -40,6 +42,17 @@ pub const PIECES: [(&str, &str); 20] = [
     ("bach/bwv80.8.mxl", "J.S. Bach, chorale \"Ein feste Burg\" BWV 80.8"),
 ];
 
+/// The shipped base model, relative to the repository root.
+pub const BASE_MODEL: &str = "models/perf_dyn_3x256_asap";
+
+/// The shipped base model: `models/…` under the current folder, else in the source tree this
+/// binary was built from.
+pub fn base_model() -> Option<PathBuf> {
+    let here = PathBuf::from(BASE_MODEL);
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(BASE_MODEL);
+    [here, built].into_iter().find(|p| p.join("model.json").is_file())
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
     /// Working folder: corpus/, dataset/, comparison/ (report.html inside).
@@ -48,24 +61,31 @@ pub struct DemoArgs {
     /// A music21 wheel already downloaded (default: `pip download music21 --no-deps`).
     #[arg(long)]
     pub wheel: Option<PathBuf>,
-    /// Start both models from this .mag or model folder (default: small models from scratch).
+    /// Start both models from this .mag (e.g. Magenta's performance_with_dynamics.mag) or model
+    /// folder (default: the shipped base, models/perf_dyn_3x256_asap).
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Layer sizes of the small models trained from scratch.
+    /// Train small models from scratch instead of fine-tuning a base.
+    #[arg(long)]
+    pub from_scratch: bool,
+    /// Layer sizes of the models trained from scratch.
     #[arg(long, value_delimiter = ',', default_value = "128,128")]
     pub layers: Vec<usize>,
-    /// Training steps of each model (the default takes a few minutes per model on 2 cores).
-    #[arg(long, default_value_t = 1000)]
+    /// Fine-tuning steps of each model.
+    #[arg(long, default_value_t = 150)]
     pub steps: u64,
-    /// Learning rate from `cadenza lr-find` on this dataset (steepest descent ≈ 5e-3); dropout
-    /// keep 0.5 as the seed project trained (without it both models overfit the 18 pieces).
-    #[arg(long, default_value = "batch_size=16,learning_rate=0.005,dropout_keep_prob=0.5")]
+    /// Fine-tuning hyper-parameters of both models.
+    #[arg(long, default_value = "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8")]
     pub hparams: String,
     #[arg(long, default_value_t = 0.5)]
     pub rhythm_loss: f64,
     #[arg(long, default_value_t = 0.25)]
     pub harmony_loss: f64,
-    #[arg(long, default_value_t = 4)]
+    /// Training seeds per model.
+    #[arg(long, default_value_t = 3)]
+    pub seeds: usize,
+    /// Samples per trained model.
+    #[arg(long, default_value_t = 16)]
     pub samples: usize,
     /// 10 ms steps per sample (3000 = 30 s).
     #[arg(long, default_value_t = 3000)]
@@ -221,10 +241,20 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         eprintln!("       {}", serde_json::to_string(&stats).unwrap_or_default().chars().take(300).collect::<String>());
     }
 
-    eprintln!("[3/3] compare: original vs modified ({} steps each)", a.steps);
+    let init = match (&a.init, a.from_scratch) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => None,
+        (None, false) => Some(base_model().with_context(|| format!("the shipped base model ({BASE_MODEL}) is not here; run the demo from the repository root, pass --init MODEL, or --from-scratch"))?),
+    };
+    eprintln!(
+        "[3/3] compare: original vs modified from {}, {} steps each, {} seed(s)",
+        init.as_ref().map_or("scratch".to_string(), |p| p.display().to_string()),
+        a.steps,
+        a.seeds
+    );
     let o = CompareOptions {
         dataset: dataset.clone(),
-        init: a.init.clone(),
+        init,
         layers: a.layers.clone(),
         steps: a.steps,
         hparams: a.hparams.clone(),
@@ -233,6 +263,7 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         eval_every: (a.steps / 6).max(1),
         eval_examples: Some(a.eval_examples),
         seed: a.seed,
+        seeds: a.seeds,
         samples: a.samples,
         num_steps: a.num_steps,
         out: a.out.join("comparison"),

@@ -7,20 +7,28 @@
 //! seeds, and their samples are measured (`cadenza_evaluate`) against the eval split's own
 //! music. Everything lands in one folder:
 //!
+//! With `seeds` = K, each arm is trained K times (training seeds `seed`, `seed+1`, …: seed k
+//! gives both arms the same initial weights, data order and dropout stream), every run samples
+//! the same `samples` seeds, and the verdict on each metric is the difference modified −
+//! original with a paired bootstrap 95 % interval over seeds × samples ([`stats`]).
+//!
 //! ```text
-//! OUT/comparison.json            numbers for both models (see [`ModelSummary`])
-//! OUT/report.html                self-contained report: curves, table, piano rolls, players
-//! OUT/{original,modified}/run/   training runs (resumable; re-running reuses finished ones)
-//! OUT/{original,modified}/samples/sample_NN.{mid,png,wav,musicxml}
+//! OUT/comparison.json                      numbers, intervals and verdicts ([`ComparisonReport`])
+//! OUT/report.html                          self-contained report: verdict, curves, rolls, players
+//! OUT/{original,modified}/seed_K/run/      training runs (resumable; finished ones are reused)
+//! OUT/{original,modified}/seed_K/samples/  sample_NN.{mid,png,wav,musicxml}
+//! OUT/base/samples/                        the initial model's samples (when there is one)
+//! OUT/reference/                           eval pieces, rendered the same way
 //! ```
 
 pub mod cli;
 pub mod demo;
 pub mod report;
+pub mod stats;
 
 use anyhow::{bail, Context, Result};
 use cadenza_dataset::Dataset;
-use cadenza_evaluate::{compare_to_reference, decode_store, evaluate_sequences, Comparison, Evaluation, Split, FEATURES};
+use cadenza_evaluate::{compare_to_reference, decode_store, evaluate_sequences, histogram_overlap, mean_histogram, Comparison, Evaluation, Split, FEATURES};
 use cadenza_generate::GenerateOptions;
 use cadenza_model::Weights;
 use cadenza_render::{AudioOptions, RollOptions, ScoreOptions};
@@ -28,6 +36,7 @@ use cadenza_train::{evaluate_report, EvalReport, PerformanceRnn, TrainOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use stats::{compare_metric, Goal, MetricVerdict};
 
 pub use cli::{run, CompareArgs};
 pub use demo::{run_demo, DemoArgs};
@@ -39,7 +48,7 @@ pub struct CompareOptions {
     /// Both models start here (`.mag` or model folder); `None`: from scratch with `layers`.
     pub init: Option<PathBuf>,
     pub layers: Vec<usize>,
-    /// Take these trained models instead of training (either or both).
+    /// Take these trained models instead of training (either or both; then one seed).
     pub original_model: Option<PathBuf>,
     pub modified_model: Option<PathBuf>,
     pub steps: u64,
@@ -50,14 +59,20 @@ pub struct CompareOptions {
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples (all when `None`).
     pub eval_examples: Option<usize>,
+    /// Training seed of the first run of each arm; run k uses `seed + k`.
     pub seed: u64,
+    /// Independent training runs per arm.
+    #[serde(default = "default_seeds")]
+    pub seeds: usize,
+    /// Samples per trained model (and of the base).
     pub samples: usize,
     /// 10 ms steps per sample.
     pub num_steps: u32,
     pub temperature: f64,
-    /// Seed of sample 1 (sample i uses `sample_seed + i − 1`), the same for both models.
+    /// Seed of sample 1 (sample i uses `sample_seed + i − 1`), the same for every model.
     pub sample_seed: u64,
-    /// A SoundFont for WAV players; `None`: the system's General MIDI font if installed.
+    /// A SoundFont for WAV players; `None`: the system's General MIDI font if installed, else
+    /// the built-in piano-like one.
     pub soundfont: Option<PathBuf>,
     pub wav: bool,
     pub out: PathBuf,
@@ -65,6 +80,10 @@ pub struct CompareOptions {
     /// Where both models train (`auto`: a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU).
     #[serde(default)]
     pub device: cadenza_train::DeviceChoice,
+}
+
+fn default_seeds() -> usize {
+    1
 }
 
 impl Default for CompareOptions {
@@ -82,7 +101,8 @@ impl Default for CompareOptions {
             eval_every: 100,
             eval_examples: None,
             seed: 0,
-            samples: 4,
+            seeds: 3,
+            samples: 16,
             num_steps: 3000,
             temperature: 1.0,
             sample_seed: 1,
@@ -95,7 +115,8 @@ impl Default for CompareOptions {
     }
 }
 
-/// One generated sample as the report lists it (paths relative to the output folder).
+/// One generated sample (or rendered eval piece) as the report lists it (paths relative to
+/// the output folder).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SampleFiles {
     pub seed: u64,
@@ -107,13 +128,16 @@ pub struct SampleFiles {
     pub log_likelihood: f64,
 }
 
-/// One model's numbers: `comparison.json`'s `original` and `modified` objects.
+/// Per-sample metrics measured against the reference beyond [`FEATURES`].
+pub const REFERENCE_METRICS: [&str; 2] = ["pitch_class_overlap", "ioi_overlap"];
+
+/// One trained (or given) model: its eval numbers and samples.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelSummary {
+pub struct RunSummary {
+    /// Training seed (`None` for a model that was given or is the base).
+    pub seed: Option<u64>,
     /// Where the weights came from (a run's best checkpoint or a given model).
     pub model: String,
-    pub rhythm_loss: f64,
-    pub harmony_loss: f64,
     pub steps: Option<u64>,
     /// Mean cross-entropy per event on the eval split (nats).
     pub eval_nll: f64,
@@ -127,17 +151,49 @@ pub struct ModelSummary {
     /// Mean expected harmony cost of the next note on the eval split (0..1, lower = more in
     /// key and more consonant with what sounds).
     pub eval_harmony_cost: Option<f64>,
-    /// The mean over the samples of every `cadenza evaluate` feature, by name.
+    pub samples: Vec<SampleFiles>,
+    /// Every metric's value per sample, by name ([`FEATURES`] and [`REFERENCE_METRICS`]).
+    pub sample_values: BTreeMap<String, Vec<Option<f64>>>,
+    /// Full metrics per sample.
+    pub evaluation: Evaluation,
+}
+
+/// One arm (base, original or modified): `comparison.json`'s `base`, `original` and
+/// `modified` objects. The top-level numbers are means over the arm's runs and samples.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub name: String,
+    pub rhythm_loss: f64,
+    pub harmony_loss: f64,
+    pub eval_nll: f64,
+    pub eval_accuracy: f64,
+    pub eval_shift_error: f64,
+    pub eval_harmony_cost: Option<f64>,
+    /// The mean over every run's samples of every metric, by name.
     #[serde(flatten)]
     pub metrics: BTreeMap<String, Option<f64>>,
-    /// Yang & Lerch overlapping area of each feature's distribution with the eval split's
-    /// (1 = indistinguishable from the reference music), and its mean.
+    /// Yang & Lerch overlapping area of each feature's distribution (all runs' samples pooled)
+    /// with the eval split's (1 = indistinguishable from the reference music), and its mean.
     pub overlap_area: BTreeMap<String, Option<f64>>,
     pub mean_overlap_area: Option<f64>,
-    pub samples: Vec<SampleFiles>,
-    /// Full metrics: per sample, and the comparison with the reference.
-    pub evaluation: Evaluation,
+    pub runs: Vec<RunSummary>,
     pub reference_comparison: Comparison,
+}
+
+impl ModelSummary {
+    /// Values of one metric as `[run][sample]` (per-model numbers: one value per run).
+    pub fn values(&self, metric: &str) -> Vec<Vec<Option<f64>>> {
+        self.runs
+            .iter()
+            .map(|r| match metric {
+                "eval_nll" => vec![Some(r.eval_nll)],
+                "eval_accuracy" => vec![Some(r.eval_accuracy)],
+                "eval_shift_error" => vec![Some(r.eval_shift_error)],
+                "eval_harmony_cost" => vec![r.eval_harmony_cost],
+                m => r.sample_values.get(m).cloned().unwrap_or_default(),
+            })
+            .collect()
+    }
 }
 
 /// `comparison.json`.
@@ -148,27 +204,41 @@ pub struct ComparisonReport {
     pub config: String,
     pub layers: Vec<usize>,
     pub reference: ReferenceSummary,
+    /// The initial model, not fine-tuned (when both arms start from one).
+    pub base: Option<ModelSummary>,
     pub original: ModelSummary,
     pub modified: ModelSummary,
+    /// Every metric: modified − original with its bootstrap interval and the verdict.
+    pub verdicts: Vec<MetricVerdict>,
+    /// (modified − original) ÷ original eval NLL: the modified model's price in likelihood.
+    pub eval_nll_relative_cost: f64,
+    /// The synthesiser of the WAV players.
+    pub audio: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReferenceSummary {
     pub split: String,
     pub sequences: usize,
-    /// The mean of every feature over the reference music.
+    /// The mean of every metric over the reference music.
     pub metrics: BTreeMap<String, Option<f64>>,
+    /// Mean key-relative pitch-class histogram and IOI histogram of the reference: what
+    /// `pitch_class_overlap` and `ioi_overlap` intersect each sample's with.
+    pub key_relative_pc_histogram: Option<Vec<f64>>,
+    pub ioi_histogram: Option<Vec<f64>>,
+    /// A few eval sequences rendered like the samples.
+    pub pieces: Vec<SampleFiles>,
 }
 
 /// Trains (or resumes, or reuses) one run and returns its best model folder.
-fn train_variant(o: &CompareOptions, name: &str, rhythm: f64, harmony: f64) -> Result<(PathBuf, Option<u64>)> {
-    let run_dir = o.out.join(name).join("run");
+fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony: f64) -> Result<(PathBuf, Option<u64>)> {
+    let run_dir = o.out.join(name).join(format!("seed_{seed}")).join("run");
     let stop: Option<cadenza_train::StopInfo> = std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let best = run_dir.join("best");
     if let Some(s) = &stop {
         let early = s.reason.starts_with("early stopping");
         if (s.step >= o.steps || early) && best.join("model.json").is_file() {
-            eprintln!("{name}: reusing the finished run in {} (step {})", run_dir.display(), s.step);
+            eprintln!("{name} seed {seed}: reusing the finished run in {} (step {})", run_dir.display(), s.step);
             return Ok((best, Some(s.step)));
         }
     }
@@ -189,13 +259,13 @@ fn train_variant(o: &CompareOptions, name: &str, rhythm: f64, harmony: f64) -> R
         summary_every: (o.eval_every / 5).max(1),
         checkpoint_every: o.eval_every,
         eval_examples: o.eval_examples,
-        seed: o.seed,
+        seed,
         resume,
         progress: o.progress,
         device: o.device,
         ..Default::default()
     };
-    eprintln!("{name}: training {} steps (rhythm loss {rhythm}, harmony loss {harmony}){}", o.steps, if resume { ", resuming" } else { "" });
+    eprintln!("{name} seed {seed}: training {} steps (rhythm loss {rhythm}, harmony loss {harmony}){}", o.steps, if resume { ", resuming" } else { "" });
     let info = cadenza_train::train(&topts).with_context(|| format!("training the {name} model in {}", run_dir.display()))?;
     if info.reason.starts_with("interrupted") {
         bail!("{name}: training interrupted at step {}; run the same command again to resume", info.step);
@@ -206,56 +276,87 @@ fn train_variant(o: &CompareOptions, name: &str, rhythm: f64, harmony: f64) -> R
     Ok((best, Some(info.step)))
 }
 
-fn means(e: &Evaluation) -> BTreeMap<String, Option<f64>> {
-    FEATURES.iter().map(|f| (f.to_string(), e.summary(f).and_then(|s| s.mean))).collect()
-}
-
 fn rel(out: &Path, p: &Path) -> String {
     p.strip_prefix(out).unwrap_or(p).to_string_lossy().replace('\\', "/")
 }
 
+/// The reference's mean histograms, against which each sample's are intersected.
+struct ReferenceHistograms {
+    pc: Option<Vec<f64>>,
+    ioi: Option<Vec<f64>>,
+}
+
+impl ReferenceHistograms {
+    fn of(reference: &Evaluation) -> Self {
+        ReferenceHistograms {
+            pc: mean_histogram(reference.samples.iter().map(|s| s.key_relative_pc_histogram.as_slice())),
+            ioi: mean_histogram(reference.samples.iter().map(|s| s.ioi_histogram.as_slice())),
+        }
+    }
+
+    /// Every metric of every sample, by name.
+    fn sample_values(&self, e: &Evaluation) -> BTreeMap<String, Vec<Option<f64>>> {
+        let mut m: BTreeMap<String, Vec<Option<f64>>> = FEATURES.iter().map(|f| (f.to_string(), e.samples.iter().map(|s| s.feature(f)).collect())).collect();
+        let pc = e.samples.iter().map(|s| self.pc.as_ref().and_then(|r| histogram_overlap(&s.key_relative_pc_histogram, r))).collect();
+        let ioi = e.samples.iter().map(|s| self.ioi.as_ref().and_then(|r| histogram_overlap(&s.ioi_histogram, r))).collect();
+        m.insert("pitch_class_overlap".into(), pc);
+        m.insert("ioi_overlap".into(), ioi);
+        m
+    }
+}
+
+fn mean_of(vals: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = vals.flatten().filter(|x| x.is_finite()).collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Writes MIDI, piano roll, MusicXML and (with a SoundFont) WAV of each sequence as
+/// `dir/sample_NN.*`.
+fn render_all(out: &Path, dir: &Path, title: &str, seqs: &[(u64, f64, &cadenza_notes::NoteSequence)], soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>) -> Result<Vec<SampleFiles>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut files = Vec::new();
+    for (i, (seed, ll, seq)) in seqs.iter().enumerate() {
+        let stem = dir.join(format!("sample_{:02}", i + 1));
+        let midi = stem.with_extension("mid");
+        cadenza_midi::write_file(seq, &midi)?;
+        let png = stem.with_extension("png");
+        cadenza_render::write_piano_roll(seq, &png, &RollOptions::default())?;
+        let xml = stem.with_extension("musicxml");
+        cadenza_render::write_musicxml(seq, &xml, &ScoreOptions { qpm: None, title: Some(format!("Cadenza {title} {} (seed {seed})", i + 1)) })?;
+        let wav = match soundfont {
+            Some(sf) => {
+                let w = stem.with_extension("wav");
+                cadenza_render::write_wav(seq, sf, &w, &AudioOptions::default())?;
+                Some(rel(out, &w))
+            }
+            None => None,
+        };
+        files.push(SampleFiles { seed: *seed, midi: rel(out, &midi), png: rel(out, &png), wav, musicxml: rel(out, &xml), num_notes: seq.notes.len(), log_likelihood: *ll });
+    }
+    Ok(files)
+}
+
+/// Evaluates one model on the eval split and samples it.
 #[allow(clippy::too_many_arguments)]
-fn summarise(o: &CompareOptions, name: &str, model: &Path, steps: Option<u64>, rhythm: f64, harmony: f64, ds: &Dataset, reference: &Evaluation, soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>) -> Result<ModelSummary> {
+fn run_summary(o: &CompareOptions, label: &str, dir: &Path, model: &Path, seed: Option<u64>, steps: Option<u64>, ds: &Dataset, refs: &ReferenceHistograms, soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>) -> Result<RunSummary> {
     let weights = Weights::load(model).with_context(|| format!("cannot load {}", model.display()))?;
     if weights.config.config != ds.manifest.config && weights.config.config.generator_id() != ds.manifest.config.generator_id() {
         bail!("{}: a {} model cannot be evaluated on a {} dataset", model.display(), weights.config.config, ds.manifest.config);
     }
-    eprintln!("{name}: evaluating on the eval split");
+    eprintln!("{label}: evaluating on the eval split");
     let net = PerformanceRnn::from_weights(&weights, &burn::tensor::Device::flex());
     let ev: EvalReport = evaluate_report(&net, &weights.config, &ds.eval, 32, o.eval_examples);
 
-    eprintln!("{name}: generating {} samples of {} steps", o.samples, o.num_steps);
+    eprintln!("{label}: generating {} samples of {} steps", o.samples, o.num_steps);
     let gopts = GenerateOptions { num_steps: o.num_steps, num_outputs: o.samples, temperature: o.temperature, seed: o.sample_seed, ..Default::default() };
-    let samples = cadenza_generate::generate(&weights, &gopts, o.progress).map_err(|e| anyhow::anyhow!("{name}: generation failed: {e}"))?;
-    let dir = o.out.join(name).join("samples");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut files = Vec::new();
-    for (i, s) in samples.iter().enumerate() {
-        let stem = dir.join(format!("sample_{:02}", i + 1));
-        let midi = stem.with_extension("mid");
-        cadenza_midi::write_file(&s.sequence, &midi)?;
-        let png = stem.with_extension("png");
-        cadenza_render::write_piano_roll(&s.sequence, &png, &RollOptions::default())?;
-        let xml = stem.with_extension("musicxml");
-        cadenza_render::write_musicxml(&s.sequence, &xml, &ScoreOptions { qpm: None, title: Some(format!("Cadenza {name} sample {} (seed {})", i + 1, s.seed)) })?;
-        let wav = match soundfont {
-            Some(sf) => {
-                let w = stem.with_extension("wav");
-                cadenza_render::write_wav(&s.sequence, sf, &w, &AudioOptions::default())?;
-                Some(rel(&o.out, &w))
-            }
-            None => None,
-        };
-        files.push(SampleFiles { seed: s.seed, midi: rel(&o.out, &midi), png: rel(&o.out, &png), wav, musicxml: rel(&o.out, &xml), num_notes: s.sequence.notes.len(), log_likelihood: s.log_likelihood });
-    }
+    let samples = cadenza_generate::generate(&weights, &gopts, o.progress).map_err(|e| anyhow::anyhow!("{label}: generation failed: {e}"))?;
+    let seqs: Vec<(u64, f64, &cadenza_notes::NoteSequence)> = samples.iter().map(|s| (s.seed, s.log_likelihood, &s.sequence)).collect();
+    let files = render_all(&o.out, &dir.join("samples"), &format!("{label} sample"), &seqs, soundfont)?;
     let seqs: Vec<_> = samples.into_iter().map(|s| s.sequence).collect();
     let evaluation = evaluate_sequences(&seqs);
-    let cmp = compare_to_reference(&evaluation, reference);
-    let overlap_area = cmp.features.iter().map(|f| (f.feature.clone(), f.distribution.as_ref().map(|d| d.overlap_area))).collect();
-    Ok(ModelSummary {
+    Ok(RunSummary {
+        seed,
         model: model.display().to_string(),
-        rhythm_loss: rhythm,
-        harmony_loss: harmony,
         steps,
         eval_nll: ev.metrics.loss,
         eval_perplexity: ev.metrics.perplexity,
@@ -264,22 +365,65 @@ fn summarise(o: &CompareOptions, name: &str, model: &Path, steps: Option<u64>, r
         eval_shift_error: ev.shift_error.expected,
         eval_shift_error_argmax: ev.shift_error.argmax,
         eval_harmony_cost: ev.harmony_cost,
-        metrics: means(&evaluation),
-        mean_overlap_area: cmp.mean_overlap_area,
-        overlap_area,
         samples: files,
+        sample_values: refs.sample_values(&evaluation),
         evaluation,
-        reference_comparison: cmp,
     })
+}
+
+fn arm_summary(name: &str, rhythm: f64, harmony: f64, runs: Vec<RunSummary>, reference: &Evaluation) -> ModelSummary {
+    let mean_run = |f: &dyn Fn(&RunSummary) -> Option<f64>| mean_of(runs.iter().map(f));
+    let mut metrics = BTreeMap::new();
+    for m in FEATURES.iter().chain(REFERENCE_METRICS.iter()) {
+        metrics.insert(m.to_string(), mean_of(runs.iter().flat_map(|r| r.sample_values.get(*m).cloned().unwrap_or_default())));
+    }
+    let pooled = cadenza_evaluate::aggregate(runs.iter().flat_map(|r| r.evaluation.samples.iter().cloned()).collect());
+    let cmp = compare_to_reference(&pooled, reference);
+    ModelSummary {
+        name: name.into(),
+        rhythm_loss: rhythm,
+        harmony_loss: harmony,
+        eval_nll: mean_run(&|r| Some(r.eval_nll)).unwrap_or(f64::NAN),
+        eval_accuracy: mean_run(&|r| Some(r.eval_accuracy)).unwrap_or(f64::NAN),
+        eval_shift_error: mean_run(&|r| Some(r.eval_shift_error)).unwrap_or(f64::NAN),
+        eval_harmony_cost: mean_run(&|r| r.eval_harmony_cost),
+        metrics,
+        overlap_area: cmp.features.iter().map(|f| (f.feature.clone(), f.distribution.as_ref().map(|d| d.overlap_area))).collect(),
+        mean_overlap_area: cmp.mean_overlap_area,
+        runs,
+        reference_comparison: cmp,
+    }
+}
+
+/// The metrics of the verdict, in table order, with which way is better. Music features are
+/// better when closer to the reference's mean; the two overlaps, when higher.
+pub fn verdict_metrics(reference: &BTreeMap<String, Option<f64>>) -> Vec<(String, Goal)> {
+    let mut v: Vec<(String, Goal)> = vec![
+        ("eval_nll".into(), Goal::Lower),
+        ("eval_accuracy".into(), Goal::Higher),
+        ("eval_shift_error".into(), Goal::Lower),
+        ("eval_harmony_cost".into(), Goal::Lower),
+        ("pitch_class_overlap".into(), Goal::Higher),
+        ("ioi_overlap".into(), Goal::Higher),
+    ];
+    for f in FEATURES {
+        if let Some(Some(r)) = reference.get(f) {
+            v.push((f.to_string(), Goal::Toward(*r)));
+        }
+    }
+    v
 }
 
 /// Runs the whole comparison and writes `comparison.json` and `report.html`.
 pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     if o.samples == 0 || o.num_steps == 0 {
-        bail!("--samples and --num-steps must be at least 1");
+        bail!("the comparison needs at least one sample of at least one step");
+    }
+    if o.seeds == 0 {
+        bail!("the comparison needs at least one training seed per model");
     }
     if o.rhythm_loss <= 0.0 && o.harmony_loss <= 0.0 {
-        bail!("the modified model needs --rhythm-loss or --harmony-loss above 0 (else it is the original)");
+        bail!("the modified model needs a rhythm or a harmony loss weight above 0 (else it is the original)");
     }
     let ds = Dataset::open(&o.dataset).map_err(|e| anyhow::anyhow!("{e}"))?;
     if ds.eval.is_empty() {
@@ -287,45 +431,83 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     }
     std::fs::create_dir_all(&o.out).with_context(|| format!("cannot create {}", o.out.display()))?;
     // Fail before hours of training when audio was asked for and cannot be made.
-    let soundfont = if o.wav {
-        let path = match &o.soundfont {
-            Some(p) => Some(p.clone()),
-            None => cadenza_render::default_soundfont().ok(),
-        };
-        match path {
-            Some(p) => Some(cadenza_render::load_soundfont(&p)?),
+    let (soundfont, audio) = if o.wav {
+        match o.soundfont.clone().or_else(|| cadenza_render::default_soundfont().ok()) {
+            Some(p) => (Some(cadenza_render::load_soundfont(&p)?), Some(p.display().to_string())),
             None => {
-                eprintln!("note: no SoundFont found, the report will have no audio players (apt-get install fluid-soundfont-gm, or pass --soundfont)");
-                None
+                eprintln!("note: no General MIDI SoundFont found; the players use Cadenza's built-in piano-like synthesiser (apt-get install fluid-soundfont-gm, or pass a SoundFont, for a sampled piano)");
+                (Some(cadenza_render::piano_soundfont_loaded()), Some("Cadenza's built-in piano-like synthesiser".to_string()))
             }
         }
     } else {
-        None
+        (None, None)
     };
+    let given = o.original_model.is_some() || o.modified_model.is_some();
+    let seeds: Vec<u64> = if given { vec![o.seed] } else { (0..o.seeds as u64).map(|k| o.seed + k).collect() };
 
-    let (orig_model, orig_steps) = match &o.original_model {
-        Some(p) => (p.clone(), None),
-        None => train_variant(o, "original", 0.0, 0.0)?,
-    };
-    let (mod_model, mod_steps) = match &o.modified_model {
-        Some(p) => (p.clone(), None),
-        None => train_variant(o, "modified", o.rhythm_loss, o.harmony_loss)?,
-    };
+    let mut trained: Vec<(u64, (PathBuf, Option<u64>), (PathBuf, Option<u64>))> = Vec::new();
+    for &seed in &seeds {
+        let orig = match &o.original_model {
+            Some(p) => (p.clone(), None),
+            None => train_variant(o, "original", seed, 0.0, 0.0)?,
+        };
+        let modi = match &o.modified_model {
+            Some(p) => (p.clone(), None),
+            None => train_variant(o, "modified", seed, o.rhythm_loss, o.harmony_loss)?,
+        };
+        trained.push((seed, orig, modi));
+    }
 
     eprintln!("reference: decoding the eval split");
     let ref_seqs = decode_store(ds.manifest.config, &ds.eval, Split::Eval);
     let reference = evaluate_sequences(&ref_seqs);
-    let original = summarise(o, "original", &orig_model, orig_steps, 0.0, 0.0, &ds, &reference, soundfont.as_ref())?;
-    let modified = summarise(o, "modified", &mod_model, mod_steps, o.rhythm_loss, o.harmony_loss, &ds, &reference, soundfont.as_ref())?;
-    let w = Weights::load(&orig_model)?;
+    let refs = ReferenceHistograms::of(&reference);
+    let ref_values = refs.sample_values(&reference);
+    let ref_metrics: BTreeMap<String, Option<f64>> = ref_values.iter().map(|(k, v)| (k.clone(), mean_of(v.iter().copied()))).collect();
+    // The longest eval sequences of distinct pieces, rendered like the samples.
+    let mut order: Vec<usize> = (0..ref_seqs.len()).collect();
+    order.sort_by(|&a, &b| ref_seqs[b].notes.len().cmp(&ref_seqs[a].notes.len()).then(a.cmp(&b)));
+    let mut seen = std::collections::BTreeSet::new();
+    let picked: Vec<usize> = order.into_iter().filter(|&i| seen.insert(ds.eval.meta(i).source)).take(2).collect();
+    let picked_seqs: Vec<(u64, f64, &cadenza_notes::NoteSequence)> = picked.iter().map(|&i| (i as u64, 0.0, &ref_seqs[i])).collect();
+    let pieces = render_all(&o.out, &o.out.join("reference"), "eval piece", &picked_seqs, soundfont.as_ref())?;
+
+    let base = match (&o.init, given) {
+        (Some(init), false) => {
+            let r = run_summary(o, "base", &o.out.join("base"), init, None, Some(0), &ds, &refs, soundfont.as_ref())?;
+            Some(arm_summary("base", 0.0, 0.0, vec![r], &reference))
+        }
+        _ => None,
+    };
+    let (mut orig_runs, mut mod_runs) = (Vec::new(), Vec::new());
+    for (seed, (om, os), (mm, ms)) in &trained {
+        let seed_opt = (!given).then_some(*seed);
+        orig_runs.push(run_summary(o, &format!("original seed {seed}"), &o.out.join("original").join(format!("seed_{seed}")), om, seed_opt, *os, &ds, &refs, soundfont.as_ref())?);
+        mod_runs.push(run_summary(o, &format!("modified seed {seed}"), &o.out.join("modified").join(format!("seed_{seed}")), mm, seed_opt, *ms, &ds, &refs, soundfont.as_ref())?);
+    }
+    let original = arm_summary("original", 0.0, 0.0, orig_runs, &reference);
+    let modified = arm_summary("modified", o.rhythm_loss, o.harmony_loss, mod_runs, &reference);
+    let verdicts: Vec<MetricVerdict> = verdict_metrics(&ref_metrics).into_iter().filter_map(|(m, g)| compare_metric(&m, g, &original.values(&m), &modified.values(&m))).collect();
+    let w = Weights::load(&trained[0].1 .0)?;
     let report = ComparisonReport {
         options: o.clone(),
         dataset_fingerprint: ds.manifest.fingerprint.clone(),
         config: w.config.config.key().to_string(),
         layers: w.config.layers.clone(),
-        reference: ReferenceSummary { split: "eval".into(), sequences: ref_seqs.len(), metrics: means(&reference) },
+        reference: ReferenceSummary {
+            split: "eval".into(),
+            sequences: ref_seqs.len(),
+            metrics: ref_metrics,
+            key_relative_pc_histogram: refs.pc.clone(),
+            ioi_histogram: refs.ioi.clone(),
+            pieces,
+        },
+        eval_nll_relative_cost: (modified.eval_nll - original.eval_nll) / original.eval_nll,
+        base,
         original,
         modified,
+        verdicts,
+        audio,
     };
     let json = serde_json::to_vec_pretty(&report)?;
     cadenza_render::write_atomic(&o.out.join("comparison.json"), &json)?;

@@ -42,6 +42,7 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
         hparams: "batch_size=8".into(),
         eval_every: 6,
         eval_examples: Some(32),
+        seeds: 2,
         samples: 2,
         num_steps: 600,
         soundfont: None,
@@ -60,7 +61,8 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
         for f in cadenza_evaluate::FEATURES {
             assert!(m.get(f).is_some(), "{side} lacks {f}");
         }
-        let mids: Vec<PathBuf> = std::fs::read_dir(out.join(side).join("samples")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "mid")).collect();
+        assert_eq!(m["runs"].as_array().unwrap().len(), 2, "{side}: one run per seed");
+        let mids: Vec<PathBuf> = std::fs::read_dir(out.join(side).join("seed_1/samples")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "mid")).collect();
         assert_eq!(mids.len(), 2, "{side}");
         for m in mids {
             let seq = cadenza_midi::read_file(&m).unwrap();
@@ -71,21 +73,43 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
     assert_eq!(j["modified"]["harmony_loss"], 0.25);
     // Same init, data, seed and steps: the modified run differs only by its losses, so
     // the logs show the loss terms only on the modified side.
-    let log = |s: &str| std::fs::read_to_string(out.join(s).join("run/log.txt")).unwrap();
+    let log = |s: &str| std::fs::read_to_string(out.join(s).join("seed_0/run/log.txt")).unwrap();
     assert!(log("modified").contains("harmony_term") && !log("original").contains("harmony_term"));
     assert_ne!(r.original.eval_nll, r.modified.eval_nll);
+    // Two seeds are two different trainings.
+    assert_ne!(r.original.runs[0].eval_nll, r.original.runs[1].eval_nll);
+    // The base column is the init model itself, evaluated and sampled the same way.
+    let base = r.base.as_ref().expect("a base column when both arms start from one model");
+    assert_eq!(base.runs.len(), 1);
+    assert!(base.eval_nll > r.original.eval_nll.min(r.modified.eval_nll) - 1.0);
+    // The verdict: an interval for every metric, the better/worse call only outside 0.
+    assert!(r.verdicts.len() >= 6 + 10, "{}", r.verdicts.len());
+    for v in &r.verdicts {
+        assert!(v.difference.lo <= v.difference.estimate + 1e-12 && v.difference.estimate <= v.difference.hi + 1e-12, "{v:?}");
+        assert_eq!(v.seeds, 2, "{v:?}");
+        let call = if v.improvement.lo > 0.0 { "better" } else if v.improvement.hi < 0.0 { "worse" } else { "no clear difference" };
+        assert_eq!(v.verdict.label(), call, "{v:?}");
+    }
+    for m in ["eval_nll", "pitch_class_overlap", "ioi_overlap", "in_key_ratio"] {
+        assert!(r.verdicts.iter().any(|v| v.metric == m), "no verdict on {m}");
+    }
+    assert!(j["verdicts"][0]["difference"]["lo"].is_f64());
+    // The eval pieces are rendered beside the samples, with audio even without a SoundFont.
+    assert_eq!(r.reference.pieces.len(), 2);
+    assert!(out.join("reference/sample_01.wav").is_file() && out.join("base/samples/sample_01.mid").is_file());
 
-    // Re-running reuses both finished runs (no training) and gives the same numbers.
-    let before = std::fs::metadata(out.join("original/run/stop.json")).unwrap().modified().unwrap();
+    // Re-running reuses every finished run (no training) and gives the same numbers.
+    let before = std::fs::metadata(out.join("original/seed_0/run/stop.json")).unwrap().modified().unwrap();
     let r2 = compare(&o).unwrap();
-    assert_eq!(std::fs::metadata(out.join("original/run/stop.json")).unwrap().modified().unwrap(), before);
+    assert_eq!(std::fs::metadata(out.join("original/seed_0/run/stop.json")).unwrap().modified().unwrap(), before);
     assert_eq!(r2.original.eval_nll, r.original.eval_nll);
 
     // The report: self-contained except for relative links into the samples folders.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("data:image/png;base64,") && html.contains("data:image/svg+xml;base64,"));
     assert!(!html.contains("http://") && !html.contains("https://"), "the report must work offline");
-    assert!(html.contains("original/samples/sample_01.mid") && html.contains("modified/samples/sample_02.musicxml"));
+    assert!(html.contains("original/seed_0/samples/sample_01.mid") && html.contains("modified/seed_0/samples/sample_02.musicxml"));
+    assert!(html.contains("reference/sample_01.wav") && html.contains("base (not fine-tuned)") && html.contains("95 %"));
     match chromium() {
         Some(b) => {
             let (dom, console) = render(b, &out.join("report.html"));
@@ -101,5 +125,5 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
     let bad = CompareOptions { dataset: tmp.path().join("nope"), out: tmp.path().join("x"), ..o.clone() };
     assert!(compare(&bad).is_err());
     let same = CompareOptions { rhythm_loss: 0.0, harmony_loss: 0.0, ..o };
-    assert!(compare(&same).unwrap_err().to_string().contains("--rhythm-loss"));
+    assert!(compare(&same).unwrap_err().to_string().contains("rhythm or a harmony loss"));
 }

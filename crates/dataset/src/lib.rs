@@ -55,6 +55,12 @@ pub struct BuildOptions {
     /// Also write Magenta-readable SequenceExample TFRecords
     /// (`training_performances.tfrecord`, `eval_performances.tfrecord`).
     pub tfrecord: bool,
+    /// How files are grouped into pieces for the split.
+    #[serde(default)]
+    pub group_by: split::GroupBy,
+    /// File-name glob patterns (`midi_score.mid`, `*.mxl`) of files to leave out.
+    #[serde(default)]
+    pub exclude: Vec<String>,
     #[serde(skip)]
     pub progress: bool,
     #[serde(skip)]
@@ -71,6 +77,8 @@ impl Default for BuildOptions {
             stretches: vec![0.95, 0.975, 1.0, 1.025, 1.05],
             expand_repeats: false,
             tfrecord: false,
+            group_by: split::GroupBy::Auto,
+            exclude: Vec::new(),
             progress: false,
             force: false,
         }
@@ -94,6 +102,12 @@ pub struct Skipped {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stats {
+    /// How files were grouped into pieces (absent in datasets built before it was recorded).
+    #[serde(default)]
+    pub grouping: Option<split::Grouping>,
+    /// Files left out by an `exclude` pattern.
+    #[serde(default)]
+    pub excluded: usize,
     pub train: SplitStats,
     pub eval: SplitStats,
     pub skipped: Vec<Skipped>,
@@ -143,10 +157,27 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         return Err(DatasetError::Exists(out.display().to_string()));
     }
     let files = collect_files(inputs).map_err(|e| DatasetError::Input(e.to_string()))?;
+    let patterns = opts
+        .exclude
+        .iter()
+        .map(|p| glob::Pattern::new(p).map_err(|e| DatasetError::Input(format!("bad exclude pattern '{p}': {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let before = files.len();
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| {
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !patterns.iter().any(|p| p.matches(name))
+        })
+        .collect();
+    let excluded = before - files.len();
     if files.is_empty() {
         return Err(DatasetError::Input(format!("no MIDI or MusicXML files under {}", inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))));
     }
-    let pieces_of = split::piece_ids(inputs, &files);
+    let (pieces_of, grouping) = split::piece_ids(inputs, &files, opts.group_by).map_err(DatasetError::Input)?;
+    if opts.progress {
+        eprintln!("{grouping}");
+    }
     let all_pieces: BTreeSet<String> = pieces_of.values().cloned().collect();
     let eval = split::eval_pieces(&all_pieces, opts.eval_ratio, opts.seed);
 
@@ -233,7 +264,7 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
     let fingerprint = format!("{:x}", h.finalize());
 
     let [train, evals] = stats;
-    let stats = Stats { train, eval: evals, skipped, warnings, seconds: started.elapsed().as_secs_f64() };
+    let stats = Stats { grouping: Some(grouping), excluded, train, eval: evals, skipped, warnings, seconds: started.elapsed().as_secs_f64() };
     let manifest = Manifest { format: 1, config, options: opts.clone(), fingerprint, sources };
     write_json(&tmp.path().join("stats.json"), &stats)?;
     write_json(&tmp.path().join("split.json"), &split_files)?;

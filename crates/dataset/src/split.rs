@@ -1,48 +1,167 @@
 //! Pieces and the train/eval split.
 //!
 //! The split is made per *piece* before any augmentation: a piece is a score together with
-//! all its performances (ASAP's `metadata.csv` folder when present, else the file), so no
-//! transposed, stretched or re-performed copy of an eval piece can leak into training.
+//! all its performances, so no transposed, stretched or re-performed copy of an eval piece
+//! can leak into training. How files are grouped into pieces is a [`GroupBy`]:
+//!
+//! * `metadata`: the `folder` column of an ASAP/MAESTRO-style `metadata.csv` found in an input
+//!   folder or in any folder above it (so `asap/Bach/Fugue` still finds `asap/metadata.csv`);
+//! * `folder`: every file's own folder is one piece;
+//! * `file`: every file is its own piece;
+//! * `auto` (the default): `metadata` when a `metadata.csv` is found, else a folder that holds
+//!   exactly one MusicXML score is one piece (the score with its performances, ASAP's and
+//!   MAESTRO's layout), and every other file is its own piece.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Piece id of every file: the ASAP folder for files listed in a `metadata.csv` found in an
-/// input folder, otherwise the file path without its extension.
-pub fn piece_ids(inputs: &[PathBuf], files: &[PathBuf]) -> BTreeMap<PathBuf, String> {
-    let mut folders: Vec<(PathBuf, String)> = Vec::new(); // (absolute folder, piece id)
-    for input in inputs {
-        let meta = input.join("metadata.csv");
-        let Ok(text) = std::fs::read_to_string(&meta) else { continue };
-        let mut lines = text.lines();
-        let Some(header) = lines.next() else { continue };
-        let cols: Vec<&str> = header.split(',').collect();
-        let Some(fi) = cols.iter().position(|c| c.trim() == "folder") else { continue };
-        for line in lines {
-            // ASAP's folder column never contains commas or quotes.
-            if let Some(folder) = line.split(',').nth(fi) {
-                let folder = folder.trim();
-                if !folder.is_empty() {
-                    folders.push((input.join(folder), folder.to_string()));
-                }
+/// How files are grouped into pieces before the split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    #[default]
+    Auto,
+    Metadata,
+    Folder,
+    File,
+}
+
+impl std::str::FromStr for GroupBy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(GroupBy::Auto),
+            "metadata" => Ok(GroupBy::Metadata),
+            "folder" => Ok(GroupBy::Folder),
+            "file" => Ok(GroupBy::File),
+            _ => Err(format!("unknown grouping '{s}' (expected auto, metadata, folder or file)")),
+        }
+    }
+}
+
+/// The grouping a build used, as `stats.json` records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grouping {
+    /// `metadata`, `folder`, `score-folder` (auto without metadata) or `file`.
+    pub method: String,
+    /// The `metadata.csv` files read, if any.
+    pub metadata: Vec<String>,
+    /// Pieces found, and how many of them hold more than one file.
+    pub pieces: usize,
+    pub multi_file_pieces: usize,
+}
+
+impl std::fmt::Display for Grouping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pieces grouped by {}", self.method)?;
+        if !self.metadata.is_empty() {
+            write!(f, " ({})", self.metadata.join(", "))?;
+        }
+        write!(f, ": {} pieces, {} with more than one file", self.pieces, self.multi_file_pieces)
+    }
+}
+
+/// `metadata.csv` in `input` (a folder, or a file's folder) or in the nearest folder above it.
+fn find_metadata(input: &Path) -> Option<PathBuf> {
+    let start = std::fs::canonicalize(input).ok()?;
+    let start = if start.is_dir() { start } else { start.parent()?.to_path_buf() };
+    start.ancestors().map(|d| d.join("metadata.csv")).find(|m| m.is_file())
+}
+
+/// (canonical piece folder, piece id) for every row of a metadata file.
+fn metadata_folders(meta: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let Ok(text) = std::fs::read_to_string(meta) else { return out };
+    let Some(root) = meta.parent() else { return out };
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else { return out };
+    let cols: Vec<&str> = header.split(',').collect();
+    let Some(fi) = cols.iter().position(|c| c.trim() == "folder") else { return out };
+    for line in lines {
+        // ASAP's folder column never contains commas or quotes.
+        if let Some(folder) = line.split(',').nth(fi) {
+            let folder = folder.trim();
+            if !folder.is_empty() {
+                out.push((root.join(folder), folder.to_string()));
             }
         }
     }
-    folders.sort();
-    folders.dedup();
-    let mut out = BTreeMap::new();
-    for f in files {
-        let id = folders
-            .iter()
-            .filter(|(dir, _)| f.parent() == Some(dir.as_path()))
-            .map(|(_, id)| id.clone())
-            .next()
-            .unwrap_or_else(|| file_piece_id(f));
-        out.insert(f.clone(), id);
-    }
     out
+}
+
+fn is_score(f: &Path) -> bool {
+    matches!(f.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(), Some("xml" | "musicxml" | "mxl"))
+}
+
+fn canonical_parent(f: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(f).ok()?.parent().map(Path::to_path_buf)
+}
+
+/// Piece id of every file under `group_by`, and the grouping used.
+pub fn piece_ids(inputs: &[PathBuf], files: &[PathBuf], group_by: GroupBy) -> Result<(BTreeMap<PathBuf, String>, Grouping), String> {
+    let mut metas: Vec<PathBuf> = Vec::new();
+    if matches!(group_by, GroupBy::Auto | GroupBy::Metadata) {
+        for input in inputs {
+            if let Some(m) = find_metadata(input) {
+                if !metas.contains(&m) {
+                    metas.push(m);
+                }
+            }
+        }
+        if group_by == GroupBy::Metadata && metas.is_empty() {
+            let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+            return Err(format!("no metadata.csv in {} or any folder above it", names.join(", ")));
+        }
+    }
+    let mut out = BTreeMap::new();
+    let method;
+    if !metas.is_empty() {
+        method = "metadata";
+        let mut folders: BTreeMap<PathBuf, String> = BTreeMap::new();
+        for m in &metas {
+            folders.extend(metadata_folders(m));
+        }
+        for f in files {
+            let id = canonical_parent(f).and_then(|p| folders.get(&p).cloned()).unwrap_or_else(|| file_piece_id(f));
+            out.insert(f.clone(), id);
+        }
+    } else if group_by == GroupBy::Folder {
+        method = "folder";
+        for f in files {
+            let id = f.parent().map(|p| p.display().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| ".".into());
+            out.insert(f.clone(), id);
+        }
+    } else if group_by == GroupBy::File {
+        method = "file";
+        for f in files {
+            out.insert(f.clone(), file_piece_id(f));
+        }
+    } else {
+        method = "score-folder";
+        let mut scores: BTreeMap<PathBuf, usize> = BTreeMap::new();
+        for f in files.iter().filter(|f| is_score(f)) {
+            *scores.entry(f.parent().unwrap_or(Path::new("")).to_path_buf()).or_default() += 1;
+        }
+        for f in files {
+            let dir = f.parent().unwrap_or(Path::new(""));
+            let id = if scores.get(dir) == Some(&1) { dir.display().to_string() } else { file_piece_id(f) };
+            out.insert(f.clone(), id);
+        }
+    }
+    let mut sizes: BTreeMap<&String, usize> = BTreeMap::new();
+    for id in out.values() {
+        *sizes.entry(id).or_default() += 1;
+    }
+    let grouping = Grouping {
+        method: method.into(),
+        metadata: metas.iter().map(|m| m.display().to_string()).collect(),
+        pieces: sizes.len(),
+        multi_file_pieces: sizes.values().filter(|&&n| n > 1).count(),
+    };
+    Ok((out, grouping))
 }
 
 fn file_piece_id(f: &Path) -> String {

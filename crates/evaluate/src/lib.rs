@@ -17,7 +17,7 @@ pub mod metrics;
 
 pub use cli::{run, EvaluateArgs};
 pub use compare::{divergence, inter_set_divergence, scott_bandwidth, Divergence};
-pub use metrics::{sample_metrics, Grid, Key, SampleMetrics, FEATURES, IOI_BIN_EDGES, KEY_WINDOW_SECONDS, ONSET_TOLERANCE_SECONDS};
+pub use metrics::{histogram_overlap, mean_histogram, sample_metrics, Grid, Key, SampleMetrics, FEATURES, IOI_BIN_EDGES, KEY_WINDOW_SECONDS, ONSET_TOLERANCE_SECONDS};
 
 use cadenza_dataset::{Dataset, ExampleStore, LoadOptions};
 use cadenza_notes::NoteSequence;

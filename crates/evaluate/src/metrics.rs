@@ -140,6 +140,13 @@ pub struct SampleMetrics {
     pub ioi_std: Option<f64>,
     /// Fraction of the intervals in each [`IOI_BIN_EDGES`] bin (all zeros without intervals).
     pub ioi_histogram: Vec<f64>,
+    /// The count-weighted pitch-class histogram relative to the key: rotated so that the
+    /// tonic of a major [`Self::key`] (the relative major's tonic, three semitones above, of a
+    /// minor one) is bin 0, then normalised to sum 1; so the diatonic pitches of any key fall
+    /// on the bins of C major. Empty without notes. Comparing it across pieces in different
+    /// keys is what a transposition-invariant pitch profile needs.
+    #[serde(default)]
+    pub key_relative_pc_histogram: Vec<f64>,
     /// Wu & Yang (2020): 1 − the mean, over pairs of adjacent bars, of the Hamming distance
     /// between the bars' binary onset patterns on the 16th-note grid (divided by the grid
     /// positions per bar). Onsets snap to the nearest grid position of [`Self::grid`]; bars
@@ -366,6 +373,13 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         _ => (None, None),
     };
 
+    let key_relative_pc_histogram = match key.filter(|_| n > 0) {
+        Some(k) => {
+            let shift = (k.tonic as usize + if k.minor { 3 } else { 0 }) % 12;
+            (0..12).map(|d| by_count[(d + shift) % 12] / n as f64).collect()
+        }
+        None => Vec::new(),
+    };
     SampleMetrics {
         name: seq.source.path.clone(),
         num_notes: n,
@@ -384,16 +398,60 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         ioi_mean,
         ioi_std,
         ioi_histogram,
+        key_relative_pc_histogram,
         groove_consistency,
         empty_beat_rate,
         grid,
     }
 }
 
+/// Histogram intersection Σ min(aᵢ, bᵢ) of two normalised histograms (1 = identical, 0 =
+/// disjoint); `None` when either is empty or all zeros, or their lengths differ.
+pub fn histogram_overlap(a: &[f64], b: &[f64]) -> Option<f64> {
+    if a.len() != b.len() || a.iter().sum::<f64>() <= 0.0 || b.iter().sum::<f64>() <= 0.0 {
+        return None;
+    }
+    Some(a.iter().zip(b).map(|(x, y)| x.min(*y)).sum())
+}
+
+/// The mean of normalised histograms, each weighing the same (empty or all-zero ones are left
+/// out); `None` when none is left.
+pub fn mean_histogram<'a>(hs: impl Iterator<Item = &'a [f64]>) -> Option<Vec<f64>> {
+    let mut sum: Vec<f64> = Vec::new();
+    let mut n = 0usize;
+    for h in hs.filter(|h| h.iter().sum::<f64>() > 0.0) {
+        if sum.is_empty() {
+            sum = vec![0.0; h.len()];
+        }
+        if h.len() != sum.len() {
+            continue;
+        }
+        sum.iter_mut().zip(h).for_each(|(s, v)| *s += v);
+        n += 1;
+    }
+    (n > 0).then(|| sum.into_iter().map(|s| s / n as f64).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use cadenza_notes::transform::sequence_of;
+
+    #[test]
+    fn key_relative_histogram_is_transposition_invariant() {
+        // A C major scale and the same scale in E: both land on C major's bins.
+        let scale = |t: u8| sequence_of(&[0u8, 2, 4, 5, 7, 9, 11, 12, 7, 4, 0].iter().enumerate().map(|(i, &p)| (60 + t + p, 80, i as f64 * 0.5, i as f64 * 0.5 + 0.5)).collect::<Vec<_>>());
+        let (c, e) = (sample_metrics(&scale(0)), sample_metrics(&scale(4)));
+        assert_eq!(c.key.as_ref().unwrap().name, "C major");
+        assert_eq!(e.key.as_ref().unwrap().name, "E major");
+        assert_eq!(c.key_relative_pc_histogram, e.key_relative_pc_histogram);
+        assert!((c.key_relative_pc_histogram.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(histogram_overlap(&c.key_relative_pc_histogram, &e.key_relative_pc_histogram), Some(1.0));
+        assert!(sample_metrics(&sequence_of(&[])).key_relative_pc_histogram.is_empty());
+        assert_eq!(histogram_overlap(&[0.5, 0.5, 0.0], &[0.0, 0.5, 0.5]), Some(0.5));
+        assert_eq!(histogram_overlap(&[], &[]), None);
+        assert_eq!(mean_histogram([&[1.0, 0.0][..], &[0.0, 0.0][..], &[0.0, 1.0][..]].into_iter()), Some(vec![0.5, 0.5]));
+    }
 
     #[test]
     fn entropy_of_uniform_and_single() {

@@ -188,8 +188,35 @@ pub fn write_wav(seq: &NoteSequence, soundfont: &Arc<SoundFont>, path: &Path, op
 }
 
 /// A minimal SoundFont 2 with one looped sine-wave preset (bank 0, program 0): audio that
-/// needs no system package, for tests and for machines without a General MIDI SoundFont.
+/// needs no system package, for tests.
 pub fn sine_soundfont() -> Vec<u8> {
+    // A held organ-like tone: no envelope generators.
+    tiny_soundfont("Sine", &[1.0], &[])
+}
+
+/// The built-in piano-like SoundFont: one looped waveform of eight harmonics (amplitudes
+/// 1/n^1.6, a bright but soft timbre) under a piano's envelope (2 ms attack, decay to −60 dB
+/// over ~6 s at middle C and faster for higher keys, 0.25 s release). It sounds like an
+/// electric piano more than a Steinway, but it plays every note at its pitch, velocity and
+/// length, so a report always has audio even where no General MIDI SoundFont is installed.
+pub fn piano_soundfont() -> Vec<u8> {
+    let harmonics: Vec<f64> = (1..=8).map(|n| 1.0 / (n as f64).powf(1.6)).collect();
+    // (generator, amount): attackVolEnv, decayVolEnv, sustainVolEnv (cB), releaseVolEnv,
+    // keynumToVolEnvDecay (timecents per key from 60).
+    let tc = |seconds: f64| (1200.0 * seconds.log2()).round() as i16;
+    tiny_soundfont("Cadenza piano", &harmonics, &[(34, tc(0.002)), (36, tc(6.0)), (37, 600), (38, tc(0.25)), (40, 25)])
+}
+
+/// [`piano_soundfont`], parsed.
+pub fn piano_soundfont_loaded() -> Arc<SoundFont> {
+    let bytes = piano_soundfont();
+    Arc::new(SoundFont::new(&mut &bytes[..]).expect("the built-in piano SoundFont parses"))
+}
+
+/// A SoundFont 2 with one preset (bank 0, program 0) over one looped sample: periods of 100
+/// samples at 44.1 kHz (441 Hz as root key 69, 3.9 cents above A4) made of the given
+/// harmonic amplitudes, with instrument-level generators `gens`.
+fn tiny_soundfont(preset: &str, harmonics: &[f64], gens: &[(u16, i16)]) -> Vec<u8> {
     fn chunk(id: &[u8; 4], data: &[u8]) -> Vec<u8> {
         let mut v = Vec::with_capacity(data.len() + 9);
         v.extend_from_slice(id);
@@ -207,16 +234,23 @@ pub fn sine_soundfont() -> Vec<u8> {
     }
     fn name(s: &str) -> [u8; 20] {
         let mut n = [0u8; 20];
-        n[..s.len()].copy_from_slice(s.as_bytes());
+        let b = &s.as_bytes()[..s.len().min(19)];
+        n[..b.len()].copy_from_slice(b);
         n
     }
     let u16s = |v: &[u16]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-    // 20 periods of 100 samples (441 Hz at 44.1 kHz), looped, then the 46 zeros SF2 asks for.
+    // 20 periods of 100 samples, looped, then the 46 zeros SF2 asks for.
     const PERIOD: usize = 100;
     const LEN: usize = 20 * PERIOD;
+    let norm: f64 = harmonics.iter().sum();
     let mut smpl = Vec::with_capacity((LEN + 46) * 2);
     for i in 0..LEN + 46 {
-        let x = if i < LEN { (2.0 * std::f64::consts::PI * i as f64 / PERIOD as f64).sin() * 16000.0 } else { 0.0 };
+        let x = if i < LEN {
+            let ph = 2.0 * std::f64::consts::PI * i as f64 / PERIOD as f64;
+            harmonics.iter().enumerate().map(|(k, a)| a * (ph * (k + 1) as f64).sin()).sum::<f64>() / norm * 16000.0
+        } else {
+            0.0
+        };
         smpl.extend_from_slice(&(x.round() as i16).to_le_bytes());
     }
     let phdr = |n: &str, bag: u16| {
@@ -239,22 +273,30 @@ pub fn sine_soundfont() -> Vec<u8> {
         r.extend(u16s(&[0, if rate == 0 { 0 } else { 1 }]));
         r
     };
+    // Instrument zone: the envelope generators, then sampleModes = loop, then sampleID = 0
+    // (last, as SF2 requires).
+    let mut igen: Vec<u16> = Vec::new();
+    for &(g, a) in gens {
+        igen.extend([g, a as u16]);
+    }
+    igen.extend([54, 1, 53, 0]);
+    let n_igen = (igen.len() / 2) as u16;
+    igen.extend([0, 0]);
     let info = list(b"INFO", &[chunk(b"ifil", &u16s(&[2, 1])), chunk(b"isng", b"EMU8000\0"), chunk(b"INAM", b"Cadenza\0")]);
     let sdta = list(b"sdta", &[chunk(b"smpl", &smpl)]);
     let pdta = list(
         b"pdta",
         &[
-            chunk(b"phdr", &[phdr("Sine", 0), phdr("EOP", 1)].concat()),
+            chunk(b"phdr", &[phdr(preset, 0), phdr("EOP", 1)].concat()),
             chunk(b"pbag", &u16s(&[0, 0, 1, 0])),
             chunk(b"pmod", &[0u8; 10]),
             // instrument = 0
             chunk(b"pgen", &u16s(&[41, 0, 0, 0])),
-            chunk(b"inst", &[inst("Sine", 0), inst("EOI", 1)].concat()),
-            chunk(b"ibag", &u16s(&[0, 0, 2, 0])),
+            chunk(b"inst", &[inst(preset, 0), inst("EOI", 1)].concat()),
+            chunk(b"ibag", &u16s(&[0, 0, n_igen, 0])),
             chunk(b"imod", &[0u8; 10]),
-            // sampleModes = loop, sampleID = 0 (last, as SF2 requires)
-            chunk(b"igen", &u16s(&[54, 1, 53, 0, 0, 0])),
-            chunk(b"shdr", &[shdr("Sine", 0, LEN as u32, PERIOD as u32, (LEN - PERIOD) as u32, 44_100, 69), shdr("EOS", 0, 0, 0, 0, 0, 0)].concat()),
+            chunk(b"igen", &u16s(&igen)),
+            chunk(b"shdr", &[shdr(preset, 0, LEN as u32, PERIOD as u32, (LEN - PERIOD) as u32, 44_100, 69), shdr("EOS", 0, 0, 0, 0, 0, 0)].concat()),
         ],
     );
     let mut body = b"sfbk".to_vec();

@@ -12,7 +12,7 @@ pub mod audio;
 pub mod roll;
 pub mod score;
 
-pub use audio::{default_soundfont, load_soundfont, render_audio, sine_soundfont, sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT};
+pub use audio::{default_soundfont, load_soundfont, piano_soundfont, piano_soundfont_loaded, render_audio, sine_soundfont, sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT};
 pub use roll::{piano_roll_png, write_piano_roll, RollOptions};
 pub use score::{musicxml_string, write_musicxml, ScoreOptions};
 /// The loaded SoundFont type `load_soundfont` returns.

@@ -204,3 +204,50 @@ fn empty_sequence_gives_one_empty_measure() {
     let png = piano_roll_png(&NoteSequence::new(), &RollOptions::default()).unwrap();
     assert!(png.len() > 100);
 }
+
+/// |DFT| of `x` at `f` Hz (Goertzel), normalised by the length.
+fn magnitude_at(x: &[f32], sr: f64, f: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * f / sr;
+    let (mut re, mut im) = (0.0, 0.0);
+    for (n, &v) in x.iter().enumerate() {
+        re += v as f64 * (w * n as f64).cos();
+        im -= v as f64 * (w * n as f64).sin();
+    }
+    (re * re + im * im).sqrt() / x.len() as f64
+}
+
+/// The built-in piano: what the report's players use when no SoundFont is installed. A note
+/// is audible, its spectrum peaks at the note's own frequency (not the sample's 441 Hz), it
+/// decays while held like a struck string, and velocity makes it louder.
+#[test]
+fn builtin_piano_is_audible_at_the_notes_pitch_and_decays() {
+    let sf = piano_soundfont_loaded();
+    let opts = AudioOptions { stereo: false, ..Default::default() };
+    for (pitch, hz) in [(57u8, 220.0), (64, 329.63), (72, 523.25)] {
+        let (l, _) = render_audio(&notes(&[(pitch, 100, 0.0, 2.0)]), &sf, &opts).unwrap();
+        let first = &l[2_205..2_205 + 22_050]; // 0.05–0.55 s
+        let rms = (first.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / first.len() as f64).sqrt();
+        assert!(rms > 0.05, "pitch {pitch}: rms {rms}");
+        // Scan 50 Hz–2 kHz in steps of 1/40 octave: the loudest is within a step of the note.
+        let mut best = (0.0, 0.0);
+        let mut f = 50.0;
+        while f < 2000.0 {
+            let m = magnitude_at(first, 44_100.0, f);
+            if m > best.1 {
+                best = (f, m);
+            }
+            f *= 2f64.powf(1.0 / 40.0);
+        }
+        assert!((best.0 / hz).log2().abs() < 1.0 / 40.0, "pitch {pitch}: peak at {} Hz, expected {hz}", best.0);
+        let late = &l[(1.5 * 44_100.0) as usize..(1.9 * 44_100.0) as usize];
+        let late_rms = (late.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / late.len() as f64).sqrt();
+        assert!(late_rms < 0.8 * rms && late_rms > 0.0, "pitch {pitch}: held note does not decay ({rms} → {late_rms})");
+    }
+    let loud = render_audio(&notes(&[(60, 110, 0.0, 1.0), (48, 30, 0.0, 1.0)]), &sf, &AudioOptions { normalize: false, stereo: false, ..Default::default() }).unwrap().0;
+    let soft = render_audio(&notes(&[(60, 30, 0.0, 1.0), (48, 30, 0.0, 1.0)]), &sf, &AudioOptions { normalize: false, stereo: false, ..Default::default() }).unwrap().0;
+    let at = |x: &[f32], hz: f64| magnitude_at(&x[..22_050], 44_100.0, hz);
+    assert!(at(&loud, 261.63) > 2.0 * at(&soft, 261.63), "velocity does not change loudness");
+    // A WAV file of it plays: the bytes parse and are not silent.
+    let (_, seconds, rms) = wav_stats(&wav_bytes(&asap(4.0), &sf, &AudioOptions::default()).unwrap());
+    assert!(seconds > 4.0 && rms > 0.02, "{seconds} s, rms {rms}");
+}

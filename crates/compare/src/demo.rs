@@ -72,7 +72,7 @@ pub struct DemoArgs {
     #[arg(long, value_delimiter = ',', default_value = "128,128")]
     pub layers: Vec<usize>,
     /// Fine-tuning steps of each model.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 200)]
     pub steps: u64,
     /// Fine-tuning hyper-parameters of both models.
     #[arg(long, default_value = "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8")]

@@ -20,7 +20,7 @@ fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoArgs {
         init: None,
         from_scratch: false,
         layers: vec![128, 128],
-        steps: if full { 150 } else { 3 },
+        steps: if full { 200 } else { 3 },
         hparams: if full { "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8".into() } else { "batch_size=4,learning_rate=0.001".into() },
         rhythm_loss: 0.5,
         harmony_loss: 0.25,

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Checks `cadenza evaluate`'s metrics against independent implementations (MusPy and
+pretty_midi) on the same MIDI files.
+
+Setup (PyPI only):
+    python3 -m venv /tmp/venv-metrics && /tmp/venv-metrics/bin/pip install muspy pretty_midi
+Run:
+    /tmp/venv-metrics/bin/python tools/check_metrics.py --cadenza target/release/cadenza DIR_OR_MIDI...
+
+Where the definitions match, the values must agree within 1e-6 (exit status 1 otherwise):
+  pitch_range          max − min pitch                     muspy.pitch_range
+  pitch_class_entropy  count-weighted pitch-class entropy  muspy.pitch_class_entropy
+  scale_consistency    best of 24 major/minor scales        muspy.scale_consistency
+  polyphony            Σ durations ÷ |∪ note intervals|     muspy.polyphony (on the tick grid,
+                       the count of sounding notes averaged over ticks where one sounds is the same
+                       ratio)
+  velocity_mean/std    population mean and std              pretty_midi notes
+  note_density         notes ÷ (last end − first onset)     pretty_midi notes
+Where they differ (reported, not checked):
+  empty_beat_rate      Cadenza: beats with no onset from the first onset's beat to the last's,
+                       onsets snapped to the nearest 16th; MusPy: beats with no onset from time 0
+                       to the end, onsets floored to their beat.
+  groove_consistency   Cadenza: onsets snapped to 16ths, bars from the first onset's to the last's;
+                       MusPy: raw tick positions within a measure from time 0.
+Only files without sustain-pedal events are checked: Cadenza measures the notes as heard (the
+pedal extends them, as Magenta's pipeline does), MusPy and pretty_midi the notes as written.
+Cadenza's generated samples never carry pedal events.
+"""
+import argparse
+import json
+import math
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import muspy
+import pretty_midi
+
+TOL = 1e-6
+
+
+def midi_files(paths):
+    for p in map(pathlib.Path, paths):
+        if p.is_dir():
+            yield from sorted(x for x in p.rglob("*") if x.suffix.lower() in (".mid", ".midi"))
+        else:
+            yield p
+
+
+def has_pedal(pm):
+    return any(cc.number == 64 for inst in pm.instruments for cc in inst.control_changes)
+
+
+def independent(path):
+    pm = pretty_midi.PrettyMIDI(str(path))
+    music = muspy.read_midi(str(path))
+    notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
+    out = {}
+    if notes:
+        vel = [n.velocity for n in notes]
+        m = sum(vel) / len(vel)
+        out["velocity_mean"] = m
+        out["velocity_std"] = math.sqrt(sum((v - m) ** 2 for v in vel) / len(vel))
+        span = max(n.end for n in notes) - min(n.start for n in notes)
+        if span > 0:
+            out["note_density"] = len(notes) / span
+    for name, fn in [
+        ("pitch_range", muspy.pitch_range),
+        ("pitch_class_entropy", muspy.pitch_class_entropy),
+        ("scale_consistency", muspy.scale_consistency),
+        ("polyphony", muspy.polyphony),
+        ("empty_beat_rate", muspy.empty_beat_rate),
+    ]:
+        v = fn(music)
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            out[name] = float(v)
+    try:
+        v = muspy.groove_consistency(music, measure_resolution=4 * music.resolution)
+        if not math.isnan(v):
+            out["groove_consistency"] = float(v)
+    except Exception:  # noqa: BLE001 - MusPy raises on sequences shorter than a bar
+        pass
+    return out, has_pedal(pm)
+
+
+CHECKED = ["pitch_range", "pitch_class_entropy", "scale_consistency", "polyphony", "velocity_mean", "velocity_std", "note_density"]
+REPORTED = ["empty_beat_rate", "groove_consistency"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cadenza", default="target/release/cadenza")
+    ap.add_argument("--json", help="write the per-file comparison here")
+    ap.add_argument("paths", nargs="+")
+    a = ap.parse_args()
+    files = [f for f in midi_files(a.paths)]
+    rows, worst = [], {m: 0.0 for m in CHECKED + REPORTED}
+    skipped = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in files:
+            out = pathlib.Path(tmp) / "e.json"
+            subprocess.run([a.cadenza, "evaluate", "--samples", str(f), "--json", str(out)], check=True, capture_output=True)
+            ours = json.loads(out.read_text())["evaluation"]["samples"][0]
+            theirs, pedal = independent(f)
+            if pedal:
+                skipped += 1
+                continue
+            row = {"file": str(f)}
+            for m in CHECKED + REPORTED:
+                x, y = ours.get(m), theirs.get(m)
+                if x is None or y is None:
+                    continue
+                d = abs(x - y)
+                worst[m] = max(worst[m], d)
+                row[m] = {"cadenza": x, "independent": y, "diff": d}
+            rows.append(row)
+    bad = [m for m in CHECKED if worst[m] > TOL]
+    print(f"{len(rows)} files compared ({skipped} with sustain pedal left out)")
+    for m in CHECKED:
+        print(f"  {m:<22} max |diff| {worst[m]:.3g}  {'ok' if worst[m] <= TOL else 'MISMATCH'}")
+    for m in REPORTED:
+        print(f"  {m:<22} max |diff| {worst[m]:.3g}  (definitions differ, see --help)")
+    if a.json:
+        pathlib.Path(a.json).write_text(json.dumps({"worst": worst, "files": rows}, indent=1))
+    sys.exit(1 if bad or not rows else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,8 @@ Run:
     /tmp/venv-metrics/bin/python tools/check_metrics.py --cadenza target/release/cadenza DIR_OR_MIDI...
 
 Where the definitions match, the values must agree within 1e-6 (exit status 1 otherwise):
+  in_key_ratio         notes in the scale of the key       muspy.pitch_in_scale_rate (of the
+                       Cadenza's Krumhansl–Schmuckler key finds; major or natural minor)
   pitch_range          max − min pitch                     muspy.pitch_range
   pitch_class_entropy  count-weighted pitch-class entropy  muspy.pitch_class_entropy
   scale_consistency    best of 24 major/minor scales        muspy.scale_consistency
@@ -52,9 +54,14 @@ def has_pedal(pm):
     return any(cc.number == 64 for inst in pm.instruments for cc in inst.control_changes)
 
 
-def independent(path):
+def independent(path, key=None):
     pm = pretty_midi.PrettyMIDI(str(path))
+    # MusPy's reader keeps zero-length notes (a note-on and its note-off on the same tick) that
+    # pretty_midi and Cadenza drop: a difference of parsing, not of the metrics' definitions, so
+    # they are dropped here too (on MusPy's exact tick grid).
     music = muspy.read_midi(str(path))
+    for track in music.tracks:
+        track.notes = [n for n in track.notes if n.duration > 0]
     notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes]
     out = {}
     if notes:
@@ -75,6 +82,9 @@ def independent(path):
         v = fn(music)
         if v is not None and not (isinstance(v, float) and math.isnan(v)):
             out[name] = float(v)
+    if key is not None and notes:
+        # The in-scale rate of the key Cadenza found (the key finder itself is Cadenza's).
+        out["in_key_ratio"] = float(muspy.pitch_in_scale_rate(music, key["tonic"], "minor" if key["minor"] else "major"))
     try:
         v = muspy.groove_consistency(music, measure_resolution=4 * music.resolution)
         if not math.isnan(v):
@@ -84,7 +94,7 @@ def independent(path):
     return out, has_pedal(pm)
 
 
-CHECKED = ["pitch_range", "pitch_class_entropy", "scale_consistency", "polyphony", "velocity_mean", "velocity_std", "note_density"]
+CHECKED = ["in_key_ratio", "pitch_range", "pitch_class_entropy", "scale_consistency", "polyphony", "velocity_mean", "velocity_std", "note_density"]
 REPORTED = ["empty_beat_rate", "groove_consistency"]
 
 
@@ -102,7 +112,7 @@ def main():
             out = pathlib.Path(tmp) / "e.json"
             subprocess.run([a.cadenza, "evaluate", "--samples", str(f), "--json", str(out)], check=True, capture_output=True)
             ours = json.loads(out.read_text())["evaluation"]["samples"][0]
-            theirs, pedal = independent(f)
+            theirs, pedal = independent(f, ours.get("key"))
             if pedal:
                 skipped += 1
                 continue

@@ -15,7 +15,10 @@ Where the definitions match, the values must agree within 1e-6 (exit status 1 ot
   scale_consistency    best of 24 major/minor scales        muspy.scale_consistency
   polyphony            Σ durations ÷ |∪ note intervals|     muspy.polyphony (on the tick grid,
                        the count of sounding notes averaged over ticks where one sounds is the same
-                       ratio)
+                       ratio), checked on files where no note overlaps another of its own pitch:
+                       MusPy counts sounding *pitches* (a piano roll), Cadenza sounding *notes*, so
+                       a key re-struck while it still sounds (common in generated performances)
+                       counts twice in Cadenza and once in MusPy; those files are reported apart
   velocity_mean/std    population mean and std              pretty_midi notes
   note_density         notes ÷ (last end − first onset)     pretty_midi notes
 Where they differ (reported, not checked):
@@ -50,6 +53,17 @@ def midi_files(paths):
             yield p
 
 
+def self_overlap(notes):
+    by_pitch = {}
+    for n in notes:
+        by_pitch.setdefault(n.pitch, []).append((n.start, n.end))
+    for iv in by_pitch.values():
+        iv.sort()
+        if any(b[0] < a[1] for a, b in zip(iv, iv[1:])):
+            return True
+    return False
+
+
 def has_pedal(pm):
     return any(cc.number == 64 for inst in pm.instruments for cc in inst.control_changes)
 
@@ -82,6 +96,8 @@ def independent(path, key=None):
         v = fn(music)
         if v is not None and not (isinstance(v, float) and math.isnan(v)):
             out[name] = float(v)
+    if notes and self_overlap(notes):
+        out["polyphony_unison_overlap"] = True
     if key is not None and notes:
         # The in-scale rate of the key Cadenza found (the key finder itself is Cadenza's).
         out["in_key_ratio"] = float(muspy.pitch_in_scale_rate(music, key["tonic"], "minor" if key["minor"] else "major"))
@@ -107,6 +123,7 @@ def main():
     files = [f for f in midi_files(a.paths)]
     rows, worst = [], {m: 0.0 for m in CHECKED + REPORTED}
     skipped = 0
+    overlap_files = 0
     with tempfile.TemporaryDirectory() as tmp:
         for f in files:
             out = pathlib.Path(tmp) / "e.json"
@@ -121,6 +138,10 @@ def main():
                 x, y = ours.get(m), theirs.get(m)
                 if x is None or y is None:
                     continue
+                if m == "polyphony" and theirs.get("polyphony_unison_overlap"):
+                    overlap_files += 1
+                    worst["polyphony (re-struck notes)"] = max(worst.get("polyphony (re-struck notes)", 0.0), abs(x - y))
+                    continue
                 d = abs(x - y)
                 worst[m] = max(worst[m], d)
                 row[m] = {"cadenza": x, "independent": y, "diff": d}
@@ -129,6 +150,8 @@ def main():
     print(f"{len(rows)} files compared ({skipped} with sustain pedal left out)")
     for m in CHECKED:
         print(f"  {m:<22} max |diff| {worst[m]:.3g}  {'ok' if worst[m] <= TOL else 'MISMATCH'}")
+    if overlap_files:
+        print(f"  polyphony on {overlap_files} files with re-struck notes: max |diff| {worst['polyphony (re-struck notes)']:.3g}  (definitions differ, see --help)")
     for m in REPORTED:
         print(f"  {m:<22} max |diff| {worst[m]:.3g}  (definitions differ, see --help)")
     if a.json:

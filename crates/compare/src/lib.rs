@@ -233,6 +233,23 @@ pub struct ReferenceSummary {
 /// Trains (or resumes, or reuses) one run and returns its best model folder.
 fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony: f64) -> Result<(PathBuf, Option<u64>)> {
     let run_dir = o.out.join(name).join(format!("seed_{seed}")).join("run");
+    // What the run was asked to be: a finished or half-done run is reused only for the same
+    // request, so changing a loss weight or the init never silently reuses the old model.
+    let variant = serde_json::json!({
+        "dataset": o.dataset.display().to_string(),
+        "init": o.init.as_ref().map(|p| p.display().to_string()),
+        "layers": o.layers,
+        "hparams": o.hparams,
+        "rhythm_loss": rhythm,
+        "harmony_loss": harmony,
+        "seed": seed,
+    });
+    let variant_path = o.out.join(name).join(format!("seed_{seed}")).join("variant.json");
+    if let Some(old) = std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
+        if old != variant {
+            bail!("{} holds a {name} run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
+        }
+    }
     let stop: Option<cadenza_train::StopInfo> = std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let best = run_dir.join("best");
     if let Some(s) = &stop {
@@ -265,6 +282,8 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
         device: o.device,
         ..Default::default()
     };
+    std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out)).with_context(|| format!("cannot create {}", run_dir.display()))?;
+    cadenza_render::write_atomic(&variant_path, &serde_json::to_vec_pretty(&variant)?)?;
     eprintln!("{name} seed {seed}: training {} steps (rhythm loss {rhythm}, harmony loss {harmony}){}", o.steps, if resume { ", resuming" } else { "" });
     let info = cadenza_train::train(&topts).with_context(|| format!("training the {name} model in {}", run_dir.display()))?;
     if info.reason.starts_with("interrupted") {

@@ -121,6 +121,11 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
         None => eprintln!("skipped the browser check: no chromium (apt-get install chromium)"),
     }
 
+    // Other loss weights in the same folder: an error, never the old model reused.
+    let other = CompareOptions { harmony_loss: 0.5, ..o.clone() };
+    let e = compare(&other).unwrap_err().to_string();
+    assert!(e.contains("other settings"), "{e}");
+
     // Bad input is an error naming the problem, not a panic.
     let bad = CompareOptions { dataset: tmp.path().join("nope"), out: tmp.path().join("x"), ..o.clone() };
     assert!(compare(&bad).is_err());

@@ -102,17 +102,11 @@ impl CompareArgs {
 
 /// A plain-text summary of a comparison for the terminal: the verdict table.
 pub fn summary_table(r: &ComparisonReport) -> String {
-    let f = |v: Option<f64>| v.map_or("–".to_string(), |x| if x.abs() >= 100.0 { format!("{x:.1}") } else { format!("{x:.4}") });
+    let f = crate::report::num;
     let ci = |i: &crate::stats::Interval| format!("{:+.4} [{:+.4}, {:+.4}]", i.estimate, i.lo, i.hi);
     let mut s = format!("{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n", "", "base", "original", "modified", "reference", "modified - original [95% CI]", "verdict");
     for v in &r.verdicts {
-        let base = r.base.as_ref().and_then(|m| match v.metric.as_str() {
-            "eval_nll" => Some(m.eval_nll),
-            "eval_accuracy" => Some(m.eval_accuracy),
-            "eval_shift_error" => Some(m.eval_shift_error),
-            "eval_harmony_cost" => m.eval_harmony_cost,
-            x => m.metrics.get(x).copied().flatten(),
-        });
+        let base = r.base.as_ref().and_then(|m| m.mean(&v.metric));
         s.push_str(&format!(
             "{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n",
             v.metric,

@@ -181,6 +181,17 @@ pub struct ModelSummary {
 }
 
 impl ModelSummary {
+    /// The arm's mean of one metric: the eval numbers over runs, the music's over samples.
+    pub fn mean(&self, metric: &str) -> Option<f64> {
+        match metric {
+            "eval_nll" => Some(self.eval_nll),
+            "eval_accuracy" => Some(self.eval_accuracy),
+            "eval_shift_error" => Some(self.eval_shift_error),
+            "eval_harmony_cost" => self.eval_harmony_cost,
+            m => self.metrics.get(m).copied().flatten(),
+        }
+    }
+
     /// Values of one metric as `[run][sample]` (per-model numbers: one value per run).
     pub fn values(&self, metric: &str) -> Vec<Vec<Option<f64>>> {
         self.runs
@@ -230,9 +241,14 @@ pub struct ReferenceSummary {
     pub pieces: Vec<SampleFiles>,
 }
 
+/// `OUT/{name}/seed_{seed}`: one training seed's run, settings and samples.
+fn seed_folder(o: &CompareOptions, name: &str, seed: u64) -> PathBuf {
+    o.out.join(name).join(format!("seed_{seed}"))
+}
+
 /// Trains (or resumes, or reuses) one run and returns its best model folder.
 fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony: f64) -> Result<(PathBuf, Option<u64>)> {
-    let run_dir = o.out.join(name).join(format!("seed_{seed}")).join("run");
+    let run_dir = seed_folder(o, name, seed).join("run");
     // What the run was asked to be: a finished or half-done run is reused only for the same
     // request, so changing a loss weight or the init never silently reuses the old model.
     let variant = serde_json::json!({
@@ -244,7 +260,7 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
         "harmony_loss": harmony,
         "seed": seed,
     });
-    let variant_path = o.out.join(name).join(format!("seed_{seed}")).join("variant.json");
+    let variant_path = seed_folder(o, name, seed).join("variant.json");
     if let Some(old) = std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
         if old != variant {
             bail!("{} holds a {name} run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
@@ -501,8 +517,8 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     let (mut orig_runs, mut mod_runs) = (Vec::new(), Vec::new());
     for (seed, (om, os), (mm, ms)) in &trained {
         let seed_opt = (!given).then_some(*seed);
-        orig_runs.push(run_summary(o, &format!("original seed {seed}"), &o.out.join("original").join(format!("seed_{seed}")), om, seed_opt, *os, &ds, &refs, soundfont.as_ref())?);
-        mod_runs.push(run_summary(o, &format!("modified seed {seed}"), &o.out.join("modified").join(format!("seed_{seed}")), mm, seed_opt, *ms, &ds, &refs, soundfont.as_ref())?);
+        orig_runs.push(run_summary(o, &format!("original seed {seed}"), &seed_folder(o, "original", *seed), om, seed_opt, *os, &ds, &refs, soundfont.as_ref())?);
+        mod_runs.push(run_summary(o, &format!("modified seed {seed}"), &seed_folder(o, "modified", *seed), mm, seed_opt, *ms, &ds, &refs, soundfont.as_ref())?);
     }
     let original = arm_summary("original", 0.0, 0.0, orig_runs, &reference);
     let modified = arm_summary("modified", o.rhythm_loss, o.harmony_loss, mod_runs, &reference);

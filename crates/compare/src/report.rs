@@ -18,7 +18,7 @@ fn data_uri(path: &Path, mime: &str) -> Option<String> {
     Some(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
 }
 
-fn num(v: Option<f64>) -> String {
+pub(crate) fn num(v: Option<f64>) -> String {
     match v {
         Some(x) if x.is_finite() => {
             if x.abs() >= 100.0 {
@@ -85,13 +85,7 @@ pub fn html(r: &ComparisonReport, dir: &Path) -> Result<String> {
     let _ = writeln!(h, "<h2>Verdict</h2>\n<p><b>{better} better, {worse} worse, {} with no clear difference</b>; eval NLL cost of the modified model {:+.2} %.</p>\n<p><small>Each row: the mean over runs × samples, and modified − original with a paired bootstrap 95 % interval over training seeds × samples (10,000 replicates). A metric is called better or worse only when the interval of its improvement excludes 0. Music features count as better when they move <i>toward</i> the reference's mean (the interval shown is then of |original − ref| − |modified − ref|); the two overlaps (key-relative pitch-class histogram, inter-onset-interval histogram, each intersected with the reference's) when they rise. With one seed the interval covers the samples' spread only, not training's.</small></p>", r.verdicts.len() - better - worse, 100.0 * r.eval_nll_relative_cost);
     h.push_str("<table><thead><tr><th>metric</th><th>base</th><th>original</th><th>modified</th><th>reference</th><th>modified − original [95 % CI]</th><th>improvement [95 % CI]</th><th>verdict</th></tr></thead><tbody>\n");
     for v in &r.verdicts {
-        let base = r.base.as_ref().and_then(|m| match v.metric.as_str() {
-            "eval_nll" => Some(m.eval_nll),
-            "eval_accuracy" => Some(m.eval_accuracy),
-            "eval_shift_error" => Some(m.eval_shift_error),
-            "eval_harmony_cost" => m.eval_harmony_cost,
-            f => m.metrics.get(f).copied().flatten(),
-        });
+        let base = r.base.as_ref().and_then(|m| m.mean(&v.metric));
         let reference = r.reference.metrics.get(&v.metric).copied().flatten();
         let cls = match v.verdict {
             Verdict::Better => " class=\"better\"",

@@ -519,22 +519,34 @@ fn bench_generate(a: BenchGenerateArgs) -> Result<()> {
         None => cadenza_model::Weights::init(cadenza_model::ModelConfig::new(Config::PerformanceWithDynamics, vec![512, 512, 512]), 0),
     };
     let sg = cadenza_train::bench::sgemm_gflops();
+    let bw = cadenza_model::kernels::memory_read_gbs(512);
     let rs = cadenza_generate::bench(&weights, a.num_steps, &a.batch, a.seed)?;
     if a.json {
-        println!("{}", serde_json::json!({"config": weights.config.config.key(), "layers": weights.config.layers, "results": rs, "sgemm_gflops": sg}));
+        println!("{}", serde_json::json!({"config": weights.config.config.key(), "layers": weights.config.layers, "results": rs, "sgemm_gflops": sg, "memory_read_gbs": bw}));
     } else {
         for r in &rs {
+            // Batch 1 reads every weight once per step: the memory roofline. Larger batches
+            // are GEMMs: the SGEMM roofline over the rows actually stepped.
+            let floor_ms = r.weight_bytes as f64 / (bw * 1e9) * 1e3;
             println!(
-                "generate {} {:?}: {} × {} steps in {:.3} s wall ({} RNN steps, {:.3} ms each, {:.0} events/s per sample); SGEMM {:.1} GFLOP/s",
+                "generate {} {:?} on {}: {} × {} steps in {:.3} s wall ({} RNN steps, {:.3} ms each = {:.2}× the {:.3} ms to read {:.1} MB of weights at {:.1} GB/s; {} row steps at {:.1} GFLOP/s = {:.0}% of SGEMM {:.1} GFLOP/s; {:.0} events/s per sample)",
                 weights.config.config.key(),
                 weights.config.layers,
+                r.simd_level,
                 r.batch,
                 r.num_steps,
                 r.seconds,
                 r.rnn_steps,
                 r.ms_per_rnn_step,
+                r.ms_per_rnn_step / floor_ms,
+                floor_ms,
+                r.weight_bytes as f64 / 1e6,
+                bw,
+                r.row_steps,
+                r.gflops,
+                100.0 * r.gflops / sg,
+                sg,
                 r.mean_events / r.seconds,
-                sg
             );
         }
     }

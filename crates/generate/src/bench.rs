@@ -19,6 +19,27 @@ pub struct BenchResult {
     pub ms_per_rnn_step: f64,
     /// Mean events per sample.
     pub mean_events: f64,
+    /// Rows the model actually stepped (Σ events over the samples: finished samples rest).
+    pub row_steps: usize,
+    /// Multiply-adds ×2 of those row steps (recurrent and deeper-layer kernels, logits) per
+    /// second of wall time.
+    pub gflops: f64,
+    /// Bytes of f32 weights one step reads (every kernel but layer 0's one-hot input rows, the
+    /// logits layer).
+    pub weight_bytes: usize,
+    /// The CPU kernels' instruction set.
+    pub simd_level: String,
+}
+
+/// Multiply-adds ×2 of one row step (layer 0's one-hot input is a row gather).
+fn flops_per_row_step(w: &Weights) -> f64 {
+    let m = &w.config;
+    let mut f = 0.0;
+    for (l, &h) in m.layers.iter().enumerate() {
+        let rows = if l == 0 { h } else { m.layer_input(l) + h };
+        f += 2.0 * (rows * 4 * h) as f64;
+    }
+    f + 2.0 * (m.top() * m.num_logits()) as f64
 }
 
 /// Generates `num_steps` from the empty primer once per entry of `batches` (no progress bar,
@@ -32,7 +53,19 @@ pub fn bench(weights: &Weights, num_steps: u32, batches: &[usize], seed: u64) ->
         let seconds = t.elapsed().as_secs_f64();
         let rnn_steps = g.samples.iter().map(|s| s.tokens.len()).max().unwrap_or(0);
         let mean_events = g.samples.iter().map(|s| s.tokens.len() as f64).sum::<f64>() / g.samples.len().max(1) as f64;
-        out.push(BenchResult { batch, num_steps, seconds, rnn_steps, ms_per_rnn_step: seconds * 1000.0 / rnn_steps.max(1) as f64, mean_events });
+        let row_steps: usize = g.samples.iter().map(|s| s.tokens.len()).sum();
+        out.push(BenchResult {
+            batch,
+            num_steps,
+            seconds,
+            rnn_steps,
+            ms_per_rnn_step: seconds * 1000.0 / rnn_steps.max(1) as f64,
+            mean_events,
+            row_steps,
+            gflops: row_steps as f64 * flops_per_row_step(weights) / seconds / 1e9,
+            weight_bytes: (flops_per_row_step(weights) / 2.0) as usize * 4,
+            simd_level: cadenza_model::kernels::Level::current().name().into(),
+        });
     }
     Ok(out)
 }

@@ -1,7 +1,9 @@
 //! Running a trained network without autodiff: whole-sequence evaluation (likelihood,
 //! eval loss) and step-by-step sampling state, straight on the fused kernels.
 
-use crate::kernels::{gemv_acc, lstm_forward, lstm_step, part, sgemm, simd_available, team_run, Packed, Seg, SharedMut};
+use crate::kernels::micro::{cell, gemm, CellIo};
+use crate::kernels::simd::{dispatch, Kernel};
+use crate::kernels::{gemv_acc, lstm_forward, lstm_step, part, sgemm, team_run, Level, Packed, Seg, SharedMut, SpinBarrier};
 use crate::weights::Weights;
 use cadenza_performance::Token;
 
@@ -105,16 +107,17 @@ pub fn log_likelihood(w: &Weights, tokens: &[Token], disable_conditioning: bool)
     (total, steps)
 }
 
-/// The weights packed for the AVX-512 step kernels: layer 0's recurrent half, every deeper
+/// The weights packed for the step kernels of one level: layer 0's recurrent half, every deeper
 /// layer's whole kernel (`[x, h]` in one pass), the logits layer.
 struct PackedNet {
+    level: Level,
     layers: Vec<Packed>,
     fc: Packed,
 }
 
 /// Recurrent state for `batch` sequences, for sampling one event at a time.
 ///
-/// On the fast path (AVX-512, layer sizes multiples of 16) one step runs every layer and the
+/// On the packed path (a SIMD [`Level`], layer sizes whole vectors) one step runs every layer and the
 /// logits in one [`team_run`]: each thread owns a fixed set of units (and logit columns),
 /// streams only its part of the packed weights for all rows at once, and the threads meet at
 /// a barrier between layers. Elsewhere the portable kernels run.
@@ -133,9 +136,14 @@ pub struct Stepper<'w> {
 
 impl<'w> Stepper<'w> {
     pub fn new(w: &'w Weights, batch: usize) -> Self {
+        Stepper::at_level(w, batch, Level::current())
+    }
+
+    /// [`Stepper::new`] on the kernels of `level`.
+    pub fn at_level(w: &'w Weights, batch: usize, level: Level) -> Self {
         let h: Vec<Vec<f32>> = w.config.layers.iter().map(|&n| vec![0.0; batch * n]).collect();
         let c = w.config.layers.iter().map(|&n| vec![0.0; batch * n]).collect();
-        let packed = if simd_available() && w.config.layers.iter().all(|&n| n % 16 == 0) {
+        let packed = if w.config.layers.iter().all(|&n| level.packs(n)) {
             let layers = w
                 .config
                 .layers
@@ -144,13 +152,13 @@ impl<'w> Stepper<'w> {
                 .map(|(l, &hid)| {
                     let in_rows = w.config.layer_input(l);
                     if l == 0 {
-                        Packed::lstm(&w.kernels[0][in_rows * 4 * hid..], hid, hid)
+                        Packed::lstm(&w.kernels[0][in_rows * 4 * hid..], hid, hid, level)
                     } else {
-                        Packed::lstm(&w.kernels[l], in_rows + hid, hid)
+                        Packed::lstm(&w.kernels[l], in_rows + hid, hid, level)
                     }
                 })
                 .collect();
-            Some(PackedNet { layers, fc: Packed::new(&w.fc_w, w.config.top(), w.config.num_logits()) })
+            Some(PackedNet { level, layers, fc: Packed::new(&w.fc_w, w.config.top(), w.config.num_logits(), level) })
         } else {
             None
         };
@@ -189,7 +197,6 @@ impl<'w> Stepper<'w> {
             assert_eq!(a.len(), self.batch, "one flag per batch row");
         }
         if self.packed.is_some() {
-            #[cfg(target_arch = "x86_64")]
             return self.step_packed(tokens, controls, active);
         }
         // The portable path steps every row, then puts the resting rows' state back.
@@ -212,7 +219,11 @@ impl<'w> Stepper<'w> {
         &self.logits
     }
 
-    #[cfg(target_arch = "x86_64")]
+    /// The level the step kernels run on.
+    pub fn level(&self) -> Level {
+        self.packed.as_ref().map_or(Level::Scalar, |p| p.level)
+    }
+
     fn step_packed(&mut self, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>, active: Option<&[bool]>) -> &[f32] {
         let w = self.w;
         let layers = &w.config.layers;
@@ -229,7 +240,7 @@ impl<'w> Stepper<'w> {
             std::mem::swap(&mut self.h, &mut self.h_next);
             return &self.logits;
         }
-        // Some rows sit out: gather the active ones into contiguous buffers (full 6-row
+        // Some rows sit out: gather the active ones into contiguous buffers (full row
         // groups for the kernels), step those, scatter the new state and logits back.
         let na = rows.len();
         let toks: Vec<&[Token]> = rows.iter().map(|&r| tokens[r]).collect();
@@ -294,37 +305,60 @@ impl<'w> Stepper<'w> {
 /// One packed step of `b` rows over the team: per layer each thread computes its units for
 /// every row (layer 0 from `x0`, deeper layers from the previous layer's new state and their
 /// own old state), a barrier, then each thread its logit columns. Writes `c` in place and the
-/// new hidden states into `hn`.
-#[cfg(target_arch = "x86_64")]
+/// new hidden states into `hn`. At batch 1 this is a GEMV that reads every weight once per
+/// step, in the packed order (one sequential stream per thread).
 #[allow(clippy::too_many_arguments)]
 fn run_packed(w: &Weights, pk: &PackedNet, b: usize, x0: &[f32], hp: &[SharedMut], hn: &[SharedMut], cp: &[SharedMut], lp: SharedMut) {
-    use crate::kernels::avx512;
-    let layers = &w.config.layers;
-    let c = w.config.num_logits();
-    team_run(&|tid, n, bar| {
+    team_run(&|tid, n, bar| dispatch(pk.level, StepThread { tid, n, bar, w, pk, b, x0, hp, hn, cp, lp }));
+}
+
+/// One team thread's share of [`run_packed`].
+struct StepThread<'a> {
+    tid: usize,
+    n: usize,
+    bar: &'a SpinBarrier,
+    w: &'a Weights,
+    pk: &'a PackedNet,
+    b: usize,
+    x0: &'a [f32],
+    hp: &'a [SharedMut],
+    hn: &'a [SharedMut],
+    cp: &'a [SharedMut],
+    lp: SharedMut,
+}
+
+impl Kernel for StepThread<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<S: pulp::Simd>(self, s: S) {
+        let StepThread { tid, n, bar, w, pk, b, x0, hp, hn, cp, lp } = self;
+        let layers = &w.config.layers;
+        let c = w.config.num_logits();
         for (l, &hid) in layers.iter().enumerate() {
             let kp = &pk.layers[l];
-            let own = part(hid / 16, tid, n);
+            let own = part(hid / S::F32_LANES, tid, n);
+            let (init, ldi) = if l == 0 { (x0.as_ptr(), 4 * hid) } else { (w.biases[l].as_ptr(), 0) };
+            let io = CellIo { init, ldi, c_in: cp[l].p(), c_out: cp[l].p(), h_out: hn[l].p(), gates: std::ptr::null_mut() };
             // SAFETY: every thread reads the previous layer's new state (complete after the
             // barrier) and this layer's old state, and writes only its own units of this
-            // layer's c and new h; every buffer holds b rows.
+            // layer's c and new h; every buffer holds b rows, `kp` was packed for this level.
             unsafe {
                 if l == 0 {
                     let segs = [Seg { a: hp[0].p(), lda: hid, k0: 0, k: hid }];
-                    avx512::cell(b, own, hid, x0.as_ptr(), 4 * hid, &segs, kp, cp[0].p(), cp[0].p(), hn[0].p(), std::ptr::null_mut());
+                    cell(s, b, own, hid, io, &segs, kp);
                 } else {
                     let hin = layers[l - 1];
                     let segs = [Seg { a: hn[l - 1].p(), lda: hin, k0: 0, k: hin }, Seg { a: hp[l].p(), lda: hid, k0: hin, k: hid }];
-                    avx512::cell(b, own, hid, w.biases[l].as_ptr(), 0, &segs, kp, cp[l].p(), cp[l].p(), hn[l].p(), std::ptr::null_mut());
+                    cell(s, b, own, hid, io, &segs, kp);
                 }
             }
             bar.wait();
         }
         let top = layers.len() - 1;
         let segs = [Seg { a: hn[top].p(), lda: layers[top], k0: 0, k: layers[top] }];
-        // SAFETY: each thread writes its own logit columns.
-        unsafe { avx512::gemm(b, part(pk.fc.blocks(), tid, n), w.fc_b.as_ptr(), lp.p(), c, &segs, &pk.fc) };
-    });
+        // SAFETY: each thread writes its own logit columns of the b rows.
+        unsafe { gemm(s, b, part(pk.fc.blocks(), tid, n), w.fc_b.as_ptr(), lp.p(), c, &segs, &pk.fc) };
+    }
 }
 
 #[cfg(test)]
@@ -336,12 +370,18 @@ mod tests {
     /// The packed, team-parallel step and the portable step agree (row tails, two layer sizes,
     /// carried state, a beam-style row copy).
     #[test]
-    fn packed_step_matches_portable() {
+    fn packed_step_matches_portable_at_every_level() {
+        for level in Level::available().into_iter().filter(|&l| l != Level::Scalar) {
+            packed_step_matches_portable(level);
+        }
+    }
+
+    fn packed_step_matches_portable(level: Level) {
         let w = Weights::init(ModelConfig::new(Config::PerformanceWithDynamics, vec![32, 48]), 3);
         let b = 7;
-        let mut fast = Stepper::new(&w, b);
-        let mut slow = Stepper::new(&w, b);
-        slow.packed = None;
+        let mut fast = Stepper::at_level(&w, b, level);
+        assert_eq!(fast.level(), level);
+        let mut slow = Stepper::at_level(&w, b, Level::Scalar);
         let classes = w.config.num_logits() as u16;
         for s in 0..12u16 {
             let toks: Vec<[Token; 1]> = (0..b as u16).map(|r| [(s * 31 + r * 7) % classes]).collect();
@@ -360,8 +400,7 @@ mod tests {
                 let active: Vec<bool> = (0..b).map(|r| ![1, 2, 5].contains(&r)).collect();
                 let a = fast.step_active(&refs, None, Some(&active)).to_vec();
                 let c = w.config.num_logits();
-                let mut one = Stepper::new(&w, b);
-                one.packed = None;
+                let mut one = Stepper::at_level(&w, b, Level::Scalar);
                 for (v, src) in [&mut one.h, &mut one.c].into_iter().zip([&slow.h, &slow.c]) {
                     v.clone_from(src);
                 }

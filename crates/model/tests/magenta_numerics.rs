@@ -76,6 +76,13 @@ fn full512_matches_magenta() {
     check("perf_dyn_full512.mag", "probs_full512.json");
 }
 
+/// The fixture tests again in a child process at every SIMD level this CPU has
+/// (`CADENZA_SIMD=scalar`, `avx2`, `avx512`, …): the softmax is Magenta's at each.
+#[test]
+fn magenta_fixtures_match_at_every_simd_level() {
+    cadenza_model::kernels::simd::rerun_tests_at_every_level(&["small64_matches_magenta", "full512_matches_magenta"]);
+}
+
 /// import → model folder → export → import keeps every weight bit for bit, and the exported
 /// bundle gives the same probabilities.
 #[test]

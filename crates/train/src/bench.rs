@@ -17,8 +17,10 @@ pub struct TrainBench {
     pub events: usize,
     pub steps: usize,
     pub dropout_keep_prob: f32,
-    /// Where it ran (`cpu (fused LSTM kernels, 2 threads)`, `vulkan: …`).
+    /// Where it ran (`cpu (fused LSTM kernels, avx512, 2 threads)`, `vulkan: …`).
     pub device: String,
+    /// The CPU kernels' instruction set (`scalar`, `avx2`, `avx512`, `neon`).
+    pub simd_level: String,
     pub tokens_per_second: f64,
     pub steps_per_second: f64,
     /// Multiply-adds ×2 per trained token: forward, and backward at twice the forward.
@@ -101,6 +103,7 @@ pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usi
         steps,
         dropout_keep_prob: keep,
         device: on.description.clone(),
+        simd_level: cadenza_model::kernels::Level::current().name().into(),
         tokens_per_second: tokens / secs,
         steps_per_second: steps as f64 / secs,
         flops_per_token: fpt,

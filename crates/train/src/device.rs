@@ -68,7 +68,7 @@ pub struct Selected {
 
 impl Selected {
     fn cpu(fallback: Option<String>) -> Selected {
-        Selected { device: Device::flex(), description: format!("cpu (fused LSTM kernels, {} threads)", cadenza_model::kernels::team_threads()), fallback }
+        Selected { device: Device::flex(), description: format!("cpu (fused LSTM kernels, {}, {} threads)", cadenza_model::kernels::Level::current().name(), cadenza_model::kernels::team_threads()), fallback }
     }
     pub fn is_cpu(&self) -> bool {
         self.device == Device::flex()

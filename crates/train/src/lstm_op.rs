@@ -16,7 +16,8 @@ use burn::backend::autodiff::{
 use burn::backend::flex::FlexTensor;
 use burn::backend::{backend_extension, tensor::FloatTensor, Backend, Dispatch, Flex, TensorMetadata};
 use burn::tensor::{activation::sigmoid, s, DType, Device, Tensor, TensorData};
-use cadenza_model::kernels::{apply_dropout, dropout_keeps, dropout_threshold, lstm_backward, lstm_forward, part, team_run, LstmTape, SharedMut, FORGET_BIAS};
+use cadenza_model::kernels::xent::{log_sum_exp, scaled_softmax};
+use cadenza_model::kernels::{apply_dropout, dropout_keeps, dropout_threshold, lstm_backward, lstm_forward, part, team_run, Level, LstmTape, SharedMut, FORGET_BIAS};
 use std::sync::Arc;
 
 #[backend_extension(Flex, Autodiff)]
@@ -159,19 +160,19 @@ fn ce_forward(x: &[f32], c: usize, tg: &CeTargets) -> (f32, Vec<f32>) {
     let mut lse = vec![0.0f32; n * ns];
     let mut row_loss = vec![0.0f64; n];
     let (lp, rp) = (SharedMut(lse.as_mut_ptr()), SharedMutF64(row_loss.as_mut_ptr()));
+    let level = Level::current();
     team_run(&|tid, nt, _| {
         for r in part(n, tid, nt) {
             let row = &x[r * c..(r + 1) * c];
             let mut l = 0.0f64;
             for (k, &(off, sz)) in tg.segments.iter().enumerate() {
                 let seg = &row[off..off + sz];
-                let m = seg.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-                let s: f64 = seg.iter().map(|&v| ((v - m) as f64).exp()).sum();
-                let z = m + s.ln() as f32;
+                let z = log_sum_exp(level, seg);
                 // SAFETY: row r belongs to this thread.
                 unsafe { *lp.p().add(r * ns + k) = z };
                 l += (z - seg[tg.labels[r * ns + k] as usize]) as f64;
             }
+            // SAFETY: row r belongs to this thread.
             unsafe { *rp.p().add(r) = l * tg.weights[r] as f64 };
         }
     });
@@ -180,7 +181,9 @@ fn ce_forward(x: &[f32], c: usize, tg: &CeTargets) -> (f32, Vec<f32>) {
 
 #[derive(Clone, Copy)]
 struct SharedMutF64(*mut f64);
+// SAFETY: a pointer the threads of one team_run use for disjoint rows (see ce_forward).
 unsafe impl Send for SharedMutF64 {}
+// SAFETY: as above.
 unsafe impl Sync for SharedMutF64 {}
 
 impl SharedMutF64 {
@@ -195,6 +198,7 @@ fn ce_backward(x: &[f32], c: usize, lse: &[f32], tg: &CeTargets, g: f32) -> Vec<
     let ns = tg.segments.len();
     let mut d = vec![0.0f32; n * c];
     let dp = SharedMut(d.as_mut_ptr());
+    let level = Level::current();
     team_run(&|tid, nt, _| {
         for r in part(n, tid, nt) {
             let wr = g * tg.weights[r];
@@ -204,10 +208,7 @@ fn ce_backward(x: &[f32], c: usize, lse: &[f32], tg: &CeTargets, g: f32) -> Vec<
                 continue;
             }
             for (k, &(off, sz)) in tg.segments.iter().enumerate() {
-                let z = lse[r * ns + k];
-                for (o, &v) in dr[off..off + sz].iter_mut().zip(&x[r * c + off..r * c + off + sz]) {
-                    *o = wr * (v - z).exp();
-                }
+                scaled_softmax(level, &x[r * c + off..r * c + off + sz], lse[r * ns + k], wr, &mut dr[off..off + sz]);
                 dr[off + tg.labels[r * ns + k] as usize] -= wr;
             }
         }

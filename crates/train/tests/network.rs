@@ -19,6 +19,18 @@ fn vec_of<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
 }
 
+/// The network's checks again in a child process at every SIMD level this CPU has
+/// (`CADENZA_SIMD=scalar`, `avx2`, `avx512`, …).
+#[test]
+fn network_checks_pass_at_every_simd_level() {
+    cadenza_model::kernels::simd::rerun_tests_at_every_level(&[
+        "burn_network_matches_reference_inference_on_magenta_bundle",
+        "fused_op_gradients_equal_burns_autodiff_of_the_composed_cell",
+        "network_gradients_match_finite_differences",
+        "training_steps_are_bit_identical_when_repeated",
+    ]);
+}
+
 #[test]
 fn burn_network_matches_reference_inference_on_magenta_bundle() {
     let bundle = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta/bundles/perf_dyn_small64.mag");
@@ -46,26 +58,28 @@ fn burn_network_matches_reference_inference_on_magenta_bundle() {
 #[test]
 fn fused_op_gradients_equal_burns_autodiff_of_the_composed_cell() {
     let ad = Device::flex().autodiff();
-    let (t, b, h) = (6, 3, 5);
-    let mut r = rng(1);
-    let xw_v: Vec<f32> = (0..t * b * 4 * h).map(|_| r.gen_range(-1.0..1.0)).collect();
-    let kh_v: Vec<f32> = (0..h * 4 * h).map(|_| r.gen_range(-0.6..0.6)).collect();
-    let wv: Vec<f32> = (0..t * b * h).map(|_| r.gen_range(-1.0..1.0)).collect();
-    let run = |fused: bool| {
-        let xw = Tensor::<3>::from_data(TensorData::new(xw_v.clone(), [t, b, 4 * h]), &ad).require_grad();
-        let kh = Tensor::<2>::from_data(TensorData::new(kh_v.clone(), [h, 4 * h]), &ad).require_grad();
-        let wt = Tensor::<3>::from_data(TensorData::new(wv.clone(), [t, b, h]), &ad);
-        let out = if fused { lstm_layer(xw.clone(), kh.clone()) } else { lstm_layer_composed(xw.clone(), kh.clone()) };
-        let loss = (out.clone() * wt).sum();
-        let g = loss.backward();
-        (vec_of(out), vec_of(xw.grad(&g).unwrap()), vec_of(kh.grad(&g).unwrap()))
-    };
-    let (o1, gx1, gk1) = run(true);
-    let (o2, gx2, gk2) = run(false);
-    let md = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-    assert!(md(&o1, &o2) < 1e-5, "outputs {}", md(&o1, &o2));
-    assert!(md(&gx1, &gx2) < 1e-4, "d xw {}", md(&gx1, &gx2));
-    assert!(md(&gk1, &gk2) < 1e-4, "d k_h {}", md(&gk1, &gk2));
+    // H = 5 runs the portable kernels; H = 16 with 7 rows the packed ones (with a row tail).
+    for (t, b, h) in [(6, 3, 5), (5, 7, 16)] {
+        let mut r = rng(1);
+        let xw_v: Vec<f32> = (0..t * b * 4 * h).map(|_| r.gen_range(-1.0..1.0)).collect();
+        let kh_v: Vec<f32> = (0..h * 4 * h).map(|_| r.gen_range(-0.6..0.6)).collect();
+        let wv: Vec<f32> = (0..t * b * h).map(|_| r.gen_range(-1.0..1.0)).collect();
+        let run = |fused: bool| {
+            let xw = Tensor::<3>::from_data(TensorData::new(xw_v.clone(), [t, b, 4 * h]), &ad).require_grad();
+            let kh = Tensor::<2>::from_data(TensorData::new(kh_v.clone(), [h, 4 * h]), &ad).require_grad();
+            let wt = Tensor::<3>::from_data(TensorData::new(wv.clone(), [t, b, h]), &ad);
+            let out = if fused { lstm_layer(xw.clone(), kh.clone()) } else { lstm_layer_composed(xw.clone(), kh.clone()) };
+            let loss = (out.clone() * wt).sum();
+            let g = loss.backward();
+            (vec_of(out), vec_of(xw.grad(&g).unwrap()), vec_of(kh.grad(&g).unwrap()))
+        };
+        let (o1, gx1, gk1) = run(true);
+        let (o2, gx2, gk2) = run(false);
+        let md = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        assert!(md(&o1, &o2) < 1e-5, "H={h} outputs {}", md(&o1, &o2));
+        assert!(md(&gx1, &gx2) < 1e-4, "d xw {}", md(&gx1, &gx2));
+        assert!(md(&gk1, &gk2) < 1e-4, "d k_h {}", md(&gk1, &gk2));
+    }
 }
 
 fn random_example(config: Config, n: usize, r: &mut impl Rng) -> EncodedExample {
@@ -169,4 +183,36 @@ fn network_gradients_match_finite_differences() {
         let num = (loss_of(&a) - loss_of(&b)) / (2.0 * eps as f64);
         assert!((num - afc[i] as f64).abs() < 2e-3 + 2e-2 * num.abs(), "fc_w[{i}]: numeric {num} analytic {}", afc[i]);
     }
+}
+
+/// Three Adam steps with dropout, twice from the same seed, at packed sizes (64 and 32 units,
+/// a row tail of 7): every parameter comes out with the same bits.
+#[test]
+fn training_steps_are_bit_identical_when_repeated() {
+    let ad = Device::flex().autodiff();
+    let config = Config::PerformanceWithDynamics;
+    let mc = ModelConfig::new(config, vec![64, 32]);
+    let mut r = rng(21);
+    let exs: Vec<EncodedExample> = (0..7).map(|k| random_example(config, 20 + k, &mut r)).collect();
+    let batch = Batch::new(config, &exs, (0..7).collect());
+    let run = || {
+        let mut net = PerformanceRnn::from_weights(&Weights::init(mc.clone(), 5), &ad);
+        let mut opt = AdamConfig::new().with_epsilon(1e-8).init();
+        let mut r = rng(22);
+        for _ in 0..3 {
+            let out = net.forward(&mc, &batch, 0.8, &mut r);
+            let grads = GradientsParams::from_grads(out.loss.backward(), &net);
+            net = opt.step(0.01, net, grads);
+        }
+        let mut v: Vec<u32> = Vec::new();
+        for k in &net.kernels {
+            v.extend(vec_of(k.val()).iter().map(|x| x.to_bits()));
+        }
+        v.extend(vec_of(net.fc_w.val()).iter().map(|x| x.to_bits()));
+        v
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.len(), b.len());
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert_eq!(differ, 0, "{differ} of {} parameter bits differ between two identical runs", a.len());
 }

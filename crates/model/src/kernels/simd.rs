@@ -92,7 +92,7 @@ impl Level {
                 Some((_, Some(l))) if l.supported() => l,
                 Some((_, Some(l))) => {
                     let fallback = Level::available().into_iter().filter(|&a| a < l).last().unwrap_or(Level::Scalar);
-                    eprintln!("cadenza: this CPU cannot run {} kernels; using {}", l.name(), fallback.name());
+                    eprintln!("cadenza: {} kernels cannot run here (this CPU lacks the instructions, or this build left them out); using {}", l.name(), fallback.name());
                     fallback
                 }
             }

@@ -14,6 +14,7 @@ fn main() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOPT").is_some() {
         // M_MMAP_MAX = 0, M_TRIM_THRESHOLD = max: big buffers are reused, not re-faulted.
+        // SAFETY: mallopt only changes glibc's allocation strategy.
         unsafe {
             mallopt(-4, 0);
             mallopt(-1, i32::MAX);

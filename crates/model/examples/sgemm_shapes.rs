@@ -8,6 +8,8 @@
 //! these shapes, so no hand-written kernel can beat it by more than ~1.1x.
 use std::time::Instant;
 
+/// # Safety
+/// The CPU must have AVX-512F (checked by the caller).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn fma_peak(iters: usize) -> f32 {
@@ -33,6 +35,7 @@ fn clock_ghz() -> f64 {
     let t = Instant::now();
     let mut x: u64 = 0;
     for _ in 0..n / 4 {
+        // SAFETY: four register adds, no memory, no flags anyone reads.
         unsafe { std::arch::asm!("add {0}, 1", "add {0}, 1", "add {0}, 1", "add {0}, 1", inout(reg) x) };
     }
     let secs = t.elapsed().as_secs_f64();
@@ -40,6 +43,8 @@ fn clock_ghz() -> f64 {
     n as f64 / secs / 1e9
 }
 
+/// # Safety
+/// The CPU must have AVX2 and FMA (checked by the caller).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn fma_peak_ymm(iters: usize) -> f32 {
@@ -64,6 +69,7 @@ unsafe fn fma_peak_ymm(iters: usize) -> f32 {
 fn gemm_crate(m: usize, n: usize, k: usize, c: &mut [f32], a: &[f32], ta: bool, b: &[f32], threads: usize) {
     let (a_rs, a_cs) = if ta { (1isize, m as isize) } else { (k as isize, 1isize) };
     let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    // SAFETY: the callers' buffers hold m×k, k×n and m×n floats, the strides stay inside them.
     unsafe {
         gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), a_cs, a_rs, b.as_ptr(), 1, n as isize, 1.0, 1.0, false, false, false, par);
     }
@@ -74,6 +80,7 @@ fn main() {
     if is_x86_feature_detected!("avx512f") {
         let iters = 50_000_000;
         let t = Instant::now();
+        // SAFETY (here and below): AVX-512F was detected above; AVX2 + FMA come with it.
         let s = unsafe { fma_peak(iters) };
         let secs = t.elapsed().as_secs_f64();
         let t2 = Instant::now();

@@ -23,7 +23,7 @@
 //!
 //! Layout: [`team`] (threads), [`simd`] (levels and dispatch), [`vmath`] (exp, σ, tanh),
 //! [`packed`] (packed operands, row groups), [`micro`] (the microkernels), [`lstm`] (the layer),
-//! [`dropout`], [`xent`] (the loss's vector parts).
+//! [`dropout`].
 
 pub mod dropout;
 pub mod lstm;
@@ -32,7 +32,6 @@ pub mod packed;
 pub mod simd;
 pub mod team;
 pub mod vmath;
-pub mod xent;
 
 pub use dropout::{apply_dropout, apply_dropout_at, dropout_keeps, dropout_threshold};
 pub use lstm::{gemv_acc, lstm_backward, lstm_backward_at, lstm_forward, lstm_forward_at, lstm_step, LstmGrads, LstmTape};

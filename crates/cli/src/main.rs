@@ -1,4 +1,5 @@
 //! `cadenza`: one binary, one subcommand per pipeline stage.
+#![forbid(unsafe_code)]
 
 use anyhow::{bail, Context, Result};
 use cadenza_dataset::{BuildOptions, LoadOptions};
@@ -630,7 +631,7 @@ fn likelihood(a: LikelihoodArgs) -> Result<()> {
         cadenza_model::inference::log_softmax_segments(&mut lp, &config.class_sizes());
         let c = w.config.num_logits();
         let softmax: Vec<Vec<f32>> = lp.chunks(c).map(|r| r.iter().map(|v| v.exp()).collect()).collect();
-        std::fs::write(out, serde_json::to_vec(&serde_json::json!({"log_likelihood": ll, "softmax": softmax}))?).with_context(|| out.display().to_string())?;
+        cadenza_atomic::write_atomic(out, &serde_json::to_vec(&serde_json::json!({"log_likelihood": ll, "softmax": softmax}))?).with_context(|| format!("cannot write {}", out.display()))?;
     }
     Ok(())
 }

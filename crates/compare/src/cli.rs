@@ -22,38 +22,38 @@ pub struct CompareArgs {
     #[arg(long)]
     pub modified_model: Option<PathBuf>,
     /// Training steps of each model.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = CompareOptions::default().steps)]
     pub steps: u64,
     /// Magenta-style overrides for both runs: batch_size=48,dropout_keep_prob=0.5,learning_rate=0.001.
     #[arg(long, default_value = "")]
     pub hparams: String,
     /// Weight of the rhythm loss in the modified model (the seed project's 0.5).
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = CompareOptions::default().rhythm_loss)]
     pub rhythm_loss: f64,
     /// Weight of the harmony loss in the modified model (the seed project's 0.25).
-    #[arg(long, default_value_t = 0.25)]
+    #[arg(long, default_value_t = CompareOptions::default().harmony_loss)]
     pub harmony_loss: f64,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = CompareOptions::default().eval_every)]
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples.
     #[arg(long)]
     pub eval_examples: Option<usize>,
     /// Training seed (data order, dropout) of the first run of each model; run k uses seed + k.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = CompareOptions::default().seed)]
     pub seed: u64,
     /// Independent training runs per model: the verdict's intervals span seeds × samples.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = CompareOptions::default().seeds)]
     pub seeds: usize,
     /// Samples per trained model (the same sample seeds for every model).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = CompareOptions::default().samples)]
     pub samples: usize,
     /// Length of each sample in 10 ms steps (3000 = 30 s).
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = CompareOptions::default().num_steps)]
     pub num_steps: u32,
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = CompareOptions::default().temperature)]
     pub temperature: f64,
     /// Seed of sample 1 (both models sample from the same seeds).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = CompareOptions::default().sample_seed)]
     pub sample_seed: u64,
     /// SoundFont for the WAV players (default: Debian's fluid-soundfont-gm if installed, else the built-in piano-like synthesiser).
     #[arg(long)]

@@ -20,6 +20,7 @@
 //! OUT/base/samples/                        the initial model's samples (when there is one)
 //! OUT/reference/                           eval pieces, rendered the same way
 //! ```
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod demo;
@@ -269,7 +270,7 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
     let stop: Option<cadenza_train::StopInfo> = std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let best = run_dir.join("best");
     if let Some(s) = &stop {
-        let early = s.reason.starts_with("early stopping");
+        let early = s.reason.is_early_stop();
         if (s.step >= o.steps || early) && best.join("model.json").is_file() {
             eprintln!("{name} seed {seed}: reusing the finished run in {} (step {})", run_dir.display(), s.step);
             return Ok((best, Some(s.step)));
@@ -302,7 +303,7 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
     cadenza_render::write_atomic(&variant_path, &serde_json::to_vec_pretty(&variant)?)?;
     eprintln!("{name} seed {seed}: training {} steps (rhythm loss {rhythm}, harmony loss {harmony}){}", o.steps, if resume { ", resuming" } else { "" });
     let info = cadenza_train::train(&topts).with_context(|| format!("training the {name} model in {}", run_dir.display()))?;
-    if info.reason.starts_with("interrupted") {
+    if info.reason.is_interrupted() {
         bail!("{name}: training interrupted at step {}; run the same command again to resume", info.step);
     }
     if !best.join("model.json").is_file() {

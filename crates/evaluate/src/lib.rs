@@ -10,6 +10,7 @@
 //!   KL(reference ‖ samples), plus the intra-/inter-set distance variant.
 //! * [`load_samples`] / [`load_reference`]: MIDI and MusicXML files (sustain pedal applied),
 //!   or the examples of a `cadenza dataset` folder decoded back to notes.
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod compare;

@@ -19,8 +19,8 @@ pub struct GenerateArgs {
     /// Output folder (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// Total length in 10 ms steps, primer included (6000 = 60 s).
-    #[arg(long, default_value_t = 6000)]
+    /// Total length in 10 ms steps, primer included (Magenta's default, 3000 = 30 s; 6000 = 60 s).
+    #[arg(long, default_value_t = GenerateOptions::default().num_steps)]
     pub num_steps: u32,
     /// Divides the logits: above 1 is more random, below 1 more conservative.
     #[arg(long, default_value_t = 1.0)]

@@ -14,6 +14,7 @@
 //! logits are divided by the temperature and always sampled (beam search included); scores
 //! are sums of log-probabilities under the tempered distribution; the output is cut to
 //! exactly `num_steps` with `set_length` and decoded with notes capped at 5 s.
+#![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod cli;

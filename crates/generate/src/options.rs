@@ -99,6 +99,7 @@ pub struct GenerateOptions {
 impl Default for GenerateOptions {
     fn default() -> Self {
         GenerateOptions {
+            // Magenta's `--num_steps` default (magenta-compat.md §5.1).
             num_steps: 3000,
             temperature: 1.0,
             num_outputs: 1,

@@ -1,9 +1,7 @@
 //! Magenta `.mag` generator bundles (`magenta.GeneratorBundle`).
 
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use prost::Message;
 
@@ -179,52 +177,12 @@ impl Bundle {
     }
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 /// Write `bytes` to `path` without ever leaving a half-written file there: write a
 /// temporary file in the same directory, fsync it, rename it over `path`, then fsync
 /// the directory (best effort). On error the temporary file is removed and an existing
-/// file at `path` is left untouched.
+/// file at `path` is left untouched; a new file gets the usual mode, a replaced one keeps its
+/// own (`cadenza_atomic`).
 pub fn write_file_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let path = path.as_ref();
-    let file_name = path.file_name().ok_or_else(|| {
-        MagError::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name"),
-        )
-    })?;
-    let dir: PathBuf = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    match result {
-        Ok(()) => {
-            #[cfg(unix)]
-            if let Ok(d) = fs::File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(MagError::io(path, e))
-        }
-    }
+    cadenza_atomic::write_atomic(path, bytes).map_err(|e| MagError::io(path, e))
 }

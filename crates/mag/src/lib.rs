@@ -22,6 +22,7 @@
 //! out.write_atomic("fine_tuned.mag")?;
 //! # Ok::<(), cadenza_mag::MagError>(())
 //! ```
+#![forbid(unsafe_code)]
 
 pub mod bundle;
 pub mod checkpoint;

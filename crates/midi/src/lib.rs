@@ -8,6 +8,7 @@
 //! (program, channel, track) in order of their first *closed* note; control changes seen
 //! before an instrument's first note are kept only if that (channel, track) later gets one.
 //! Parsing is midly's (lenient mode), so running status and odd chunk lengths are handled.
+#![forbid(unsafe_code)]
 
 use cadenza_notes::{ControlChange, KeySignature, Mode, Note, NoteSequence, SourceInfo, SourceKind, Tempo, TimeSignature};
 use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
@@ -390,12 +391,5 @@ fn channel_for(i: usize, drum: bool) -> u8 {
 /// Writes a MIDI file atomically: a temp file in the same folder, then a rename, so an
 /// interrupted write never leaves a truncated file behind.
 pub fn write_file(seq: &NoteSequence, path: &Path) -> Result<(), MidiError> {
-    let file = path.display().to_string();
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let err = |e: std::io::Error| MidiError::Write { file: file.clone(), msg: e.to_string() };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    std::io::Write::write_all(&mut tmp, &to_bytes(seq)).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    cadenza_atomic::write_atomic(path, &to_bytes(seq)).map_err(|e| MidiError::Write { file: path.display().to_string(), msg: e.to_string() })
 }

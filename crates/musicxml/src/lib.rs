@@ -12,6 +12,7 @@
 //!   it match Magenta's index for index. Where note-seq raises, this mode returns an error.
 //!
 //! Both modes refuse oversized, bomb-like or malformed input with an error and never panic.
+#![forbid(unsafe_code)]
 
 mod compat;
 mod container;

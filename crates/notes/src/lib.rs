@@ -4,6 +4,7 @@
 //! Performance RNN pipeline reads, as plain Rust values: no protobuf, no global state.
 //! Times are `f64` seconds because Magenta's are proto doubles and quantisation
 //! (`int(t * 100 + 0.5)`) must see the same bits to land on the same step.
+#![forbid(unsafe_code)]
 
 pub mod transform;
 

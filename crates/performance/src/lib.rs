@@ -6,6 +6,7 @@
 //! * [`OneHot`]: the 356/388-class index layout that decides weight compatibility.
 //! * [`controls`]: note-density and pitch-class-histogram conditioning signals.
 //! * [`Config`]: the nine Performance RNN configs and their input encoders.
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod controls;

@@ -7,6 +7,7 @@
 //!   grand staff, that MuseScore opens and Cadenza's importer reads back.
 //!
 //! Every file is written atomically: a temporary file beside the target, then a rename.
+#![forbid(unsafe_code)]
 
 pub mod audio;
 pub mod roll;
@@ -46,11 +47,5 @@ pub enum RenderError {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// crash never leaves a half-written file under the final name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
-    let io = |source: std::io::Error| RenderError::Io { path: path.display().to_string(), source };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    cadenza_atomic::write_atomic(path, bytes).map_err(|source| RenderError::Io { path: path.display().to_string(), source })
 }

@@ -15,6 +15,7 @@ pub mod losses;
 pub mod lstm_op;
 pub mod metrics;
 pub mod network;
+pub mod stop;
 pub mod train;
 
 pub use device::{DeviceChoice, Selected};
@@ -22,4 +23,4 @@ pub use hparams::{EarlyStop, HParams, Schedule, StopMode};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
 pub use losses::{MusicalWeights, ShiftError};
-pub use train::{evaluate, evaluate_report, lr_find, EvalReport, LrFind, LrFindOptions, LrPoint, request_stop, train, StopInfo, TrainError, TrainOptions, TrainState};
+pub use train::{evaluate, evaluate_report, lr_find, EvalReport, LrFind, LrFindOptions, LrPoint, request_stop, train, StopInfo, StopReason, TrainError, TrainOptions, TrainState};

@@ -63,9 +63,7 @@ impl MetricsCsv {
             s.push_str(&Self::line(r));
             s.push('\n');
         }
-        let tmp = self.path.with_extension("csv.tmp");
-        std::fs::write(&tmp, s)?;
-        std::fs::rename(&tmp, &self.path)
+        cadenza_atomic::write_atomic(&self.path, s.as_bytes())
     }
 
     pub fn push(&mut self, row: Row) -> std::io::Result<()> {

@@ -13,6 +13,7 @@ use crate::losses::{check_config, expected_cost, harmony_rows, musical_terms, Mu
 use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
 use crate::metrics::{Metrics, MetricsSum};
 use crate::network::{Batch, PerformanceRnn};
+pub use crate::stop::{StopInfo, StopReason};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
@@ -122,17 +123,6 @@ struct CheckpointIndex {
     all: Vec<String>,
 }
 
-/// `stop.json`: why and where the run ended.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StopInfo {
-    pub reason: String,
-    pub step: u64,
-    pub best_checkpoint: Option<String>,
-    pub best_step: Option<u64>,
-    pub best_metric: Option<String>,
-    pub best_value: Option<f64>,
-    pub last_eval: Option<Metrics>,
-}
 
 /// Set by Ctrl-C: the loop saves a checkpoint and returns.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -272,9 +262,7 @@ fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), TrainError>
 }
 
 fn sync_dir(dir: &Path) {
-    if let Ok(f) = std::fs::File::open(dir) {
-        let _ = f.sync_all();
-    }
+    cadenza_atomic::sync_dir(dir)
 }
 
 struct Run {
@@ -497,7 +485,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let mut last_good = run.index.latest.clone().unwrap_or_else(|| "none".into());
     let inject_nan_at: Option<u64> = std::env::var("CADENZA_TEST_NAN_AT_STEP").ok().and_then(|v| v.parse().ok());
 
-    let stop = |reason: String, st: &TrainState, run: &Run, last_eval: &Option<Metrics>, log: &mut Log| -> Result<StopInfo, TrainError> {
+    let stop = |reason: StopReason, st: &TrainState, run: &Run, last_eval: &Option<Metrics>, log: &mut Log| -> Result<StopInfo, TrainError> {
         let info = StopInfo {
             reason: reason.clone(),
             step: st.step,
@@ -554,7 +542,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         }
         if !ce.is_finite() {
             bar.finish_and_clear();
-            let _ = stop(format!("the loss became {ce} at step {}", st.step + 1), &st, &run, &last_eval, &mut log);
+            let _ = stop(StopReason::NonFinite(format!("the loss became {ce} at step {}", st.step + 1)), &st, &run, &last_eval, &mut log);
             return Err(TrainError::NonFinite { step: st.step + 1, value: ce, checkpoint: last_good });
         }
         let mut grads = GradientsParams::from_grads(loss.backward(), &net);
@@ -580,7 +568,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             log.line(&format!("step {} train loss {:.5} accuracy {:.4} lr {:.3e} l1_term {:.5} l2_term {:.5}{musical} {:.0} tok/s", st.step, m.loss, m.accuracy, lr, l1v, l2v, tps));
         }
 
-        let mut stop_reason: Option<String> = None;
+        let mut stop_reason: Option<StopReason> = None;
         let mut is_best = false;
         let eval_now = !ds.eval.is_empty() && (st.step % opts.eval_every.max(1) == 0 || st.step == opts.steps);
         if eval_now {
@@ -603,16 +591,16 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             }
             if st.early_stop.is_some() {
                 if es.reached_target(value) {
-                    stop_reason = Some(format!("early stopping: eval {} {value:.5} reached the target {}", es.metric_name(), es.target.unwrap()));
+                    stop_reason = Some(StopReason::EarlyStop(format!("early stopping: eval {} {value:.5} reached the target {}", es.metric_name(), es.target.unwrap())));
                 } else if st.evals_since_best >= es.patience {
-                    stop_reason = Some(format!(
+                    stop_reason = Some(StopReason::EarlyStop(format!(
                         "early stopping: eval {} has not improved by more than {} for {} evaluations (best {:.5} at step {})",
                         es.metric_name(),
                         es.min_delta,
                         st.evals_since_best,
                         st.best_value.unwrap_or(f64::NAN),
                         st.best_step.unwrap_or(0)
-                    ));
+                    )));
                 }
             }
             last_eval = Some(m);
@@ -630,7 +618,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         }
         if interrupted {
             bar.finish_and_clear();
-            return stop("interrupted (Ctrl-C); resume with --resume".into(), &st, &run, &last_eval, &mut log);
+            return stop(StopReason::Interrupted, &st, &run, &last_eval, &mut log);
         }
         if let Some(r) = stop_reason {
             bar.finish_and_clear();
@@ -639,7 +627,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         }
     }
     bar.finish_and_clear();
-    stop(format!("reached --steps {}", opts.steps), &st, &run, &last_eval, &mut log)
+    stop(StopReason::ReachedSteps(opts.steps), &st, &run, &last_eval, &mut log)
 }
 
 /// One point of an LR range test.

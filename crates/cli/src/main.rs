@@ -452,13 +452,12 @@ fn bench_data(a: BenchDataArgs) -> Result<()> {
     let mut best = f64::INFINITY;
     let mut stats = None;
     for _ in 0..a.runs.max(1) {
-        let tmp = tempfile_dir()?;
-        let out = tmp.join("bench");
+        let tmp = tempfile::Builder::new().prefix("cadenza-bench-").tempdir()?;
+        let out = tmp.path().join("bench");
         let t = std::time::Instant::now();
         let s = cadenza_dataset::build(&files, &out, &opts)?;
         best = best.min(t.elapsed().as_secs_f64());
         stats = Some(s);
-        std::fs::remove_dir_all(&tmp).ok();
     }
     let stats = stats.unwrap();
     let magenta = xml as f64 * MAGENTA_SECONDS_PER_XML + midi as f64 * MAGENTA_SECONDS_PER_MIDI;
@@ -556,12 +555,6 @@ fn bench_generate(a: BenchGenerateArgs) -> Result<()> {
 
 fn rayon_threads() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
-fn tempfile_dir() -> Result<PathBuf> {
-    let d = std::env::temp_dir().join(format!("cadenza-bench-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos()));
-    std::fs::create_dir_all(&d)?;
-    Ok(d)
 }
 
 fn import(a: ImportArgs) -> Result<()> {
@@ -667,16 +660,7 @@ fn train(a: TrainArgs) -> Result<()> {
         None => None,
     };
     if let Some(d) = &a.lr_decay {
-        let mut rate = None;
-        let mut steps = None;
-        for kv in d.split(',') {
-            match kv.split_once('=') {
-                Some(("rate", v)) => rate = Some(v.trim().parse::<f64>()?),
-                Some(("steps", v)) => steps = Some(v.trim().parse::<u64>()?),
-                _ => bail!("--lr-decay takes rate=R,steps=N"),
-            }
-        }
-        schedule = Some(cadenza_train::Schedule::Exponential { decay_rate: rate.context("--lr-decay needs rate=")?, decay_steps: steps.context("--lr-decay needs steps=")? });
+        schedule = Some(cadenza_train::Schedule::parse_exponential(d).map_err(anyhow::Error::msg)?);
     }
     let early_stop = match &a.early_stop {
         Some(s) => Some(cadenza_train::EarlyStop::parse(s).map_err(anyhow::Error::msg)?),

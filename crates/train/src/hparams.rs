@@ -29,6 +29,21 @@ impl Schedule {
         }
     }
 
+    /// `--lr-decay rate=0.5,steps=2500`: the learning rate times `rate` every `steps` steps.
+    pub fn parse_exponential(s: &str) -> Result<Schedule, String> {
+        let kv = parse_kv(s)?;
+        if let Some((k, _)) = kv.iter().find(|(k, _)| k != "rate" && k != "steps") {
+            return Err(format!("--lr-decay takes rate=R,steps=N, not {k}"));
+        }
+        let get = |k: &str| kv.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).ok_or_else(|| format!("--lr-decay needs {k}=…"));
+        let decay_rate = get("rate")?.parse::<f64>().map_err(|e| format!("--lr-decay rate: {e}"))?;
+        let decay_steps = get("steps")?.parse::<u64>().map_err(|e| format!("--lr-decay steps: {e}"))?;
+        if !(decay_rate > 0.0 && decay_steps > 0) {
+            return Err("--lr-decay needs rate > 0 and steps > 0".into());
+        }
+        Ok(Schedule::Exponential { decay_rate, decay_steps })
+    }
+
     /// `--clr lower=0.00025,upper=0.001,step_size=470`.
     pub fn parse_clr(s: &str) -> Result<Schedule, String> {
         let kv = parse_kv(s)?;
@@ -241,6 +256,10 @@ mod tests {
         assert!((s.learning_rate(0.0, 940) - 0.00025).abs() < 1e-12);
         assert!((s.learning_rate(0.0, 235) - 0.000625).abs() < 1e-12);
         assert!(Schedule::parse_clr("lower=1,upper=0.5,step_size=3").is_err());
+        assert_eq!(Schedule::parse_exponential("rate=0.5, steps=2500").unwrap(), Schedule::Exponential { decay_rate: 0.5, decay_steps: 2500 });
+        for bad in ["rate=0.5", "steps=10", "rate=0.5,steps=10,x=1", "rate=-1,steps=10", "rate=0.5,steps=0", "rate=a,steps=1"] {
+            assert!(Schedule::parse_exponential(bad).is_err(), "{bad}");
+        }
         let e = Schedule::Exponential { decay_rate: 0.5, decay_steps: 10 };
         assert!((e.learning_rate(1.0, 20) - 0.25).abs() < 1e-12);
     }

@@ -31,21 +31,12 @@ pub struct BenchResult {
     pub simd_level: String,
 }
 
-/// Multiply-adds ×2 of one row step (layer 0's one-hot input is a row gather).
-fn flops_per_row_step(w: &Weights) -> f64 {
-    let m = &w.config;
-    let mut f = 0.0;
-    for (l, &h) in m.layers.iter().enumerate() {
-        let rows = if l == 0 { h } else { m.layer_input(l) + h };
-        f += 2.0 * (rows * 4 * h) as f64;
-    }
-    f + 2.0 * (m.top() * m.num_logits()) as f64
-}
 
 /// Generates `num_steps` from the empty primer once per entry of `batches` (no progress bar,
 /// no files), seeds `seed..seed + batch`.
 pub fn bench(weights: &Weights, num_steps: u32, batches: &[usize], seed: u64) -> Result<Vec<BenchResult>, GenerateError> {
     let mut out = Vec::new();
+    let flops = weights.config.forward_flops();
     for &batch in batches {
         let opts = GenerateOptions { num_steps, num_outputs: batch, seed, ..Default::default() };
         let t = Instant::now();
@@ -62,8 +53,9 @@ pub fn bench(weights: &Weights, num_steps: u32, batches: &[usize], seed: u64) ->
             ms_per_rnn_step: seconds * 1000.0 / rnn_steps.max(1) as f64,
             mean_events,
             row_steps,
-            gflops: row_steps as f64 * flops_per_row_step(weights) / seconds / 1e9,
-            weight_bytes: (flops_per_row_step(weights) / 2.0) as usize * 4,
+            gflops: row_steps as f64 * flops / seconds / 1e9,
+            // One f32 weight per multiply-add.
+            weight_bytes: (flops / 2.0) as usize * 4,
             simd_level: cadenza_model::kernels::Level::current().name().into(),
         });
     }

@@ -339,19 +339,18 @@ impl Kernel for StepThread<'_> {
             let own = part(hid / S::F32_LANES, tid, n);
             let (init, ldi) = if l == 0 { (x0.as_ptr(), 4 * hid) } else { (w.biases[l].as_ptr(), 0) };
             let io = CellIo { init, ldi, c_in: cp[l].p(), c_out: cp[l].p(), h_out: hn[l].p(), gates: std::ptr::null_mut() };
+            // Layer 0 multiplies its own old h only; deeper layers [new h below, own old h].
+            let own_h = Seg { a: hp[l].p(), lda: hid, k0: 0, k: hid };
+            let (segs, nseg) = if l == 0 {
+                ([own_h, Seg::EMPTY], 1)
+            } else {
+                let hin = layers[l - 1];
+                ([Seg { a: hn[l - 1].p(), lda: hin, k0: 0, k: hin }, Seg { k0: hin, ..own_h }], 2)
+            };
             // SAFETY: every thread reads the previous layer's new state (complete after the
             // barrier) and this layer's old state, and writes only its own units of this
             // layer's c and new h; every buffer holds b rows, `kp` was packed for this level.
-            unsafe {
-                if l == 0 {
-                    let segs = [Seg { a: hp[0].p(), lda: hid, k0: 0, k: hid }];
-                    cell(s, b, own, hid, io, &segs, kp);
-                } else {
-                    let hin = layers[l - 1];
-                    let segs = [Seg { a: hn[l - 1].p(), lda: hin, k0: 0, k: hin }, Seg { a: hp[l].p(), lda: hid, k0: hin, k: hid }];
-                    cell(s, b, own, hid, io, &segs, kp);
-                }
-            }
+            unsafe { cell(s, b, own, hid, io, &segs[..nseg], kp) };
             bar.wait();
         }
         let top = layers.len() - 1;

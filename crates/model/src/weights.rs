@@ -42,6 +42,18 @@ impl ModelConfig {
     pub fn top(&self) -> usize {
         *self.layers.last().unwrap_or(&0)
     }
+    /// FLOPs (2 per multiply-add) of one forward step of one row: every LSTM kernel (layer 0's
+    /// input is a row gather of its one-hot event, so only its recurrent rows count) and the
+    /// logits layer. Its multiply-adds are also the weights a step reads.
+    pub fn forward_flops(&self) -> f64 {
+        let mut f = 0.0;
+        for (l, &h) in self.layers.iter().enumerate() {
+            let rows = if l == 0 { h } else { self.layer_input(l) + h };
+            f += 2.0 * rows as f64 * 4.0 * h as f64;
+        }
+        f + 2.0 * self.top() as f64 * self.num_logits() as f64
+    }
+
     /// Rows of layer `l`'s kernel that multiply its input.
     pub fn layer_input(&self, l: usize) -> usize {
         if l == 0 {

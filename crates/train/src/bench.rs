@@ -44,14 +44,7 @@ pub fn peak_rss_mb() -> f64 {
 
 /// FLOPs of one training token: 3× the forward pass (2 per multiply-add).
 pub fn flops_per_token(m: &ModelConfig) -> f64 {
-    let mut f = 0.0;
-    for (l, &h) in m.layers.iter().enumerate() {
-        // Layer 0's input is a row gather (free); deeper layers multiply their input too.
-        let rows = if l == 0 { h } else { m.layer_input(l) + h };
-        f += 2.0 * rows as f64 * 4.0 * h as f64;
-    }
-    f += 2.0 * m.top() as f64 * m.num_logits() as f64;
-    3.0 * f
+    3.0 * m.forward_flops()
 }
 
 /// The machine's SGEMM speed (1024³, the `gemm` kernels training uses), GFLOP/s: the best of

@@ -35,9 +35,7 @@ impl Schedule {
         if let Some((k, _)) = kv.iter().find(|(k, _)| k != "rate" && k != "steps") {
             return Err(format!("--lr-decay takes rate=R,steps=N, not {k}"));
         }
-        let get = |k: &str| kv.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).ok_or_else(|| format!("--lr-decay needs {k}=…"));
-        let decay_rate = get("rate")?.parse::<f64>().map_err(|e| format!("--lr-decay rate: {e}"))?;
-        let decay_steps = get("steps")?.parse::<u64>().map_err(|e| format!("--lr-decay steps: {e}"))?;
+        let (decay_rate, decay_steps) = (kv_value::<f64>(&kv, "--lr-decay", "rate")?, kv_value::<u64>(&kv, "--lr-decay", "steps")?);
         if !(decay_rate > 0.0 && decay_steps > 0) {
             return Err("--lr-decay needs rate > 0 and steps > 0".into());
         }
@@ -47,10 +45,8 @@ impl Schedule {
     /// `--clr lower=0.00025,upper=0.001,step_size=470`.
     pub fn parse_clr(s: &str) -> Result<Schedule, String> {
         let kv = parse_kv(s)?;
-        let get = |k: &str| kv.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).ok_or_else(|| format!("--clr needs {k}=…"));
-        let f = |k: &str| get(k)?.parse::<f64>().map_err(|e| format!("--clr {k}: {e}"));
-        let (lower, upper) = (f("lower")?, f("upper")?);
-        let step_size = get("step_size")?.parse::<u64>().map_err(|e| format!("--clr step_size: {e}"))?;
+        let (lower, upper) = (kv_value::<f64>(&kv, "--clr", "lower")?, kv_value::<f64>(&kv, "--clr", "upper")?);
+        let step_size = kv_value::<u64>(&kv, "--clr", "step_size")?;
         if !(lower > 0.0 && upper >= lower && step_size > 0) {
             return Err("--clr needs 0 < lower ≤ upper and step_size > 0".into());
         }
@@ -84,6 +80,15 @@ impl Default for HParams {
     fn default() -> Self {
         HParams { batch_size: 64, dropout_keep_prob: 1.0, learning_rate: 0.001, clip_norm: 3.0, l1: 0.0, l2: 0.0, schedule: Schedule::Constant, rhythm_loss: 0.0, harmony_loss: 0.0 }
     }
+}
+
+/// The value of `key` in `kv` parsed as a `T`; the errors name `flag`.
+fn kv_value<T: std::str::FromStr>(kv: &[(String, String)], flag: &str, key: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let v = kv.iter().find(|(k, _)| k == key).map(|(_, v)| v).ok_or_else(|| format!("{flag} needs {key}=…"))?;
+    v.parse::<T>().map_err(|e| format!("{flag} {key}: {e}"))
 }
 
 fn parse_kv(s: &str) -> Result<Vec<(String, String)>, String> {

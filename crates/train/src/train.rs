@@ -123,7 +123,6 @@ struct CheckpointIndex {
     all: Vec<String>,
 }
 
-
 /// Set by Ctrl-C: the loop saves a checkpoint and returns.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -261,10 +260,6 @@ fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), TrainError>
     cadenza_mag::write_file_atomic(path, &bytes).map_err(|e| ferr(path, e))
 }
 
-fn sync_dir(dir: &Path) {
-    cadenza_atomic::sync_dir(dir)
-}
-
 struct Run {
     dir: PathBuf,
     index: CheckpointIndex,
@@ -295,11 +290,11 @@ impl Run {
                 let _ = file.sync_all();
             }
         }
-        sync_dir(&tmp);
+        cadenza_atomic::sync_dir(&tmp);
         let dst = root.join(&name);
         let _ = std::fs::remove_dir_all(&dst);
         std::fs::rename(&tmp, &dst).map_err(|e| ferr(&dst, e))?;
-        sync_dir(&root);
+        cadenza_atomic::sync_dir(&root);
         if !self.index.all.contains(&name) {
             self.index.all.push(name.clone());
         }

@@ -191,24 +191,29 @@ fn forward_portable(xw: &[f32], k_h: &[f32], tape: &mut LstmTape, t: usize, b: u
         sgemm(b, g4, hid, &mut z, &hs[bh * s..], false, k_h, false, true);
         let gates = &mut tape.gates[s * b * g4..(s + 1) * b * g4];
         let (c_prev, c_next) = tape.c.split_at_mut(bh * (s + 1));
-        let c_prev = &c_prev[bh * s..];
         let c_next = &mut c_next[..bh];
+        c_next.copy_from_slice(&c_prev[bh * s..]);
         let h_next = &mut tape.h[bh * (s + 1)..bh * (s + 2)];
-        for r in 0..b {
-            let zr = &z[r * g4..(r + 1) * g4];
-            let gr = &mut gates[r * g4..(r + 1) * g4];
-            for u in 0..hid {
-                let i = sigmoid(zr[u]);
-                let j = tanh_approx(zr[hid + u]);
-                let f = sigmoid(zr[2 * hid + u] + FORGET_BIAS);
-                let o = sigmoid(zr[3 * hid + u]);
-                let c = c_prev[r * hid + u] * f + i * j;
-                c_next[r * hid + u] = c;
-                h_next[r * hid + u] = tanh_approx(c) * o;
-                gr[u] = i;
-                gr[hid + u] = j;
-                gr[2 * hid + u] = f;
-                gr[3 * hid + u] = o;
+        cells_scalar(&z, c_next, h_next, Some(gates), hid);
+    }
+}
+
+/// The scalar cell for every row: from the pre-activations `z` ([B, 4H]) updates `c` ([B, H])
+/// in place, writes `h` and, when given, the activated gates ([B, 4H]).
+fn cells_scalar(z: &[f32], c: &mut [f32], h: &mut [f32], mut gates: Option<&mut [f32]>, hid: usize) {
+    let g4 = 4 * hid;
+    for (r, zr) in z.chunks_exact(g4).enumerate() {
+        for u in 0..hid {
+            let i = sigmoid(zr[u]);
+            let j = tanh_approx(zr[hid + u]);
+            let f = sigmoid(zr[2 * hid + u] + FORGET_BIAS);
+            let o = sigmoid(zr[3 * hid + u]);
+            let cc = c[r * hid + u] * f + i * j;
+            c[r * hid + u] = cc;
+            h[r * hid + u] = tanh_approx(cc) * o;
+            if let Some(g) = gates.as_deref_mut() {
+                let gr = &mut g[r * g4..(r + 1) * g4];
+                (gr[u], gr[hid + u], gr[2 * hid + u], gr[3 * hid + u]) = (i, j, f, o);
             }
         }
     }
@@ -361,18 +366,7 @@ pub fn lstm_step(xw: &[f32], k_h: &[f32], h: &mut [f32], c: &mut [f32], b: usize
     } else {
         sgemm(b, g4, hid, z, h, false, k_h, false, true);
     }
-    for r in 0..b {
-        let zr = &z[r * g4..(r + 1) * g4];
-        for u in 0..hid {
-            let i = sigmoid(zr[u]);
-            let j = tanh_approx(zr[hid + u]);
-            let f = sigmoid(zr[2 * hid + u] + FORGET_BIAS);
-            let o = sigmoid(zr[3 * hid + u]);
-            let cc = c[r * hid + u] * f + i * j;
-            c[r * hid + u] = cc;
-            h[r * hid + u] = tanh_approx(cc) * o;
-        }
-    }
+    cells_scalar(&z[..b * g4], &mut c[..b * hid], &mut h[..b * hid], None, hid);
 }
 
 /// `y[n] += x[k] · w[k×n]` for a single row: a GEMV the batch-1 portable path uses, because

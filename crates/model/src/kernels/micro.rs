@@ -61,6 +61,20 @@ unsafe fn mk<S: Simd, const R: usize, const P: usize>(s: S, acc: &mut [[S::f32s;
     }
 }
 
+/// The (at most two) segments from row `r0` on, and how many there are.
+///
+/// # Safety
+/// Row `r0` must be inside every segment.
+#[inline(always)]
+unsafe fn from_row(segs: &[Seg], r0: usize) -> ([Seg; 2], usize) {
+    let mut out = [Seg::EMPTY; 2];
+    for (d, sg) in out.iter_mut().zip(segs) {
+        // SAFETY: the caller's contract.
+        *d = unsafe { sg.from_row(r0) };
+    }
+    (out, segs.len().min(2))
+}
+
 /// The pointers of one LSTM cell step (row strides: `ldi` for `init`, `H` for the states, `4H`
 /// for the gates).
 #[derive(Clone, Copy)]
@@ -95,12 +109,9 @@ unsafe fn cell_rows<S: Simd, const R: usize>(s: S, r0: usize, ub: usize, hid: us
                 *v = ld::<S>(io.init.add((r0 + r) * io.ldi + g * hid + u0));
             }
         }
-        let mut segs_r = [Seg::EMPTY; 2];
-        for (d, sg) in segs_r.iter_mut().zip(segs) {
-            *d = sg.from_row(r0);
-        }
+        let (segs_r, nseg) = from_row(segs, r0);
         let (_, _, off) = kp.block(ub);
-        mk::<S, R, 4>(s, &mut acc, &segs_r[..segs.len().min(2)], kp.ptr().add(off));
+        mk::<S, R, 4>(s, &mut acc, &segs_r[..nseg], kp.ptr().add(off));
         let fb = s.splat_f32s(FORGET_BIAS);
         for (r, a) in acc.iter().enumerate() {
             let row = r0 + r;
@@ -198,11 +209,8 @@ unsafe fn gemm_rows<S: Simd, const R: usize, const P: usize>(
                 }
             }
         }
-        let mut segs_r = [Seg::EMPTY; 2];
-        for (d, sg) in segs_r.iter_mut().zip(segs) {
-            *d = sg.from_row(r0);
-        }
-        mk::<S, R, P>(s, &mut acc, &segs_r[..segs.len().min(2)], kp.ptr().add(off));
+        let (segs_r, nseg) = from_row(segs, r0);
+        mk::<S, R, P>(s, &mut acc, &segs_r[..nseg], kp.ptr().add(off));
         for (r, a) in acc.iter().enumerate() {
             let o = out.add((r0 + r) * ldo);
             for (p, &v) in a.iter().enumerate() {

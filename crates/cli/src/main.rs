@@ -168,6 +168,10 @@ struct TrainArgs {
     /// distance, an earth mover's distance; the seed project used 0.5). May change on --resume.
     #[arg(long)]
     rhythm_loss: Option<f64>,
+    /// Which rhythm loss --rhythm-loss weighs: emd (expected shift distance, the first design)
+    /// or rps (ranked probability score: ordinal like the EMD, but strictly proper).
+    #[arg(long, value_parser = ["emd", "rps"])]
+    rhythm_cost: Option<String>,
     /// The modified model: weight of the differentiable harmony loss (expected out-of-key and
     /// interval-tension cost of the next note; the seed project used 0.25).
     #[arg(long)]
@@ -645,6 +649,9 @@ fn train(a: TrainArgs) -> Result<()> {
     }
     if let Some(v) = a.rhythm_loss {
         patch.push(format!("rhythm_loss={v}"));
+    }
+    if let Some(v) = &a.rhythm_cost {
+        patch.push(format!("rhythm_cost={v}"));
     }
     if let Some(v) = a.harmony_loss {
         patch.push(format!("harmony_loss={v}"));

@@ -1,6 +1,7 @@
 //! `cadenza compare` flags.
 
 use crate::{compare, CompareOptions, ComparisonReport};
+use cadenza_generate::NoteEvents;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -33,6 +34,9 @@ pub struct CompareArgs {
     /// Weight of the harmony loss in the modified model (the seed project's 0.25).
     #[arg(long, default_value_t = CompareOptions::default().harmony_loss)]
     pub harmony_loss: f64,
+    /// Which rhythm loss: "emd" (expected shift distance, the first design) or "rps" (ranked probability score, strictly proper)
+    #[arg(long, default_value = CompareOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps"])]
+    pub rhythm_cost: String,
     #[arg(long, default_value_t = CompareOptions::default().eval_every)]
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples.
@@ -55,6 +59,10 @@ pub struct CompareArgs {
     /// Seed of sample 1 (both models sample from the same seeds).
     #[arg(long, default_value_t = CompareOptions::default().sample_seed)]
     pub sample_seed: u64,
+    /// Which note events the samples may use: "paired" (a NOTE_OFF only of a sounding pitch, a
+    /// NOTE_ON only of a silent one, as in all training data) or "any" (Magenta's sampler)
+    #[arg(long, default_value = note_events_name(CompareOptions::default().note_events), value_parser = ["any", "paired"])]
+    pub note_events: String,
     /// SoundFont for the WAV players (default: Debian's fluid-soundfont-gm if installed, else the built-in piano-like synthesiser).
     #[arg(long)]
     pub soundfont: Option<PathBuf>,
@@ -83,6 +91,7 @@ impl CompareArgs {
             hparams: self.hparams.clone(),
             rhythm_loss: self.rhythm_loss,
             harmony_loss: self.harmony_loss,
+            rhythm_cost: cadenza_train::RhythmCost::parse(&self.rhythm_cost).unwrap_or_default(),
             eval_every: self.eval_every,
             eval_examples: self.eval_examples,
             seed: self.seed,
@@ -91,12 +100,30 @@ impl CompareArgs {
             num_steps: self.num_steps,
             temperature: self.temperature,
             sample_seed: self.sample_seed,
+            note_events: parse_note_events(&self.note_events),
             soundfont: self.soundfont.clone(),
             wav: !self.no_wav,
             out: self.out.clone(),
             progress: !self.quiet,
             device: self.device,
         }
+    }
+}
+
+/// The flag value of a [`NoteEvents`].
+pub(crate) const fn note_events_name(n: NoteEvents) -> &'static str {
+    match n {
+        NoteEvents::Any => "any",
+        NoteEvents::Paired => "paired",
+    }
+}
+
+/// A `--note-events` value (clap has checked it is one of the names).
+pub(crate) fn parse_note_events(s: &str) -> NoteEvents {
+    if s == "any" {
+        NoteEvents::Any
+    } else {
+        NoteEvents::Paired
     }
 }
 

@@ -81,6 +81,9 @@ pub struct DemoArgs {
     pub rhythm_loss: f64,
     #[arg(long, default_value_t = 0.25)]
     pub harmony_loss: f64,
+    /// Which rhythm loss: "emd" (expected shift distance) or "rps" (ranked probability score)
+    #[arg(long, default_value = CompareOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps"])]
+    pub rhythm_cost: String,
     /// Training seeds per model.
     #[arg(long, default_value_t = 3)]
     pub seeds: usize,
@@ -90,6 +93,9 @@ pub struct DemoArgs {
     /// 10 ms steps per sample (3000 = 30 s).
     #[arg(long, default_value_t = 3000)]
     pub num_steps: u32,
+    /// Which note events the samples may use: "paired" (well-formed NOTE_ON/NOTE_OFF only) or "any" (Magenta's sampler)
+    #[arg(long, default_value = crate::cli::note_events_name(CompareOptions::default().note_events), value_parser = ["any", "paired"])]
+    pub note_events: String,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Evaluate on at most this many eval examples.
@@ -260,12 +266,14 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         hparams: a.hparams.clone(),
         rhythm_loss: a.rhythm_loss,
         harmony_loss: a.harmony_loss,
+        rhythm_cost: cadenza_train::RhythmCost::parse(&a.rhythm_cost).unwrap_or_default(),
         eval_every: (a.steps / 6).max(1),
         eval_examples: Some(a.eval_examples),
         seed: a.seed,
         seeds: a.seeds,
         samples: a.samples,
         num_steps: a.num_steps,
+        note_events: crate::cli::parse_note_events(&a.note_events),
         out: a.out.join("comparison"),
         progress: true,
         device: a.device,

@@ -30,10 +30,10 @@ pub mod stats;
 use anyhow::{bail, Context, Result};
 use cadenza_dataset::Dataset;
 use cadenza_evaluate::{compare_to_reference, decode_store, evaluate_sequences, histogram_overlap, mean_histogram, Comparison, Evaluation, Split, FEATURES};
-use cadenza_generate::GenerateOptions;
+use cadenza_generate::{GenerateOptions, NoteEvents};
 use cadenza_model::Weights;
 use cadenza_render::{AudioOptions, RollOptions, ScoreOptions};
-use cadenza_train::{evaluate_report, EvalReport, PerformanceRnn, TrainOptions};
+use cadenza_train::{evaluate_report, EvalReport, PerformanceRnn, RhythmCost, TrainOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +57,9 @@ pub struct CompareOptions {
     pub hparams: String,
     pub rhythm_loss: f64,
     pub harmony_loss: f64,
+    /// Which rhythm loss the modified model's `rhythm_loss` weighs.
+    #[serde(default)]
+    pub rhythm_cost: RhythmCost,
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples (all when `None`).
     pub eval_examples: Option<usize>,
@@ -72,6 +75,9 @@ pub struct CompareOptions {
     pub temperature: f64,
     /// Seed of sample 1 (sample i uses `sample_seed + i − 1`), the same for every model.
     pub sample_seed: u64,
+    /// Which note events every model may sample (the same for all of them).
+    #[serde(default)]
+    pub note_events: NoteEvents,
     /// A SoundFont for WAV players; `None`: the system's General MIDI font if installed, else
     /// the built-in piano-like one.
     pub soundfont: Option<PathBuf>,
@@ -99,6 +105,7 @@ impl Default for CompareOptions {
             hparams: String::new(),
             rhythm_loss: 0.5,
             harmony_loss: 0.25,
+            rhythm_cost: RhythmCost::Emd,
             eval_every: 100,
             eval_examples: None,
             seed: 0,
@@ -107,6 +114,10 @@ impl Default for CompareOptions {
             num_steps: 3000,
             temperature: 1.0,
             sample_seed: 1,
+            // Only well-formed NOTE_ON/NOTE_OFF events, so the music metrics measure the models'
+            // choices of notes and times rather than notes left hanging by unmatched NOTE_OFFs
+            // (a small model's polyphony halves; see `NoteEvents`).
+            note_events: NoteEvents::Paired,
             soundfont: None,
             wav: true,
             out: PathBuf::new(),
@@ -252,7 +263,7 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
     let run_dir = seed_folder(o, name, seed).join("run");
     // What the run was asked to be: a finished or half-done run is reused only for the same
     // request, so changing a loss weight or the init never silently reuses the old model.
-    let variant = serde_json::json!({
+    let mut variant = serde_json::json!({
         "dataset": o.dataset.display().to_string(),
         "init": o.init.as_ref().map(|p| p.display().to_string()),
         "layers": o.layers,
@@ -261,6 +272,11 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
         "harmony_loss": harmony,
         "seed": seed,
     });
+    // Recorded only when it matters, so runs made before the choice existed stay reusable.
+    let rhythm_cost = (rhythm > 0.0 && o.rhythm_cost != RhythmCost::Emd).then_some(o.rhythm_cost);
+    if let Some(c) = rhythm_cost {
+        variant["rhythm_cost"] = c.name().into();
+    }
     let variant_path = seed_folder(o, name, seed).join("variant.json");
     if let Some(old) = std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
         if old != variant {
@@ -282,6 +298,9 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
         patch.push(',');
     }
     patch.push_str(&format!("rhythm_loss={rhythm},harmony_loss={harmony}"));
+    if let Some(c) = rhythm_cost {
+        patch.push_str(&format!(",rhythm_cost={}", c.name()));
+    }
     let topts = TrainOptions {
         dataset: o.dataset.clone(),
         run_dir: run_dir.clone(),
@@ -301,7 +320,7 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
     };
     std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out)).with_context(|| format!("cannot create {}", run_dir.display()))?;
     cadenza_render::write_atomic(&variant_path, &serde_json::to_vec_pretty(&variant)?)?;
-    eprintln!("{name} seed {seed}: training {} steps (rhythm loss {rhythm}, harmony loss {harmony}){}", o.steps, if resume { ", resuming" } else { "" });
+    eprintln!("{name} seed {seed}: training {} steps (rhythm loss {rhythm}{}, harmony loss {harmony}){}", o.steps, rhythm_cost.map_or(String::new(), |c| format!(" {}", c.name())), if resume { ", resuming" } else { "" });
     let info = cadenza_train::train(&topts).with_context(|| format!("training the {name} model in {}", run_dir.display()))?;
     if info.reason.is_interrupted() {
         bail!("{name}: training interrupted at step {}; run the same command again to resume", info.step);
@@ -384,7 +403,7 @@ fn run_summary(o: &CompareOptions, label: &str, dir: &Path, model: &Path, seed: 
     let ev: EvalReport = evaluate_report(&net, &weights.config, &ds.eval, 32, o.eval_examples);
 
     eprintln!("{label}: generating {} samples of {} steps", o.samples, o.num_steps);
-    let gopts = GenerateOptions { num_steps: o.num_steps, num_outputs: o.samples, temperature: o.temperature, seed: o.sample_seed, ..Default::default() };
+    let gopts = GenerateOptions { num_steps: o.num_steps, num_outputs: o.samples, temperature: o.temperature, seed: o.sample_seed, note_events: o.note_events, ..Default::default() };
     let samples = cadenza_generate::generate(&weights, &gopts, o.progress).map_err(|e| anyhow::anyhow!("{label}: generation failed: {e}"))?;
     let seqs: Vec<(u64, f64, &cadenza_notes::NoteSequence)> = samples.iter().map(|s| (s.seed, s.log_likelihood, &s.sequence)).collect();
     let files = render_all(&o.out, &dir.join("samples"), &format!("{label} sample"), &seqs, soundfont)?;

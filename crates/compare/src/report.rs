@@ -59,7 +59,7 @@ pub fn html(r: &ComparisonReport, dir: &Path) -> Result<String> {
     let seeds = a.runs.len();
     let _ = writeln!(
         h,
-        "<h1>Does the modified Performance RNN make better classical music?</h1>\n<p>Both models: <code>{}</code> {:?}, initialised from <code>{}</code>, fine-tuned on <code>{}</code> (fingerprint {}) for {} steps{}, with {} training seed{} each (seeds {}…; seed k gives both the same initial weights, data order and dropout). The modified model adds the rhythm loss × {} and the harmony loss × {}. Every model generated {} samples of {} s from seeds {}…{} at temperature {}. The reference is the eval split ({} sequences of pieces neither model trained on).</p>",
+        "<h1>Does the modified Performance RNN make better classical music?</h1>\n<p>Both models: <code>{}</code> {:?}, initialised from <code>{}</code>, fine-tuned on <code>{}</code> (fingerprint {}) for {} steps{}, with {} training seed{} each (seeds {}…; seed k gives both the same initial weights, data order and dropout). The modified model adds the rhythm loss ({}) × {} and the harmony loss × {}. Every model generated {} samples of {} s from seeds {}…{} at temperature {}{}. The reference is the eval split ({} sequences of pieces neither model trained on).</p>",
         esc(&r.config),
         r.layers,
         esc(&r.options.init.as_ref().map_or("scratch".into(), |p| p.display().to_string())),
@@ -70,6 +70,7 @@ pub fn html(r: &ComparisonReport, dir: &Path) -> Result<String> {
         seeds,
         if seeds == 1 { "" } else { "s" },
         r.options.seed,
+        r.options.rhythm_cost.name(),
         r.modified.rhythm_loss,
         r.modified.harmony_loss,
         r.options.samples,
@@ -77,6 +78,10 @@ pub fn html(r: &ComparisonReport, dir: &Path) -> Result<String> {
         r.options.sample_seed,
         r.options.sample_seed + r.options.samples as u64 - 1,
         r.options.temperature,
+        match r.options.note_events {
+            cadenza_generate::NoteEvents::Paired => ", with paired note events (a NOTE_OFF only of a sounding pitch, a NOTE_ON only of a silent one)",
+            cadenza_generate::NoteEvents::Any => ", with any note event (Magenta's sampler)",
+        },
         r.reference.sequences
     );
 

@@ -40,6 +40,11 @@ pub struct GenerateArgs {
     /// Keep only the first this many seconds of the --primer file.
     #[arg(long)]
     pub primer_seconds: Option<f64>,
+    /// Which note events may be sampled: "any" (Magenta's sampler) or "paired" (a NOTE_OFF
+    /// only of a sounding pitch, a NOTE_ON only of a silent one, as in all training data; the
+    /// model's chance of ending or starting a note goes to the allowed pitches)
+    #[arg(long, default_value = "any", value_parser = ["any", "paired"])]
+    pub note_events: String,
     #[arg(long, default_value_t = 1)]
     pub beam_size: usize,
     #[arg(long, default_value_t = 1)]
@@ -188,6 +193,7 @@ impl GenerateArgs {
             primer_seconds: self.primer_seconds,
             controls,
             max_note_duration: MAX_NOTE_DURATION_SECONDS,
+            note_events: if self.note_events == "paired" { crate::NoteEvents::Paired } else { crate::NoteEvents::Any },
         })
     }
 }
@@ -207,6 +213,9 @@ struct SampleReport {
     num_events: usize,
     primer_events: usize,
     num_notes: usize,
+    /// How the sampled NOTE_ONs and NOTE_OFFs paired up (unmatched NOTE_OFFs are no-ops,
+    /// never-ended notes sound until `max_note_duration`).
+    note_pairing: cadenza_performance::NotePairing,
     beam_scores: Vec<f64>,
 }
 
@@ -294,6 +303,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             num_events: s.performance.events.len(),
             primer_events: s.primer_events,
             num_notes: s.sequence.notes.len(),
+            note_pairing: s.performance.note_pairing(),
             beam_scores: s.beam_scores.clone(),
         });
     }

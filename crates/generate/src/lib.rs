@@ -24,5 +24,5 @@ pub mod sampler;
 
 pub use bench::{bench, BenchResult};
 pub use cli::{run, GenerateArgs};
-pub use options::{Controls, GenerateError, GenerateOptions, Primer};
+pub use options::{Controls, GenerateError, GenerateOptions, NoteEvents, Primer};
 pub use sampler::{check_options, generate, Sample};

@@ -75,6 +75,28 @@ impl Controls {
     }
 }
 
+/// Which NOTE_ON and NOTE_OFF events the sampler may draw.
+///
+/// Performance RNN's vocabulary can say "end pitch 61" while 61 is silent, or "start 60"
+/// while 60 sounds. Magenta's encoder never writes either (0 of each in ASAP's performances);
+/// its decoder drops the first, and keeps two overlapping notes of one pitch for the second.
+/// Under-trained models do both a lot: Cadenza's ASAP base, 16 samples of 60 s, leaves a
+/// quarter of its NOTE_OFFs unmatched and two thirds of its NOTE_ONs re-strike a sounding
+/// pitch, so the notes it meant to end sound on until the 5 s cap. That is where the
+/// piled-up polyphony of small models comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteEvents {
+    /// Any event, as Magenta samples (the default: bit-for-bit Magenta's draws).
+    #[default]
+    Any,
+    /// Only events the encoder could have written: a NOTE_OFF of a sounding pitch, a NOTE_ON
+    /// of a silent one. The model's probability of ending (starting) *a* note is kept and
+    /// shared among the allowed pitches in proportion to the model's own probabilities for
+    /// them. Scores (`log_likelihood`) are those of this constrained distribution.
+    Paired,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateOptions {
     /// Total length in 10 ms steps, primer included (6000 = 60 s).
@@ -94,6 +116,9 @@ pub struct GenerateOptions {
     pub controls: Controls,
     /// Notes are capped at this length when decoding (Magenta: 5 s).
     pub max_note_duration: f64,
+    /// Which NOTE_ON / NOTE_OFF events may be drawn.
+    #[serde(default)]
+    pub note_events: NoteEvents,
 }
 
 impl Default for GenerateOptions {
@@ -111,6 +136,7 @@ impl Default for GenerateOptions {
             primer_seconds: None,
             controls: Controls::default(),
             max_note_duration: MAX_NOTE_DURATION_SECONDS,
+            note_events: NoteEvents::Any,
         }
     }
 }

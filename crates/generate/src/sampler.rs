@@ -7,7 +7,7 @@
 //! the distribution of the event after it. That makes a beam copy a state copy plus an event
 //! list copy.
 
-use crate::options::{ControlPlan, GenerateError, GenerateOptions};
+use crate::options::{ControlPlan, GenerateError, GenerateOptions, NoteEvents};
 use crate::primer::{primer_performance, primer_sequence, PrimerPerformance};
 use cadenza_model::{Stepper, Weights};
 use cadenza_notes::NoteSequence;
@@ -127,6 +127,8 @@ struct Row {
     score: f64,
     /// Control segments of the row's current control input, to re-encode only on change.
     ctrl: Option<(usize, usize, usize)>,
+    /// Open notes per pitch after `tokens` (kept for [`NoteEvents::Paired`]).
+    open: [u16; 128],
 }
 
 struct Group {
@@ -160,6 +162,91 @@ fn draw(logits: &[f32], inv_t: f64, u: f64, cum: &mut Vec<f64>) -> (usize, f64) 
     (idx, logits[idx] as f64 * inv_t - max - sum.ln())
 }
 
+/// What [`NoteEvents::Paired`] needs per class: the pitch a class turns on or off.
+struct Pairing {
+    on: Vec<Option<u8>>,
+    off: Vec<Option<u8>>,
+}
+
+impl Pairing {
+    fn new(oh: &cadenza_performance::OneHot, c: usize) -> Self {
+        use cadenza_performance::Event;
+        let ev: Vec<Option<Event>> = (0..c).map(|k| oh.decode(k)).collect();
+        Pairing {
+            on: ev.iter().map(|e| if let Some(Event::NoteOn(p)) = e { Some(*p) } else { None }).collect(),
+            off: ev.iter().map(|e| if let Some(Event::NoteOff(p)) = e { Some(*p) } else { None }).collect(),
+        }
+    }
+
+    /// Counts of open notes per pitch after `tokens`.
+    fn open_after(&self, tokens: &[Token]) -> [u16; 128] {
+        let mut open = [0u16; 128];
+        for &t in tokens {
+            self.push(&mut open, t as usize);
+        }
+        open
+    }
+
+    /// For a NOTE_ON (kind 0) or NOTE_OFF (kind 1) class: its kind and whether the pairing
+    /// allows it now; `None` for every other class.
+    fn allowed(&self, k: usize, open: &[u16; 128]) -> Option<(usize, bool)> {
+        if let Some(p) = self.on[k] {
+            Some((0, open[p as usize & 127] == 0))
+        } else {
+            self.off[k].map(|p| (1, open[p as usize & 127] > 0))
+        }
+    }
+
+    fn push(&self, open: &mut [u16; 128], k: usize) {
+        if let Some(p) = self.on[k] {
+            open[p as usize & 127] = open[p as usize & 127].saturating_add(1);
+        } else if let Some(p) = self.off[k] {
+            open[p as usize & 127] = open[p as usize & 127].saturating_sub(1);
+        }
+    }
+}
+
+/// [`draw`] under [`NoteEvents::Paired`]: a NOTE_OFF of a silent pitch and a NOTE_ON of a
+/// sounding one get weight 0; the mass of each kind goes to that kind's allowed pitches in
+/// proportion to their own (to nothing when none is allowed: renormalised).
+fn draw_paired(logits: &[f32], inv_t: f64, u: f64, cum: &mut Vec<f64>, pairing: &Pairing, open: &[u16; 128]) -> (usize, f64) {
+    let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64 * inv_t;
+    // [all, allowed] mass of NOTE_ONs (0) and NOTE_OFFs (1).
+    let mut mass = [[0.0f64; 2]; 2];
+    for (k, &l) in logits.iter().enumerate() {
+        if let Some((kind, ok)) = pairing.allowed(k, open) {
+            let w = (l as f64 * inv_t - max).exp();
+            mass[kind][0] += w;
+            if ok {
+                mass[kind][1] += w;
+            }
+        }
+    }
+    let scale = mass.map(|[all, ok]| if ok > 0.0 { all / ok } else { 0.0 });
+    let weight = |k: usize, l: f32| -> f64 {
+        let w = (l as f64 * inv_t - max).exp();
+        match pairing.allowed(k, open) {
+            Some((kind, true)) => w * scale[kind],
+            Some((_, false)) => 0.0,
+            None => w,
+        }
+    };
+    cum.clear();
+    let mut sum = 0.0f64;
+    for (k, &l) in logits.iter().enumerate() {
+        sum += weight(k, l);
+        cum.push(sum);
+    }
+    let target = u * sum;
+    let mut idx = cum.partition_point(|&c| c <= target).min(logits.len() - 1);
+    // A zero-weight class can only be hit at the top end through rounding; step back to the
+    // last class that has weight.
+    while idx > 0 && weight(idx, logits[idx]) == 0.0 {
+        idx -= 1;
+    }
+    (idx, (weight(idx, logits[idx]) / sum).ln())
+}
+
 /// Tempered log p of class `k` (the primer's scores).
 fn log_prob(logits: &[f32], inv_t: f64, k: usize) -> f64 {
     let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64 * inv_t;
@@ -178,6 +265,7 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
     let w = opts.beam_size * opts.branch_factor;
     let batch = groups_n * w;
     let inv_t = 1.0 / opts.temperature;
+    let pairing = Pairing::new(&oh, c);
 
     let mut groups: Vec<Group> = (0..groups_n)
         .map(|g| Group { rng: ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(g as u64)), pass_left: 0, iter_left: 0, result: None })
@@ -229,7 +317,7 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
     }
 
     let mut rows: Vec<Row> = (0..batch)
-        .map(|_| Row { tokens: primer_tokens.to_vec(), steps: primer_steps, score: primer_score, ctrl: None })
+        .map(|_| Row { tokens: primer_tokens.to_vec(), steps: primer_steps, score: primer_score, ctrl: None, open: pairing.open_after(primer_tokens) })
         .collect();
     for g in &mut groups {
         let n = events_for(total - primer_steps, plan.mean_density);
@@ -276,7 +364,11 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
                 }
                 for r in g * w..(g + 1) * w {
                     let u: f64 = group.rng.gen();
-                    drawn[r] = draw(&logits[r * c..(r + 1) * c], inv_t, u, &mut cum);
+                    let l = &logits[r * c..(r + 1) * c];
+                    drawn[r] = match opts.note_events {
+                        NoteEvents::Any => draw(l, inv_t, u, &mut cum),
+                        NoteEvents::Paired => draw_paired(l, inv_t, u, &mut cum, &pairing, &rows[r].open),
+                    };
                 }
             }
         }
@@ -289,6 +381,7 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
                 let (k, lp) = drawn[r];
                 let row = &mut rows[r];
                 row.tokens.push(k as Token);
+                pairing.push(&mut row.open, k);
                 row.steps += shift_of[k];
                 row.score += lp;
             }
@@ -370,8 +463,9 @@ fn ranked(rows: &[Row]) -> Vec<usize> {
 
 fn copy_row(stepper: &mut Stepper, rows: &mut [Row], from: usize, to: usize) {
     stepper.copy_row(from, to);
-    let (tokens, steps, score) = (rows[from].tokens.clone(), rows[from].steps, rows[from].score);
+    let (tokens, steps, score, open) = (rows[from].tokens.clone(), rows[from].steps, rows[from].score, rows[from].open);
     let dst = &mut rows[to];
+    dst.open = open;
     dst.tokens = tokens;
     dst.steps = steps;
     dst.score = score;
@@ -398,6 +492,36 @@ mod tests {
         assert_eq!(k, 0);
         assert!((lp - 0.1f64.ln()).abs() < 1e-6);
         assert!((log_prob(&logits, 2.0, 1) - 0.9f64.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn paired_draw_gives_each_kind_its_mass_on_the_allowed_pitches() {
+        // Classes: NOTE_ON 60, NOTE_ON 61, NOTE_OFF 60, NOTE_OFF 61, a shift; 60 sounds.
+        let pairing = Pairing { on: vec![Some(60), Some(61), None, None, None], off: vec![None, None, Some(60), Some(61), None] };
+        let mut open = [0u16; 128];
+        open[60] = 1;
+        let logits = [0.0f32; 5];
+        let mut cum = Vec::new();
+        // Unconstrained p = 0.2 each; paired: ON 61 gets both ONs' 0.4, OFF 60 both OFFs' 0.4.
+        let expect = [0.0, 0.4, 0.4, 0.0, 0.2];
+        let mut counts = [0usize; 5];
+        let n = 10_000;
+        for i in 0..n {
+            let (k, lp) = draw_paired(&logits, 1.0, (i as f64 + 0.5) / n as f64, &mut cum, &pairing, &open);
+            assert!((lp - f64::ln(expect[k])).abs() < 1e-12, "class {k}: log p {lp}");
+            counts[k] += 1;
+        }
+        for k in 0..5 {
+            assert!((counts[k] as f64 / n as f64 - expect[k]).abs() < 1e-3, "class {k}: {counts:?}");
+        }
+        // Nothing sounding: no NOTE_OFF at all, the rest renormalised (ONs keep 0.4 of 0.6).
+        let silent = [0u16; 128];
+        let (k, lp) = draw_paired(&logits, 1.0, 0.999_999, &mut cum, &pairing, &silent);
+        assert_eq!(k, 4);
+        assert!((lp - f64::ln(0.2 / 0.6)).abs() < 1e-12);
+        let (k, lp) = draw_paired(&logits, 1.0, 0.1, &mut cum, &pairing, &silent);
+        assert_eq!(k, 0);
+        assert!((lp - f64::ln(0.2 / 0.6)).abs() < 1e-12);
     }
 
     #[test]

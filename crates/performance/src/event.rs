@@ -187,6 +187,38 @@ impl Performance {
         }
     }
 
+    /// How the NOTE_ON / NOTE_OFF events pair up when decoded: what a sampled performance's
+    /// piled-up notes come from. A NOTE_OFF with no open note of its pitch is a no-op in
+    /// Magenta's decoder (and in [`Self::to_sequence`]); a note whose NOTE_OFF never comes
+    /// sounds until the end (or the generator's `max_note_duration`).
+    pub fn note_pairing(&self) -> NotePairing {
+        let mut open = [0u32; 128];
+        let mut stats = NotePairing::default();
+        for e in &self.events {
+            match *e {
+                Event::NoteOn(p) => {
+                    stats.note_ons += 1;
+                    if open[p as usize & 127] > 0 {
+                        stats.restruck += 1;
+                    }
+                    open[p as usize & 127] += 1;
+                }
+                Event::NoteOff(p) => {
+                    stats.note_offs += 1;
+                    let o = &mut open[p as usize & 127];
+                    if *o == 0 {
+                        stats.unmatched_note_offs += 1;
+                    } else {
+                        *o -= 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        stats.never_ended = open.iter().map(|&o| o as usize).sum();
+        stats
+    }
+
     /// Decode to notes (`Performance.to_sequence`): each NOTE_OFF closes the oldest open
     /// note of its pitch, zero-length notes are dropped, notes left open end at the final
     /// step, and `max_note_duration` (seconds) caps every note when given.
@@ -253,6 +285,20 @@ impl Performance {
         }
         seq
     }
+}
+
+/// See [`Performance::note_pairing`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotePairing {
+    pub note_ons: usize,
+    pub note_offs: usize,
+    /// NOTE_OFFs of a pitch that was not sounding: dropped by the decoder.
+    pub unmatched_note_offs: usize,
+    /// NOTE_ONs never closed by a NOTE_OFF.
+    pub never_ended: usize,
+    /// NOTE_ONs of a pitch that was already sounding (a piano re-strikes the key; the decoder
+    /// keeps both notes).
+    pub restruck: usize,
 }
 
 fn program_and_drum(q: &QuantizedSequence, instrument: Option<u32>) -> (Option<u32>, Option<bool>) {
@@ -413,6 +459,8 @@ mod tests {
         assert_eq!((s.notes[2].pitch, s.notes[2].start, s.notes[2].end), (62, 0.2, 0.25));
         let capped = p.to_sequence(100, 0, None, Some(0.05));
         assert!(capped.notes.iter().all(|n| n.end - n.start <= 0.05 + 1e-12));
+        // 60 twice on, twice off; 61 off while silent; 62 never ended.
+        assert_eq!(p.note_pairing(), NotePairing { note_ons: 3, note_offs: 3, unmatched_note_offs: 1, never_ended: 1, restruck: 1 });
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod event;
 mod onehot;
 
 pub use config::{Config, ControlValues, EncodedExample, Token};
-pub use event::{velocity_bin_to_velocity, velocity_to_bin, Event, NotePerformance, NoteEvent, Performance, PerformanceError};
+pub use event::{velocity_bin_to_velocity, velocity_to_bin, Event, NotePerformance, NoteEvent, NotePairing, Performance, PerformanceError};
 pub use onehot::OneHot;
 
 /// 10 ms per step, as every Performance RNN config.

@@ -1,6 +1,7 @@
 //! Training hyper-parameters: one typed struct, saved beside every checkpoint, changeable on
 //! resume (the change is logged), with Magenta's `--hparams "k=v,…"` syntax for overrides.
 
+use crate::losses::RhythmCost;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,12 +74,15 @@ pub struct HParams {
     /// Weight of the differentiable harmony loss (0 = the original recipe).
     #[serde(default)]
     pub harmony_loss: f64,
+    /// Which rhythm loss `rhythm_loss` weighs (`emd` or `rps`; see [`crate::losses`]).
+    #[serde(default)]
+    pub rhythm_cost: RhythmCost,
 }
 
 impl Default for HParams {
     /// Magenta's `performance_rnn` defaults.
     fn default() -> Self {
-        HParams { batch_size: 64, dropout_keep_prob: 1.0, learning_rate: 0.001, clip_norm: 3.0, l1: 0.0, l2: 0.0, schedule: Schedule::Constant, rhythm_loss: 0.0, harmony_loss: 0.0 }
+        HParams { batch_size: 64, dropout_keep_prob: 1.0, learning_rate: 0.001, clip_norm: 3.0, l1: 0.0, l2: 0.0, schedule: Schedule::Constant, rhythm_loss: 0.0, harmony_loss: 0.0, rhythm_cost: RhythmCost::Emd }
     }
 }
 
@@ -133,11 +137,12 @@ impl HParams {
                 "l2" | "l2_scale" => self.l2 = num(&v)?,
                 "rhythm_loss" => self.rhythm_loss = num(&v)?,
                 "harmony_loss" => self.harmony_loss = num(&v)?,
+                "rhythm_cost" => self.rhythm_cost = RhythmCost::parse(&v).ok_or_else(|| format!("--hparams rhythm_cost={v}: known costs are emd and rps"))?,
                 "rnn_layer_sizes" => {
                     let inner = v.trim().trim_start_matches('[').trim_end_matches(']');
                     layers = Some(inner.split(',').map(|x| x.trim().parse::<usize>().map_err(|e| format!("rnn_layer_sizes: {e}"))).collect::<Result<Vec<_>, _>>()?);
                 }
-                other => return Err(format!("unknown hparam '{other}' (known: batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, rhythm_loss, harmony_loss, rnn_layer_sizes)")),
+                other => return Err(format!("unknown hparam '{other}' (known: batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, rhythm_loss, harmony_loss, rhythm_cost, rnn_layer_sizes)")),
             }
         }
         self.validate()?;
@@ -277,6 +282,13 @@ mod tests {
         assert_eq!((h.batch_size, h.dropout_keep_prob, h.l1), (48, 0.5, 1e-5));
         assert!(h.apply_overrides("nope=1").is_err());
         assert!(h.apply_overrides("dropout_keep_prob=0").is_err());
+        h.apply_overrides("rhythm_loss=0.5,rhythm_cost=rps").unwrap();
+        assert_eq!(h.rhythm_cost, RhythmCost::Rps);
+        assert!(h.apply_overrides("rhythm_cost=l2").unwrap_err().contains("emd and rps"));
+        // hparams.json written before the choice existed reads as the first design.
+        let mut v = serde_json::to_value(HParams::default()).unwrap();
+        v.as_object_mut().unwrap().remove("rhythm_cost");
+        assert_eq!(serde_json::from_value::<HParams>(v).unwrap().rhythm_cost, RhythmCost::Emd);
         let old = HParams::default();
         assert!(h.diff(&old).iter().any(|d| d.starts_with("l1:")));
     }

@@ -22,5 +22,5 @@ pub use device::{DeviceChoice, Selected};
 pub use hparams::{EarlyStop, HParams, Schedule, StopMode};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
-pub use losses::{MusicalWeights, ShiftError};
+pub use losses::{MusicalWeights, RhythmCost, ShiftError};
 pub use train::{evaluate, evaluate_report, lr_find, EvalReport, LrFind, LrFindOptions, LrPoint, request_stop, train, StopInfo, StopReason, TrainError, TrainOptions, TrainState};

@@ -519,7 +519,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             }
         }
         let (mut rhythm_v, mut harmony_v) = (0.0, 0.0);
-        let mw = MusicalWeights { rhythm: hp.rhythm_loss, harmony: hp.harmony_loss };
+        let mw = MusicalWeights { rhythm: hp.rhythm_loss, harmony: hp.harmony_loss, rhythm_cost: hp.rhythm_cost };
         if mw.any() {
             let terms = musical_terms(config, &batch, &out.logits, mw);
             if let Some(t) = terms.rhythm {

@@ -158,10 +158,15 @@ impl Bundle {
         Layout::infer(self.generator_id(), ckpt).map_err(|e| self.err_ctx(e))
     }
 
-    /// Parse the checkpoint and infer its layout.
+    /// Parse the checkpoint and infer its layout, then check it against the metagraph (the
+    /// same cell and forget bias, no attention or residual wrapper) when the bundle has one.
     pub fn load(&self) -> Result<(Checkpoint, Layout)> {
         let ckpt = self.checkpoint()?;
         let layout = self.layout(&ckpt)?;
+        if !self.metagraph_bytes().is_empty() {
+            let facts = crate::metagraph::inspect(self.metagraph_bytes()).map_err(|e| self.err_ctx(e))?;
+            crate::metagraph::check(&facts, &layout).map_err(|e| self.err_ctx(e))?;
+        }
         Ok((ckpt, layout))
     }
 

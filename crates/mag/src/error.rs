@@ -78,6 +78,11 @@ pub enum MagError {
         detail: String,
     },
 
+    /// The bundle's `metagraph_file` cannot be read, or describes a graph other than the one
+    /// its checkpoint's variables say (another cell, a wrapper Cadenza does not implement).
+    #[error("{file}metagraph: {detail}")]
+    Metagraph { file: FileCtx, detail: String },
+
     /// A new checkpoint does not fit the template bundle it is meant to replace.
     #[error("{file}new checkpoint does not match the template bundle: {detail}")]
     Mismatch { file: FileCtx, detail: String },
@@ -113,6 +118,7 @@ impl MagError {
             | MagError::UnknownGenerator { file, .. }
             | MagError::Layout { file, .. }
             | MagError::Mismatch { file, .. }
+            | MagError::Metagraph { file, .. }
             | MagError::TfRecord { file, .. }
             | MagError::Example { file, .. } => file.0.clone(),
         }
@@ -136,6 +142,7 @@ impl MagError {
             | MagError::UnknownGenerator { file, .. }
             | MagError::Layout { file, .. }
             | MagError::Mismatch { file, .. }
+            | MagError::Metagraph { file, .. }
             | MagError::TfRecord { file, .. }
             | MagError::Example { file, .. } => Some(file),
         }
@@ -180,6 +187,13 @@ impl MagError {
 
     pub(crate) fn mismatch(detail: impl Into<String>) -> Self {
         MagError::Mismatch {
+            file: FileCtx::NONE,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn metagraph(detail: impl Into<String>) -> Self {
+        MagError::Metagraph {
             file: FileCtx::NONE,
             detail: detail.into(),
         }

@@ -23,6 +23,9 @@ pub fn fuzz_one(data: &[u8]) -> FuzzOutcome {
     if let Ok(bundle) = Bundle::from_bytes(data, "fuzz-input") {
         out.bundle_ok = true;
         let _ = bundle.to_bytes();
+        if let Ok(facts) = crate::metagraph::inspect(bundle.metagraph_bytes()) {
+            let _ = facts.forget_biases.len();
+        }
         if let Ok(ckpt) = bundle.checkpoint() {
             out.checkpoint_ok = true;
             if let Ok(layout) = bundle.layout(&ckpt) {

@@ -4,6 +4,17 @@
 //! Variable names are read from the checkpoint, never assumed: both TF ≥ 1.2
 //! (`kernel`/`bias`) and TF 1.1 (`weights`/`biases`) cell variable names are accepted,
 //! with or without `multi_rnn_cell` (a one-layer graph) and under any outer scope.
+//!
+//! Bundles trained with `use_cudnn=True` (Magenta 0.3.8 to 1.3.x on a GPU) store
+//! `cudnn_lstm/rnn/multi_rnn_cell/cell_K/cudnn_compatible_lstm_cell/{kernel,bias}`, or one
+//! scope per layer (`cudnn_lstm/rnn/…` for layer 0, `cudnn_lstm_K/rnn/…` for layer K) when
+//! the layer sizes differ. That cell is an `LSTMBlockCell` with forget bias 0: the same
+//! kernel layout (gates i, j, f, o), but the +1 a BasicLSTMCell adds at run time is inside
+//! its saved bias. [`Layout::cell`] says which of the two a checkpoint holds.
+//!
+//! Tensors that are not part of a plain Performance RNN are an error naming them (with what
+//! the bundle seems to be: attention, a residual projection, …), except training state
+//! (`global_step`, Adam's slots and powers), which a bundle may carry and a model ignores.
 
 use std::collections::BTreeMap;
 
@@ -110,6 +121,35 @@ pub struct LayoutNames {
     pub fc_biases: String,
 }
 
+/// The LSTM cell whose variables a checkpoint holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CellKind {
+    /// `BasicLSTMCell`: the forget gate adds 1.0 at run time, not stored.
+    #[default]
+    Basic,
+    /// `CudnnCompatibleLSTMCell` (an `LSTMBlockCell`, forget bias 0): the saved bias already
+    /// includes what the forget gate adds.
+    CudnnCompatible,
+}
+
+impl CellKind {
+    /// What the cell adds to the forget gate's pre-activation at run time.
+    pub fn forget_bias(self) -> f32 {
+        match self {
+            CellKind::Basic => 1.0,
+            CellKind::CudnnCompatible => 0.0,
+        }
+    }
+
+    /// The scope name of the cell's variables.
+    pub fn scope(self) -> &'static str {
+        match self {
+            CellKind::Basic => "basic_lstm_cell",
+            CellKind::CudnnCompatible => "cudnn_compatible_lstm_cell",
+        }
+    }
+}
+
 /// The shape of a Performance RNN as found in a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
@@ -120,7 +160,9 @@ pub struct Layout {
     pub hidden: Vec<usize>,
     pub num_classes: usize,
     pub names: LayoutNames,
-    /// Checkpoint tensors that are not part of the model (e.g. optimizer slots).
+    pub cell: CellKind,
+    /// Checkpoint tensors that are training state, not part of the model (`global_step`,
+    /// optimizer slots).
     pub extra: Vec<String>,
 }
 
@@ -136,35 +178,95 @@ struct CellVars<'a> {
     bias: Vec<&'a Tensor>,
 }
 
-/// `(scope prefix, Some(cell index) for multi_rnn_cell / None for a single cell, part)`
-fn parse_lstm_name(name: &str) -> Option<(String, Option<usize>, Part)> {
+/// A parsed LSTM variable name.
+struct LstmName {
+    /// The scope above the cells (normalised for cuDNN's per-layer scopes).
+    prefix: String,
+    /// `Some(layer)` for `multi_rnn_cell/cell_K` or a per-layer cuDNN scope, `None` for a
+    /// single cell.
+    cell: Option<usize>,
+    part: Part,
+    kind: CellKind,
+}
+
+/// `…/[multi_rnn_cell/cell_K/](basic_lstm_cell|cudnn_compatible_lstm_cell)/(kernel|bias)`.
+fn parse_lstm_name(name: &str) -> Option<LstmName> {
     let (rest, last) = name.rsplit_once('/')?;
     let part = match last {
         "kernel" | "weights" => Part::Kernel,
         "bias" | "biases" => Part::Bias,
         _ => return None,
     };
-    let before_cell = if rest == "basic_lstm_cell" {
-        ""
-    } else {
-        rest.strip_suffix("/basic_lstm_cell")?
-    };
+    let (before_cell, kind) = [CellKind::Basic, CellKind::CudnnCompatible].into_iter().find_map(|kind| {
+        let scope = kind.scope();
+        if rest == scope {
+            Some(("", kind))
+        } else {
+            rest.strip_suffix(scope).and_then(|r| r.strip_suffix('/')).map(|r| (r, kind))
+        }
+    })?;
     // multi_rnn_cell/cell_K ?
     let (head, cell) = match before_cell.rsplit_once('/') {
         Some((h, c)) => (h, c),
         None => ("", before_cell),
     };
-    if let Some(k) = cell.strip_prefix("cell_") {
-        let is_multi = head == "multi_rnn_cell" || head.ends_with("/multi_rnn_cell");
-        if is_multi && !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) && k.len() < 10 {
-            let prefix = head
-                .strip_suffix("multi_rnn_cell")
-                .unwrap_or("")
-                .to_string();
-            return Some((prefix, Some(k.parse().ok()?), part));
+    let (prefix, cell) = match cell.strip_prefix("cell_") {
+        Some(k) if (head == "multi_rnn_cell" || head.ends_with("/multi_rnn_cell")) && !k.is_empty() && k.len() < 10 && k.bytes().all(|b| b.is_ascii_digit()) => {
+            (head.strip_suffix("multi_rnn_cell").unwrap_or("").to_string(), Some(k.parse().ok()?))
+        }
+        _ => (before_cell.to_string(), None),
+    };
+    // cuDNN with one scope per layer: `cudnn_lstm[_K]/rnn/` then a single cell or cell_0.
+    let mut out = LstmName { prefix, cell, part, kind };
+    if kind == CellKind::CudnnCompatible {
+        let scope = out.prefix.trim_end_matches('/');
+        if let Some(outer) = scope.strip_suffix("/rnn") {
+            let (above, leaf) = match outer.rsplit_once('/') {
+                Some((a, l)) => (format!("{a}/"), l),
+                None => (String::new(), outer),
+            };
+            let layer = if leaf == "cudnn_lstm" {
+                Some(0)
+            } else {
+                leaf.strip_prefix("cudnn_lstm_").filter(|k| !k.is_empty() && k.len() < 10 && k.bytes().all(|b| b.is_ascii_digit())).and_then(|k| k.parse::<usize>().ok())
+            };
+            if let Some(layer) = layer {
+                let per_layer = layer > 0 || out.cell.is_none();
+                if per_layer && matches!(out.cell, None | Some(0)) {
+                    out = LstmName { prefix: format!("{above}cudnn_lstm/rnn/"), cell: Some(layer), part, kind };
+                } else if leaf == "cudnn_lstm" {
+                    out.prefix = format!("{above}cudnn_lstm/rnn/");
+                }
+            }
         }
     }
-    Some((before_cell.to_string(), None, part))
+    Some(out)
+}
+
+/// Training state a bundle or checkpoint may carry beside the model.
+fn is_training_state(name: &str) -> bool {
+    let leaf = name.rsplit('/').next().unwrap_or(name);
+    matches!(leaf, "global_step" | "beta1_power" | "beta2_power") || name.ends_with("/Adam") || name.ends_with("/Adam_1")
+}
+
+/// What a tensor outside a plain Performance RNN suggests the model is.
+fn what_it_seems(name: &str) -> &'static str {
+    let n = name.to_ascii_lowercase();
+    if n.contains("attention") || n.contains("attn") {
+        "an attention model (Magenta's attn_length > 0, AttentionCellWrapper), which Cadenza does not implement"
+    } else if n.contains("residual") || n.contains("projection") || (n.contains("fully_connected_") && !n.starts_with("fully_connected/")) || n.contains("/linear/") || n.starts_with("linear/") {
+        "a residual projection (residual_connections=True between layers of different sizes), which Cadenza does not implement"
+    } else if n.contains("layer_norm") || n.contains("layernorm") {
+        "a layer-normalised LSTM, which Cadenza does not implement"
+    } else if n.contains("peephole") || n.contains("w_f_diag") || n.contains("w_i_diag") || n.contains("w_o_diag") {
+        "an LSTM with peepholes or a projection, which Cadenza does not implement"
+    } else if n.contains("wrapper") {
+        "a model whose cells are wrapped (a cell wrapper other than dropout), which Cadenza does not implement"
+    } else if n.contains("embedding") {
+        "a model with a learned embedding, which a Performance RNN does not have"
+    } else {
+        "a model with more parts than a Performance RNN's stacked LSTM and fully_connected layer"
+    }
 }
 
 fn is_fc(name: &str, leaf: &str) -> bool {
@@ -227,8 +329,15 @@ impl Layout {
         let mut fc_w: Vec<&Tensor> = Vec::new();
         let mut fc_b: Vec<&Tensor> = Vec::new();
         let mut extra = Vec::new();
+        let mut kinds: Vec<(CellKind, &str)> = Vec::new();
         for t in &ckpt.tensors {
-            if let Some((prefix, cell, part)) = parse_lstm_name(&t.name) {
+            if is_training_state(&t.name) {
+                extra.push(t.name.clone());
+            } else if let Some(LstmName { prefix, cell, part, kind }) = parse_lstm_name(&t.name) {
+                let lower = prefix.to_ascii_lowercase();
+                if ["attention", "attn", "residual", "projection", "wrapper"].iter().any(|w| lower.contains(w)) {
+                    return Err(MagError::layout(&t.name, format!("this LSTM variable sits inside a cell wrapper ('{prefix}'): the bundle seems to be {}", what_it_seems(&prefix))));
+                }
                 let vars = match cell {
                     Some(k) => multi.entry(k).or_default(),
                     None => &mut single,
@@ -240,14 +349,24 @@ impl Layout {
                 if !prefixes.iter().any(|(p, _)| *p == prefix) {
                     prefixes.push((prefix, &t.name));
                 }
+                if !kinds.iter().any(|(k, _)| *k == kind) {
+                    kinds.push((kind, &t.name));
+                }
             } else if is_fc(&t.name, "weights") {
                 fc_w.push(t);
             } else if is_fc(&t.name, "biases") {
                 fc_b.push(t);
             } else {
-                extra.push(t.name.clone());
+                return Err(MagError::layout(
+                    &t.name,
+                    format!("tensor {:?} is not part of a Performance RNN (stacked LSTM cells and one fully_connected layer); the bundle seems to be {}. Loading it without this tensor would give wrong probabilities", t.shape, what_it_seems(&t.name)),
+                ));
             }
         }
+        if kinds.len() > 1 {
+            return Err(MagError::layout(kinds[1].1, format!("BasicLSTMCell and cuDNN-compatible cell variables in one checkpoint ('{}' and '{}')", kinds[0].1, kinds[1].1)));
+        }
+        let cell_kind = kinds.first().map_or(CellKind::Basic, |k| k.0);
         if prefixes.len() > 1 {
             return Err(MagError::layout(
                 prefixes[1].1,
@@ -282,7 +401,7 @@ impl Layout {
             return Err(MagError::layout(
                 "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
                 format!(
-                    "missing: no BasicLSTMCell variables (…/basic_lstm_cell/kernel|weights) found; tensors present: [{}]",
+                    "missing: no LSTM cell variables (…/basic_lstm_cell/kernel|weights, or cuDNN's …/cudnn_compatible_lstm_cell/kernel) found; tensors present: [{}]",
                     present.join(", ")
                 ),
             ));
@@ -460,6 +579,7 @@ impl Layout {
                 fc_weights: w.name.clone(),
                 fc_biases: b.name.clone(),
             },
+            cell: cell_kind,
             extra,
         })
     }
@@ -595,8 +715,71 @@ mod tests {
         );
         assert!(err.contains("[392, 16]"), "{err}");
 
-        let c = Checkpoint::new(vec![t("x", &[1])]).unwrap();
+        let c = Checkpoint::new(vec![t("global_step", &[1])]).unwrap();
         let err = Layout::infer_shapes(&c).unwrap_err().to_string();
-        assert!(err.contains("no BasicLSTMCell"), "{err}");
+        assert!(err.contains("no LSTM cell variables"), "{err}");
+    }
+
+    /// The same model under cuDNN's names: one scope for all layers, and one per layer.
+    #[test]
+    fn cudnn_layouts() {
+        let rename = |c: &Checkpoint, f: &dyn Fn(&str) -> String| Checkpoint::new(c.tensors.iter().map(|x| Tensor::new(f(&x.name), x.shape.clone(), x.data.clone()).unwrap()).collect()).unwrap();
+        let basic = model(388, &[8, 8, 4], 388, "kernel", "bias");
+        let one_scope = rename(&basic, &|n| n.replace("rnn/multi_rnn_cell", "cudnn_lstm/rnn/multi_rnn_cell").replace("basic_lstm_cell", "cudnn_compatible_lstm_cell"));
+        let per_layer = rename(&basic, &|n| {
+            let n = n.replace("basic_lstm_cell", "cudnn_compatible_lstm_cell");
+            match n.strip_prefix("rnn/multi_rnn_cell/cell_") {
+                Some(rest) => {
+                    let (k, tail) = rest.split_once('/').unwrap();
+                    let scope = if k == "0" { "cudnn_lstm".to_string() } else { format!("cudnn_lstm_{k}") };
+                    format!("{scope}/rnn/{tail}")
+                }
+                None => n,
+            }
+        });
+        let per_layer_multi = rename(&per_layer, &|n| n.replace("/rnn/cudnn_compatible_lstm_cell", "/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell"));
+        assert!(per_layer.get("cudnn_lstm_2/rnn/cudnn_compatible_lstm_cell/kernel").is_some());
+        let b = Layout::infer("performance_with_dynamics", &basic).unwrap();
+        assert_eq!(b.cell, CellKind::Basic);
+        for c in [&one_scope, &per_layer, &per_layer_multi] {
+            let l = Layout::infer("performance_with_dynamics", c).unwrap();
+            assert_eq!(l.cell, CellKind::CudnnCompatible);
+            assert_eq!((l.input_size, &l.hidden, l.num_classes), (b.input_size, &b.hidden, b.num_classes));
+            for (names, k) in l.names.cells.iter().zip(0..) {
+                assert!(c.get(&names.kernel).is_some() && names.kernel.contains("cudnn_compatible_lstm_cell"));
+                // Layer k's variables, in order (the kernel shapes say which is which).
+                assert_eq!(c.get(&names.kernel).unwrap().shape, basic.get(&b.names.cells[k].kernel).unwrap().shape);
+            }
+        }
+        // Mixing the two cells is refused.
+        let mut mixed = basic.tensors.clone();
+        mixed.retain(|x| !x.name.contains("cell_2"));
+        mixed.push(t("rnn/multi_rnn_cell/cell_2/cudnn_compatible_lstm_cell/kernel", &[12, 16]));
+        mixed.push(t("rnn/multi_rnn_cell/cell_2/cudnn_compatible_lstm_cell/bias", &[16]));
+        let err = Layout::infer_shapes(&Checkpoint::new(mixed).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("BasicLSTMCell and cuDNN"), "{err}");
+    }
+
+    /// A tensor a Performance RNN does not have is refused by name, with a guess.
+    #[test]
+    fn unknown_tensors_are_refused_by_name() {
+        let with = |extra: Vec<Tensor>| {
+            let mut v = model(388, &[8, 8], 388, "kernel", "bias").tensors;
+            v.extend(extra);
+            Layout::infer_shapes(&Checkpoint::new(v).unwrap()).map_err(|e| e.to_string())
+        };
+        // Training state is fine.
+        let l = with(vec![t("global_step", &[1]), t("beta1_power", &[1]), t("fully_connected/weights/Adam", &[8, 388])]).unwrap();
+        assert_eq!(l.extra.len(), 3);
+        let err = with(vec![t("rnn/attention_cell_wrapper/attention/kernel", &[16, 8])]).unwrap_err();
+        assert!(err.contains("rnn/attention_cell_wrapper/attention/kernel") && err.contains("attention model"), "{err}");
+        let err = with(vec![t("fully_connected_1/weights", &[8, 8])]).unwrap_err();
+        assert!(err.contains("fully_connected_1/weights") && err.contains("residual projection"), "{err}");
+        let err = with(vec![t("mystery", &[3])]).unwrap_err();
+        assert!(err.contains("mystery") && err.contains("wrong probabilities"), "{err}");
+        // LSTM variables inside an attention wrapper.
+        let v: Vec<Tensor> = model(388, &[8], 388, "kernel", "bias").tensors.into_iter().map(|x| Tensor::new(x.name.replace("rnn/multi_rnn_cell", "rnn/attention_cell_wrapper/multi_rnn_cell"), x.shape.clone(), x.data.clone()).unwrap()).collect();
+        let err = Layout::infer_shapes(&Checkpoint::new(v).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("attention"), "{err}");
     }
 }

@@ -78,6 +78,16 @@ pub struct TensorNames {
     pub biases: Vec<String>,
     pub fc_weights: String,
     pub fc_biases: String,
+    /// What the checkpoint's cell adds to the forget gate at run time: 1.0 for Magenta's
+    /// BasicLSTMCell, 0.0 for the cuDNN-compatible cell (whose saved bias holds it). In memory
+    /// [`Weights::biases`] are always BasicLSTMCell's (the kernels add 1.0); reading and
+    /// writing the checkpoint converts, so an export keeps the layout it imported.
+    #[serde(default = "basic_forget_bias")]
+    pub forget_bias: f32,
+}
+
+fn basic_forget_bias() -> f32 {
+    1.0
 }
 
 impl TensorNames {
@@ -88,6 +98,7 @@ impl TensorNames {
             biases: (0..layers).map(|k| cell(k, "bias")).collect(),
             fc_weights: "fully_connected/weights".into(),
             fc_biases: "fully_connected/biases".into(),
+            forget_bias: basic_forget_bias(),
         }
     }
 }
@@ -163,6 +174,7 @@ impl Weights {
             biases: layout.names.cells.iter().map(|c| c.bias.clone()).collect(),
             fc_weights: layout.names.fc_weights.clone(),
             fc_biases: layout.names.fc_biases.clone(),
+            forget_bias: layout.cell.forget_bias(),
         };
         let w = Weights {
             kernels: names.kernels.iter().map(|n| get(n)).collect::<Result<_, _>>()?,
@@ -171,7 +183,8 @@ impl Weights {
             fc_b: get(&names.fc_biases)?,
             config: mc,
             names,
-        };
+        }
+        .stored_to_memory();
         w.check(source)?;
         Ok(w)
     }
@@ -214,12 +227,39 @@ impl Weights {
         v
     }
 
+    /// `1.0 − forget_bias`: what the stored forget-gate bias holds beyond the in-memory one.
+    fn stored_forget_offset(&self) -> f32 {
+        1.0 - self.names.forget_bias
+    }
+
+    /// Biases as the checkpoint's cell stores them → as the kernels use them.
+    fn stored_to_memory(mut self) -> Self {
+        let d = self.stored_forget_offset();
+        if d != 0.0 {
+            for (b, &h) in self.biases.iter_mut().zip(&self.config.layers) {
+                if b.len() == 4 * h {
+                    b[2 * h..3 * h].iter_mut().for_each(|x| *x -= d);
+                }
+            }
+        }
+        self
+    }
+
+    /// Layer `l`'s bias as the checkpoint's cell stores it.
+    fn stored_bias(&self, l: usize) -> Vec<f32> {
+        let (mut b, h, d) = (self.biases[l].clone(), self.config.layers[l], self.stored_forget_offset());
+        if d != 0.0 {
+            b[2 * h..3 * h].iter_mut().for_each(|x| *x += d);
+        }
+        b
+    }
+
     pub fn to_checkpoint(&self) -> Result<Checkpoint, ModelError> {
         let c = &self.config;
         let mut ts = Vec::new();
         for (l, &h) in c.layers.iter().enumerate() {
             ts.push(Tensor::new(self.names.kernels[l].clone(), vec![c.layer_input(l) + h, 4 * h], self.kernels[l].clone())?);
-            ts.push(Tensor::new(self.names.biases[l].clone(), vec![4 * h], self.biases[l].clone())?);
+            ts.push(Tensor::new(self.names.biases[l].clone(), vec![4 * h], self.stored_bias(l))?);
         }
         ts.push(Tensor::new(self.names.fc_weights.clone(), vec![c.top(), c.num_logits()], self.fc_w.clone())?);
         ts.push(Tensor::new(self.names.fc_biases.clone(), vec![c.num_logits()], self.fc_b.clone())?);
@@ -262,7 +302,8 @@ impl Weights {
             fc_b: get(&mf.names.fc_biases)?,
             config: mf.model,
             names: mf.names,
-        };
+        }
+        .stored_to_memory();
         w.check(&source)?;
         Ok(w)
     }

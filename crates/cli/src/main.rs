@@ -2,7 +2,8 @@
 #![forbid(unsafe_code)]
 
 use anyhow::{bail, Context, Result};
-use cadenza_dataset::{BuildOptions, LoadOptions};
+use cadenza_dataset::BuildOptions;
+use cadenza_import::LoadOptions;
 use cadenza_performance::pipeline::{examples, primer_performance, PipelineOptions, PipelineStats};
 use cadenza_performance::Config;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -81,14 +82,10 @@ struct LrFindArgs {
 }
 
 fn lr_find(a: LrFindArgs) -> Result<()> {
-    let mut patch = a.hparams.clone();
-    if let Some(b) = a.batch_size {
-        if !patch.is_empty() {
-            patch.push(',');
-        }
-        patch.push_str(&format!("batch_size={b}"));
-    }
-    let o = cadenza_train::LrFindOptions { dataset: a.dataset, out: a.out.clone(), init: a.init, layers: a.layers, patch, min_lr: a.min_lr, max_lr: a.max_lr, steps: a.steps, seed: a.seed, progress: !a.quiet, device: a.device };
+    let overrides = cadenza_train::HParamsOverrides::parse(&a.hparams)
+        .map_err(|e| anyhow::anyhow!("--hparams: {e}"))?
+        .then(&cadenza_train::HParamsOverrides { batch_size: a.batch_size, ..Default::default() });
+    let o = cadenza_train::LrFindOptions { dataset: a.dataset, out: a.out.clone(), init: a.init, layers: a.layers, overrides, min_lr: a.min_lr, max_lr: a.max_lr, steps: a.steps, seed: a.seed, progress: !a.quiet, device: a.device };
     let r = cadenza_train::lr_find(&o)?;
     let f = |v: Option<f64>| v.map_or("–".into(), |x| format!("{x:.3e}"));
     println!("steepest descent at lr {}, lowest loss at lr {}; suggested lr {} ({} points; {})", f(r.steepest), f(r.min_loss), f(r.suggested), r.points.len(), r.stopped);
@@ -399,7 +396,7 @@ fn dataset(a: DatasetArgs) -> Result<()> {
 
 fn encode(a: EncodeArgs) -> Result<()> {
     let lo = LoadOptions { magenta_compat: a.magenta_compat, expand_repeats: a.expand_repeats };
-    let (seq, warnings) = cadenza_dataset::load_file(&a.file, &lo)?;
+    let (seq, warnings) = cadenza_import::load_file(&a.file, &lo)?;
     for w in &warnings {
         eprintln!("warning: {}: {w}", a.file.display());
     }
@@ -603,7 +600,7 @@ fn likelihood(a: LikelihoodArgs) -> Result<()> {
                 .collect::<Result<_>>()?
         }
         (None, Some(f)) => {
-            let (seq, _) = cadenza_dataset::load_file(f, &LoadOptions { magenta_compat: a.magenta_compat, expand_repeats: false })?;
+            let (seq, _) = cadenza_import::load_file(f, &LoadOptions { magenta_compat: a.magenta_compat, expand_repeats: false })?;
             let perf = primer_performance(&seq, config).with_context(|| f.display().to_string())?;
             config.tokens(&perf).context("event outside the vocabulary")?
         }
@@ -635,34 +632,6 @@ fn likelihood(a: LikelihoodArgs) -> Result<()> {
 }
 
 fn train(a: TrainArgs) -> Result<()> {
-    let mut patch: Vec<String> = Vec::new();
-    if !a.hparams.is_empty() {
-        patch.push(a.hparams.clone());
-    }
-    if let Some(v) = a.batch_size {
-        patch.push(format!("batch_size={v}"));
-    }
-    if let Some(v) = a.dropout {
-        patch.push(format!("dropout_keep_prob={v}"));
-    }
-    if let Some(v) = a.learning_rate {
-        patch.push(format!("learning_rate={v}"));
-    }
-    if let Some(v) = a.rhythm_loss {
-        patch.push(format!("rhythm_loss={v}"));
-    }
-    if let Some(v) = &a.rhythm_cost {
-        patch.push(format!("rhythm_cost={v}"));
-    }
-    if let Some(v) = a.harmony_loss {
-        patch.push(format!("harmony_loss={v}"));
-    }
-    if let Some(v) = a.l1 {
-        patch.push(format!("l1={v}"));
-    }
-    if let Some(v) = a.l2 {
-        patch.push(format!("l2={v}"));
-    }
     let mut schedule = match &a.clr {
         Some(s) => Some(cadenza_train::Schedule::parse_clr(s).map_err(anyhow::Error::msg)?),
         None => None,
@@ -670,6 +639,19 @@ fn train(a: TrainArgs) -> Result<()> {
     if let Some(d) = &a.lr_decay {
         schedule = Some(cadenza_train::Schedule::parse_exponential(d).map_err(anyhow::Error::msg)?);
     }
+    let flags = cadenza_train::HParamsOverrides {
+        batch_size: a.batch_size,
+        dropout_keep_prob: a.dropout,
+        learning_rate: a.learning_rate,
+        l1: a.l1,
+        l2: a.l2,
+        schedule,
+        rhythm_loss: a.rhythm_loss,
+        harmony_loss: a.harmony_loss,
+        rhythm_cost: a.rhythm_cost.as_deref().and_then(cadenza_train::RhythmCost::parse),
+        ..Default::default()
+    };
+    let overrides = cadenza_train::HParamsOverrides::parse(&a.hparams).map_err(|e| anyhow::anyhow!("--hparams: {e}"))?.then(&flags);
     let early_stop = match &a.early_stop {
         Some(s) => Some(cadenza_train::EarlyStop::parse(s).map_err(anyhow::Error::msg)?),
         None => None,
@@ -679,8 +661,7 @@ fn train(a: TrainArgs) -> Result<()> {
         run_dir: a.run_dir,
         init: a.init,
         layers: a.layers,
-        patch: patch.join(","),
-        schedule,
+        overrides,
         early_stop,
         steps: a.steps,
         eval_every: a.eval_every,

@@ -293,20 +293,18 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
         }
     }
     let resume = run_dir.join("checkpoint.json").is_file();
-    let mut patch = o.hparams.clone();
-    if !patch.is_empty() {
-        patch.push(',');
-    }
-    patch.push_str(&format!("rhythm_loss={rhythm},harmony_loss={harmony}"));
-    if let Some(c) = rhythm_cost {
-        patch.push_str(&format!(",rhythm_cost={}", c.name()));
-    }
+    let overrides = cadenza_train::HParamsOverrides::parse(&o.hparams).map_err(|e| anyhow::anyhow!("hyper-parameters '{}': {e}", o.hparams))?.then(&cadenza_train::HParamsOverrides {
+        rhythm_loss: Some(rhythm),
+        harmony_loss: Some(harmony),
+        rhythm_cost,
+        ..Default::default()
+    });
     let topts = TrainOptions {
         dataset: o.dataset.clone(),
         run_dir: run_dir.clone(),
         init: o.init.clone(),
         layers: o.layers.clone(),
-        patch,
+        overrides,
         steps: o.steps,
         eval_every: o.eval_every,
         summary_every: (o.eval_every / 5).max(1),

@@ -9,11 +9,10 @@
 //! The folder is built under a temporary name beside the target and renamed at the end, so
 //! an interrupted build never leaves a half dataset where a complete one is expected.
 
-pub mod load;
 pub mod split;
 pub mod store;
 
-pub use load::{collect_files, file_kind, load_file, FileKind, LoadError, LoadOptions};
+pub use cadenza_import::{collect_files, file_kind, load_file, FileKind, LoadError, LoadOptions};
 pub use cadenza_performance::pipeline::{examples, primer_performance, Example, PipelineOptions, PipelineStats};
 pub use store::{ExampleMeta, ExampleStore, StoreError, StoreHeader, StoreWriter};
 

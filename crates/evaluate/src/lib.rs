@@ -20,7 +20,8 @@ pub use cli::{run, EvaluateArgs};
 pub use compare::{divergence, inter_set_divergence, scott_bandwidth, Divergence};
 pub use metrics::{histogram_overlap, mean_histogram, sample_metrics, Grid, Key, SampleMetrics, FEATURES, IOI_BIN_EDGES, KEY_WINDOW_SECONDS, ONSET_TOLERANCE_SECONDS};
 
-use cadenza_dataset::{Dataset, ExampleStore, LoadOptions};
+use cadenza_dataset::{Dataset, ExampleStore};
+use cadenza_import::LoadOptions;
 use cadenza_notes::NoteSequence;
 use cadenza_performance::{Config, NoteEvent, NotePerformance, Performance, Token};
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum EvalError {
     #[error("{path}: cannot read: {source}")]
-    Load { path: String, source: cadenza_dataset::LoadError },
+    Load { path: String, source: cadenza_import::LoadError },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error("{0}: no MIDI or MusicXML files (.mid, .midi, .xml, .musicxml, .mxl)")]
@@ -186,7 +187,7 @@ pub fn compare_to_reference(samples: &Evaluation, reference: &Evaluation) -> Com
 /// pipeline does before encoding, so files compare with dataset examples and generated
 /// samples), `source.path` set to the path.
 pub fn load_sequence(path: &Path) -> Result<NoteSequence, EvalError> {
-    let (seq, _warnings) = cadenza_dataset::load_file(path, &LoadOptions::default()).map_err(|source| EvalError::Load { path: path.display().to_string(), source })?;
+    let (seq, _warnings) = cadenza_import::load_file(path, &LoadOptions::default()).map_err(|source| EvalError::Load { path: path.display().to_string(), source })?;
     let mut seq = cadenza_notes::transform::apply_sustain(&seq);
     seq.source.path = path.display().to_string();
     Ok(seq)
@@ -195,7 +196,7 @@ pub fn load_sequence(path: &Path) -> Result<NoteSequence, EvalError> {
 /// Every MIDI and MusicXML file under `path` (a file or a folder, recursively, sorted).
 /// An unreadable file is an error naming it; a folder without music files is an error.
 pub fn load_samples(path: &Path) -> Result<Vec<NoteSequence>, EvalError> {
-    let files = cadenza_dataset::collect_files(&[path.to_path_buf()]).map_err(|source| EvalError::Io { path: path.display().to_string(), source })?;
+    let files = cadenza_import::collect_files(&[path.to_path_buf()]).map_err(|source| EvalError::Io { path: path.display().to_string(), source })?;
     if files.is_empty() {
         return Err(EvalError::NoFiles(path.display().to_string()));
     }

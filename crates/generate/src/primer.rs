@@ -32,7 +32,7 @@ fn load_primer_file(path: &Path) -> Result<NoteSequence, GenerateError> {
     if !path.is_file() {
         return Err(err("no such file".into()));
     }
-    let (seq, _warnings) = cadenza_dataset::load_file(path, &Default::default()).map_err(|e| err(e.to_string()))?;
+    let (seq, _warnings) = cadenza_import::load_file(path, &Default::default()).map_err(|e| err(e.to_string()))?;
     if seq.notes.iter().any(|n| !(n.start.is_finite() && n.end.is_finite())) {
         return Err(err("a note has a non-finite time".into()));
     }

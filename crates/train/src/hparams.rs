@@ -121,32 +121,77 @@ fn parse_kv(s: &str) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-impl HParams {
-    /// Applies Magenta-style overrides; returns `rnn_layer_sizes` when given (it shapes the
-    /// model, which only a run from scratch may choose).
-    pub fn apply_overrides(&mut self, s: &str) -> Result<Option<Vec<usize>>, String> {
-        let mut layers = None;
+/// Changes to [`HParams`], each field `None` = keep. Filled alike from Magenta's
+/// `--hparams "k=v,…"` syntax ([`HParamsOverrides::parse`]) and from the single flags, then
+/// applied to the defaults (a new run) or to a checkpoint's hyper-parameters (a resume).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HParamsOverrides {
+    pub batch_size: Option<usize>,
+    pub dropout_keep_prob: Option<f32>,
+    pub learning_rate: Option<f64>,
+    pub clip_norm: Option<f32>,
+    pub l1: Option<f64>,
+    pub l2: Option<f64>,
+    pub schedule: Option<Schedule>,
+    pub rhythm_loss: Option<f64>,
+    pub harmony_loss: Option<f64>,
+    pub rhythm_cost: Option<RhythmCost>,
+    /// Magenta's `rnn_layer_sizes`: it shapes the model, which only a run from scratch may
+    /// choose, so it is returned by [`Self::apply`] rather than set.
+    pub rnn_layer_sizes: Option<Vec<usize>>,
+}
+
+impl HParamsOverrides {
+    /// Magenta's `k=v,…` syntax (`rnn_layer_sizes=[64,64]` keeps its commas).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut o = HParamsOverrides::default();
         for (k, v) in parse_kv(s)? {
-            let num = |v: &str| v.parse::<f64>().map_err(|e| format!("--hparams {k}={v}: {e}"));
+            let num = |v: &str| v.parse::<f64>().map_err(|e| format!("hparam {k}={v}: {e}"));
+            let count = |v: &str| v.parse::<usize>().map_err(|e| format!("hparam {k}={v}: {e}"));
             match k.as_str() {
-                "batch_size" => self.batch_size = num(&v)? as usize,
-                "dropout_keep_prob" => self.dropout_keep_prob = num(&v)? as f32,
-                "learning_rate" => self.learning_rate = num(&v)?,
-                "clip_norm" => self.clip_norm = num(&v)? as f32,
-                "l1" | "l1_scale" => self.l1 = num(&v)?,
-                "l2" | "l2_scale" => self.l2 = num(&v)?,
-                "rhythm_loss" => self.rhythm_loss = num(&v)?,
-                "harmony_loss" => self.harmony_loss = num(&v)?,
-                "rhythm_cost" => self.rhythm_cost = RhythmCost::parse(&v).ok_or_else(|| format!("--hparams rhythm_cost={v}: known costs are emd and rps"))?,
+                "batch_size" => o.batch_size = Some(count(&v)?),
+                "dropout_keep_prob" => o.dropout_keep_prob = Some(num(&v)? as f32),
+                "learning_rate" => o.learning_rate = Some(num(&v)?),
+                "clip_norm" => o.clip_norm = Some(num(&v)? as f32),
+                "l1" | "l1_scale" => o.l1 = Some(num(&v)?),
+                "l2" | "l2_scale" => o.l2 = Some(num(&v)?),
+                "rhythm_loss" => o.rhythm_loss = Some(num(&v)?),
+                "harmony_loss" => o.harmony_loss = Some(num(&v)?),
+                "rhythm_cost" => o.rhythm_cost = Some(RhythmCost::parse(&v).ok_or_else(|| format!("hparam rhythm_cost={v}: known costs are emd and rps"))?),
                 "rnn_layer_sizes" => {
                     let inner = v.trim().trim_start_matches('[').trim_end_matches(']');
-                    layers = Some(inner.split(',').map(|x| x.trim().parse::<usize>().map_err(|e| format!("rnn_layer_sizes: {e}"))).collect::<Result<Vec<_>, _>>()?);
+                    o.rnn_layer_sizes = Some(inner.split(',').map(|x| x.trim().parse::<usize>().map_err(|e| format!("rnn_layer_sizes: {e}"))).collect::<Result<Vec<_>, _>>()?);
                 }
                 other => return Err(format!("unknown hparam '{other}' (known: batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, rhythm_loss, harmony_loss, rhythm_cost, rnn_layer_sizes)")),
             }
         }
-        self.validate()?;
-        Ok(layers)
+        Ok(o)
+    }
+
+    /// `later`'s set fields replace these (a single flag after `--hparams`).
+    pub fn then(mut self, later: &HParamsOverrides) -> Self {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if later.$f.is_some() { self.$f = later.$f.clone(); } )* };
+        }
+        take!(batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, schedule, rhythm_loss, harmony_loss, rhythm_cost, rnn_layer_sizes);
+        self
+    }
+
+    /// Sets every given field of `hp`, validates it, and returns `rnn_layer_sizes`.
+    pub fn apply(&self, hp: &mut HParams) -> Result<Option<Vec<usize>>, String> {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { hp.$f = v.clone(); } )* };
+        }
+        set!(batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, schedule, rhythm_loss, harmony_loss, rhythm_cost);
+        hp.validate()?;
+        Ok(self.rnn_layer_sizes.clone())
+    }
+}
+
+impl HParams {
+    /// [`HParamsOverrides::parse`] then [`HParamsOverrides::apply`].
+    pub fn apply_overrides(&mut self, s: &str) -> Result<Option<Vec<usize>>, String> {
+        HParamsOverrides::parse(s)?.apply(self)
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -282,6 +327,10 @@ mod tests {
         assert_eq!((h.batch_size, h.dropout_keep_prob, h.l1), (48, 0.5, 1e-5));
         assert!(h.apply_overrides("nope=1").is_err());
         assert!(h.apply_overrides("dropout_keep_prob=0").is_err());
+        // A single flag after --hparams wins, whatever the order of the fields.
+        let o = HParamsOverrides::parse("batch_size=8,learning_rate=0.01").unwrap().then(&HParamsOverrides { batch_size: Some(4), ..Default::default() });
+        assert_eq!((o.batch_size, o.learning_rate), (Some(4), Some(0.01)));
+        assert!(HParamsOverrides::parse("batch_size=2.5").is_err());
         h.apply_overrides("rhythm_loss=0.5,rhythm_cost=rps").unwrap();
         assert_eq!(h.rhythm_cost, RhythmCost::Rps);
         assert!(h.apply_overrides("rhythm_cost=l2").unwrap_err().contains("emd and rps"));

@@ -19,7 +19,7 @@ pub mod stop;
 pub mod train;
 
 pub use device::{DeviceChoice, Selected};
-pub use hparams::{EarlyStop, HParams, Schedule, StopMode};
+pub use hparams::{EarlyStop, HParams, HParamsOverrides, Schedule, StopMode};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
 pub use losses::{MusicalWeights, RhythmCost, ShiftError};

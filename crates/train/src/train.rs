@@ -8,7 +8,7 @@
 //! `best/` (the best model), `metrics.csv`, `train/` and `eval/` TensorBoard event files,
 //! `curves.svg`/`curves.png`, `log.txt` and, when the run ends, `stop.json`.
 
-use crate::hparams::{EarlyStop, HParams, Schedule, StopMode};
+use crate::hparams::{EarlyStop, HParams, HParamsOverrides, StopMode};
 use crate::losses::{check_config, expected_cost, harmony_rows, musical_terms, MusicalWeights, ShiftError, ShiftErrorSum};
 use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
 use crate::metrics::{Metrics, MetricsSum};
@@ -51,10 +51,8 @@ pub struct TrainOptions {
     pub init: Option<PathBuf>,
     /// Layer sizes for a model trained from scratch.
     pub layers: Vec<usize>,
-    /// Magenta-style overrides applied to the defaults (new run) or to the checkpoint's
-    /// hyper-parameters (resume), e.g. `batch_size=48,dropout_keep_prob=0.5,l1=1e-5`.
-    pub patch: String,
-    pub schedule: Option<Schedule>,
+    /// Applied to the defaults (new run) or to the checkpoint's hyper-parameters (resume).
+    pub overrides: HParamsOverrides,
     pub early_stop: Option<EarlyStop>,
     /// Train until this step (counted from the start of the run, across resumes).
     pub steps: u64,
@@ -79,8 +77,7 @@ impl Default for TrainOptions {
             run_dir: PathBuf::new(),
             init: None,
             layers: vec![512, 512, 512],
-            patch: String::new(),
-            schedule: None,
+            overrides: HParamsOverrides::default(),
             early_stop: None,
             steps: 1000,
             eval_every: 100,
@@ -385,10 +382,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         let latest = index.latest.clone().ok_or_else(|| TrainError::Setup(format!("{}: nothing to resume (no checkpoint.json)", opts.run_dir.display())))?;
         let (net, optim, mut st) = load_checkpoint(&opts.run_dir.join("checkpoints").join(&latest), &dev)?;
         let old = st.hparams.clone();
-        st.hparams.apply_overrides(&opts.patch).map_err(TrainError::Setup)?;
-        if let Some(s) = &opts.schedule {
-            st.hparams.schedule = s.clone();
-        }
+        opts.overrides.apply(&mut st.hparams).map_err(TrainError::Setup)?;
         if let Some(e) = &opts.early_stop {
             if st.early_stop.as_ref() != Some(e) {
                 log.line(&format!("step {}: early stopping changed to {e:?}", st.step));
@@ -414,10 +408,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             return Err(TrainError::Setup(format!("{}: already holds a run; pass --resume to continue it, or choose another --run-dir", opts.run_dir.display())));
         }
         let mut hp = HParams::default();
-        let layers = hp.apply_overrides(&opts.patch).map_err(TrainError::Setup)?;
-        if let Some(s) = &opts.schedule {
-            hp.schedule = s.clone();
-        }
+        let layers = opts.overrides.apply(&mut hp).map_err(TrainError::Setup)?;
         let weights = match &opts.init {
             Some(p) => {
                 let w = Weights::load(p).map_err(|e| TrainError::Setup(e.to_string()))?;
@@ -656,7 +647,7 @@ pub struct LrFindOptions {
     pub out: PathBuf,
     pub init: Option<PathBuf>,
     pub layers: Vec<usize>,
-    pub patch: String,
+    pub overrides: HParamsOverrides,
     pub min_lr: f64,
     pub max_lr: f64,
     pub steps: u64,
@@ -667,7 +658,7 @@ pub struct LrFindOptions {
 
 /// Leslie Smith's learning-rate range test: from `min_lr` to `max_lr` exponentially over
 /// `steps` training steps (Magenta's recipe otherwise: Adam, per-tensor clipping, the
-/// hyper-parameters of `patch`), recording the loss; stops once the smoothed loss exceeds 4×
+/// hyper-parameters of `overrides`), recording the loss; stops once the smoothed loss exceeds 4×
 /// its best. Writes `lr_find.csv`, `lr_find.json` and `lr_find.svg/png` (loss against
 /// log learning rate) to `out`. The model is not saved: the test only reads the curve.
 pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
@@ -679,7 +670,7 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
         return Err(TrainError::Setup(format!("{}: the training split is empty", o.dataset.display())));
     }
     let mut hp = HParams::default();
-    let layers = hp.apply_overrides(&o.patch).map_err(TrainError::Setup)?;
+    let layers = o.overrides.apply(&mut hp).map_err(TrainError::Setup)?;
     let weights = match &o.init {
         Some(p) => Weights::load(p).map_err(|e| TrainError::Setup(e.to_string()))?,
         None => Weights::init(ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| o.layers.clone())), o.seed),

@@ -50,7 +50,7 @@ fn key_conditioning_of_a_trained_model_moves_the_pitch_classes() {
     };
     cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue/bwv_846"), shared().join("data/asap/Bach/Fugue/bwv_848")], &ds, &opts).unwrap();
     let run = tmp.path().join("run");
-    let t = TrainOptions { dataset: ds, run_dir: run.clone(), layers: vec![64], patch: "batch_size=16,learning_rate=0.01".into(), steps: 400, eval_every: 400, summary_every: 100, checkpoint_every: 1000, seed: 2, ..Default::default() };
+    let t = TrainOptions { dataset: ds, run_dir: run.clone(), layers: vec![64], overrides: cadenza_train::HParamsOverrides::parse("batch_size=16,learning_rate=0.01").unwrap(), steps: 400, eval_every: 400, summary_every: 100, checkpoint_every: 1000, seed: 2, ..Default::default() };
     cadenza_train::train(&t).unwrap();
     let w = Weights::load(&run.join("best")).unwrap();
     assert_eq!(w.config.config, config);

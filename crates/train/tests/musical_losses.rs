@@ -42,7 +42,7 @@ fn train(ds: &Path, dir: &Path, name: &str, patch: &str) -> Trained {
         dataset: ds.to_path_buf(),
         run_dir: run.clone(),
         init: Some(shared().join("fixtures/magenta/bundles/perf_dyn_small64.mag")),
-        patch: format!("batch_size=16,learning_rate=0.005{patch}"),
+        overrides: cadenza_train::HParamsOverrides::parse(&format!("batch_size=16,learning_rate=0.005{patch}")).unwrap(),
         steps: 150,
         eval_every: 1000,
         summary_every: 50,

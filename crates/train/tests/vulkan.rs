@@ -105,7 +105,7 @@ fn train_on_vulkan_lowers_eval_loss_and_the_cpu_reads_its_checkpoint() {
         dataset: ds.clone(),
         run_dir: run_dir.clone(),
         layers: vec![32],
-        patch: "batch_size=8,learning_rate=0.01".into(),
+        overrides: cadenza_train::HParamsOverrides::parse("batch_size=8,learning_rate=0.01").unwrap(),
         steps: 30,
         eval_every: 30,
         summary_every: 10,

@@ -1,4 +1,7 @@
-//! One entry point for every music file a user may hand Cadenza.
+//! Files → notes: one entry point for every music file a user may hand Cadenza (MIDI,
+//! MusicXML plain or compressed), dispatched by extension. Generation's primers, evaluation
+//! and the CLI read files here without the dataset stage.
+#![forbid(unsafe_code)]
 
 use cadenza_notes::NoteSequence;
 use std::path::Path;
@@ -78,4 +81,28 @@ pub fn collect_files(inputs: &[std::path::PathBuf]) -> std::io::Result<Vec<std::
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASAP: &str = "../../../shared/data/asap/Bach/Prelude/bwv_846";
+
+    #[test]
+    fn dispatches_by_extension_and_names_unsupported_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(ASAP);
+        let (perf, _) = load_file(&dir.join("Shi05M.mid"), &LoadOptions::default()).unwrap();
+        let (score, _) = load_file(&dir.join("xml_score.mxl"), &LoadOptions::default()).unwrap();
+        assert!(perf.notes.len() > 500 && score.notes.len() > 500, "{} {}", perf.notes.len(), score.notes.len());
+        assert_eq!(file_kind(Path::new("a.MXL")), Some(FileKind::MusicXml));
+        let t = tempfile::tempdir().unwrap();
+        let txt = t.path().join("notes.txt");
+        std::fs::write(&txt, "x").unwrap();
+        let err = load_file(&txt, &LoadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("notes.txt") && err.contains("unsupported"), "{err}");
+        let files = collect_files(&[dir.clone()]).unwrap();
+        assert!(files.iter().any(|f| f.ends_with("Shi05M.mid")) && files.windows(2).all(|w| w[0] < w[1]));
+        assert!(collect_files(&[txt]).is_err());
+    }
 }

@@ -10,7 +10,7 @@ fn shared() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza")).args(args).env_remove("CADENZA_TEST_NAN_AT_STEP").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_cadenza")).args(args).output().unwrap()
 }
 
 fn s(p: &Path) -> &str {
@@ -213,25 +213,6 @@ fn kill_dash_nine_then_resume() {
     let log = std::fs::read_to_string(r.join("log.txt")).unwrap();
     assert!(log.contains(&format!("resumed from {latest} at step {latest_step}")), "{log}");
     assert_eq!(stop_json(&r)["step"].as_u64().unwrap(), latest_step + 4);
-}
-
-#[test]
-fn a_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ds = dataset(tmp.path());
-    let r = tmp.path().join("run");
-    let o = Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args(["train", "--dataset", s(&ds), "--run-dir", s(&r), "--batch-size", "4", "--layers", "16", "--steps", "50", "--checkpoint-every", "5", "--eval-every", "100"])
-        .env("CADENZA_TEST_NAN_AT_STEP", "8")
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("step 8") && err.contains("NaN") && err.contains("ckpt-00000005"), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(r.join("checkpoints/ckpt-00000005/weights.ckpt").is_file());
-    assert!(!r.join("checkpoints/ckpt-00000008").exists());
-    assert!(stop_json(&r)["reason"].as_str().unwrap().contains("NaN"));
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Where to train (`auto`: a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU).
     pub device: crate::DeviceChoice,
+    /// Tests only: pretend the loss of this step is NaN (the NaN path on real data).
+    #[doc(hidden)]
+    pub test_nan_at_step: Option<u64>,
 }
 
 impl Default for TrainOptions {
@@ -90,6 +93,7 @@ impl Default for TrainOptions {
             resume: false,
             progress: false,
             device: crate::DeviceChoice::Auto,
+            test_nan_at_step: None,
         }
     }
 }
@@ -469,7 +473,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let mut window_tokens = 0u64;
     let mut window_start = Instant::now();
     let mut last_good = run.index.latest.clone().unwrap_or_else(|| "none".into());
-    let inject_nan_at: Option<u64> = std::env::var("CADENZA_TEST_NAN_AT_STEP").ok().and_then(|v| v.parse().ok());
+    let inject_nan_at = opts.test_nan_at_step;
 
     let stop = |reason: StopReason, st: &TrainState, run: &Run, last_eval: &Option<Metrics>, log: &mut Log| -> Result<StopInfo, TrainError> {
         let info = StopInfo {

@@ -1,6 +1,8 @@
 //! `cadenza`: one binary, one subcommand per pipeline stage.
 #![forbid(unsafe_code)]
 
+mod cmd;
+
 use anyhow::{bail, Context, Result};
 use cadenza_dataset::BuildOptions;
 use cadenza_import::LoadOptions;
@@ -34,15 +36,15 @@ enum Command {
     /// (lr_find.csv, lr_find.json with a suggestion, lr_find.svg/png).
     LrFind(LrFindArgs),
     /// Generate music (MIDI, piano-roll PNG, optional WAV and MusicXML) from a model.
-    Generate(Box<cadenza_generate::GenerateArgs>),
+    Generate(Box<cmd::generate::GenerateArgs>),
     /// Objective metrics of samples (pitch, key, rhythm, groove), optionally against a reference set.
-    Evaluate(Box<cadenza_evaluate::EvaluateArgs>),
+    Evaluate(Box<cmd::evaluate::EvaluateArgs>),
     /// Train an original and a modified (rhythm + harmony losses) model the same way, then
     /// evaluate, sample and measure both: report.html and comparison.json.
-    Compare(Box<cadenza_compare::CompareArgs>),
+    Compare(Box<cmd::compare::CompareArgs>),
     /// The whole experiment on a public-domain corpus (music21's): dataset in 12 keys,
     /// original vs modified small models, comparison report.
-    Demo(Box<cadenza_compare::DemoArgs>),
+    Demo(Box<cmd::compare::DemoArgs>),
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -674,6 +676,7 @@ fn train(a: TrainArgs) -> Result<()> {
         resume: a.resume,
         progress: true,
         device: a.device,
+        ..Default::default()
     };
     let info = cadenza_train::train(&opts)?;
     eprintln!(
@@ -700,11 +703,11 @@ fn main() {
         Command::Bench(BenchCommand::Data(a)) => bench_data(a),
         Command::Bench(BenchCommand::Train(a)) => bench_train(a),
         Command::Bench(BenchCommand::Generate(a)) => bench_generate(a),
-        Command::Generate(a) => cadenza_generate::run(*a),
-        Command::Compare(a) => cadenza_compare::run(*a),
+        Command::Generate(a) => cmd::generate::run(*a),
+        Command::Compare(a) => cmd::compare::run(*a),
         Command::LrFind(a) => lr_find(a),
-        Command::Demo(a) => cadenza_compare::run_demo(*a),
-        Command::Evaluate(a) => cadenza_evaluate::run(*a),
+        Command::Demo(a) => cmd::compare::run_demo(*a),
+        Command::Evaluate(a) => cmd::evaluate::run(*a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

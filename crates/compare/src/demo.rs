@@ -53,57 +53,62 @@ pub fn base_model() -> Option<PathBuf> {
     [here, built].into_iter().find(|p| p.join("model.json").is_file())
 }
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct DemoArgs {
+/// What `cadenza demo` runs; each default is the demo's (stated here once).
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
     /// Working folder: corpus/, dataset/, comparison/ (report.html inside).
-    #[arg(long, default_value = "demo")]
     pub out: PathBuf,
-    /// A music21 wheel already downloaded (default: `pip download music21 --no-deps`).
-    #[arg(long)]
+    /// A music21 wheel already downloaded (`None`: `pip download music21 --no-deps`).
     pub wheel: Option<PathBuf>,
-    /// Start both models from this .mag (e.g. Magenta's performance_with_dynamics.mag) or model
-    /// folder (default: the shipped base, models/perf_dyn_3x256_asap).
-    #[arg(long)]
+    /// Both models start here (`None`: the shipped base, [`BASE_MODEL`]).
     pub init: Option<PathBuf>,
     /// Train small models from scratch instead of fine-tuning a base.
-    #[arg(long)]
     pub from_scratch: bool,
     /// Layer sizes of the models trained from scratch.
-    #[arg(long, value_delimiter = ',', default_value = "128,128")]
     pub layers: Vec<usize>,
     /// Fine-tuning steps of each model.
-    #[arg(long, default_value_t = 200)]
     pub steps: u64,
-    /// Fine-tuning hyper-parameters of both models.
-    #[arg(long, default_value = "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8")]
+    /// Fine-tuning hyper-parameters of both models (Magenta's `k=v,…`).
     pub hparams: String,
-    #[arg(long, default_value_t = 0.5)]
     pub rhythm_loss: f64,
-    #[arg(long, default_value_t = 0.25)]
     pub harmony_loss: f64,
-    /// Which rhythm loss: "emd" (expected shift distance) or "rps" (ranked probability score)
-    #[arg(long, default_value = CompareOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps"])]
-    pub rhythm_cost: String,
+    pub rhythm_cost: cadenza_train::RhythmCost,
     /// Training seeds per model.
-    #[arg(long, default_value_t = 3)]
     pub seeds: usize,
     /// Samples per trained model.
-    #[arg(long, default_value_t = 16)]
     pub samples: usize,
-    /// 10 ms steps per sample (3000 = 30 s).
-    #[arg(long, default_value_t = 3000)]
+    /// 10 ms steps per sample.
     pub num_steps: u32,
-    /// Which note events the samples may use: "paired" (well-formed NOTE_ON/NOTE_OFF only) or "any" (Magenta's sampler)
-    #[arg(long, default_value = crate::cli::note_events_name(CompareOptions::default().note_events), value_parser = ["any", "paired"])]
-    pub note_events: String,
-    #[arg(long, default_value_t = 0)]
+    pub note_events: cadenza_generate::NoteEvents,
     pub seed: u64,
     /// Evaluate on at most this many eval examples.
-    #[arg(long, default_value_t = 400)]
     pub eval_examples: usize,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
-    #[arg(long, default_value = "auto")]
     pub device: cadenza_train::DeviceChoice,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        let c = CompareOptions::default();
+        DemoOptions {
+            out: PathBuf::from("demo"),
+            wheel: None,
+            init: None,
+            from_scratch: false,
+            layers: vec![128, 128],
+            steps: 200,
+            hparams: "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8".into(),
+            rhythm_loss: c.rhythm_loss,
+            harmony_loss: c.harmony_loss,
+            rhythm_cost: c.rhythm_cost,
+            seeds: c.seeds,
+            samples: c.samples,
+            num_steps: c.num_steps,
+            note_events: c.note_events,
+            seed: 0,
+            eval_examples: 400,
+            device: Default::default(),
+        }
+    }
 }
 
 /// `corpus/SOURCES.json`: where each file came from and what its rights say.
@@ -216,7 +221,7 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Runs `cadenza demo`.
-pub fn run_demo(a: DemoArgs) -> Result<()> {
+pub fn run_demo(a: &DemoOptions) -> Result<()> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let corpus = a.out.join("corpus");
@@ -266,21 +271,21 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
         hparams: a.hparams.clone(),
         rhythm_loss: a.rhythm_loss,
         harmony_loss: a.harmony_loss,
-        rhythm_cost: cadenza_train::RhythmCost::parse(&a.rhythm_cost).unwrap_or_default(),
+        rhythm_cost: a.rhythm_cost,
         eval_every: (a.steps / 6).max(1),
         eval_examples: Some(a.eval_examples),
         seed: a.seed,
         seeds: a.seeds,
         samples: a.samples,
         num_steps: a.num_steps,
-        note_events: crate::cli::parse_note_events(&a.note_events),
+        note_events: a.note_events,
         out: a.out.join("comparison"),
         progress: true,
         device: a.device,
         ..Default::default()
     };
     let r = compare(&o)?;
-    print!("{}", crate::cli::summary_table(&r));
+    print!("{}", crate::table::summary_table(&r));
     eprintln!("demo finished in {:.1} min: open {}", started.elapsed().as_secs_f64() / 60.0, o.out.join("report.html").display());
     Ok(())
 }

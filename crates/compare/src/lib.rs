@@ -22,7 +22,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod cli;
+pub mod table;
 pub mod demo;
 pub mod report;
 pub mod stats;
@@ -39,8 +39,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use stats::{compare_metric, Goal, MetricVerdict};
 
-pub use cli::{run, CompareArgs};
-pub use demo::{run_demo, DemoArgs};
+pub use demo::{run_demo, DemoOptions};
+pub use table::summary_table;
 
 /// What to compare and how.
 #[derive(Debug, Clone, Serialize, Deserialize)]

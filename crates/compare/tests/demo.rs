@@ -3,7 +3,7 @@
 //! small slice (few steps, one short sample); `CADENZA_FULL_DEMO=1` runs the defaults and
 //! checks the 20-minute promise.
 
-use cadenza_compare::{run_demo, DemoArgs};
+use cadenza_compare::{run_demo, DemoOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,8 +13,8 @@ fn cached_wheel() -> Option<PathBuf> {
     cadenza_compare::demo::download_wheel(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("music21-wheel")).ok()
 }
 
-fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoArgs {
-    DemoArgs {
+fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoOptions {
+    DemoOptions {
         out,
         wheel: Some(wheel),
         init: None,
@@ -29,7 +29,7 @@ fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoArgs {
         num_steps: if full { 3000 } else { 300 },
         seed: 0,
         eval_examples: if full { 400 } else { 8 },
-        device: Default::default(),
+        ..Default::default()
     }
 }
 
@@ -43,7 +43,7 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
     let t = Instant::now();
-    run_demo(args(out.clone(), wheel.clone(), full)).unwrap();
+    run_demo(&args(out.clone(), wheel.clone(), full)).unwrap();
     let minutes = t.elapsed().as_secs_f64() / 60.0;
     eprintln!("demo ({}) took {minutes:.1} min", if full { "full" } else { "slice" });
     if full {
@@ -81,7 +81,7 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
 
     // Re-running reuses every stage.
     let t = Instant::now();
-    run_demo(args(out.clone(), wheel, full)).unwrap();
+    run_demo(&args(out.clone(), wheel, full)).unwrap();
     let again = t.elapsed().as_secs_f64() / 60.0;
     assert!(again < minutes, "the second run ({again:.2} min) redid work ({minutes:.2} min the first time)");
 }

@@ -12,11 +12,11 @@
 //!   or the examples of a `cadenza dataset` folder decoded back to notes.
 #![forbid(unsafe_code)]
 
-pub mod cli;
+pub mod table;
 pub mod compare;
 pub mod metrics;
 
-pub use cli::{run, EvaluateArgs};
+pub use table::render_table;
 pub use compare::{divergence, inter_set_divergence, scott_bandwidth, Divergence};
 pub use metrics::{histogram_overlap, mean_histogram, sample_metrics, Grid, Key, SampleMetrics, FEATURES, IOI_BIN_EDGES, KEY_WINDOW_SECONDS, ONSET_TOLERANCE_SECONDS};
 
@@ -204,7 +204,7 @@ pub fn load_samples(path: &Path) -> Result<Vec<NoteSequence>, EvalError> {
 }
 
 /// Which split of a dataset folder is the reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     Train,

@@ -1,8 +1,8 @@
-//! `cadenza compare` flags.
+//! `cadenza compare` and `cadenza demo` flags.
 
-use crate::{compare, CompareOptions, ComparisonReport};
-use cadenza_generate::NoteEvents;
 use anyhow::Result;
+use cadenza_compare::{compare, summary_table, CompareOptions, DemoOptions};
+use cadenza_generate::NoteEvents;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -111,7 +111,7 @@ impl CompareArgs {
 }
 
 /// The flag value of a [`NoteEvents`].
-pub(crate) const fn note_events_name(n: NoteEvents) -> &'static str {
+const fn note_events_name(n: NoteEvents) -> &'static str {
     match n {
         NoteEvents::Any => "any",
         NoteEvents::Paired => "paired",
@@ -119,34 +119,12 @@ pub(crate) const fn note_events_name(n: NoteEvents) -> &'static str {
 }
 
 /// A `--note-events` value (clap has checked it is one of the names).
-pub(crate) fn parse_note_events(s: &str) -> NoteEvents {
+fn parse_note_events(s: &str) -> NoteEvents {
     if s == "any" {
         NoteEvents::Any
     } else {
         NoteEvents::Paired
     }
-}
-
-/// A plain-text summary of a comparison for the terminal: the verdict table.
-pub fn summary_table(r: &ComparisonReport) -> String {
-    let f = crate::report::num;
-    let ci = |i: &crate::stats::Interval| format!("{:+.4} [{:+.4}, {:+.4}]", i.estimate, i.lo, i.hi);
-    let mut s = format!("{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n", "", "base", "original", "modified", "reference", "modified - original [95% CI]", "verdict");
-    for v in &r.verdicts {
-        let base = r.base.as_ref().and_then(|m| m.mean(&v.metric));
-        s.push_str(&format!(
-            "{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n",
-            v.metric,
-            f(base),
-            f(Some(v.original)),
-            f(Some(v.modified)),
-            f(r.reference.metrics.get(&v.metric).copied().flatten()),
-            ci(&v.difference),
-            v.verdict.label()
-        ));
-    }
-    s.push_str(&format!("{} seed(s) x {} samples per model; eval NLL cost of the modified model {:+.2} %\n", r.original.runs.len(), r.options.samples, 100.0 * r.eval_nll_relative_cost));
-    s
 }
 
 /// Runs `cadenza compare`.
@@ -155,4 +133,85 @@ pub fn run(args: CompareArgs) -> Result<()> {
     print!("{}", summary_table(&r));
     eprintln!("wrote {} and {}", args.out.join("report.html").display(), args.out.join("comparison.json").display());
     Ok(())
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Working folder: corpus/, dataset/, comparison/ (report.html inside).
+    #[arg(long, default_value_os_t = DemoOptions::default().out)]
+    pub out: PathBuf,
+    /// A music21 wheel already downloaded (default: `pip download music21 --no-deps`).
+    #[arg(long)]
+    pub wheel: Option<PathBuf>,
+    /// Start both models from this .mag (e.g. Magenta's performance_with_dynamics.mag) or model
+    /// folder (default: the shipped base, models/perf_dyn_3x256_asap).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Train small models from scratch instead of fine-tuning a base.
+    #[arg(long)]
+    pub from_scratch: bool,
+    /// Layer sizes of the models trained from scratch.
+    #[arg(long, value_delimiter = ',', default_values_t = DemoOptions::default().layers)]
+    pub layers: Vec<usize>,
+    /// Fine-tuning steps of each model.
+    #[arg(long, default_value_t = DemoOptions::default().steps)]
+    pub steps: u64,
+    /// Fine-tuning hyper-parameters of both models.
+    #[arg(long, default_value_t = DemoOptions::default().hparams)]
+    pub hparams: String,
+    #[arg(long, default_value_t = DemoOptions::default().rhythm_loss)]
+    pub rhythm_loss: f64,
+    #[arg(long, default_value_t = DemoOptions::default().harmony_loss)]
+    pub harmony_loss: f64,
+    /// Which rhythm loss: "emd" (expected shift distance) or "rps" (ranked probability score)
+    #[arg(long, default_value = DemoOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps"])]
+    pub rhythm_cost: String,
+    /// Training seeds per model.
+    #[arg(long, default_value_t = DemoOptions::default().seeds)]
+    pub seeds: usize,
+    /// Samples per trained model.
+    #[arg(long, default_value_t = DemoOptions::default().samples)]
+    pub samples: usize,
+    /// 10 ms steps per sample (3000 = 30 s).
+    #[arg(long, default_value_t = DemoOptions::default().num_steps)]
+    pub num_steps: u32,
+    /// Which note events the samples may use: "paired" (well-formed NOTE_ON/NOTE_OFF only) or "any" (Magenta's sampler)
+    #[arg(long, default_value = note_events_name(DemoOptions::default().note_events), value_parser = ["any", "paired"])]
+    pub note_events: String,
+    #[arg(long, default_value_t = DemoOptions::default().seed)]
+    pub seed: u64,
+    /// Evaluate on at most this many eval examples.
+    #[arg(long, default_value_t = DemoOptions::default().eval_examples)]
+    pub eval_examples: usize,
+    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
+    #[arg(long, default_value = "auto")]
+    pub device: cadenza_train::DeviceChoice,
+}
+
+impl DemoArgs {
+    pub fn options(&self) -> DemoOptions {
+        DemoOptions {
+            out: self.out.clone(),
+            wheel: self.wheel.clone(),
+            init: self.init.clone(),
+            from_scratch: self.from_scratch,
+            layers: self.layers.clone(),
+            steps: self.steps,
+            hparams: self.hparams.clone(),
+            rhythm_loss: self.rhythm_loss,
+            harmony_loss: self.harmony_loss,
+            rhythm_cost: cadenza_train::RhythmCost::parse(&self.rhythm_cost).unwrap_or_default(),
+            seeds: self.seeds,
+            samples: self.samples,
+            num_steps: self.num_steps,
+            note_events: parse_note_events(&self.note_events),
+            seed: self.seed,
+            eval_examples: self.eval_examples,
+            device: self.device,
+        }
+    }
+}
+
+pub fn run_demo(args: DemoArgs) -> Result<()> {
+    cadenza_compare::run_demo(&args.options())
 }

@@ -1,8 +1,8 @@
 //! `cadenza generate`: Magenta's `performance_rnn_generate` flags, and an output folder of
 //! `sample_NN.mid` (+ `.png`, `.wav`, `.musicxml`) with `generate.json`.
 
-use crate::options::{parse_key, Controls, GenerateOptions, Primer, MAX_NOTE_DURATION_SECONDS};
-use crate::sampler::{check_options, generate_report};
+use cadenza_generate::options::{parse_key, Controls, GenerateOptions, Primer, MAX_NOTE_DURATION_SECONDS};
+use cadenza_generate::sampler::{check_options, generate_report};
 use anyhow::{bail, Context, Result};
 use cadenza_model::Weights;
 use cadenza_render::{AudioOptions, RollOptions, ScoreOptions};
@@ -193,7 +193,7 @@ impl GenerateArgs {
             primer_seconds: self.primer_seconds,
             controls,
             max_note_duration: MAX_NOTE_DURATION_SECONDS,
-            note_events: if self.note_events == "paired" { crate::NoteEvents::Paired } else { crate::NoteEvents::Any },
+            note_events: if self.note_events == "paired" { cadenza_generate::NoteEvents::Paired } else { cadenza_generate::NoteEvents::Any },
         })
     }
 }
@@ -337,5 +337,90 @@ mod tests {
         assert_eq!(parse_bools("[False, true]").unwrap(), vec![false, true]);
         assert_eq!(numbers("x", &literal("x", "(4, 8)").unwrap()).unwrap(), vec![4.0, 8.0]);
         assert!(literal("x", "[1, 2").is_err());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    const SMALL: &str = "../../../shared/fixtures/magenta/bundles/perf_dyn_small64.mag";
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        g: GenerateArgs,
+    }
+
+    #[test]
+    fn key_flag_gives_one_histogram_per_key() {
+        let cli = Cli::parse_from(["x", "--model", SMALL, "--out", "unused", "--key", "C major, F# major"]);
+        let o = cli.g.options(5).unwrap();
+        let want: Vec<Vec<f64>> = [(0, false), (6, false)].iter().map(|&(t, m)| cadenza_performance::controls::key_histogram(t, m).to_vec()).collect();
+        assert_eq!(o.controls.pitch_class_histogram, want);
+        assert_eq!((o.seed, o.note_events), (5, cadenza_generate::NoteEvents::Any));
+        let cli = Cli::parse_from(["x", "--model", SMALL, "--out", "unused", "--note-events", "paired"]);
+        assert_eq!(cli.g.options(5).unwrap().note_events, cadenza_generate::NoteEvents::Paired);
+    }
+
+#[test]
+    fn cli_writes_the_output_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let sf = dir.path().join("sine.sf2");
+        std::fs::write(&sf, cadenza_render::sine_soundfont()).unwrap();
+        let cli = Cli::parse_from([
+            "x",
+            "--model",
+            SMALL,
+            "--out",
+            out.to_str().unwrap(),
+            "--num-steps",
+            "800",
+            "--num-outputs",
+            "2",
+            "--seed",
+            "4",
+            "--primer-pitches",
+            "[60, 64, 67]",
+            "--wav",
+            "--soundfont",
+            sf.to_str().unwrap(),
+            "--score",
+            "--quiet",
+            "--notes-per-second",
+            "8",
+        ]);
+        run(cli.g).unwrap();
+        for stem in ["sample_01", "sample_02"] {
+            let midi = cadenza_midi::read_file(&out.join(format!("{stem}.mid"))).unwrap();
+            assert!(midi.total_time <= 8.0 + 1e-9 && !midi.notes.is_empty());
+            assert!(out.join(format!("{stem}.png")).is_file());
+            let wav = hound::WavReader::open(out.join(format!("{stem}.wav"))).unwrap();
+            let secs = wav.duration() as f64 / wav.spec().sample_rate as f64;
+            assert!((secs - (midi.total_time + 0.5)).abs() < 0.02, "{secs}");
+            let xml = cadenza_musicxml::read_file(&out.join(format!("{stem}.musicxml")), &Default::default()).unwrap().sequence;
+            let mut a: Vec<u8> = xml.notes.iter().map(|n| n.pitch).collect();
+            let mut b: Vec<u8> = midi.notes.iter().map(|n| n.pitch).collect();
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b, "{stem}: score pitches");
+        }
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("generate.json")).unwrap()).unwrap();
+        assert_eq!(json["config"], "performance_with_dynamics");
+        assert_eq!(json["options"]["seed"], 4);
+        assert_eq!(json["samples"].as_array().unwrap().len(), 2);
+        assert_eq!(json["samples"][1]["seed"], 5);
+        assert_eq!(json["samples"][0]["num_steps"], 800);
+        assert!(json["samples"][0]["log_likelihood"].as_f64().unwrap() < 0.0);
+        assert_eq!(json["warnings"].as_array().unwrap().len(), 1, "density ignored by an unconditioned model");
+
+        // No SoundFont: a clear error before anything is generated.
+        let cli = Cli::parse_from(["x", "--model", SMALL, "--out", out.to_str().unwrap(), "--wav", "--soundfont", "/nonexistent.sf2", "--quiet"]);
+        let e = run(cli.g).unwrap_err().to_string();
+        assert!(e.contains("apt-get install fluid-soundfont-gm"), "{e}");
+        let cli = Cli::parse_from(["x", "--model", SMALL, "--out", out.to_str().unwrap(), "--temperature", "0", "--quiet"]);
+        assert!(run(cli.g).unwrap_err().to_string().contains("temperature"));
     }
 }

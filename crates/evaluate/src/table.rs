@@ -1,51 +1,8 @@
-//! `cadenza evaluate`: metrics of a folder of samples, optionally against a reference
-//! (a folder of files or a `cadenza dataset` folder), as a table on stdout and JSON.
+//! The plain-text table `cadenza evaluate` prints: per-sample metrics, then the comparison
+//! against the reference.
 
-use crate::{evaluate_paths, Report, Split, FEATURES, IOI_BIN_EDGES};
-use anyhow::{Context, Result};
+use crate::{Report, FEATURES, IOI_BIN_EDGES};
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct EvaluateArgs {
-    /// The samples: a folder of MIDI/MusicXML files (searched recursively) or one file.
-    #[arg(long)]
-    pub samples: PathBuf,
-    /// Reference set: a folder of MIDI/MusicXML files, or a dataset folder made by `cadenza dataset`.
-    #[arg(long)]
-    pub reference: Option<PathBuf>,
-    /// Which split of a reference dataset.
-    #[arg(long, value_enum, default_value = "eval")]
-    pub split: Split,
-    /// Write per-sample metrics, aggregates and the comparison as JSON (atomically).
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-}
-
-pub fn run(args: EvaluateArgs) -> Result<()> {
-    let report = evaluate_paths(&args.samples, args.reference.as_deref(), args.split)?;
-    print!("{}", render_table(&report));
-    if let Some(out) = &args.json {
-        write_json_atomic(out, &report)?;
-        eprintln!("wrote {}", out.display());
-    }
-    Ok(())
-}
-
-/// Writes `value` as pretty JSON to a temporary file beside `path`, then renames it over.
-pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    cadenza_atomic::write_atomic_with(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })
-    .with_context(|| format!("cannot write {}", path.display()))
-}
 
 fn num(v: Option<f64>, digits: usize) -> String {
     match v {

@@ -87,10 +87,29 @@ fn lr_find(a: LrFindArgs) -> Result<()> {
     let overrides = cadenza_train::HParamsOverrides::parse(&a.hparams)
         .map_err(|e| anyhow::anyhow!("--hparams: {e}"))?
         .then(&cadenza_train::HParamsOverrides { batch_size: a.batch_size, ..Default::default() });
-    let o = cadenza_train::LrFindOptions { dataset: a.dataset, out: a.out.clone(), init: a.init, layers: a.layers, overrides, min_lr: a.min_lr, max_lr: a.max_lr, steps: a.steps, seed: a.seed, progress: !a.quiet, device: a.device };
+    let o = cadenza_train::LrFindOptions {
+        dataset: a.dataset,
+        out: a.out.clone(),
+        init: a.init,
+        layers: a.layers,
+        overrides,
+        min_lr: a.min_lr,
+        max_lr: a.max_lr,
+        steps: a.steps,
+        seed: a.seed,
+        progress: !a.quiet,
+        device: a.device,
+    };
     let r = cadenza_train::lr_find(&o)?;
     let f = |v: Option<f64>| v.map_or("–".into(), |x| format!("{x:.3e}"));
-    println!("steepest descent at lr {}, lowest loss at lr {}; suggested lr {} ({} points; {})", f(r.steepest), f(r.min_loss), f(r.suggested), r.points.len(), r.stopped);
+    println!(
+        "steepest descent at lr {}, lowest loss at lr {}; suggested lr {} ({} points; {})",
+        f(r.steepest),
+        f(r.min_loss),
+        f(r.suggested),
+        r.points.len(),
+        r.stopped
+    );
     eprintln!("wrote {}", a.out.join("lr_find.png").display());
     Ok(())
 }
@@ -350,13 +369,16 @@ fn parse_transpose(s: &str) -> Result<Vec<i32>> {
     }
     if let Some((a, b)) = s.split_once("..") {
         let a: i32 = a.trim().parse().with_context(|| format!("--transpose {s}: bad range start"))?;
-        let b: i32 = b.trim().trim_start_matches('=').parse().with_context(|| format!("--transpose {s}: bad range end"))?;
+        let b: i32 =
+            b.trim().trim_start_matches('=').parse().with_context(|| format!("--transpose {s}: bad range end"))?;
         if a > b {
             bail!("--transpose {s}: empty range");
         }
         return Ok((a..=b).collect());
     }
-    s.split(',').map(|x| x.trim().parse::<i32>().with_context(|| format!("--transpose {s}: '{x}' is not a whole number"))).collect()
+    s.split(',')
+        .map(|x| x.trim().parse::<i32>().with_context(|| format!("--transpose {s}: '{x}' is not a whole number")))
+        .collect()
 }
 
 fn dataset(a: DatasetArgs) -> Result<()> {
@@ -368,7 +390,13 @@ fn dataset(a: DatasetArgs) -> Result<()> {
         bail!("--stretch factors must be positive numbers");
     }
     let opts = BuildOptions {
-        pipeline: PipelineOptions { config: a.config, min_events: a.min_events, max_events: a.max_events, split_seconds: 30.0, magenta_compat: a.magenta_compat },
+        pipeline: PipelineOptions {
+            config: a.config,
+            min_events: a.min_events,
+            max_events: a.max_events,
+            split_seconds: 30.0,
+            magenta_compat: a.magenta_compat,
+        },
         eval_ratio: a.eval_ratio,
         seed: a.seed,
         transpositions,
@@ -423,7 +451,8 @@ fn encode(a: EncodeArgs) -> Result<()> {
             let opts = PipelineOptions { config: a.config, magenta_compat: a.magenta_compat, ..Default::default() };
             let mut stats = PipelineStats::default();
             let ex = examples(&seq, &opts, &[0], &[1.0], &mut stats);
-            out["num_events"] = ex.iter().map(|e| e.encoded.tokens.len() / a.config.token_width()).sum::<usize>().into();
+            out["num_events"] =
+                ex.iter().map(|e| e.encoded.tokens.len() / a.config.token_width()).sum::<usize>().into();
             out["examples"] = ex
                 .iter()
                 .map(|e| serde_json::json!({"segment": e.segment, "class_indices": e.encoded.tokens, "disable_conditioning": e.encoded.disable_conditioning}))
@@ -446,7 +475,8 @@ fn bench_data(a: BenchDataArgs) -> Result<()> {
         .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n != "midi_score.mid"))
         .collect();
-    let xml = files.iter().filter(|p| cadenza_dataset::file_kind(p) == Some(cadenza_dataset::FileKind::MusicXml)).count();
+    let xml =
+        files.iter().filter(|p| cadenza_dataset::file_kind(p) == Some(cadenza_dataset::FileKind::MusicXml)).count();
     let midi = files.len() - xml;
     if files.is_empty() {
         bail!("{}: no MIDI or MusicXML files", a.dir.display());
@@ -519,13 +549,19 @@ fn bench_generate(a: BenchGenerateArgs) -> Result<()> {
     let model = a.model.clone().or_else(|| fixture.exists().then_some(fixture));
     let weights = match &model {
         Some(p) => cadenza_model::Weights::load(p).with_context(|| format!("cannot load model {}", p.display()))?,
-        None => cadenza_model::Weights::init(cadenza_model::ModelConfig::new(Config::PerformanceWithDynamics, vec![512, 512, 512]), 0),
+        None => cadenza_model::Weights::init(
+            cadenza_model::ModelConfig::new(Config::PerformanceWithDynamics, vec![512, 512, 512]),
+            0,
+        ),
     };
     let sg = cadenza_train::bench::sgemm_gflops();
     let bw = cadenza_model::kernels::memory_read_gbs(512);
     let rs = cadenza_generate::bench(&weights, a.num_steps, &a.batch, a.seed)?;
     if a.json {
-        println!("{}", serde_json::json!({"config": weights.config.config.key(), "layers": weights.config.layers, "results": rs, "sgemm_gflops": sg, "memory_read_gbs": bw}));
+        println!(
+            "{}",
+            serde_json::json!({"config": weights.config.config.key(), "layers": weights.config.layers, "results": rs, "sgemm_gflops": sg, "memory_read_gbs": bw})
+        );
     } else {
         for r in &rs {
             // Batch 1 reads every weight once per step: the memory roofline. Larger batches
@@ -569,7 +605,11 @@ fn import(a: ImportArgs) -> Result<()> {
         w.config.config.key(),
         w.config.layers.len(),
         w.config.layers,
-        if w.names.forget_bias == 0.0 { "cuDNN-compatible cells, forget bias in the saved bias" } else { "BasicLSTMCell" },
+        if w.names.forget_bias == 0.0 {
+            "cuDNN-compatible cells, forget bias in the saved bias"
+        } else {
+            "BasicLSTMCell"
+        },
         w.config.num_parameters(),
         a.out.display()
     );
@@ -593,16 +633,23 @@ fn likelihood(a: LikelihoodArgs) -> Result<()> {
     let config = w.config.config;
     let tokens: Vec<u16> = match (&a.events, &a.file) {
         (Some(p), None) => {
-            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).with_context(|| p.display().to_string())?)
-                .with_context(|| format!("{}: not JSON", p.display()))?;
-            let arr = v["class_indices"].as_array().with_context(|| format!("{}: no `class_indices` array", p.display()))?;
+            let v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(p).with_context(|| p.display().to_string())?)
+                    .with_context(|| format!("{}: not JSON", p.display()))?;
+            let arr =
+                v["class_indices"].as_array().with_context(|| format!("{}: no `class_indices` array", p.display()))?;
             let n = config.num_logits() as u64;
             arr.iter()
-                .map(|x| x.as_u64().filter(|&i| i < n || config.is_note_encoding()).map(|i| i as u16).with_context(|| format!("{}: class index {x} is not one of the model's {n} classes", p.display())))
+                .map(|x| {
+                    x.as_u64().filter(|&i| i < n || config.is_note_encoding()).map(|i| i as u16).with_context(|| {
+                        format!("{}: class index {x} is not one of the model's {n} classes", p.display())
+                    })
+                })
                 .collect::<Result<_>>()?
         }
         (None, Some(f)) => {
-            let (seq, _) = cadenza_import::load_file(f, &LoadOptions { magenta_compat: a.magenta_compat, expand_repeats: false })?;
+            let (seq, _) =
+                cadenza_import::load_file(f, &LoadOptions { magenta_compat: a.magenta_compat, expand_repeats: false })?;
             let perf = primer_performance(&seq, config).with_context(|| f.display().to_string())?;
             config.tokens(&perf).context("event outside the vocabulary")?
         }
@@ -615,20 +662,17 @@ fn likelihood(a: LikelihoodArgs) -> Result<()> {
     }
     let (ll, _) = cadenza_model::log_likelihood(&w, &tokens, false);
     let scored = n - 1;
-    println!("{}", serde_json::json!({"log_likelihood": ll, "mean_log_likelihood": ll / scored as f64, "events": scored, "config": config.key()}));
+    println!(
+        "{}",
+        serde_json::json!({"log_likelihood": ll, "mean_log_likelihood": ll / scored as f64, "events": scored, "config": config.key()})
+    );
     if let Some(out) = &a.dump_probs {
-        let events: Vec<&[u16]> = tokens.chunks(width).collect();
-        let ctrl = if config.is_conditioned() { Some(config.control_rows(&tokens, false)[1..].to_vec()) } else { None };
-        // softmax[t] for every input position, the last one included (it predicts past the end).
-        let ctrl_full = ctrl.map(|mut c| {
-            c.push(config.encode_controls(&Default::default()));
-            c
-        });
-        let mut lp = cadenza_model::inference::sequence_logits(&w, &events, ctrl_full.as_deref());
-        cadenza_model::inference::log_softmax_segments(&mut lp, &config.class_sizes());
-        let c = w.config.num_logits();
-        let softmax: Vec<Vec<f32>> = lp.chunks(c).map(|r| r.iter().map(|v| v.exp()).collect()).collect();
-        cadenza_atomic::write_atomic(out, &serde_json::to_vec(&serde_json::json!({"log_likelihood": ll, "softmax": softmax}))?).with_context(|| format!("cannot write {}", out.display()))?;
+        let softmax = cadenza_model::inference::softmax_rows(&w, &tokens);
+        cadenza_atomic::write_atomic(
+            out,
+            &serde_json::to_vec(&serde_json::json!({"log_likelihood": ll, "softmax": softmax}))?,
+        )
+        .with_context(|| format!("cannot write {}", out.display()))?;
     }
     Ok(())
 }
@@ -653,7 +697,8 @@ fn train(a: TrainArgs) -> Result<()> {
         rhythm_cost: a.rhythm_cost.as_deref().and_then(cadenza_train::RhythmCost::parse),
         ..Default::default()
     };
-    let overrides = cadenza_train::HParamsOverrides::parse(&a.hparams).map_err(|e| anyhow::anyhow!("--hparams: {e}"))?.then(&flags);
+    let overrides =
+        cadenza_train::HParamsOverrides::parse(&a.hparams).map_err(|e| anyhow::anyhow!("--hparams: {e}"))?.then(&flags);
     let early_stop = match &a.early_stop {
         Some(s) => Some(cadenza_train::EarlyStop::parse(s).map_err(anyhow::Error::msg)?),
         None => None,

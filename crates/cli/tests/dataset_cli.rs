@@ -24,7 +24,9 @@ fn pieces_by_split(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let split = read_json(&dir.join("split.json"));
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in split.as_array().unwrap() {
-        out.entry(f["split"].as_str().unwrap().to_string()).or_default().insert(f["piece"].as_str().unwrap().to_string());
+        out.entry(f["split"].as_str().unwrap().to_string())
+            .or_default()
+            .insert(f["piece"].as_str().unwrap().to_string());
     }
     out
 }
@@ -34,7 +36,18 @@ fn asap_in_twelve_keys_split_by_piece() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("asap");
     let st = cadenza()
-        .args(["dataset", shared().join("data/asap").to_str().unwrap(), "--out", out.to_str().unwrap(), "--transpose", "all", "--stretch", "1", "--seed", "3"])
+        .args([
+            "dataset",
+            shared().join("data/asap").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--transpose",
+            "all",
+            "--stretch",
+            "1",
+            "--seed",
+            "3",
+        ])
         .status()
         .unwrap();
     assert!(st.success());
@@ -42,7 +55,11 @@ fn asap_in_twelve_keys_split_by_piece() {
     assert_eq!(stats["skipped"].as_array().unwrap().len(), 0, "{}", stats["skipped"]);
     let train_files = stats["train"]["files"].as_u64().unwrap();
     let eval_files = stats["eval"]["files"].as_u64().unwrap();
-    assert_eq!(train_files + eval_files, 895 + 207 + 206, "every performance, score MIDI (207) and MusicXML score (206)");
+    assert_eq!(
+        train_files + eval_files,
+        895 + 207 + 206,
+        "every performance, score MIDI (207) and MusicXML score (206)"
+    );
     let by = pieces_by_split(&out);
     let (train, eval) = (&by["train"], &by["eval"]);
     assert!(eval.is_disjoint(train), "pieces in both splits: {:?}", eval.intersection(train).collect::<Vec<_>>());
@@ -126,7 +143,10 @@ fn bad_inputs_are_skipped_with_reasons() {
     std::fs::write(inp.join("negtempo.xml"), neg).unwrap();
 
     let out = tmp.path().join("ds");
-    let o = cadenza().args(["dataset", inp.to_str().unwrap(), "--out", out.to_str().unwrap(), "--eval-ratio", "0"]).output().unwrap();
+    let o = cadenza()
+        .args(["dataset", inp.to_str().unwrap(), "--out", out.to_str().unwrap(), "--eval-ratio", "0"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     let stats = read_json(&out.join("stats.json"));
@@ -134,7 +154,12 @@ fn bad_inputs_are_skipped_with_reasons() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (Path::new(s["file"].as_str().unwrap()).file_name().unwrap().to_str().unwrap().to_string(), s["reason"].as_str().unwrap().to_string()))
+        .map(|s| {
+            (
+                Path::new(s["file"].as_str().unwrap()).file_name().unwrap().to_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     for bad in ["truncated.mid", "notxml.mxl", "bomb.xml", "huge.mxl"] {
         let reason = skipped.get(bad).unwrap_or_else(|| panic!("{bad} not skipped: {skipped:?}"));
@@ -152,7 +177,14 @@ fn killed_build_leaves_no_half_dataset() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ds");
     let mut child = cadenza()
-        .args(["dataset", shared().join("data/asap").to_str().unwrap(), "--out", out.to_str().unwrap(), "--transpose", "all"])
+        .args([
+            "dataset",
+            shared().join("data/asap").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--transpose",
+            "all",
+        ])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -199,7 +231,10 @@ fn encode_reproduces_every_magenta_fixture() {
         // The MusicXML sources are stored as .mxl in ../shared/data/asap.
         let src = shared().join("data/asap").join(fx.asap_path.replace(".musicxml", ".mxl"));
         let run = |pipeline: &str| -> serde_json::Value {
-            let o = cadenza().args(["encode", src.to_str().unwrap(), "--magenta-compat", "--pipeline", pipeline]).output().unwrap();
+            let o = cadenza()
+                .args(["encode", src.to_str().unwrap(), "--magenta-compat", "--pipeline", pipeline])
+                .output()
+                .unwrap();
             assert!(o.status.success(), "{}: {}", src.display(), String::from_utf8_lossy(&o.stderr));
             serde_json::from_slice(&o.stdout).unwrap()
         };
@@ -237,7 +272,22 @@ fn tfrecord_matches_the_store() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ds");
     let src = shared().join("data/asap/Bach/Fugue/bwv_846");
-    let st = cadenza().args(["dataset", src.to_str().unwrap(), "--out", out.to_str().unwrap(), "--tfrecord", "--transpose", "-1..1", "--stretch", "1", "--eval-ratio", "0"]).status().unwrap();
+    let st = cadenza()
+        .args([
+            "dataset",
+            src.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--tfrecord",
+            "--transpose",
+            "-1..1",
+            "--stretch",
+            "1",
+            "--eval-ratio",
+            "0",
+        ])
+        .status()
+        .unwrap();
     assert!(st.success());
     let ds = cadenza_dataset::Dataset::open(&out).unwrap();
     let recs = cadenza_mag::tfrecord::read_file(out.join("training_performances.tfrecord")).unwrap();

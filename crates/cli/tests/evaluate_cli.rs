@@ -24,7 +24,11 @@ fn evaluate_asap_performances_against_a_dataset() {
     // Reference: two preludes' folders (score MIDI, MusicXML and performances) as a dataset.
     let ds = tmp.path().join("ds");
     let st = cadenza()
-        .args(["dataset", asap().join("Bach/Prelude/bwv_846").to_str().unwrap(), asap().join("Bach/Prelude/bwv_854").to_str().unwrap()])
+        .args([
+            "dataset",
+            asap().join("Bach/Prelude/bwv_846").to_str().unwrap(),
+            asap().join("Bach/Prelude/bwv_854").to_str().unwrap(),
+        ])
         .args(["--out", ds.to_str().unwrap(), "--eval-ratio", "0.5", "--transpose", "0", "--stretch", "1"])
         .status()
         .unwrap();
@@ -45,12 +49,28 @@ fn evaluate_asap_performances_against_a_dataset() {
     }
     let json = tmp.path().join("out/report.json");
     let out = cadenza()
-        .args(["evaluate", "--samples", samples.to_str().unwrap(), "--reference", ds.to_str().unwrap(), "--json", json.to_str().unwrap()])
+        .args([
+            "evaluate",
+            "--samples",
+            samples.to_str().unwrap(),
+            "--reference",
+            ds.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for needle in ["bach_846.mid", "chopin_10_3.mid", "C maj", "A min", "pitch_class_entropy", "groove_consistency", "mean OA over features"] {
+    for needle in [
+        "bach_846.mid",
+        "chopin_10_3.mid",
+        "C maj",
+        "A min",
+        "pitch_class_entropy",
+        "groove_consistency",
+        "mean OA over features",
+    ] {
         assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
     }
     let text = std::fs::read_to_string(&json).unwrap();
@@ -78,14 +98,36 @@ fn evaluate_asap_performances_against_a_dataset() {
     assert_eq!(std::fs::read_dir(json.parent().unwrap()).unwrap().count(), 1);
 
     // The train split, and the samples against themselves as a folder reference: OA 1.
-    let out = cadenza().args(["evaluate", "--samples", samples.to_str().unwrap(), "--reference", samples.to_str().unwrap(), "--json", json.to_str().unwrap()]).output().unwrap();
+    let out = cadenza()
+        .args([
+            "evaluate",
+            "--samples",
+            samples.to_str().unwrap(),
+            "--reference",
+            samples.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let r = read_json(&json);
     assert_eq!(r["reference_split"], "files");
     for f in r["comparison"]["features"].as_array().unwrap() {
         assert!(f["distribution"]["overlap_area"].as_f64().unwrap() > 0.999, "{f}");
     }
-    let out = cadenza().args(["evaluate", "--samples", samples.to_str().unwrap(), "--reference", ds.to_str().unwrap(), "--split", "train"]).output().unwrap();
+    let out = cadenza()
+        .args([
+            "evaluate",
+            "--samples",
+            samples.to_str().unwrap(),
+            "--reference",
+            ds.to_str().unwrap(),
+            "--split",
+            "train",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("(train, "));
 }

@@ -20,12 +20,23 @@ fn s(p: &Path) -> &str {
 #[test]
 fn likelihood_matches_magenta_for_both_bundles() {
     let tmp = tempfile::tempdir().unwrap();
-    for (bundle, probs) in [("perf_dyn_small64.mag", "probs_small64.json"), ("perf_dyn_full512.mag", "probs_full512.json")] {
-        let fx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join(probs)).unwrap()).unwrap();
+    for (bundle, probs) in
+        [("perf_dyn_small64.mag", "probs_small64.json"), ("perf_dyn_full512.mag", "probs_full512.json")]
+    {
+        let fx: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixtures().join(probs)).unwrap()).unwrap();
         let events = tmp.path().join("events.json");
         std::fs::write(&events, serde_json::json!({"class_indices": fx["primer_class_indices"]}).to_string()).unwrap();
         let dump = tmp.path().join("probs.json");
-        let o = run(&["likelihood", "--model", s(&fixtures().join("bundles").join(bundle)), "--events", s(&events), "--dump-probs", s(&dump)]);
+        let o = run(&[
+            "likelihood",
+            "--model",
+            s(&fixtures().join("bundles").join(bundle)),
+            "--events",
+            s(&events),
+            "--dump-probs",
+            s(&dump),
+        ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let want = fx["log_likelihood_magenta_evaluate"].as_f64().unwrap();
@@ -69,7 +80,14 @@ fn import_export_import_is_bit_exact() {
     assert!(run(&["import", s(&out), "--out", s(&m2)]).status.success());
     assert_eq!(std::fs::read(m.join("weights.ckpt")).unwrap(), std::fs::read(m2.join("weights.ckpt")).unwrap());
     // A model and a template of different sizes do not mix.
-    let o = run(&["export", s(&m), "--template", s(&fixtures().join("bundles/perf_dyn_small64.mag")), "--out", s(&tmp.path().join("bad.mag"))]);
+    let o = run(&[
+        "export",
+        s(&m),
+        "--template",
+        s(&fixtures().join("bundles/perf_dyn_small64.mag")),
+        "--out",
+        s(&tmp.path().join("bad.mag")),
+    ]);
     assert!(!o.status.success());
     assert!(!tmp.path().join("bad.mag").exists());
 }

@@ -19,7 +19,20 @@ fn s(p: &Path) -> &str {
 
 fn dataset(dir: &Path) -> PathBuf {
     let out = dir.join("ds");
-    let o = run(&["dataset", s(&shared().join("data/asap/Bach/Fugue")), "--out", s(&out), "--transpose", "0", "--stretch", "1", "--eval-ratio", "0.2", "--seed", "1"]);
+    let o = run(&[
+        "dataset",
+        s(&shared().join("data/asap/Bach/Fugue")),
+        "--out",
+        s(&out),
+        "--transpose",
+        "0",
+        "--stretch",
+        "1",
+        "--eval-ratio",
+        "0.2",
+        "--seed",
+        "1",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
 }
@@ -28,7 +41,10 @@ fn dataset(dir: &Path) -> PathBuf {
 fn rows(run_dir: &Path, split: &str) -> Vec<(u64, f64, f64)> {
     let text = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), "step,split,loss,perplexity,accuracy,event_accuracy,no_event_accuracy,learning_rate");
+    assert_eq!(
+        lines.next().unwrap(),
+        "step,split,loss,perplexity,accuracy,event_accuracy,no_event_accuracy,learning_rate"
+    );
     lines
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
@@ -42,7 +58,8 @@ fn stop_json(run_dir: &Path) -> serde_json::Value {
 }
 
 fn train(ds: &Path, run_dir: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["train", "--dataset", s(ds), "--run-dir", s(run_dir), "--batch-size", "8", "--summary-every", "5"];
+    let mut args =
+        vec!["train", "--dataset", s(ds), "--run-dir", s(run_dir), "--batch-size", "8", "--summary-every", "5"];
     args.extend_from_slice(extra);
     run(&args)
 }
@@ -66,15 +83,25 @@ fn fine_tuning_and_training_from_scratch_lower_the_eval_loss() {
         assert_eq!(stop["step"], 40);
         let log = std::fs::read_to_string(r.join("log.txt")).unwrap();
         assert!(log.contains("device: cpu (fused LSTM kernels"), "{name}: {log}");
-        assert!(r.join("best/model.json").is_file() && r.join("curves.png").is_file() && r.join("curves.svg").is_file());
+        assert!(
+            r.join("best/model.json").is_file() && r.join("curves.png").is_file() && r.join("curves.svg").is_file()
+        );
         // TensorBoard: separate train and eval runs with Magenta's tags.
         for split in ["train", "eval"] {
             let f = std::fs::read_dir(r.join(split)).unwrap().next().unwrap().unwrap().path();
             let ev = cadenza_train::logs::read_events(&f).unwrap();
-            assert!(ev.iter().any(|(_, t, _)| t == "loss") && ev.iter().any(|(_, t, _)| t == "metrics/accuracy"), "{split}");
+            assert!(
+                ev.iter().any(|(_, t, _)| t == "loss") && ev.iter().any(|(_, t, _)| t == "metrics/accuracy"),
+                "{split}"
+            );
         }
         // The best model is a model: it scores a file.
-        let o = run(&["likelihood", "--model", s(&r.join("best")), s(&shared().join("data/asap/Bach/Fugue/bwv_846/Shi05M.mid"))]);
+        let o = run(&[
+            "likelihood",
+            "--model",
+            s(&r.join("best")),
+            s(&shared().join("data/asap/Bach/Fugue/bwv_846/Shi05M.mid")),
+        ]);
         assert!(o.status.success());
     }
 }
@@ -93,9 +120,14 @@ fn device_vulkan_without_the_feature_is_a_clear_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("--features vulkan"), "{err}");
     assert!(!r.join("checkpoint.json").exists());
-    let o = run(&["bench", "train", "--layers", "16", "--batch", "2", "--events", "8", "--steps", "1", "--device", "vulkan"]);
+    let o = run(&[
+        "bench", "train", "--layers", "16", "--batch", "2", "--events", "8", "--steps", "1", "--device", "vulkan",
+    ]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--features vulkan"));
-    let o = run(&["bench", "train", "--layers", "16", "--batch", "2", "--events", "8", "--steps", "1", "--device", "auto", "--json"]);
+    let o = run(&[
+        "bench", "train", "--layers", "16", "--batch", "2", "--events", "8", "--steps", "1", "--device", "auto",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(j["device"].as_str().unwrap().starts_with("cpu"), "{j}");
@@ -107,19 +139,56 @@ fn early_stopping_fires_in_both_modes_and_on_target() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = dataset(tmp.path());
     // A learning rate of 1e-12 makes the run plateau: nothing improves by min_delta.
-    for (mode, metric) in [("mode=min,patience=2,min_delta=0.001", "loss"), ("mode=max,patience=2,min_delta=0.001", "accuracy")] {
+    for (mode, metric) in
+        [("mode=min,patience=2,min_delta=0.001", "loss"), ("mode=max,patience=2,min_delta=0.001", "accuracy")]
+    {
         let r = tmp.path().join(format!("plateau-{metric}"));
-        let o = train(&ds, &r, &["--layers", "16", "--steps", "200", "--eval-every", "5", "--eval-examples", "32", "--learning-rate", "1e-12", "--early-stop", mode]);
+        let o = train(
+            &ds,
+            &r,
+            &[
+                "--layers",
+                "16",
+                "--steps",
+                "200",
+                "--eval-every",
+                "5",
+                "--eval-examples",
+                "32",
+                "--learning-rate",
+                "1e-12",
+                "--early-stop",
+                mode,
+            ],
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let stop = stop_json(&r);
         let reason = stop["reason"].as_str().unwrap();
-        assert!(reason.contains("early stopping") && reason.contains(metric) && reason.contains("2 evaluations"), "{reason}");
+        assert!(
+            reason.contains("early stopping") && reason.contains(metric) && reason.contains("2 evaluations"),
+            "{reason}"
+        );
         assert_eq!(stop["step"], 15, "first eval sets the best, two more without improvement stop the run");
         assert_eq!(stop["best_checkpoint"], "ckpt-00000005");
         assert!(r.join("checkpoints/ckpt-00000005").is_dir(), "the best checkpoint is kept");
     }
     let r = tmp.path().join("target");
-    let o = train(&ds, &r, &["--layers", "16", "--steps", "200", "--eval-every", "5", "--eval-examples", "32", "--early-stop", "mode=min,target_loss=50,patience=10"]);
+    let o = train(
+        &ds,
+        &r,
+        &[
+            "--layers",
+            "16",
+            "--steps",
+            "200",
+            "--eval-every",
+            "5",
+            "--eval-examples",
+            "32",
+            "--early-stop",
+            "mode=min,target_loss=50,patience=10",
+        ],
+    );
     assert!(o.status.success());
     let stop = stop_json(&r);
     assert!(stop["reason"].as_str().unwrap().contains("reached the target"), "{stop}");
@@ -134,7 +203,18 @@ fn weights(dir: &Path) -> Vec<u8> {
 fn resume_is_bit_exact_and_takes_changed_hyperparameters() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = dataset(tmp.path());
-    let common = ["--layers", "24", "--eval-every", "10", "--eval-examples", "16", "--checkpoint-every", "5", "--hparams", "dropout_keep_prob=0.7"];
+    let common = [
+        "--layers",
+        "24",
+        "--eval-every",
+        "10",
+        "--eval-examples",
+        "16",
+        "--checkpoint-every",
+        "5",
+        "--hparams",
+        "dropout_keep_prob=0.7",
+    ];
     let a = tmp.path().join("straight");
     let mut args = common.to_vec();
     args.extend(["--steps", "20"]);
@@ -149,7 +229,11 @@ fn resume_is_bit_exact_and_takes_changed_hyperparameters() {
     args.extend(["--steps", "20", "--resume"]);
     let o = train(&ds, &b, &args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(weights(&a.join("checkpoints/ckpt-00000020")), weights(&b.join("checkpoints/ckpt-00000020")), "resumed run differs from the straight one");
+    assert_eq!(
+        weights(&a.join("checkpoints/ckpt-00000020")),
+        weights(&b.join("checkpoints/ckpt-00000020")),
+        "resumed run differs from the straight one"
+    );
     // Same evaluations, besides the one the first half made when it stopped at step 12.
     let b_rows: Vec<_> = rows(&b, "eval").into_iter().filter(|r| r.0 != 12).collect();
     assert_eq!(rows(&a, "eval"), b_rows);
@@ -161,9 +245,15 @@ fn resume_is_bit_exact_and_takes_changed_hyperparameters() {
     assert!(o.status.success());
     let log = std::fs::read_to_string(b.join("log.txt")).unwrap();
     assert!(log.contains("step 20: resumed with l1: 0.0 → 0.0001"), "{log}");
-    let l1_terms: Vec<f64> = log.lines().filter(|l| l.contains(" train loss ")).filter_map(|l| l.split("l1_term ").nth(1)?.split(' ').next()?.parse().ok()).collect();
+    let l1_terms: Vec<f64> = log
+        .lines()
+        .filter(|l| l.contains(" train loss "))
+        .filter_map(|l| l.split("l1_term ").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
     assert!(l1_terms.iter().take(4).all(|&x| x == 0.0) && l1_terms.last().copied().unwrap() > 0.0, "{l1_terms:?}");
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(b.join("checkpoints/ckpt-00000030/state.json")).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.join("checkpoints/ckpt-00000030/state.json")).unwrap())
+            .unwrap();
     assert_eq!(state["hparams"]["l1"], 0.0001);
 }
 
@@ -173,7 +263,25 @@ fn kill_dash_nine_then_resume() {
     let ds = dataset(tmp.path());
     let r = tmp.path().join("run");
     let mut child = Command::new(env!("CARGO_BIN_EXE_cadenza"))
-        .args(["train", "--dataset", s(&ds), "--run-dir", s(&r), "--batch-size", "8", "--layers", "64", "--steps", "100000", "--eval-every", "1000", "--checkpoint-every", "3", "--keep", "2"])
+        .args([
+            "train",
+            "--dataset",
+            s(&ds),
+            "--run-dir",
+            s(&r),
+            "--batch-size",
+            "8",
+            "--layers",
+            "64",
+            "--steps",
+            "100000",
+            "--eval-every",
+            "1000",
+            "--checkpoint-every",
+            "3",
+            "--keep",
+            "2",
+        ])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -204,11 +312,27 @@ fn kill_dash_nine_then_resume() {
         complete.push(name);
     }
     assert!(complete.len() >= 2, "{complete:?}");
-    let idx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(r.join("checkpoint.json")).unwrap()).unwrap();
+    let idx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.join("checkpoint.json")).unwrap()).unwrap();
     let latest = idx["latest"].as_str().unwrap().to_string();
     let latest_step: u64 = latest.trim_start_matches("ckpt-").parse().unwrap();
     let target = (latest_step + 4).to_string();
-    let o = run(&["train", "--dataset", s(&ds), "--run-dir", s(&r), "--batch-size", "8", "--steps", &target, "--eval-every", "1000", "--checkpoint-every", "3", "--resume"]);
+    let o = run(&[
+        "train",
+        "--dataset",
+        s(&ds),
+        "--run-dir",
+        s(&r),
+        "--batch-size",
+        "8",
+        "--steps",
+        &target,
+        "--eval-every",
+        "1000",
+        "--checkpoint-every",
+        "3",
+        "--resume",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = std::fs::read_to_string(r.join("log.txt")).unwrap();
     assert!(log.contains(&format!("resumed from {latest} at step {latest_step}")), "{log}");
@@ -221,22 +345,49 @@ fn lr_find_sweeps_the_learning_rate_and_suggests_one() {
     let ds = dataset(tmp.path());
     let out = tmp.path().join("lr");
     let bundle = shared().join("fixtures/magenta/bundles/perf_dyn_small64.mag");
-    let o = run(&["lr-find", "--dataset", s(&ds), "--out", s(&out), "--init", s(&bundle), "--batch-size", "8", "--steps", "40", "--min-lr", "1e-5", "--max-lr", "10", "--quiet"]);
+    let o = run(&[
+        "lr-find",
+        "--dataset",
+        s(&ds),
+        "--out",
+        s(&out),
+        "--init",
+        s(&bundle),
+        "--batch-size",
+        "8",
+        "--steps",
+        "40",
+        "--min-lr",
+        "1e-5",
+        "--max-lr",
+        "10",
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let csv = std::fs::read_to_string(out.join("lr_find.csv")).unwrap();
-    let rows: Vec<(f64, f64)> = csv.lines().skip(1).map(|l| {
-        let f: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
-        (f[1], f[2])
-    }).collect();
+    let rows: Vec<(f64, f64)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+            (f[1], f[2])
+        })
+        .collect();
     assert!(rows.len() >= 10, "{csv}");
     assert!(rows.windows(2).all(|w| w[1].0 > w[0].0), "learning rate must rise");
     assert!((rows[0].0 - 1e-5).abs() < 1e-12);
     // Learning rates up to 10 blow Adam up: the loss at the end is far above its best.
     let best = rows.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
-    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("lr_find.json")).unwrap()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("lr_find.json")).unwrap()).unwrap();
     let sug = j["suggested"].as_f64().unwrap();
     assert!(sug > 1e-5 && sug < 1.0, "suggested {sug}");
-    assert!(rows.last().unwrap().1 > best + 0.5 || j["stopped"].as_str().unwrap().contains("4×"), "{:?} {}", rows.last(), j["stopped"]);
+    assert!(
+        rows.last().unwrap().1 > best + 0.5 || j["stopped"].as_str().unwrap().contains("4×"),
+        "{:?} {}",
+        rows.last(),
+        j["stopped"]
+    );
     assert!(out.join("lr_find.png").is_file() && out.join("lr_find.svg").is_file());
     assert!(String::from_utf8_lossy(&o.stdout).contains("suggested lr"));
 }

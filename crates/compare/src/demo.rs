@@ -122,7 +122,14 @@ pub struct Source {
 }
 
 fn find_wheel(dir: &Path) -> Option<PathBuf> {
-    let mut w: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("music21-") && n.to_string_lossy().ends_with(".whl"))).collect();
+    let mut w: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("music21-") && n.to_string_lossy().ends_with(".whl"))
+        })
+        .collect();
     w.sort();
     w.pop()
 }
@@ -156,7 +163,9 @@ pub fn download_wheel(dir: &Path) -> Result<PathBuf> {
 fn rights_of(bytes: &[u8], is_mxl: bool) -> Option<String> {
     let xml: Vec<u8> = if is_mxl {
         let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
-        let name = (0..z.len()).filter_map(|i| z.by_index(i).ok().map(|f| f.name().to_string())).find(|n| !n.starts_with("META-INF") && (n.ends_with(".xml") || n.ends_with(".musicxml")))?;
+        let name = (0..z.len())
+            .filter_map(|i| z.by_index(i).ok().map(|f| f.name().to_string()))
+            .find(|n| !n.starts_with("META-INF") && (n.ends_with(".xml") || n.ends_with(".musicxml")))?;
         let mut v = Vec::new();
         z.by_name(&name).ok()?.read_to_end(&mut v).ok()?;
         v
@@ -165,7 +174,10 @@ fn rights_of(bytes: &[u8], is_mxl: bool) -> Option<String> {
     };
     let text = if xml.starts_with(&[0xFF, 0xFE]) || xml.starts_with(&[0xFE, 0xFF]) {
         let le = xml[0] == 0xFF;
-        let units: Vec<u16> = xml[2..].chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) }).collect();
+        let units: Vec<u16> = xml[2..]
+            .chunks_exact(2)
+            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
+            .collect();
         String::from_utf16_lossy(&units)
     } else {
         String::from_utf8_lossy(&xml).into_owned()
@@ -211,8 +223,15 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
             continue;
         }
         let name = format!("{:02}_{}", i + 1, path.replace('/', "_"));
-        std::fs::write(tmp.join(&name), &bytes).with_context(|| format!("cannot write {}", tmp.join(&name).display()))?;
-        sources.push(Source { file: name, wheel: wheel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), path_in_wheel: inner, piece: piece.to_string(), rights });
+        std::fs::write(tmp.join(&name), &bytes)
+            .with_context(|| format!("cannot write {}", tmp.join(&name).display()))?;
+        sources.push(Source {
+            file: name,
+            wheel: wheel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            path_in_wheel: inner,
+            piece: piece.to_string(),
+            rights,
+        });
     }
     std::fs::write(tmp.join("SOURCES.json"), serde_json::to_vec_pretty(&sources)?)?;
     let _ = std::fs::remove_dir_all(corpus);
@@ -247,7 +266,14 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
         eprintln!("[2/3] dataset: reusing {}", dataset.display());
     } else {
         eprintln!("[2/3] dataset: 12 keys, split by piece");
-        let opts = cadenza_dataset::BuildOptions { transpositions: (-5..=6).collect(), stretches: vec![1.0], eval_ratio: 0.1, seed: a.seed, progress: true, ..Default::default() };
+        let opts = cadenza_dataset::BuildOptions {
+            transpositions: (-5..=6).collect(),
+            stretches: vec![1.0],
+            eval_ratio: 0.1,
+            seed: a.seed,
+            progress: true,
+            ..Default::default()
+        };
         let stats = cadenza_dataset::build(&files, &dataset, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
         eprintln!("       {}", serde_json::to_string(&stats).unwrap_or_default().chars().take(300).collect::<String>());
     }
@@ -286,6 +312,10 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
     };
     let r = compare(&o)?;
     print!("{}", crate::table::summary_table(&r));
-    eprintln!("demo finished in {:.1} min: open {}", started.elapsed().as_secs_f64() / 60.0, o.out.join("report.html").display());
+    eprintln!(
+        "demo finished in {:.1} min: open {}",
+        started.elapsed().as_secs_f64() / 60.0,
+        o.out.join("report.html").display()
+    );
     Ok(())
 }

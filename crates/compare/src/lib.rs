@@ -22,22 +22,25 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod table;
 pub mod demo;
 pub mod report;
 pub mod stats;
+pub mod table;
 
 use anyhow::{bail, Context, Result};
 use cadenza_dataset::Dataset;
-use cadenza_evaluate::{compare_to_reference, decode_store, evaluate_sequences, histogram_overlap, mean_histogram, Comparison, Evaluation, Split, FEATURES};
+use cadenza_evaluate::{
+    compare_to_reference, decode_store, evaluate_sequences, histogram_overlap, mean_histogram, Comparison, Evaluation,
+    Split, FEATURES,
+};
 use cadenza_generate::{GenerateOptions, NoteEvents};
 use cadenza_model::Weights;
 use cadenza_render::{AudioOptions, RollOptions, ScoreOptions};
 use cadenza_train::{evaluate_report, EvalReport, PerformanceRnn, RhythmCost, TrainOptions};
 use serde::{Deserialize, Serialize};
+use stats::{compare_metric, Goal, MetricVerdict};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use stats::{compare_metric, Goal, MetricVerdict};
 
 pub use demo::{run_demo, DemoOptions};
 pub use table::summary_table;
@@ -259,7 +262,13 @@ fn seed_folder(o: &CompareOptions, name: &str, seed: u64) -> PathBuf {
 }
 
 /// Trains (or resumes, or reuses) one run and returns its best model folder.
-fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony: f64) -> Result<(PathBuf, Option<u64>)> {
+fn train_variant(
+    o: &CompareOptions,
+    name: &str,
+    seed: u64,
+    rhythm: f64,
+    harmony: f64,
+) -> Result<(PathBuf, Option<u64>)> {
     let run_dir = seed_folder(o, name, seed).join("run");
     // What the run was asked to be: a finished or half-done run is reused only for the same
     // request, so changing a loss weight or the init never silently reuses the old model.
@@ -278,12 +287,15 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
         variant["rhythm_cost"] = c.name().into();
     }
     let variant_path = seed_folder(o, name, seed).join("variant.json");
-    if let Some(old) = std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
+    if let Some(old) =
+        std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    {
         if old != variant {
             bail!("{} holds a {name} run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
         }
     }
-    let stop: Option<cadenza_train::StopInfo> = std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let stop: Option<cadenza_train::StopInfo> =
+        std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let best = run_dir.join("best");
     if let Some(s) = &stop {
         let early = s.reason.is_early_stop();
@@ -293,12 +305,14 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
         }
     }
     let resume = run_dir.join("checkpoint.json").is_file();
-    let overrides = cadenza_train::HParamsOverrides::parse(&o.hparams).map_err(|e| anyhow::anyhow!("hyper-parameters '{}': {e}", o.hparams))?.then(&cadenza_train::HParamsOverrides {
-        rhythm_loss: Some(rhythm),
-        harmony_loss: Some(harmony),
-        rhythm_cost,
-        ..Default::default()
-    });
+    let overrides = cadenza_train::HParamsOverrides::parse(&o.hparams)
+        .map_err(|e| anyhow::anyhow!("hyper-parameters '{}': {e}", o.hparams))?
+        .then(&cadenza_train::HParamsOverrides {
+            rhythm_loss: Some(rhythm),
+            harmony_loss: Some(harmony),
+            rhythm_cost,
+            ..Default::default()
+        });
     let topts = TrainOptions {
         dataset: o.dataset.clone(),
         run_dir: run_dir.clone(),
@@ -316,10 +330,17 @@ fn train_variant(o: &CompareOptions, name: &str, seed: u64, rhythm: f64, harmony
         device: o.device,
         ..Default::default()
     };
-    std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out)).with_context(|| format!("cannot create {}", run_dir.display()))?;
+    std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out))
+        .with_context(|| format!("cannot create {}", run_dir.display()))?;
     cadenza_render::write_atomic(&variant_path, &serde_json::to_vec_pretty(&variant)?)?;
-    eprintln!("{name} seed {seed}: training {} steps (rhythm loss {rhythm}{}, harmony loss {harmony}){}", o.steps, rhythm_cost.map_or(String::new(), |c| format!(" {}", c.name())), if resume { ", resuming" } else { "" });
-    let info = cadenza_train::train(&topts).with_context(|| format!("training the {name} model in {}", run_dir.display()))?;
+    eprintln!(
+        "{name} seed {seed}: training {} steps (rhythm loss {rhythm}{}, harmony loss {harmony}){}",
+        o.steps,
+        rhythm_cost.map_or(String::new(), |c| format!(" {}", c.name())),
+        if resume { ", resuming" } else { "" }
+    );
+    let info =
+        cadenza_train::train(&topts).with_context(|| format!("training the {name} model in {}", run_dir.display()))?;
     if info.reason.is_interrupted() {
         bail!("{name}: training interrupted at step {}; run the same command again to resume", info.step);
     }
@@ -349,9 +370,15 @@ impl ReferenceHistograms {
 
     /// Every metric of every sample, by name.
     fn sample_values(&self, e: &Evaluation) -> BTreeMap<String, Vec<Option<f64>>> {
-        let mut m: BTreeMap<String, Vec<Option<f64>>> = FEATURES.iter().map(|f| (f.to_string(), e.samples.iter().map(|s| s.feature(f)).collect())).collect();
-        let pc = e.samples.iter().map(|s| self.pc.as_ref().and_then(|r| histogram_overlap(&s.key_relative_pc_histogram, r))).collect();
-        let ioi = e.samples.iter().map(|s| self.ioi.as_ref().and_then(|r| histogram_overlap(&s.ioi_histogram, r))).collect();
+        let mut m: BTreeMap<String, Vec<Option<f64>>> =
+            FEATURES.iter().map(|f| (f.to_string(), e.samples.iter().map(|s| s.feature(f)).collect())).collect();
+        let pc = e
+            .samples
+            .iter()
+            .map(|s| self.pc.as_ref().and_then(|r| histogram_overlap(&s.key_relative_pc_histogram, r)))
+            .collect();
+        let ioi =
+            e.samples.iter().map(|s| self.ioi.as_ref().and_then(|r| histogram_overlap(&s.ioi_histogram, r))).collect();
         m.insert("pitch_class_overlap".into(), pc);
         m.insert("ioi_overlap".into(), ioi);
         m
@@ -365,7 +392,13 @@ fn mean_of(vals: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 
 /// Writes MIDI, piano roll, MusicXML and (with a SoundFont) WAV of each sequence as
 /// `dir/sample_NN.*`.
-fn render_all(out: &Path, dir: &Path, title: &str, seqs: &[(u64, f64, &cadenza_notes::NoteSequence)], soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>) -> Result<Vec<SampleFiles>> {
+fn render_all(
+    out: &Path,
+    dir: &Path,
+    title: &str,
+    seqs: &[(u64, f64, &cadenza_notes::NoteSequence)],
+    soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>,
+) -> Result<Vec<SampleFiles>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut files = Vec::new();
     for (i, (seed, ll, seq)) in seqs.iter().enumerate() {
@@ -375,7 +408,11 @@ fn render_all(out: &Path, dir: &Path, title: &str, seqs: &[(u64, f64, &cadenza_n
         let png = stem.with_extension("png");
         cadenza_render::write_piano_roll(seq, &png, &RollOptions::default())?;
         let xml = stem.with_extension("musicxml");
-        cadenza_render::write_musicxml(seq, &xml, &ScoreOptions { qpm: None, title: Some(format!("Cadenza {title} {} (seed {seed})", i + 1)) })?;
+        cadenza_render::write_musicxml(
+            seq,
+            &xml,
+            &ScoreOptions { qpm: None, title: Some(format!("Cadenza {title} {} (seed {seed})", i + 1)) },
+        )?;
         let wav = match soundfont {
             Some(sf) => {
                 let w = stem.with_extension("wav");
@@ -384,26 +421,60 @@ fn render_all(out: &Path, dir: &Path, title: &str, seqs: &[(u64, f64, &cadenza_n
             }
             None => None,
         };
-        files.push(SampleFiles { seed: *seed, midi: rel(out, &midi), png: rel(out, &png), wav, musicxml: rel(out, &xml), num_notes: seq.notes.len(), log_likelihood: *ll });
+        files.push(SampleFiles {
+            seed: *seed,
+            midi: rel(out, &midi),
+            png: rel(out, &png),
+            wav,
+            musicxml: rel(out, &xml),
+            num_notes: seq.notes.len(),
+            log_likelihood: *ll,
+        });
     }
     Ok(files)
 }
 
 /// Evaluates one model on the eval split and samples it.
 #[allow(clippy::too_many_arguments)]
-fn run_summary(o: &CompareOptions, label: &str, dir: &Path, model: &Path, seed: Option<u64>, steps: Option<u64>, ds: &Dataset, refs: &ReferenceHistograms, soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>) -> Result<RunSummary> {
+fn run_summary(
+    o: &CompareOptions,
+    label: &str,
+    dir: &Path,
+    model: &Path,
+    seed: Option<u64>,
+    steps: Option<u64>,
+    ds: &Dataset,
+    refs: &ReferenceHistograms,
+    soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>,
+) -> Result<RunSummary> {
     let weights = Weights::load(model).with_context(|| format!("cannot load {}", model.display()))?;
-    if weights.config.config != ds.manifest.config && weights.config.config.generator_id() != ds.manifest.config.generator_id() {
-        bail!("{}: a {} model cannot be evaluated on a {} dataset", model.display(), weights.config.config, ds.manifest.config);
+    if weights.config.config != ds.manifest.config
+        && weights.config.config.generator_id() != ds.manifest.config.generator_id()
+    {
+        bail!(
+            "{}: a {} model cannot be evaluated on a {} dataset",
+            model.display(),
+            weights.config.config,
+            ds.manifest.config
+        );
     }
     eprintln!("{label}: evaluating on the eval split");
     let net = PerformanceRnn::from_weights(&weights, &burn::tensor::Device::flex());
     let ev: EvalReport = evaluate_report(&net, &weights.config, &ds.eval, 32, o.eval_examples);
 
     eprintln!("{label}: generating {} samples of {} steps", o.samples, o.num_steps);
-    let gopts = GenerateOptions { num_steps: o.num_steps, num_outputs: o.samples, temperature: o.temperature, seed: o.sample_seed, note_events: o.note_events, ..Default::default() };
-    let samples = cadenza_generate::generate(&weights, &gopts, o.progress).map_err(|e| anyhow::anyhow!("{label}: generation failed: {e}"))?;
-    let seqs: Vec<(u64, f64, &cadenza_notes::NoteSequence)> = samples.iter().map(|s| (s.seed, s.log_likelihood, &s.sequence)).collect();
+    let gopts = GenerateOptions {
+        num_steps: o.num_steps,
+        num_outputs: o.samples,
+        temperature: o.temperature,
+        seed: o.sample_seed,
+        note_events: o.note_events,
+        ..Default::default()
+    };
+    let samples = cadenza_generate::generate(&weights, &gopts, o.progress)
+        .map_err(|e| anyhow::anyhow!("{label}: generation failed: {e}"))?;
+    let seqs: Vec<(u64, f64, &cadenza_notes::NoteSequence)> =
+        samples.iter().map(|s| (s.seed, s.log_likelihood, &s.sequence)).collect();
     let files = render_all(&o.out, &dir.join("samples"), &format!("{label} sample"), &seqs, soundfont)?;
     let seqs: Vec<_> = samples.into_iter().map(|s| s.sequence).collect();
     let evaluation = evaluate_sequences(&seqs);
@@ -428,7 +499,10 @@ fn arm_summary(name: &str, rhythm: f64, harmony: f64, runs: Vec<RunSummary>, ref
     let mean_run = |f: &dyn Fn(&RunSummary) -> Option<f64>| mean_of(runs.iter().map(f));
     let mut metrics = BTreeMap::new();
     for m in FEATURES.iter().chain(REFERENCE_METRICS.iter()) {
-        metrics.insert(m.to_string(), mean_of(runs.iter().flat_map(|r| r.sample_values.get(*m).cloned().unwrap_or_default())));
+        metrics.insert(
+            m.to_string(),
+            mean_of(runs.iter().flat_map(|r| r.sample_values.get(*m).cloned().unwrap_or_default())),
+        );
     }
     let pooled = cadenza_evaluate::aggregate(runs.iter().flat_map(|r| r.evaluation.samples.iter().cloned()).collect());
     let cmp = compare_to_reference(&pooled, reference);
@@ -441,7 +515,11 @@ fn arm_summary(name: &str, rhythm: f64, harmony: f64, runs: Vec<RunSummary>, ref
         eval_shift_error: mean_run(&|r| Some(r.eval_shift_error)).unwrap_or(f64::NAN),
         eval_harmony_cost: mean_run(&|r| r.eval_harmony_cost),
         metrics,
-        overlap_area: cmp.features.iter().map(|f| (f.feature.clone(), f.distribution.as_ref().map(|d| d.overlap_area))).collect(),
+        overlap_area: cmp
+            .features
+            .iter()
+            .map(|f| (f.feature.clone(), f.distribution.as_ref().map(|d| d.overlap_area)))
+            .collect(),
         mean_overlap_area: cmp.mean_overlap_area,
         runs,
         reference_comparison: cmp,
@@ -489,7 +567,10 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
             Some(p) => (Some(cadenza_render::load_soundfont(&p)?), Some(p.display().to_string())),
             None => {
                 eprintln!("note: no General MIDI SoundFont found; the players use Cadenza's built-in piano-like synthesiser (apt-get install fluid-soundfont-gm, or pass a SoundFont, for a sampled piano)");
-                (Some(cadenza_render::piano_soundfont_loaded()), Some("Cadenza's built-in piano-like synthesiser".to_string()))
+                (
+                    Some(cadenza_render::piano_soundfont_loaded()),
+                    Some("Cadenza's built-in piano-like synthesiser".to_string()),
+                )
             }
         }
     } else {
@@ -516,13 +597,15 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     let reference = evaluate_sequences(&ref_seqs);
     let refs = ReferenceHistograms::of(&reference);
     let ref_values = refs.sample_values(&reference);
-    let ref_metrics: BTreeMap<String, Option<f64>> = ref_values.iter().map(|(k, v)| (k.clone(), mean_of(v.iter().copied()))).collect();
+    let ref_metrics: BTreeMap<String, Option<f64>> =
+        ref_values.iter().map(|(k, v)| (k.clone(), mean_of(v.iter().copied()))).collect();
     // The longest eval sequences of distinct pieces, rendered like the samples.
     let mut order: Vec<usize> = (0..ref_seqs.len()).collect();
     order.sort_by(|&a, &b| ref_seqs[b].notes.len().cmp(&ref_seqs[a].notes.len()).then(a.cmp(&b)));
     let mut seen = std::collections::BTreeSet::new();
     let picked: Vec<usize> = order.into_iter().filter(|&i| seen.insert(ds.eval.meta(i).source)).take(2).collect();
-    let picked_seqs: Vec<(u64, f64, &cadenza_notes::NoteSequence)> = picked.iter().map(|&i| (i as u64, 0.0, &ref_seqs[i])).collect();
+    let picked_seqs: Vec<(u64, f64, &cadenza_notes::NoteSequence)> =
+        picked.iter().map(|&i| (i as u64, 0.0, &ref_seqs[i])).collect();
     let pieces = render_all(&o.out, &o.out.join("reference"), "eval piece", &picked_seqs, soundfont.as_ref())?;
 
     let base = match (&o.init, given) {
@@ -535,12 +618,35 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     let (mut orig_runs, mut mod_runs) = (Vec::new(), Vec::new());
     for (seed, (om, os), (mm, ms)) in &trained {
         let seed_opt = (!given).then_some(*seed);
-        orig_runs.push(run_summary(o, &format!("original seed {seed}"), &seed_folder(o, "original", *seed), om, seed_opt, *os, &ds, &refs, soundfont.as_ref())?);
-        mod_runs.push(run_summary(o, &format!("modified seed {seed}"), &seed_folder(o, "modified", *seed), mm, seed_opt, *ms, &ds, &refs, soundfont.as_ref())?);
+        orig_runs.push(run_summary(
+            o,
+            &format!("original seed {seed}"),
+            &seed_folder(o, "original", *seed),
+            om,
+            seed_opt,
+            *os,
+            &ds,
+            &refs,
+            soundfont.as_ref(),
+        )?);
+        mod_runs.push(run_summary(
+            o,
+            &format!("modified seed {seed}"),
+            &seed_folder(o, "modified", *seed),
+            mm,
+            seed_opt,
+            *ms,
+            &ds,
+            &refs,
+            soundfont.as_ref(),
+        )?);
     }
     let original = arm_summary("original", 0.0, 0.0, orig_runs, &reference);
     let modified = arm_summary("modified", o.rhythm_loss, o.harmony_loss, mod_runs, &reference);
-    let verdicts: Vec<MetricVerdict> = verdict_metrics(&ref_metrics).into_iter().filter_map(|(m, g)| compare_metric(&m, g, &original.values(&m), &modified.values(&m))).collect();
+    let verdicts: Vec<MetricVerdict> = verdict_metrics(&ref_metrics)
+        .into_iter()
+        .filter_map(|(m, g)| compare_metric(&m, g, &original.values(&m), &modified.values(&m)))
+        .collect();
     let w = Weights::load(&trained[0].1 .0)?;
     let report = ComparisonReport {
         options: o.clone(),

@@ -34,14 +34,26 @@ pub(crate) fn num(v: Option<f64>) -> String {
 fn samples(out: &mut String, title: &str, files: &[SampleFiles], dir: &Path, limit: usize) {
     let _ = writeln!(out, "<section class=\"samples\"><h3>{}</h3>", esc(title));
     for (i, s) in files.iter().take(limit).enumerate() {
-        let _ = writeln!(out, "<figure><figcaption>{} {} ({} notes)</figcaption>", if title.starts_with("eval") { "Piece" } else { "Sample" }, i + 1, s.num_notes);
+        let _ = writeln!(
+            out,
+            "<figure><figcaption>{} {} ({} notes)</figcaption>",
+            if title.starts_with("eval") { "Piece" } else { "Sample" },
+            i + 1,
+            s.num_notes
+        );
         if let Some(uri) = data_uri(&dir.join(&s.png), "image/png") {
             let _ = writeln!(out, "<img class=\"roll\" alt=\"piano roll of {} {}\" src=\"{uri}\">", esc(title), i + 1);
         }
         if let Some(w) = &s.wav {
             let _ = writeln!(out, "<audio controls preload=\"none\" src=\"{}\"></audio>", esc(w));
         }
-        let _ = writeln!(out, "<p><a href=\"{}\">MIDI</a> · <a href=\"{}\">MusicXML</a>{}</p></figure>", esc(&s.midi), esc(&s.musicxml), s.wav.as_ref().map(|w| format!(" · <a href=\"{}\">WAV</a>", esc(w))).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "<p><a href=\"{}\">MIDI</a> · <a href=\"{}\">MusicXML</a>{}</p></figure>",
+            esc(&s.midi),
+            esc(&s.musicxml),
+            s.wav.as_ref().map(|w| format!(" · <a href=\"{}\">WAV</a>", esc(w))).unwrap_or_default()
+        );
     }
     out.push_str("</section>\n");
 }

@@ -110,7 +110,13 @@ fn pairs(original: &[Vec<Option<f64>>], modified: &[Vec<Option<f64>>]) -> Vec<Ve
     original
         .iter()
         .zip(modified)
-        .map(|(o, m)| o.iter().zip(m).filter_map(|(a, b)| Some(((*a)?, (*b)?))).filter(|(a, b)| a.is_finite() && b.is_finite()).collect::<Vec<_>>())
+        .map(|(o, m)| {
+            o.iter()
+                .zip(m)
+                .filter_map(|(a, b)| Some(((*a)?, (*b)?)))
+                .filter(|(a, b)| a.is_finite() && b.is_finite())
+                .collect::<Vec<_>>()
+        })
         .filter(|s: &Vec<(f64, f64)>| !s.is_empty())
         .collect()
 }
@@ -118,11 +124,23 @@ fn pairs(original: &[Vec<Option<f64>>], modified: &[Vec<Option<f64>>]) -> Vec<Ve
 /// The paired two-level bootstrap of one metric. `original[k][i]` is sample `i` of the model
 /// trained with seed `k` (one value per seed for per-model numbers such as eval NLL). `None`
 /// when no pair has a value in both arms.
-pub fn compare_metric(metric: &str, goal: Goal, original: &[Vec<Option<f64>>], modified: &[Vec<Option<f64>>]) -> Option<MetricVerdict> {
+pub fn compare_metric(
+    metric: &str,
+    goal: Goal,
+    original: &[Vec<Option<f64>>],
+    modified: &[Vec<Option<f64>>],
+) -> Option<MetricVerdict> {
     compare_metric_with(metric, goal, original, modified, BOOTSTRAP_REPLICATES, BOOTSTRAP_SEED)
 }
 
-pub fn compare_metric_with(metric: &str, goal: Goal, original: &[Vec<Option<f64>>], modified: &[Vec<Option<f64>>], replicates: usize, seed: u64) -> Option<MetricVerdict> {
+pub fn compare_metric_with(
+    metric: &str,
+    goal: Goal,
+    original: &[Vec<Option<f64>>],
+    modified: &[Vec<Option<f64>>],
+    replicates: usize,
+    seed: u64,
+) -> Option<MetricVerdict> {
     let p = pairs(original, modified);
     if p.is_empty() {
         return None;

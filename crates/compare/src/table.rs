@@ -6,7 +6,10 @@ use crate::ComparisonReport;
 pub fn summary_table(r: &ComparisonReport) -> String {
     let f = crate::report::num;
     let ci = |i: &crate::stats::Interval| format!("{:+.4} [{:+.4}, {:+.4}]", i.estimate, i.lo, i.hi);
-    let mut s = format!("{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n", "", "base", "original", "modified", "reference", "modified - original [95% CI]", "verdict");
+    let mut s = format!(
+        "{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n",
+        "", "base", "original", "modified", "reference", "modified - original [95% CI]", "verdict"
+    );
     for v in &r.verdicts {
         let base = r.base.as_ref().and_then(|m| m.mean(&v.metric));
         s.push_str(&format!(
@@ -20,7 +23,11 @@ pub fn summary_table(r: &ComparisonReport) -> String {
             v.verdict.label()
         ));
     }
-    s.push_str(&format!("{} seed(s) x {} samples per model; eval NLL cost of the modified model {:+.2} %\n", r.original.runs.len(), r.options.samples, 100.0 * r.eval_nll_relative_cost));
+    s.push_str(&format!(
+        "{} seed(s) x {} samples per model; eval NLL cost of the modified model {:+.2} %\n",
+        r.original.runs.len(),
+        r.options.samples,
+        100.0 * r.eval_nll_relative_cost
+    ));
     s
 }
-

@@ -12,27 +12,47 @@ fn shared() -> PathBuf {
 }
 
 fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
 /// Renders the page headless; returns (dumped DOM, console lines).
 fn render(browser: &str, page: &Path) -> (String, Vec<String>) {
     let profile = tempfile::tempdir().unwrap();
     let o = Command::new(browser)
-        .args(["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom"])
+        .args([
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("file://{}", page.canonicalize().unwrap().display()))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    (String::from_utf8_lossy(&o.stdout).into_owned(), err.lines().filter(|l| l.contains("CONSOLE")).map(String::from).collect())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        err.lines().filter(|l| l.contains("CONSOLE")).map(String::from).collect(),
+    )
 }
 
 #[test]
 fn compare_trains_both_models_and_writes_a_report_that_renders() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = tmp.path().join("ds");
-    let bo = cadenza_dataset::BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
+    let bo = cadenza_dataset::BuildOptions {
+        transpositions: vec![0],
+        stretches: vec![1.0],
+        eval_ratio: 0.2,
+        seed: 1,
+        ..Default::default()
+    };
     cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue")], &ds, &bo).unwrap();
     let out = tmp.path().join("cmp");
     let o = CompareOptions {
@@ -62,7 +82,11 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
             assert!(m.get(f).is_some(), "{side} lacks {f}");
         }
         assert_eq!(m["runs"].as_array().unwrap().len(), 2, "{side}: one run per seed");
-        let mids: Vec<PathBuf> = std::fs::read_dir(out.join(side).join("seed_1/samples")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "mid")).collect();
+        let mids: Vec<PathBuf> = std::fs::read_dir(out.join(side).join("seed_1/samples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "mid"))
+            .collect();
         assert_eq!(mids.len(), 2, "{side}");
         for m in mids {
             let seq = cadenza_midi::read_file(&m).unwrap();
@@ -85,9 +109,18 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
     // The verdict: an interval for every metric, the better/worse call only outside 0.
     assert!(r.verdicts.len() >= 6 + 10, "{}", r.verdicts.len());
     for v in &r.verdicts {
-        assert!(v.difference.lo <= v.difference.estimate + 1e-12 && v.difference.estimate <= v.difference.hi + 1e-12, "{v:?}");
+        assert!(
+            v.difference.lo <= v.difference.estimate + 1e-12 && v.difference.estimate <= v.difference.hi + 1e-12,
+            "{v:?}"
+        );
         assert_eq!(v.seeds, 2, "{v:?}");
-        let call = if v.improvement.lo > 0.0 { "better" } else if v.improvement.hi < 0.0 { "worse" } else { "no clear difference" };
+        let call = if v.improvement.lo > 0.0 {
+            "better"
+        } else if v.improvement.hi < 0.0 {
+            "worse"
+        } else {
+            "no clear difference"
+        };
         assert_eq!(v.verdict.label(), call, "{v:?}");
     }
     for m in ["eval_nll", "pitch_class_overlap", "ioi_overlap", "in_key_ratio"] {
@@ -108,12 +141,21 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("data:image/png;base64,") && html.contains("data:image/svg+xml;base64,"));
     assert!(!html.contains("http://") && !html.contains("https://"), "the report must work offline");
-    assert!(html.contains("original/seed_0/samples/sample_01.mid") && html.contains("modified/seed_0/samples/sample_02.musicxml"));
-    assert!(html.contains("reference/sample_01.wav") && html.contains("base (not fine-tuned)") && html.contains("95 %"));
+    assert!(
+        html.contains("original/seed_0/samples/sample_01.mid")
+            && html.contains("modified/seed_0/samples/sample_02.musicxml")
+    );
+    assert!(
+        html.contains("reference/sample_01.wav") && html.contains("base (not fine-tuned)") && html.contains("95 %")
+    );
     match chromium() {
         Some(b) => {
             let (dom, console) = render(b, &out.join("report.html"));
-            assert!(dom.contains("data-status=\"ok\""), "report did not finish rendering: {}", &dom[dom.len().saturating_sub(400)..]);
+            assert!(
+                dom.contains("data-status=\"ok\""),
+                "report did not finish rendering: {}",
+                &dom[dom.len().saturating_sub(400)..]
+            );
             assert!(console.iter().any(|l| l.contains("cadenza-report-ok")), "no console output captured: {console:?}");
             let errors: Vec<&String> = console.iter().filter(|l| !l.contains("cadenza-report-ok")).collect();
             assert!(errors.is_empty(), "console errors: {errors:?}");

@@ -21,7 +21,11 @@ fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoOptions {
         from_scratch: false,
         layers: vec![128, 128],
         steps: if full { 200 } else { 3 },
-        hparams: if full { "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8".into() } else { "batch_size=4,learning_rate=0.001".into() },
+        hparams: if full {
+            "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8".into()
+        } else {
+            "batch_size=4,learning_rate=0.001".into()
+        },
         rhythm_loss: 0.5,
         harmony_loss: 0.25,
         seeds: if full { 3 } else { 1 },
@@ -51,31 +55,45 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
     }
 
     // The corpus: 20 pieces with their source and rights recorded.
-    let sources: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("corpus/SOURCES.json")).unwrap()).unwrap();
+    let sources: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("corpus/SOURCES.json")).unwrap()).unwrap();
     let sources = sources.as_array().unwrap();
     assert_eq!(sources.len(), 20);
-    assert!(sources.iter().all(|s| s["path_in_wheel"].as_str().unwrap().starts_with("music21/corpus/") && s.get("rights").is_some()));
+    assert!(sources
+        .iter()
+        .all(|s| s["path_in_wheel"].as_str().unwrap().starts_with("music21/corpus/") && s.get("rights").is_some()));
 
     // 12 keys, split by piece: 2 eval pieces, 18 train, and no piece on both sides.
-    let split: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("dataset/split.json")).unwrap()).unwrap();
+    let split: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dataset/split.json")).unwrap()).unwrap();
     let mut side: BTreeMap<String, String> = BTreeMap::new();
     for f in split.as_array().unwrap() {
         let (p, s) = (f["piece"].as_str().unwrap().to_string(), f["split"].as_str().unwrap().to_string());
         assert!(side.insert(p.clone(), s.clone()).is_none_or(|old| old == s), "{p} is on both sides");
     }
     assert_eq!(side.values().filter(|s| *s == "eval").count(), 2);
-    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("dataset/stats.json")).unwrap()).unwrap();
-    let ds: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("dataset/dataset.json")).unwrap()).unwrap();
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dataset/stats.json")).unwrap()).unwrap();
+    let ds: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("dataset/dataset.json")).unwrap()).unwrap();
     assert_eq!(ds.to_string().matches("transpositions").count(), 1);
     assert_eq!(ds["options"]["transpositions"].as_array().unwrap().len(), 12, "{ds}");
     assert!(stats["train"]["examples"].as_u64().unwrap() > stats["eval"]["examples"].as_u64().unwrap());
 
     // The comparison.
-    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("comparison/comparison.json")).unwrap()).unwrap();
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("comparison/comparison.json")).unwrap()).unwrap();
     assert!(c["original"]["eval_nll"].as_f64().unwrap() > 0.0 && c["modified"]["eval_nll"].as_f64().unwrap() > 0.0);
-    assert!(out.join("comparison/report.html").is_file() && out.join("comparison/original/seed_0/samples/sample_01.mid").is_file());
+    assert!(
+        out.join("comparison/report.html").is_file()
+            && out.join("comparison/original/seed_0/samples/sample_01.mid").is_file()
+    );
     // It fine-tuned the shipped base, which also has its own column, and the verdict has rows.
-    assert!(c["options"]["init"].as_str().unwrap().ends_with(cadenza_compare::demo::BASE_MODEL), "{}", c["options"]["init"]);
+    assert!(
+        c["options"]["init"].as_str().unwrap().ends_with(cadenza_compare::demo::BASE_MODEL),
+        "{}",
+        c["options"]["init"]
+    );
     assert!(c["base"]["eval_nll"].as_f64().unwrap() > 0.0);
     assert!(c["verdicts"].as_array().unwrap().len() >= 10);
 

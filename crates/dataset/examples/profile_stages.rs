@@ -5,14 +5,22 @@ use std::time::Instant;
 
 fn main() {
     let dir = std::env::args().nth(1).unwrap_or("../shared/data/asap".into());
-    let files: Vec<_> = collect_files(&[dir.into()]).unwrap().into_iter().filter(|p| p.file_name().unwrap() != "midi_score.mid").collect();
+    let files: Vec<_> = collect_files(&[dir.into()])
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.file_name().unwrap() != "midi_score.mid")
+        .collect();
     let (mut t_midi, mut t_xml, mut t_pipe) = (0.0, 0.0, 0.0);
     let mut seqs = Vec::new();
     for f in &files {
         let t = Instant::now();
         let (s, _) = load_file(f, &LoadOptions::default()).unwrap();
         let dt = t.elapsed().as_secs_f64();
-        if f.extension().unwrap() == "mid" { t_midi += dt } else { t_xml += dt }
+        if f.extension().unwrap() == "mid" {
+            t_midi += dt
+        } else {
+            t_xml += dt
+        }
         seqs.push(s);
     }
     let opts = PipelineOptions::default();

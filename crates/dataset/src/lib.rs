@@ -171,7 +171,10 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         .collect();
     let excluded = before - files.len();
     if files.is_empty() {
-        return Err(DatasetError::Input(format!("no MIDI or MusicXML files under {}", inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))));
+        return Err(DatasetError::Input(format!(
+            "no MIDI or MusicXML files under {}",
+            inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
     }
     let (pieces_of, grouping) = split::piece_ids(inputs, &files, opts.group_by).map_err(DatasetError::Input)?;
     if opts.progress {
@@ -180,8 +183,15 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
     let all_pieces: BTreeSet<String> = pieces_of.values().cloned().collect();
     let eval = split::eval_pieces(&all_pieces, opts.eval_ratio, opts.seed);
 
-    let bar = if opts.progress { indicatif::ProgressBar::new(files.len() as u64) } else { indicatif::ProgressBar::hidden() };
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} building dataset [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta})").unwrap().progress_chars("=> "));
+    let bar =
+        if opts.progress { indicatif::ProgressBar::new(files.len() as u64) } else { indicatif::ProgressBar::hidden() };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} building dataset [{bar:30}] {pos}/{len} files ({per_sec}, eta {eta})",
+        )
+        .unwrap()
+        .progress_chars("=> "),
+    );
     let results: Vec<(PathBuf, bool, Result<FileResult, String>)> = files
         .par_iter()
         .map(|f| {
@@ -211,7 +221,11 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
     for (f, is_train, r) in results {
         let k = if is_train { 0 } else { 1 };
         let piece = pieces_of[&f].clone();
-        split_files.push(SplitFile { path: f.display().to_string(), piece: piece.clone(), split: if is_train { "train" } else { "eval" }.into() });
+        split_files.push(SplitFile {
+            path: f.display().to_string(),
+            piece: piece.clone(),
+            split: if is_train { "train" } else { "eval" }.into(),
+        });
         match r {
             Err(reason) => {
                 eprintln!("skipped {}: {reason}", f.display());
@@ -252,7 +266,9 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
     writers[0].write(&train_path, config.key(), config.token_width())?;
     writers[1].write(&eval_path, config.key(), config.token_width())?;
     if opts.tfrecord {
-        for (store_path, name) in [(&train_path, "training_performances.tfrecord"), (&eval_path, "eval_performances.tfrecord")] {
+        for (store_path, name) in
+            [(&train_path, "training_performances.tfrecord"), (&eval_path, "eval_performances.tfrecord")]
+        {
             write_tfrecord(&ExampleStore::open(store_path)?, config, &tmp.path().join(name))?;
         }
     }
@@ -263,7 +279,15 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
     let fingerprint = format!("{:x}", h.finalize());
 
     let [train, evals] = stats;
-    let stats = Stats { grouping: Some(grouping), excluded, train, eval: evals, skipped, warnings, seconds: started.elapsed().as_secs_f64() };
+    let stats = Stats {
+        grouping: Some(grouping),
+        excluded,
+        train,
+        eval: evals,
+        skipped,
+        warnings,
+        seconds: started.elapsed().as_secs_f64(),
+    };
     let manifest = Manifest { format: 1, config, options: opts.clone(), fingerprint, sources };
     write_json(&tmp.path().join("stats.json"), &stats)?;
     write_json(&tmp.path().join("split.json"), &split_files)?;
@@ -289,14 +313,21 @@ fn write_tfrecord(store: &ExampleStore, config: Config, path: &Path) -> Result<(
     let f = std::fs::File::create(path).map_err(io_err(path))?;
     let mut w = cadenza_mag::tfrecord::TfRecordWriter::new(std::io::BufWriter::new(f));
     for i in 0..store.len() {
-        let ex = cadenza_performance::EncodedExample { tokens: store.tokens(i), disable_conditioning: store.meta(i).disable_conditioning };
+        let ex = cadenza_performance::EncodedExample {
+            tokens: store.tokens(i),
+            disable_conditioning: store.meta(i).disable_conditioning,
+        };
         let (inputs, labels) = config.encode(&ex);
         let labels: Vec<Vec<i64>> = labels.into_iter().map(|l| l.into_iter().map(i64::from).collect()).collect();
         w.write_record(&cadenza_mag::tfrecord::performance_sequence_example(&inputs, &labels)).map_err(io_err(path))?;
     }
     let mut inner = w.into_inner();
     inner.flush().map_err(io_err(path))?;
-    inner.into_inner().map_err(|e| DatasetError::Io { path: path.display().to_string(), source: e.into_error() })?.sync_all().map_err(io_err(path))?;
+    inner
+        .into_inner()
+        .map_err(|e| DatasetError::Io { path: path.display().to_string(), source: e.into_error() })?
+        .sync_all()
+        .map_err(io_err(path))?;
     Ok(())
 }
 
@@ -325,8 +356,10 @@ pub struct Dataset {
 impl Dataset {
     pub fn open(dir: &Path) -> Result<Self, DatasetError> {
         let mpath = dir.join("dataset.json");
-        let text = std::fs::read_to_string(&mpath)
-            .map_err(|e| DatasetError::NotADataset { path: dir.display().to_string(), msg: format!("cannot read dataset.json: {e}") })?;
+        let text = std::fs::read_to_string(&mpath).map_err(|e| DatasetError::NotADataset {
+            path: dir.display().to_string(),
+            msg: format!("cannot read dataset.json: {e}"),
+        })?;
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| DatasetError::NotADataset { path: mpath.display().to_string(), msg: e.to_string() })?;
         let train = ExampleStore::open(&dir.join("train.examples"))?;

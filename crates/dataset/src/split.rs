@@ -93,7 +93,10 @@ fn metadata_folders(meta: &Path) -> Vec<(PathBuf, String)> {
 }
 
 fn is_score(f: &Path) -> bool {
-    matches!(f.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(), Some("xml" | "musicxml" | "mxl"))
+    matches!(
+        f.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        Some("xml" | "musicxml" | "mxl")
+    )
 }
 
 fn canonical_parent(f: &Path) -> Option<PathBuf> {
@@ -101,7 +104,11 @@ fn canonical_parent(f: &Path) -> Option<PathBuf> {
 }
 
 /// Piece id of every file under `group_by`, and the grouping used.
-pub fn piece_ids(inputs: &[PathBuf], files: &[PathBuf], group_by: GroupBy) -> Result<(BTreeMap<PathBuf, String>, Grouping), String> {
+pub fn piece_ids(
+    inputs: &[PathBuf],
+    files: &[PathBuf],
+    group_by: GroupBy,
+) -> Result<(BTreeMap<PathBuf, String>, Grouping), String> {
     let mut metas: Vec<PathBuf> = Vec::new();
     if matches!(group_by, GroupBy::Auto | GroupBy::Metadata) {
         for input in inputs {
@@ -131,7 +138,8 @@ pub fn piece_ids(inputs: &[PathBuf], files: &[PathBuf], group_by: GroupBy) -> Re
     } else if group_by == GroupBy::Folder {
         method = "folder";
         for f in files {
-            let id = f.parent().map(|p| p.display().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| ".".into());
+            let id =
+                f.parent().map(|p| p.display().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| ".".into());
             out.insert(f.clone(), id);
         }
     } else if group_by == GroupBy::File {

@@ -96,7 +96,8 @@ impl StoreWriter {
     pub fn write(&self, path: &Path, config: &str, token_width: usize) -> Result<(), StoreError> {
         let file = path.display().to_string();
         let io = |source| StoreError::Io { file: file.clone(), source };
-        let header = StoreHeader { config: config.to_string(), token_width, count: self.count, total_tokens: self.total_tokens };
+        let header =
+            StoreHeader { config: config.to_string(), token_width, count: self.count, total_tokens: self.total_tokens };
         let hjson = serde_json::to_vec(&header).expect("header serialises");
         let mut buf = Vec::with_capacity(32 + hjson.len() + self.records.len() + self.tokens.len() + 16);
         buf.extend_from_slice(MAGIC);
@@ -155,10 +156,16 @@ impl ExampleStore {
             return Err(StoreError::Checksum { file, stored, computed });
         }
         let hlen = u32::from_le_bytes(map[8..12].try_into().unwrap()) as usize;
-        let hend = 12usize.checked_add(hlen).filter(|&e| e <= n - 16).ok_or_else(|| fmt("header length out of range"))?;
-        let header: StoreHeader = serde_json::from_slice(&map[12..hend]).map_err(|e| fmt(&format!("bad header: {e}")))?;
+        let hend =
+            12usize.checked_add(hlen).filter(|&e| e <= n - 16).ok_or_else(|| fmt("header length out of range"))?;
+        let header: StoreHeader =
+            serde_json::from_slice(&map[12..hend]).map_err(|e| fmt(&format!("bad header: {e}")))?;
         let records_at = hend.div_ceil(8) * 8;
-        let tokens_at = header.count.checked_mul(RECORD).and_then(|r| r.checked_add(records_at)).ok_or_else(|| fmt("count overflows"))?;
+        let tokens_at = header
+            .count
+            .checked_mul(RECORD)
+            .and_then(|r| r.checked_add(records_at))
+            .ok_or_else(|| fmt("count overflows"))?;
         let end = (header.total_tokens as usize).checked_mul(2).and_then(|t| t.checked_add(tokens_at));
         if end != Some(n - 16) {
             return Err(fmt("sizes in the header do not match the file length"));
@@ -189,7 +196,10 @@ impl ExampleStore {
 
     fn span(&self, i: usize) -> (usize, usize) {
         let r = self.record(i);
-        (u64::from_le_bytes(r[0..8].try_into().unwrap()) as usize, u32::from_le_bytes(r[8..12].try_into().unwrap()) as usize)
+        (
+            u64::from_le_bytes(r[0..8].try_into().unwrap()) as usize,
+            u32::from_le_bytes(r[8..12].try_into().unwrap()) as usize,
+        )
     }
 
     /// Number of tokens of example `i`.
@@ -223,7 +233,15 @@ mod tests {
     use super::*;
 
     fn meta(i: u32) -> ExampleMeta {
-        ExampleMeta { source: i, segment: i * 2, qpm: if i % 2 == 0 { Some(96.0) } else { None }, stretch: 1.025, transpose: -3, key: Some(14), disable_conditioning: i == 1 }
+        ExampleMeta {
+            source: i,
+            segment: i * 2,
+            qpm: if i % 2 == 0 { Some(96.0) } else { None },
+            stretch: 1.025,
+            transpose: -3,
+            key: Some(14),
+            disable_conditioning: i == 1,
+        }
     }
 
     #[test]

@@ -37,7 +37,10 @@ fn an_asap_subfolder_finds_the_metadata_above_it() {
     assert_eq!(method, "metadata");
     assert!(ids.len() > 100, "{} files", ids.len());
     assert_by_folder(&ids);
-    assert_eq!(ids.values().collect::<std::collections::BTreeSet<_>>().len(), std::fs::read_dir(&fugues).unwrap().count());
+    assert_eq!(
+        ids.values().collect::<std::collections::BTreeSet<_>>().len(),
+        std::fs::read_dir(&fugues).unwrap().count()
+    );
     assert!(ids.values().all(|id| id.starts_with("Bach/Fugue/bwv_")), "{:?}", ids.values().next());
     // A single piece folder, or one file, given alone: the same ids as from the root.
     let (one, _) = pieces(&[fugues.join("bwv_846")], GroupBy::Auto);
@@ -73,7 +76,8 @@ fn without_metadata_a_score_folder_is_a_piece_and_file_grouping_is_explicit() {
     let inputs = [tmp.path().join("fugues"), flat.clone()];
     let (ids, method) = pieces(&inputs, GroupBy::Auto);
     assert_eq!(method, "score-folder");
-    let fugue_ids: BTreeMap<PathBuf, String> = ids.iter().filter(|(f, _)| !f.starts_with(&flat)).map(|(f, i)| (f.clone(), i.clone())).collect();
+    let fugue_ids: BTreeMap<PathBuf, String> =
+        ids.iter().filter(|(f, _)| !f.starts_with(&flat)).map(|(f, i)| (f.clone(), i.clone())).collect();
     assert_by_folder(&fugue_ids);
     assert_eq!(fugue_ids.values().collect::<std::collections::BTreeSet<_>>().len(), 3);
     // Two scores in one folder are two pieces.
@@ -95,14 +99,20 @@ fn without_metadata_a_score_folder_is_a_piece_and_file_grouping_is_explicit() {
 fn build_records_the_grouping_and_splits_asap_subfolders_by_piece() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ds");
-    let opts = BuildOptions { transpositions: vec![0], stretches: vec![1.0], exclude: vec!["xml_score.*".into(), "midi_score.mid".into()], ..Default::default() };
+    let opts = BuildOptions {
+        transpositions: vec![0],
+        stretches: vec![1.0],
+        exclude: vec!["xml_score.*".into(), "midi_score.mid".into()],
+        ..Default::default()
+    };
     let stats = build(&[asap().join("Bach/Fugue")], &out, &opts).unwrap();
     let g = stats.grouping.as_ref().unwrap();
     assert_eq!(g.method, "metadata");
     assert!(stats.excluded >= 2 * 24, "{}", stats.excluded);
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("stats.json")).unwrap()).unwrap();
     assert_eq!(json["grouping"]["method"], "metadata");
-    let split: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(out.join("split.json")).unwrap()).unwrap();
+    let split: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(out.join("split.json")).unwrap()).unwrap();
     assert!(split.iter().all(|f| !f["path"].as_str().unwrap().ends_with("xml_score.mxl")));
     let mut side: BTreeMap<String, String> = BTreeMap::new();
     for f in &split {
@@ -112,5 +122,8 @@ fn build_records_the_grouping_and_splits_asap_subfolders_by_piece() {
     assert_eq!(stats.train.pieces + stats.eval.pieces, side.len());
     assert!(stats.eval.pieces >= 1 && stats.eval.pieces < stats.train.pieces);
     let bad = BuildOptions { exclude: vec!["[".into()], ..opts };
-    assert!(build(&[asap().join("Bach/Fugue")], &tmp.path().join("x"), &bad).unwrap_err().to_string().contains("bad exclude pattern"));
+    assert!(build(&[asap().join("Bach/Fugue")], &tmp.path().join("x"), &bad)
+        .unwrap_err()
+        .to_string()
+        .contains("bad exclude pattern"));
 }

@@ -12,13 +12,16 @@
 //!   or the examples of a `cadenza dataset` folder decoded back to notes.
 #![forbid(unsafe_code)]
 
-pub mod table;
 pub mod compare;
 pub mod metrics;
+pub mod table;
 
-pub use table::render_table;
 pub use compare::{divergence, inter_set_divergence, scott_bandwidth, Divergence};
-pub use metrics::{histogram_overlap, mean_histogram, sample_metrics, Grid, Key, SampleMetrics, FEATURES, IOI_BIN_EDGES, KEY_WINDOW_SECONDS, ONSET_TOLERANCE_SECONDS};
+pub use metrics::{
+    histogram_overlap, mean_histogram, sample_metrics, Grid, Key, SampleMetrics, FEATURES, IOI_BIN_EDGES,
+    KEY_WINDOW_SECONDS, ONSET_TOLERANCE_SECONDS,
+};
+pub use table::render_table;
 
 use cadenza_dataset::{Dataset, ExampleStore};
 use cadenza_import::LoadOptions;
@@ -149,7 +152,12 @@ pub fn aggregate(samples: Vec<SampleMetrics>) -> Evaluation {
             *m += v / with_iois.len() as f64;
         }
     }
-    Evaluation { samples, aggregate, ioi_histogram_mean, ioi_bin_edges: IOI_BIN_EDGES.iter().map(|e| e.is_finite().then_some(*e)).collect() }
+    Evaluation {
+        samples,
+        aggregate,
+        ioi_histogram_mean,
+        ioi_bin_edges: IOI_BIN_EDGES.iter().map(|e| e.is_finite().then_some(*e)).collect(),
+    }
 }
 
 /// Per-sample metrics of every sequence (named by `source.path`) and their aggregates.
@@ -187,7 +195,8 @@ pub fn compare_to_reference(samples: &Evaluation, reference: &Evaluation) -> Com
 /// pipeline does before encoding, so files compare with dataset examples and generated
 /// samples), `source.path` set to the path.
 pub fn load_sequence(path: &Path) -> Result<NoteSequence, EvalError> {
-    let (seq, _warnings) = cadenza_import::load_file(path, &LoadOptions::default()).map_err(|source| EvalError::Load { path: path.display().to_string(), source })?;
+    let (seq, _warnings) = cadenza_import::load_file(path, &LoadOptions::default())
+        .map_err(|source| EvalError::Load { path: path.display().to_string(), source })?;
     let mut seq = cadenza_notes::transform::apply_sustain(&seq);
     seq.source.path = path.display().to_string();
     Ok(seq)
@@ -196,7 +205,8 @@ pub fn load_sequence(path: &Path) -> Result<NoteSequence, EvalError> {
 /// Every MIDI and MusicXML file under `path` (a file or a folder, recursively, sorted).
 /// An unreadable file is an error naming it; a folder without music files is an error.
 pub fn load_samples(path: &Path) -> Result<Vec<NoteSequence>, EvalError> {
-    let files = cadenza_import::collect_files(&[path.to_path_buf()]).map_err(|source| EvalError::Io { path: path.display().to_string(), source })?;
+    let files = cadenza_import::collect_files(&[path.to_path_buf()])
+        .map_err(|source| EvalError::Io { path: path.display().to_string(), source })?;
     if files.is_empty() {
         return Err(EvalError::NoFiles(path.display().to_string()));
     }
@@ -261,7 +271,8 @@ pub fn decode_store(config: Config, store: &ExampleStore, split: Split) -> Vec<N
 /// examples decoded to notes) or MIDI/MusicXML files (a file or folder, as [`load_samples`]).
 pub fn load_reference(path: &Path, split: Split) -> Result<Vec<NoteSequence>, EvalError> {
     if path.join("dataset.json").is_file() {
-        let ds = Dataset::open(path).map_err(|source| EvalError::Dataset { path: path.display().to_string(), source })?;
+        let ds =
+            Dataset::open(path).map_err(|source| EvalError::Dataset { path: path.display().to_string(), source })?;
         let store = match split {
             Split::Train => &ds.train,
             Split::Eval => &ds.eval,
@@ -291,7 +302,13 @@ pub fn evaluate_paths(samples: &Path, reference: Option<&Path>, split: Split) ->
         samples_path: samples.display().to_string(),
         evaluation,
         reference_path: reference.map(|r| r.display().to_string()),
-        reference_split: reference.map(|r| if r.join("dataset.json").is_file() { split.name().to_string() } else { "files".to_string() }),
+        reference_split: reference.map(|r| {
+            if r.join("dataset.json").is_file() {
+                split.name().to_string()
+            } else {
+                "files".to_string()
+            }
+        }),
         reference: reference_eval,
         comparison,
     })

@@ -38,7 +38,12 @@ pub struct Key {
 
 impl From<EstimatedKey> for Key {
     fn from(k: EstimatedKey) -> Self {
-        Key { name: format!("{} {}", NAMES[k.tonic as usize % 12], if k.minor { "minor" } else { "major" }), tonic: k.tonic, minor: k.minor, correlation: k.correlation }
+        Key {
+            name: format!("{} {}", NAMES[k.tonic as usize % 12], if k.minor { "minor" } else { "major" }),
+            tonic: k.tonic,
+            minor: k.minor,
+            correlation: k.correlation,
+        }
     }
 }
 
@@ -242,7 +247,8 @@ fn key_of(hist: &[f64; 12]) -> Option<EstimatedKey> {
 
 /// Every metric of one sequence (see the fields of [`SampleMetrics`] for the definitions).
 pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
-    let notes: Vec<&cadenza_notes::Note> = seq.notes.iter().filter(|n| n.start.is_finite() && n.end.is_finite() && !n.is_drum).collect();
+    let notes: Vec<&cadenza_notes::Note> =
+        seq.notes.iter().filter(|n| n.start.is_finite() && n.end.is_finite() && !n.is_drum).collect();
     let n = notes.len();
     let grid = Grid::of(seq);
     let start = notes.iter().map(|n| n.start).fold(f64::INFINITY, f64::min);
@@ -259,7 +265,8 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
     // All notes zero-length: fall back to counts so the key is still defined.
     let key_hist = if by_duration.iter().sum::<f64>() > 0.0 { by_duration } else { by_count };
     let key = key_of(&key_hist);
-    let in_scale = |scale: &[bool; 12]| -> f64 { (0..12).filter(|&pc| scale[pc]).map(|pc| by_count[pc]).sum::<f64>() / n as f64 };
+    let in_scale =
+        |scale: &[bool; 12]| -> f64 { (0..12).filter(|&pc| scale[pc]).map(|pc| by_count[pc]).sum::<f64>() / n as f64 };
     let in_key_ratio = key.filter(|_| n > 0).map(|k| in_scale(&k.scale()));
     let scale_consistency = (n > 0).then(|| {
         let mut best = 0.0f64;
@@ -361,7 +368,10 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
                 for &p in &positions {
                     pat[(p / per_bar - b0) as usize][(p % per_bar) as usize] = true;
                 }
-                let d: f64 = pat.windows(2).map(|w| w[0].iter().zip(&w[1]).filter(|(a, b)| a != b).count() as f64 / per_bar as f64).sum();
+                let d: f64 = pat
+                    .windows(2)
+                    .map(|w| w[0].iter().zip(&w[1]).filter(|(a, b)| a != b).count() as f64 / per_bar as f64)
+                    .sum();
                 1.0 - d / (bars - 1) as f64
             });
             let (k0, k1) = (first / per_beat, last / per_beat);
@@ -440,7 +450,15 @@ mod tests {
     #[test]
     fn key_relative_histogram_is_transposition_invariant() {
         // A C major scale and the same scale in E: both land on C major's bins.
-        let scale = |t: u8| sequence_of(&[0u8, 2, 4, 5, 7, 9, 11, 12, 7, 4, 0].iter().enumerate().map(|(i, &p)| (60 + t + p, 80, i as f64 * 0.5, i as f64 * 0.5 + 0.5)).collect::<Vec<_>>());
+        let scale = |t: u8| {
+            sequence_of(
+                &[0u8, 2, 4, 5, 7, 9, 11, 12, 7, 4, 0]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &p)| (60 + t + p, 80, i as f64 * 0.5, i as f64 * 0.5 + 0.5))
+                    .collect::<Vec<_>>(),
+            )
+        };
         let (c, e) = (sample_metrics(&scale(0)), sample_metrics(&scale(4)));
         assert_eq!(c.key.as_ref().unwrap().name, "C major");
         assert_eq!(e.key.as_ref().unwrap().name, "E major");
@@ -450,7 +468,10 @@ mod tests {
         assert!(sample_metrics(&sequence_of(&[])).key_relative_pc_histogram.is_empty());
         assert_eq!(histogram_overlap(&[0.5, 0.5, 0.0], &[0.0, 0.5, 0.5]), Some(0.5));
         assert_eq!(histogram_overlap(&[], &[]), None);
-        assert_eq!(mean_histogram([&[1.0, 0.0][..], &[0.0, 0.0][..], &[0.0, 1.0][..]].into_iter()), Some(vec![0.5, 0.5]));
+        assert_eq!(
+            mean_histogram([&[1.0, 0.0][..], &[0.0, 0.0][..], &[0.0, 1.0][..]].into_iter()),
+            Some(vec![0.5, 0.5])
+        );
     }
 
     #[test]

@@ -32,7 +32,20 @@ pub fn render_table(r: &Report) -> String {
     let _ = writeln!(
         o,
         "{:<44} {:>5} {:>6} {:<9} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
-        "sample", "notes", "sec", "key", "inKey", "keyC", "scale", "H_pc", "poly", "dens", "range", "vel", "groov", "empty"
+        "sample",
+        "notes",
+        "sec",
+        "key",
+        "inKey",
+        "keyC",
+        "scale",
+        "H_pc",
+        "poly",
+        "dens",
+        "range",
+        "vel",
+        "groov",
+        "empty"
     );
     for s in &e.samples {
         let _ = writeln!(
@@ -64,7 +77,11 @@ pub fn render_table(r: &Report) -> String {
                 r.reference_split.as_deref().unwrap_or("?"),
                 re.samples.len()
             );
-            let _ = writeln!(o, "{:<20} {:>19} {:>19} {:>6} {:>7} {:>8} {:>9}", "feature", "samples mean±std", "reference mean±std", "OA", "KL", "inter OA", "inter KL");
+            let _ = writeln!(
+                o,
+                "{:<20} {:>19} {:>19} {:>6} {:>7} {:>8} {:>9}",
+                "feature", "samples mean±std", "reference mean±std", "OA", "KL", "inter OA", "inter KL"
+            );
             for f in &c.features {
                 let ms = format!("{}±{}", num(f.samples.mean, 3), num(f.samples.std, 3));
                 let mr = format!("{}±{}", num(f.reference.mean, 3), num(f.reference.std, 3));
@@ -86,7 +103,16 @@ pub fn render_table(r: &Report) -> String {
             let _ = writeln!(o, "{:<20} {:>6} {:>9} {:>9} {:>9} {:>9}", "feature", "n", "mean", "std", "min", "max");
             for f in FEATURES {
                 if let Some(s) = e.summary(f) {
-                    let _ = writeln!(o, "{:<20} {:>6} {:>9} {:>9} {:>9} {:>9}", f, s.n, num(s.mean, 3), num(s.std, 3), num(s.min, 3), num(s.max, 3));
+                    let _ = writeln!(
+                        o,
+                        "{:<20} {:>6} {:>9} {:>9} {:>9} {:>9}",
+                        f,
+                        s.n,
+                        num(s.mean, 3),
+                        num(s.std, 3),
+                        num(s.min, 3),
+                        num(s.max, 3)
+                    );
                 }
             }
         }
@@ -95,9 +121,17 @@ pub fn render_table(r: &Report) -> String {
         .windows(2)
         .map(|w| if w[1].is_finite() { format!("<{}", w[1]) } else { format!("≥{}", w[0]) })
         .collect();
-    let _ = writeln!(o, "IOI histogram (s, mean over samples): {}", labels.iter().zip(&e.ioi_histogram_mean).map(|(l, v)| format!("{l}:{v:.2}")).collect::<Vec<_>>().join(" "));
+    let _ = writeln!(
+        o,
+        "IOI histogram (s, mean over samples): {}",
+        labels.iter().zip(&e.ioi_histogram_mean).map(|(l, v)| format!("{l}:{v:.2}")).collect::<Vec<_>>().join(" ")
+    );
     if let Some(re) = &r.reference {
-        let _ = writeln!(o, "IOI histogram (s, reference):         {}", labels.iter().zip(&re.ioi_histogram_mean).map(|(l, v)| format!("{l}:{v:.2}")).collect::<Vec<_>>().join(" "));
+        let _ = writeln!(
+            o,
+            "IOI histogram (s, reference):         {}",
+            labels.iter().zip(&re.ioi_histogram_mean).map(|(l, v)| format!("{l}:{v:.2}")).collect::<Vec<_>>().join(" ")
+        );
     }
     o
 }

@@ -1,7 +1,10 @@
 //! Metrics on real ASAP performances and on hand-computed sequences; Yang & Lerch's
 //! comparison; dataset examples decoded back to notes.
 
-use cadenza_evaluate::{compare_to_reference, decode_example, evaluate_sequences, load_reference, load_samples, load_sequence, sample_metrics, EvalError, Split, FEATURES};
+use cadenza_evaluate::{
+    compare_to_reference, decode_example, evaluate_sequences, load_reference, load_samples, load_sequence,
+    sample_metrics, EvalError, Split, FEATURES,
+};
 use cadenza_notes::transform::sequence_of;
 use cadenza_notes::{NoteSequence, Tempo, TimeSignature};
 use cadenza_performance::pipeline::{examples, PipelineOptions, PipelineStats};
@@ -26,7 +29,9 @@ fn lcg(state: &mut u64) -> u64 {
 
 fn random_pitches(seed: u64, n: usize) -> NoteSequence {
     let mut s = seed;
-    let notes: Vec<(u8, u8, f64, f64)> = (0..n).map(|i| (36 + (lcg(&mut s) % 48) as u8, 40 + (lcg(&mut s) % 80) as u8, i as f64 * 0.2, i as f64 * 0.2 + 0.3)).collect();
+    let notes: Vec<(u8, u8, f64, f64)> = (0..n)
+        .map(|i| (36 + (lcg(&mut s) % 48) as u8, 40 + (lcg(&mut s) % 80) as u8, i as f64 * 0.2, i as f64 * 0.2 + 0.3))
+        .collect();
     let mut seq = sequence_of(&notes);
     seq.source.path = format!("random#{seed}");
     seq
@@ -60,7 +65,8 @@ fn bach_preludes_are_in_their_keys() {
 #[test]
 fn chromatic_and_random_pitches_are_atonal() {
     // Two octaves of chromatic scale, twice: every pitch class equally often.
-    let notes: Vec<(u8, u8, f64, f64)> = (0..48).map(|i| (60 + (i % 24) as u8, 80, i as f64 * 0.25, i as f64 * 0.25 + 0.25)).collect();
+    let notes: Vec<(u8, u8, f64, f64)> =
+        (0..48).map(|i| (60 + (i % 24) as u8, 80, i as f64 * 0.25, i as f64 * 0.25 + 0.25)).collect();
     let m = sample_metrics(&sequence_of(&notes));
     assert!(close(m.pitch_class_entropy, 12f64.log2()));
     assert!(close(m.in_key_ratio, 7.0 / 12.0));
@@ -116,7 +122,13 @@ fn hand_computed_groove_and_empty_beats() {
     assert!(close(m.empty_beat_rate, 1.0 / 11.0), "{:?}", m.empty_beat_rate);
 
     // The sequence's own tempo and time signature: 3/4 at 60 qpm, bars of 3 s.
-    let mut seq = sequence_of(&[(60, 80, 0.0, 0.5), (62, 80, 1.0, 1.5), (64, 80, 2.0, 2.5), (65, 80, 3.0, 3.5), (67, 80, 4.0, 4.5)]);
+    let mut seq = sequence_of(&[
+        (60, 80, 0.0, 0.5),
+        (62, 80, 1.0, 1.5),
+        (64, 80, 2.0, 2.5),
+        (65, 80, 3.0, 3.5),
+        (67, 80, 4.0, 4.5),
+    ]);
     seq.tempos.push(Tempo { time: 0.0, qpm: 60.0 });
     seq.time_signatures.push(TimeSignature { time: 0.0, numerator: 3, denominator: 4 });
     let m = sample_metrics(&seq);
@@ -132,7 +144,9 @@ fn key_consistency_falls_when_the_music_modulates() {
     let c_major = [60u8, 62, 64, 65, 67, 69, 71, 72];
     let fsharp_major = [66u8, 68, 70, 71, 73, 75, 77, 78];
     let scale_run = |pitches: &[u8], from: f64, seconds: f64| -> Vec<(u8, u8, f64, f64)> {
-        (0..(seconds / 0.25) as usize).map(|i| (pitches[i % pitches.len()], 80, from + i as f64 * 0.25, from + i as f64 * 0.25 + 0.25)).collect()
+        (0..(seconds / 0.25) as usize)
+            .map(|i| (pitches[i % pitches.len()], 80, from + i as f64 * 0.25, from + i as f64 * 0.25 + 0.25))
+            .collect()
     };
     let steady = sample_metrics(&sequence_of(&scale_run(&c_major, 0.0, 16.0)));
     assert_eq!(steady.key.as_ref().unwrap().name, "C major");
@@ -178,10 +192,15 @@ fn a_sample_without_notes_still_has_metrics() {
 
 fn preludes(n: usize) -> Vec<NoteSequence> {
     let mut out = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(asap().join("Bach/Prelude")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(asap().join("Bach/Prelude")).unwrap().map(|e| e.unwrap().path()).collect();
     dirs.sort();
     for d in dirs.into_iter().take(n) {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "mid") && !p.ends_with("midi_score.mid")).collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "mid") && !p.ends_with("midi_score.mid"))
+            .collect();
         files.sort();
         out.push(load_sequence(&files[0]).unwrap());
     }
@@ -220,13 +239,23 @@ fn overlap_against_itself_and_against_noise() {
 /// Every config's examples decode back to the notes they encode (10 ms steps, velocity bins).
 #[test]
 fn dataset_examples_decode_to_their_notes() {
-    let seq = sequence_of(&[(60, 100, 0.0, 0.5), (64, 70, 0.0, 0.5), (67, 40, 0.52, 1.5), (72, 127, 1.0, 3.2), (48, 90, 2.0, 2.25)]);
+    let seq = sequence_of(&[
+        (60, 100, 0.0, 0.5),
+        (64, 70, 0.0, 0.5),
+        (67, 40, 0.52, 1.5),
+        (72, 127, 1.0, 3.2),
+        (48, 90, 2.0, 2.25),
+    ]);
     for config in Config::ALL {
         let opts = PipelineOptions { config, min_events: 1, ..Default::default() };
         let ex = examples(&seq, &opts, &[0], &[1.0], &mut PipelineStats::default());
         assert!(!ex.is_empty(), "{config:?}");
         let decoded = decode_example(config, &ex[0].encoded.tokens);
-        let mut got: Vec<(u8, i64, i64)> = decoded.notes.iter().map(|n| (n.pitch, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64)).collect();
+        let mut got: Vec<(u8, i64, i64)> = decoded
+            .notes
+            .iter()
+            .map(|n| (n.pitch, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64))
+            .collect();
         got.sort();
         assert_eq!(got, vec![(48, 200, 225), (60, 0, 50), (64, 0, 50), (67, 52, 150), (72, 100, 320)], "{config:?}");
         let vel: Vec<u8> = decoded.notes.iter().map(|n| n.velocity).collect();
@@ -245,7 +274,12 @@ fn reference_dataset_and_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("ds");
     let inputs = vec![asap().join("Bach/Prelude/bwv_846"), asap().join("Bach/Prelude/bwv_854")];
-    let opts = cadenza_dataset::BuildOptions { eval_ratio: 0.5, transpositions: vec![0], stretches: vec![1.0], ..Default::default() };
+    let opts = cadenza_dataset::BuildOptions {
+        eval_ratio: 0.5,
+        transpositions: vec![0],
+        stretches: vec![1.0],
+        ..Default::default()
+    };
     let stats = cadenza_dataset::build(&inputs, &out, &opts).unwrap();
     let eval = load_reference(&out, Split::Eval).unwrap();
     assert_eq!(eval.len(), stats.eval.examples);

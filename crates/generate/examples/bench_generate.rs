@@ -9,14 +9,24 @@ use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let model = args.next().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("../shared/fixtures/magenta/bundles/perf_dyn_full512.mag"));
+    let model = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/fixtures/magenta/bundles/perf_dyn_full512.mag"));
     let num_steps: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(6000);
     let mut batches: Vec<usize> = args.map(|s| s.parse()).collect::<Result<_, _>>()?;
     if batches.is_empty() {
         batches = vec![1, 16];
     }
     let weights = Weights::load(&model)?;
-    println!("model {} ({} × {:?}), {} steps ({} s)", model.display(), weights.config.config.key(), weights.config.layers, num_steps, num_steps as f64 / 100.0);
+    println!(
+        "model {} ({} × {:?}), {} steps ({} s)",
+        model.display(),
+        weights.config.config.key(),
+        weights.config.layers,
+        num_steps,
+        num_steps as f64 / 100.0
+    );
     for r in bench(&weights, num_steps, &batches, 0)? {
         println!(
             "batch {:>3}: {:7.2} s  ({} model steps, {:.3} ms/step, {:.0} events/sample)",

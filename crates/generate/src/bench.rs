@@ -31,10 +31,14 @@ pub struct BenchResult {
     pub simd_level: String,
 }
 
-
 /// Generates `num_steps` from the empty primer once per entry of `batches` (no progress bar,
 /// no files), seeds `seed..seed + batch`.
-pub fn bench(weights: &Weights, num_steps: u32, batches: &[usize], seed: u64) -> Result<Vec<BenchResult>, GenerateError> {
+pub fn bench(
+    weights: &Weights,
+    num_steps: u32,
+    batches: &[usize],
+    seed: u64,
+) -> Result<Vec<BenchResult>, GenerateError> {
     let mut out = Vec::new();
     let flops = weights.config.forward_flops();
     for &batch in batches {

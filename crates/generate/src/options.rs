@@ -62,7 +62,9 @@ pub struct Controls {
 
 impl Controls {
     pub fn is_empty(&self) -> bool {
-        self.notes_per_second.is_empty() && self.pitch_class_histogram.is_empty() && self.disable_conditioning.is_empty()
+        self.notes_per_second.is_empty()
+            && self.pitch_class_histogram.is_empty()
+            && self.disable_conditioning.is_empty()
     }
 
     /// From a list of full control values over time (one segment each).
@@ -165,7 +167,9 @@ impl ControlPlan {
     pub fn new(config: Config, c: &Controls, warnings: &mut Vec<String>) -> Result<Self, GenerateError> {
         for (i, &d) in c.notes_per_second.iter().enumerate() {
             if !(d.is_finite() && d >= 0.0) {
-                return Err(GenerateError::Control(format!("notes per second value {i} is {d}; it must be a number >= 0")));
+                return Err(GenerateError::Control(format!(
+                    "notes per second value {i} is {d}; it must be a number >= 0"
+                )));
             }
         }
         let mut histogram = Vec::with_capacity(c.pitch_class_histogram.len());
@@ -174,17 +178,27 @@ impl ControlPlan {
                 return Err(GenerateError::HistogramLength { index: i, len: h.len() });
             }
             if let Some(x) = h.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
-                return Err(GenerateError::Control(format!("pitch-class histogram {i} holds {x}; values must be numbers >= 0")));
+                return Err(GenerateError::Control(format!(
+                    "pitch-class histogram {i} holds {x}; values must be numbers >= 0"
+                )));
             }
             let mut a = [0.0; 12];
             a.copy_from_slice(h);
             histogram.push(a);
         }
         let key = config.key();
-        let mut plan = ControlPlan { density: Vec::new(), histogram: Vec::new(), disable: Vec::new(), mean_density: DEFAULT_DENSITY, conditioned: config.is_conditioned() };
+        let mut plan = ControlPlan {
+            density: Vec::new(),
+            histogram: Vec::new(),
+            disable: Vec::new(),
+            mean_density: DEFAULT_DENSITY,
+            conditioned: config.is_conditioned(),
+        };
         if config.uses_density() {
             if c.notes_per_second.is_empty() {
-                warnings.push(format!("notes per second not given for the {key} model; using the default {DEFAULT_DENSITY}"));
+                warnings.push(format!(
+                    "notes per second not given for the {key} model; using the default {DEFAULT_DENSITY}"
+                ));
                 plan.density = vec![DEFAULT_DENSITY];
             } else {
                 plan.density = c.notes_per_second.clone();
@@ -195,13 +209,16 @@ impl ControlPlan {
         }
         if config.uses_histogram() {
             if histogram.is_empty() {
-                warnings.push(format!("pitch-class histogram not given for the {key} model; using the default (uniform)"));
+                warnings
+                    .push(format!("pitch-class histogram not given for the {key} model; using the default (uniform)"));
                 plan.histogram = vec![[1.0; 12]];
             } else {
                 plan.histogram = histogram;
             }
         } else if !histogram.is_empty() {
-            warnings.push(format!("the {key} model is not conditioned on a pitch-class histogram; histogram (or key) ignored"));
+            warnings.push(format!(
+                "the {key} model is not conditioned on a pitch-class histogram; histogram (or key) ignored"
+            ));
         }
         if config.optional_conditioning() {
             plan.disable = if c.disable_conditioning.is_empty() { vec![false] } else { c.disable_conditioning.clone() };
@@ -213,7 +230,11 @@ impl ControlPlan {
 
     /// Segment indices in force at `step` of `total`.
     pub fn index(&self, step: i64, total: i64) -> (usize, usize, usize) {
-        (segment(step, total, self.density.len()), segment(step, total, self.histogram.len()), segment(step, total, self.disable.len()))
+        (
+            segment(step, total, self.density.len()),
+            segment(step, total, self.histogram.len()),
+            segment(step, total, self.disable.len()),
+        )
     }
 
     pub fn values(&self, idx: (usize, usize, usize)) -> ControlValues {
@@ -250,7 +271,10 @@ impl GenerateOptions {
             }
         }
         if !(self.max_note_duration.is_finite() && self.max_note_duration > 0.0) {
-            return Err(GenerateError::PrimerValue(format!("max note duration must be > 0, got {}", self.max_note_duration)));
+            return Err(GenerateError::PrimerValue(format!(
+                "max note duration must be > 0, got {}",
+                self.max_note_duration
+            )));
         }
         Ok(())
     }

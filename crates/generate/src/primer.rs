@@ -76,7 +76,11 @@ fn melody(events: &[i32]) -> Result<NoteSequence, GenerateError> {
                 }
             }
             MELODY_NO_EVENT => {}
-            _ => return Err(GenerateError::PrimerValue(format!("melody value {e} at position {step}: expected a pitch 0..=127, -1 (note off) or -2 (no event)"))),
+            _ => {
+                return Err(GenerateError::PrimerValue(format!(
+                    "melody value {e} at position {step}: expected a pitch 0..=127, -1 (note off) or -2 (no event)"
+                )))
+            }
         }
     }
     if let Some(i) = open {
@@ -113,11 +117,19 @@ pub struct PrimerPerformance {
 /// Magenta's `_generate` up to the generation loop: quantise the primer at 100 steps/s,
 /// extract its performance, start generating at `int(total_time·100 + 1)`, end at
 /// `num_steps`, seed an empty primer with `set_length(min(100, total))`.
-pub fn primer_performance(seq: &NoteSequence, config: Config, num_steps: u32) -> Result<PrimerPerformance, GenerateError> {
+pub fn primer_performance(
+    seq: &NoteSequence,
+    config: Config,
+    num_steps: u32,
+) -> Result<PrimerPerformance, GenerateError> {
     let sps = STEPS_PER_SECOND as f64;
     let end_step = num_steps as i64;
     if seq.total_time * sps >= end_step as f64 {
-        return Err(GenerateError::PrimerTooLong { primer_seconds: seq.total_time, total_seconds: end_step as f64 / sps, num_steps });
+        return Err(GenerateError::PrimerTooLong {
+            primer_seconds: seq.total_time,
+            total_seconds: end_step as f64 / sps,
+            num_steps,
+        });
     }
     // note_seq.quantize_to_step(start, 100, quantize_cutoff=0.0).
     let start_step = ((seq.total_time * sps) + 1.0) as i64;
@@ -187,6 +199,9 @@ mod tests {
     #[test]
     fn primer_longer_than_request_is_an_error() {
         let seq = primer_sequence(&Primer::Pitches(vec![60]), None).unwrap();
-        assert!(matches!(primer_performance(&seq, Config::PerformanceWithDynamics, 50), Err(GenerateError::PrimerTooLong { .. })));
+        assert!(matches!(
+            primer_performance(&seq, Config::PerformanceWithDynamics, 50),
+            Err(GenerateError::PrimerTooLong { .. })
+        ));
     }
 }

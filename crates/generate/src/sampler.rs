@@ -61,7 +61,9 @@ pub fn check_options(weights: &Weights, opts: &GenerateOptions) -> Result<Vec<St
             config.key()
         )));
     }
-    if weights.config.num_logits() != config.one_hot().num_classes() || weights.config.input_size() != config.control_size() + config.event_feature_size() {
+    if weights.config.num_logits() != config.one_hot().num_classes()
+        || weights.config.input_size() != config.control_size() + config.event_feature_size()
+    {
         return Err(GenerateError::Model(format!("the weights' shapes do not match config {}", config.key())));
     }
     let mut warnings = Vec::new();
@@ -86,9 +88,9 @@ pub fn generate_report(weights: &Weights, opts: &GenerateOptions, progress: bool
     let plan = ControlPlan::new(config, &opts.controls, &mut warnings)?;
     let seq = primer_sequence(&opts.primer, opts.primer_seconds)?;
     let primer = primer_performance(&seq, config, opts.num_steps)?;
-    let primer_tokens = config
-        .tokens(&primer.performance)
-        .ok_or_else(|| GenerateError::Model(format!("the primer has an event outside config {}'s vocabulary", config.key())))?;
+    let primer_tokens = config.tokens(&primer.performance).ok_or_else(|| {
+        GenerateError::Model(format!("the primer has an event outside config {}'s vocabulary", config.key()))
+    })?;
     let results = run_batch(weights, opts, &plan, &primer, &primer_tokens, progress);
     let oh = config.one_hot();
     let samples = results
@@ -96,7 +98,8 @@ pub fn generate_report(weights: &Weights, opts: &GenerateOptions, progress: bool
         .enumerate()
         .map(|(g, r)| {
             let mut performance = primer.performance.clone();
-            performance.events = r.tokens.iter().map(|&t| oh.decode(t as usize).expect("sampled class in vocabulary")).collect();
+            performance.events =
+                r.tokens.iter().map(|&t| oh.decode(t as usize).expect("sampled class in vocabulary")).collect();
             performance.set_length(primer.total_steps);
             let tokens = config.tokens(&performance).expect("events from the vocabulary");
             let sequence = performance.to_sequence(100, 0, None, Some(opts.max_note_duration));
@@ -209,7 +212,14 @@ impl Pairing {
 /// [`draw`] under [`NoteEvents::Paired`]: a NOTE_OFF of a silent pitch and a NOTE_ON of a
 /// sounding one get weight 0; the mass of each kind goes to that kind's allowed pitches in
 /// proportion to their own (to nothing when none is allowed: renormalised).
-fn draw_paired(logits: &[f32], inv_t: f64, u: f64, cum: &mut Vec<f64>, pairing: &Pairing, open: &[u16; 128]) -> (usize, f64) {
+fn draw_paired(
+    logits: &[f32],
+    inv_t: f64,
+    u: f64,
+    cum: &mut Vec<f64>,
+    pairing: &Pairing,
+    open: &[u16; 128],
+) -> (usize, f64) {
     let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64 * inv_t;
     // [all, allowed] mass of NOTE_ONs (0) and NOTE_OFFs (1).
     let mut mass = [[0.0f64; 2]; 2];
@@ -254,7 +264,14 @@ fn log_prob(logits: &[f32], inv_t: f64, k: usize) -> f64 {
     logits[k] as f64 * inv_t - max - sum.ln()
 }
 
-fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, primer: &PrimerPerformance, primer_tokens: &[Token], progress: bool) -> Vec<GroupResult> {
+fn run_batch(
+    weights: &Weights,
+    opts: &GenerateOptions,
+    plan: &ControlPlan,
+    primer: &PrimerPerformance,
+    primer_tokens: &[Token],
+    progress: bool,
+) -> Vec<GroupResult> {
     let config = weights.config.config;
     let oh = config.one_hot();
     let c = weights.config.num_logits();
@@ -268,7 +285,12 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
     let pairing = Pairing::new(&oh, c);
 
     let mut groups: Vec<Group> = (0..groups_n)
-        .map(|g| Group { rng: ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(g as u64)), pass_left: 0, iter_left: 0, result: None })
+        .map(|g| Group {
+            rng: ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(g as u64)),
+            pass_left: 0,
+            iter_left: 0,
+            result: None,
+        })
         .collect();
     if primer_steps >= total || primer_tokens.is_empty() {
         // Nothing to generate: the primer already fills the span.
@@ -286,7 +308,14 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
 
     // Encodes each row's control input for the position after its last event, from the
     // time step after that event (`_extend_control_events`).
-    fn update_controls(rows: &[Row], ctrl_rows: &mut [Vec<f32>], plan: &ControlPlan, total: i64, config: cadenza_performance::Config, cache: &mut [Option<(usize, usize, usize)>]) {
+    fn update_controls(
+        rows: &[Row],
+        ctrl_rows: &mut [Vec<f32>],
+        plan: &ControlPlan,
+        total: i64,
+        config: cadenza_performance::Config,
+        cache: &mut [Option<(usize, usize, usize)>],
+    ) {
         for (r, row) in rows.iter().enumerate() {
             let idx = plan.index(row.steps, total);
             if cache[r] != Some(idx) {
@@ -317,7 +346,13 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
     }
 
     let mut rows: Vec<Row> = (0..batch)
-        .map(|_| Row { tokens: primer_tokens.to_vec(), steps: primer_steps, score: primer_score, ctrl: None, open: pairing.open_after(primer_tokens) })
+        .map(|_| Row {
+            tokens: primer_tokens.to_vec(),
+            steps: primer_steps,
+            score: primer_score,
+            ctrl: None,
+            open: pairing.open_after(primer_tokens),
+        })
         .collect();
     for g in &mut groups {
         let n = events_for(total - primer_steps, plan.mean_density);
@@ -357,7 +392,8 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
             for (g, group) in groups.iter().enumerate() {
                 active[g * w..(g + 1) * w].iter_mut().for_each(|a| *a = group.result.is_none());
             }
-            let logits = stepper.step_active(&refs, if conditioned { Some(&ctrl_rows[..]) } else { None }, Some(&active));
+            let logits =
+                stepper.step_active(&refs, if conditioned { Some(&ctrl_rows[..]) } else { None }, Some(&active));
             for (g, group) in groups.iter_mut().enumerate() {
                 if group.result.is_some() {
                     continue;
@@ -390,7 +426,11 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
                 // Plain sampling: what lies past the end is trimmed anyway, so stop there.
                 let row = &rows[rs.start];
                 if row.steps >= total {
-                    group.result = Some(GroupResult { tokens: row.tokens.clone(), score: row.score, beam_scores: vec![row.score] });
+                    group.result = Some(GroupResult {
+                        tokens: row.tokens.clone(),
+                        score: row.score,
+                        beam_scores: vec![row.score],
+                    });
                 } else if group.pass_left == 0 {
                     group.pass_left = events_for(total - row.steps, plan.mean_density);
                 }
@@ -406,7 +446,11 @@ fn run_batch(weights: &Weights, opts: &GenerateOptions, plan: &ControlPlan, prim
                 let best = rs.start + order[0];
                 let scores: Vec<f64> = order.iter().map(|&i| rows[rs.start + i].score).collect();
                 if rows[best].steps >= total {
-                    group.result = Some(GroupResult { tokens: rows[best].tokens.clone(), score: rows[best].score, beam_scores: scores });
+                    group.result = Some(GroupResult {
+                        tokens: rows[best].tokens.clone(),
+                        score: rows[best].score,
+                        beam_scores: scores,
+                    });
                     continue;
                 }
                 // Not long enough yet: a new pass from beam_size copies of the best.
@@ -497,7 +541,8 @@ mod tests {
     #[test]
     fn paired_draw_gives_each_kind_its_mass_on_the_allowed_pitches() {
         // Classes: NOTE_ON 60, NOTE_ON 61, NOTE_OFF 60, NOTE_OFF 61, a shift; 60 sounds.
-        let pairing = Pairing { on: vec![Some(60), Some(61), None, None, None], off: vec![None, None, Some(60), Some(61), None] };
+        let pairing =
+            Pairing { on: vec![Some(60), Some(61), None, None, None], off: vec![None, None, Some(60), Some(61), None] };
         let mut open = [0u16; 128];
         open[60] = 1;
         let logits = [0.0f32; 5];

@@ -55,7 +55,8 @@ fn output_has_exactly_the_requested_length_and_its_midi_parses_back() {
     assert_eq!(s.performance.start_step, 0);
     assert_eq!(s.performance.num_steps(), 1000);
     assert!(s.sequence.total_time <= 10.0 + 1e-9);
-    let chord: Vec<_> = s.sequence.notes.iter().filter(|n| n.start == 0.0).map(|n| (n.pitch, n.end, n.velocity)).collect();
+    let chord: Vec<_> =
+        s.sequence.notes.iter().filter(|n| n.start == 0.0).map(|n| (n.pitch, n.end, n.velocity)).collect();
     assert_eq!(chord, vec![(60, 0.5, 97), (64, 0.5, 97), (67, 0.5, 97)]);
 }
 
@@ -107,7 +108,13 @@ fn score_is_the_models_log_likelihood_of_the_drawn_events() {
 fn beam_search_returns_the_best_of_its_beams() {
     let w = small();
     for spi in [1usize, 8] {
-        let o = GenerateOptions { beam_size: 4, branch_factor: 2, steps_per_iteration: spi, num_outputs: 2, ..opts(400, 11) };
+        let o = GenerateOptions {
+            beam_size: 4,
+            branch_factor: 2,
+            steps_per_iteration: spi,
+            num_outputs: 2,
+            ..opts(400, 11)
+        };
         let samples = generate(w, &o, false).unwrap();
         for s in &samples {
             assert_eq!(s.beam_scores.len(), 8);
@@ -122,12 +129,17 @@ fn beam_search_returns_the_best_of_its_beams() {
         assert_ne!(samples[0].tokens, samples[1].tokens);
     }
     // Beams are kept for their likelihood: on average they beat plain samples.
-    let plain: f64 = generate(w, &GenerateOptions { num_outputs: 4, ..opts(400, 50) }, false).unwrap().iter().map(|s| s.log_likelihood / s.drawn_tokens.len() as f64).sum();
-    let beam: f64 = generate(w, &GenerateOptions { num_outputs: 4, beam_size: 4, branch_factor: 2, ..opts(400, 50) }, false)
+    let plain: f64 = generate(w, &GenerateOptions { num_outputs: 4, ..opts(400, 50) }, false)
         .unwrap()
         .iter()
         .map(|s| s.log_likelihood / s.drawn_tokens.len() as f64)
         .sum();
+    let beam: f64 =
+        generate(w, &GenerateOptions { num_outputs: 4, beam_size: 4, branch_factor: 2, ..opts(400, 50) }, false)
+            .unwrap()
+            .iter()
+            .map(|s| s.log_likelihood / s.drawn_tokens.len() as f64)
+            .sum();
     assert!(beam > plain, "beam {beam} vs plain {plain}");
 }
 
@@ -146,8 +158,15 @@ fn a_real_primer_is_kept_at_the_start() {
     assert_eq!(s.performance.num_steps(), 1200);
     // Its notes come out as they went in (quantised to 10 ms), before anything generated.
     let cut = seq.total_time;
-    let mut out: Vec<(u8, i64, i64)> = s.sequence.notes.iter().filter(|n| n.start < cut).map(|n| (n.pitch, (n.start * 100.0).round() as i64, (n.end.min(cut) * 100.0).round() as i64)).collect();
-    let mut inp: Vec<(u8, i64, i64)> = seq.notes.iter().map(|n| (n.pitch, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64)).collect();
+    let mut out: Vec<(u8, i64, i64)> = s
+        .sequence
+        .notes
+        .iter()
+        .filter(|n| n.start < cut)
+        .map(|n| (n.pitch, (n.start * 100.0).round() as i64, (n.end.min(cut) * 100.0).round() as i64))
+        .collect();
+    let mut inp: Vec<(u8, i64, i64)> =
+        seq.notes.iter().map(|n| (n.pitch, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64)).collect();
     out.sort_unstable();
     inp.sort_unstable();
     assert_eq!(out, inp);
@@ -158,7 +177,13 @@ fn a_real_primer_is_kept_at_the_start() {
 fn melody_primer() {
     let o = GenerateOptions { primer: Primer::Melody(vec![60, -2, 62, -2, 64, -1, -2, 65]), ..opts(500, 1) };
     let s = &generate(small(), &o, false).unwrap()[0];
-    let first: Vec<(u8, i64, i64)> = s.sequence.notes.iter().take(4).map(|n| (n.pitch, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64)).collect();
+    let first: Vec<(u8, i64, i64)> = s
+        .sequence
+        .notes
+        .iter()
+        .take(4)
+        .map(|n| (n.pitch, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64))
+        .collect();
     // 16ths of 0.125 s, quantised to 10 ms as note-seq does (0.625 s → step 63).
     assert_eq!(first, vec![(60, 0, 25), (62, 25, 50), (64, 50, 63), (65, 88, 100)]);
     assert_eq!(s.performance.num_steps(), 500);
@@ -266,7 +291,13 @@ fn key_conditioning_moves_the_pitch_classes() {
                 cadenza_performance::controls::key_histogram(tonic, minor).to_vec()
             })
             .collect();
-        GenerateOptions { num_steps: 1500, num_outputs: 4, seed: 5, controls: Controls { pitch_class_histogram, ..Default::default() }, ..Default::default() }
+        GenerateOptions {
+            num_steps: 1500,
+            num_outputs: 4,
+            seed: 5,
+            controls: Controls { pitch_class_histogram, ..Default::default() },
+            ..Default::default()
+        }
     };
     let c = generate(&w, &args("C major"), false).unwrap();
     let fs = generate(&w, &args("F# major"), false).unwrap();
@@ -317,7 +348,9 @@ fn key_conditioning_moves_the_pitch_classes() {
 fn paired_note_events_are_well_formed_and_any_is_magentas_draw() {
     let w = small();
     let any = generate(w, &GenerateOptions { num_outputs: 4, ..opts(3000, 21) }, false).unwrap();
-    let paired = generate(w, &GenerateOptions { num_outputs: 4, note_events: NoteEvents::Paired, ..opts(3000, 21) }, false).unwrap();
+    let paired =
+        generate(w, &GenerateOptions { num_outputs: 4, note_events: NoteEvents::Paired, ..opts(3000, 21) }, false)
+            .unwrap();
     let (mut bad_any, mut never_any, mut never_paired) = (0, 0, 0);
     for (a, p) in any.iter().zip(&paired) {
         let (pa, pp) = (a.performance.note_pairing(), p.performance.note_pairing());
@@ -333,6 +366,7 @@ fn paired_note_events_are_well_formed_and_any_is_magentas_draw() {
     assert!(bad_any > 0, "the unconstrained sampler should show what the pairing prevents");
     assert!(never_paired < never_any, "paired leaves fewer notes hanging: {never_paired} vs {never_any}");
     // Any is the plain draw (the one the Magenta-exact sampling tests check): deterministic per seed.
-    let again = generate(w, &GenerateOptions { num_outputs: 4, note_events: NoteEvents::Any, ..opts(3000, 21) }, false).unwrap();
+    let again = generate(w, &GenerateOptions { num_outputs: 4, note_events: NoteEvents::Any, ..opts(3000, 21) }, false)
+        .unwrap();
     assert_eq!(again[0].tokens, any[0].tokens);
 }

@@ -45,7 +45,10 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<(NoteSequence, Vec<S
     match file_kind(path) {
         Some(FileKind::Midi) => Ok((cadenza_midi::read_file(path)?, Vec::new())),
         Some(FileKind::MusicXml) => {
-            let o = cadenza_musicxml::ImportOptions { magenta_compat: opts.magenta_compat, expand_repeats: opts.expand_repeats };
+            let o = cadenza_musicxml::ImportOptions {
+                magenta_compat: opts.magenta_compat,
+                expand_repeats: opts.expand_repeats,
+            };
             let imported = cadenza_musicxml::read_file(path, &o)?;
             Ok((imported.sequence, imported.warnings))
         }
@@ -71,10 +74,16 @@ pub fn collect_files(inputs: &[std::path::PathBuf]) -> std::io::Result<Vec<std::
     }
     for i in inputs {
         if !i.exists() {
-            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{}: no such file or folder", i.display())));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{}: no such file or folder", i.display()),
+            ));
         }
         if i.is_file() && file_kind(i).is_none() {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{}: not a MIDI or MusicXML file", i.display())));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{}: not a MIDI or MusicXML file", i.display()),
+            ));
         }
         walk(i, &mut out)?;
     }

@@ -38,10 +38,7 @@ impl Bundle {
             ))
             .with_file(name)
         })?;
-        let bundle = Bundle {
-            proto,
-            source: Some(name.to_string()),
-        };
+        let bundle = Bundle { proto, source: Some(name.to_string()) };
         bundle.validate()?;
         Ok(bundle)
     }
@@ -62,9 +59,7 @@ impl Bundle {
                 }),
                 checkpoint_file: vec![checkpoint_file],
                 metagraph_file,
-                bundle_details: Some(BundleDetails {
-                    description: bundle_description.to_string(),
-                }),
+                bundle_details: Some(BundleDetails { description: bundle_description.to_string() }),
             },
             source: None,
         }
@@ -99,46 +94,27 @@ impl Bundle {
 
     /// `generator_details.id` (empty when absent).
     pub fn generator_id(&self) -> &str {
-        self.proto
-            .generator_details
-            .as_ref()
-            .map(|d| d.id.as_str())
-            .unwrap_or("")
+        self.proto.generator_details.as_ref().map(|d| d.id.as_str()).unwrap_or("")
     }
 
     /// `generator_details.description`.
     pub fn generator_description(&self) -> &str {
-        self.proto
-            .generator_details
-            .as_ref()
-            .map(|d| d.description.as_str())
-            .unwrap_or("")
+        self.proto.generator_details.as_ref().map(|d| d.description.as_str()).unwrap_or("")
     }
 
     /// `bundle_details.description`.
     pub fn bundle_description(&self) -> &str {
-        self.proto
-            .bundle_details
-            .as_ref()
-            .map(|d| d.description.as_str())
-            .unwrap_or("")
+        self.proto.bundle_details.as_ref().map(|d| d.description.as_str()).unwrap_or("")
     }
 
     /// Replace `bundle_details.description`.
     pub fn set_bundle_description(&mut self, description: &str) {
-        self.proto
-            .bundle_details
-            .get_or_insert_with(Default::default)
-            .description = description.to_string();
+        self.proto.bundle_details.get_or_insert_with(Default::default).description = description.to_string();
     }
 
     /// The raw V1 checkpoint bytes (`checkpoint_file[0]`; empty if the bundle is invalid).
     pub fn checkpoint_bytes(&self) -> &[u8] {
-        self.proto
-            .checkpoint_file
-            .first()
-            .map(|v| v.as_slice())
-            .unwrap_or(&[])
+        self.proto.checkpoint_file.first().map(|v| v.as_slice()).unwrap_or(&[])
     }
 
     /// The raw binary `MetaGraphDef`.
@@ -149,8 +125,7 @@ impl Bundle {
     /// Parse the bundle's V1 checkpoint.
     pub fn checkpoint(&self) -> Result<Checkpoint> {
         self.validate()?;
-        read_v1(self.checkpoint_bytes())
-            .map_err(|e| e.with_file(&format!("{} (checkpoint_file[0])", self.name())))
+        read_v1(self.checkpoint_bytes()).map_err(|e| e.with_file(&format!("{} (checkpoint_file[0])", self.name())))
     }
 
     /// Check the generator id and infer the Performance RNN layout of `ckpt`.

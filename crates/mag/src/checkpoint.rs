@@ -12,8 +12,8 @@ use prost::Message;
 use crate::error::{MagError, Result};
 use crate::ordered_code::{decode_tensor_name_slice, encode_full_slice_key};
 use crate::proto::{
-    BundleEntryProto, BundleHeaderProto, SavedSlice, SavedSliceMeta, SavedTensorSliceMeta,
-    SavedTensorSlices, TensorProto, TensorShapeProto, TensorSliceProto, VersionDef,
+    BundleEntryProto, BundleHeaderProto, SavedSlice, SavedSliceMeta, SavedTensorSliceMeta, SavedTensorSlices,
+    TensorProto, TensorShapeProto, TensorSliceProto, VersionDef,
 };
 use crate::table::{masked_crc32c, unmask_crc, Table, TableBuilder};
 
@@ -77,11 +77,7 @@ pub fn shape_elements(shape: &[usize]) -> Option<usize> {
 impl Tensor {
     /// A tensor, checking that `data.len()` equals the product of `shape`.
     pub fn new(name: impl Into<String>, shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor> {
-        let t = Tensor {
-            name: name.into(),
-            shape,
-            data,
-        };
+        let t = Tensor { name: name.into(), shape, data };
         t.validate()?;
         Ok(t)
     }
@@ -95,16 +91,9 @@ impl Tensor {
             Some(n) if n == self.data.len() => Ok(()),
             Some(n) => Err(MagError::tensor_err(
                 &self.name,
-                format!(
-                    "has {} values but shape {:?} needs {n}",
-                    self.data.len(),
-                    self.shape
-                ),
+                format!("has {} values but shape {:?} needs {n}", self.data.len(), self.shape),
             )),
-            None => Err(MagError::tensor_err(
-                &self.name,
-                format!("shape {:?} has too many elements", self.shape),
-            )),
+            None => Err(MagError::tensor_err(&self.name, format!("shape {:?} has too many elements", self.shape))),
         }
     }
 
@@ -132,11 +121,7 @@ impl Tensor {
         self.name == other.name
             && self.shape == other.shape
             && self.data.len() == other.data.len()
-            && self
-                .data
-                .iter()
-                .zip(&other.data)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
+            && self.data.iter().zip(&other.data).all(|(a, b)| a.to_bits() == b.to_bits())
     }
 }
 
@@ -163,10 +148,7 @@ impl Checkpoint {
         }
         for w in self.tensors.windows(2) {
             if w[0].name == w[1].name {
-                return Err(MagError::tensor_err(
-                    &w[0].name,
-                    "appears twice in the checkpoint",
-                ));
+                return Err(MagError::tensor_err(&w[0].name, "appears twice in the checkpoint"));
             }
             if w[0].name > w[1].name {
                 return Err(MagError::checkpoint(format!(
@@ -209,11 +191,7 @@ impl Checkpoint {
     /// Same tensors with bit-identical values.
     pub fn bitwise_eq(&self, other: &Checkpoint) -> bool {
         self.tensors.len() == other.tensors.len()
-            && self
-                .tensors
-                .iter()
-                .zip(&other.tensors)
-                .all(|(a, b)| a.bitwise_eq(b))
+            && self.tensors.iter().zip(&other.tensors).all(|(a, b)| a.bitwise_eq(b))
     }
 }
 
@@ -227,21 +205,14 @@ fn shape_from_proto(name: &str, shape: Option<&TensorShapeProto>) -> Result<Vec<
     let mut dims = Vec::with_capacity(shape.dim.len());
     for d in &shape.dim {
         if d.size < 0 {
-            return Err(MagError::tensor_err(
-                name,
-                format!("has a negative or unknown dimension ({})", d.size),
-            ));
+            return Err(MagError::tensor_err(name, format!("has a negative or unknown dimension ({})", d.size)));
         }
-        let size = usize::try_from(d.size).map_err(|_| {
-            MagError::tensor_err(name, format!("dimension {} is too large", d.size))
-        })?;
+        let size = usize::try_from(d.size)
+            .map_err(|_| MagError::tensor_err(name, format!("dimension {} is too large", d.size)))?;
         dims.push(size);
     }
     if shape_elements(&dims).is_none() {
-        return Err(MagError::tensor_err(
-            name,
-            format!("shape {dims:?} has too many elements"),
-        ));
+        return Err(MagError::tensor_err(name, format!("shape {dims:?} has too many elements")));
     }
     Ok(dims)
 }
@@ -256,10 +227,7 @@ fn check_full_slice(name: &str, slice: &TensorSliceProto, rank: usize) -> Result
     if slice.extent.len() != rank && !slice.extent.is_empty() {
         return Err(MagError::tensor_err(
             name,
-            format!(
-                "slice has {} extents but the tensor has rank {rank}",
-                slice.extent.len()
-            ),
+            format!("slice has {} extents but the tensor has rank {rank}", slice.extent.len()),
         ));
     }
     Ok(())
@@ -271,10 +239,7 @@ fn floats_from_tensor_proto(name: &str, proto: TensorProto, expected: usize) -> 
     if proto.dtype != 0 && proto.dtype != DT_FLOAT {
         return Err(MagError::tensor_err(
             name,
-            format!(
-                "data has dtype {}; only DT_FLOAT (float32) tensors are supported",
-                dtype_name(proto.dtype)
-            ),
+            format!("data has dtype {}; only DT_FLOAT (float32) tensors are supported", dtype_name(proto.dtype)),
         ));
     }
     let others = proto.non_float_fields();
@@ -288,38 +253,23 @@ fn floats_from_tensor_proto(name: &str, proto: TensorProto, expected: usize) -> 
         ));
     }
     let values = match (proto.float_val.is_empty(), proto.tensor_content.is_empty()) {
-        (false, false) => {
-            return Err(MagError::tensor_err(
-                name,
-                "data sets both float_val and tensor_content",
-            ))
-        }
+        (false, false) => return Err(MagError::tensor_err(name, "data sets both float_val and tensor_content")),
         (false, true) => proto.float_val,
         (true, false) => {
             if !proto.tensor_content.chunks_exact(4).remainder().is_empty() {
                 return Err(MagError::tensor_err(
                     name,
-                    format!(
-                        "tensor_content has {} bytes, not a multiple of 4",
-                        proto.tensor_content.len()
-                    ),
+                    format!("tensor_content has {} bytes, not a multiple of 4", proto.tensor_content.len()),
                 ));
             }
-            proto
-                .tensor_content
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect()
+            proto.tensor_content.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
         }
         (true, true) => Vec::new(),
     };
     if values.len() != expected {
         return Err(MagError::tensor_err(
             name,
-            format!(
-                "has {} stored values but its shape needs {expected}",
-                values.len()
-            ),
+            format!("has {} stored values but its shape needs {expected}", values.len()),
         ));
     }
     Ok(values)
@@ -351,9 +301,7 @@ pub fn read_v1(bytes: &[u8]) -> Result<Checkpoint> {
     let table = Table::open(bytes)?;
     let entries = table.entries()?;
     let Some(first) = entries.first().filter(|e| e.key.is_empty()) else {
-        return Err(MagError::checkpoint(
-            "no table-of-contents record (empty key): not a TensorFlow V1 checkpoint",
-        ));
+        return Err(MagError::checkpoint("no table-of-contents record (empty key): not a TensorFlow V1 checkpoint"));
     };
     let meta = SavedTensorSlices::decode(first.value)
         .map_err(|e| MagError::checkpoint(format!("unreadable table-of-contents record: {e}")))?
@@ -370,23 +318,15 @@ pub fn read_v1(bytes: &[u8]) -> Result<Checkpoint> {
     let mut by_name: HashMap<String, usize> = HashMap::with_capacity(meta.tensor.len());
     for m in meta.tensor {
         if m.name.is_empty() {
-            return Err(MagError::checkpoint(
-                "the table of contents lists a tensor with an empty name",
-            ));
+            return Err(MagError::checkpoint("the table of contents lists a tensor with an empty name"));
         }
         if by_name.contains_key(&m.name) {
-            return Err(MagError::tensor_err(
-                &m.name,
-                "is listed twice in the table of contents",
-            ));
+            return Err(MagError::tensor_err(&m.name, "is listed twice in the table of contents"));
         }
         if m.r#type != DT_FLOAT {
             return Err(MagError::tensor_err(
                 &m.name,
-                format!(
-                    "has dtype {}; only DT_FLOAT (float32) tensors are supported",
-                    dtype_name(m.r#type)
-                ),
+                format!("has dtype {}; only DT_FLOAT (float32) tensors are supported", dtype_name(m.r#type)),
             ));
         }
         let shape = shape_from_proto(&m.name, m.shape.as_ref())?;
@@ -396,22 +336,12 @@ pub fn read_v1(bytes: &[u8]) -> Result<Checkpoint> {
         if m.slice.len() > 1 {
             return Err(MagError::tensor_err(
                 &m.name,
-                format!(
-                    "is stored as {} slices; only whole tensors are supported",
-                    m.slice.len()
-                ),
+                format!("is stored as {} slices; only whole tensors are supported", m.slice.len()),
             ));
         }
         let elements = shape_elements(&shape).expect("checked in shape_from_proto");
         by_name.insert(m.name.clone(), slots.len());
-        slots.push((
-            m.name,
-            Slot {
-                shape,
-                elements,
-                data: None,
-            },
-        ));
+        slots.push((m.name, Slot { shape, elements, data: None }));
     }
 
     for e in &entries[1..] {
@@ -422,34 +352,21 @@ pub fn read_v1(bytes: &[u8]) -> Result<Checkpoint> {
             MagError::tensor_err(who, format!("unreadable data record: {err}"))
         })?;
         let Some(slice) = record.data else {
-            return Err(MagError::checkpoint(
-                "a record with a non-empty key holds no tensor data",
-            ));
+            return Err(MagError::checkpoint("a record with a non-empty key holds no tensor data"));
         };
         let SavedSlice { name, slice, data } = slice;
         let Some(&idx) = by_name.get(&name) else {
-            return Err(MagError::tensor_err(
-                &name,
-                "has a data record but is not in the table of contents",
-            ));
+            return Err(MagError::tensor_err(&name, "has a data record but is not in the table of contents"));
         };
         let slot = &mut slots[idx].1;
         let slice = slice.unwrap_or_default();
         check_full_slice(&name, &slice, slot.shape.len())?;
         match decode_tensor_name_slice(&e.key) {
             Some((key_name, _)) if key_name == name.as_bytes() => {}
-            _ => {
-                return Err(MagError::tensor_err(
-                    &name,
-                    "its record key does not encode its name",
-                ))
-            }
+            _ => return Err(MagError::tensor_err(&name, "its record key does not encode its name")),
         }
         if e.key != encode_full_slice_key(&name, slot.shape.len()) {
-            return Err(MagError::tensor_err(
-                &name,
-                "its record key is not the full-slice key for its rank",
-            ));
+            return Err(MagError::tensor_err(&name, "its record key is not the full-slice key for its rank"));
         }
         if slot.data.is_some() {
             return Err(MagError::tensor_err(&name, "is stored twice"));
@@ -461,16 +378,9 @@ pub fn read_v1(bytes: &[u8]) -> Result<Checkpoint> {
     let mut tensors = Vec::with_capacity(slots.len());
     for (name, slot) in slots {
         let Some(data) = slot.data else {
-            return Err(MagError::tensor_err(
-                &name,
-                "is listed in the table of contents but has no data record",
-            ));
+            return Err(MagError::tensor_err(&name, "is listed in the table of contents but has no data record"));
         };
-        tensors.push(Tensor {
-            name,
-            shape: slot.shape,
-            data,
-        });
+        tensors.push(Tensor { name, shape: slot.shape, data });
     }
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Checkpoint { tensors })
@@ -486,9 +396,7 @@ pub fn read_v1_meta(bytes: &[u8]) -> Result<SavedTensorSliceMeta> {
     let contents = table.block_contents(*first, "data")?;
     let entries = crate::table::parse_block(contents, first.offset, "data")?;
     let Some(e) = entries.first().filter(|e| e.key.is_empty()) else {
-        return Err(MagError::checkpoint(
-            "no table-of-contents record (empty key): not a TensorFlow V1 checkpoint",
-        ));
+        return Err(MagError::checkpoint("no table-of-contents record (empty key): not a TensorFlow V1 checkpoint"));
     };
     SavedTensorSlices::decode(e.value)
         .map_err(|e| MagError::checkpoint(format!("unreadable table-of-contents record: {e}")))?
@@ -503,11 +411,8 @@ fn encode_slice_record(t: &Tensor) -> Vec<u8> {
     let slice = TensorSliceProto::full(t.shape.len());
     let slice_len = slice.encoded_len();
     let floats_len = t.data.len() * 4;
-    let tensor_len = if floats_len == 0 {
-        0
-    } else {
-        1 + prost::encoding::encoded_len_varint(floats_len as u64) + floats_len
-    };
+    let tensor_len =
+        if floats_len == 0 { 0 } else { 1 + prost::encoding::encoded_len_varint(floats_len as u64) + floats_len };
     let saved_slice_len = 1
         + prost::encoding::encoded_len_varint(t.name.len() as u64)
         + t.name.len()
@@ -553,24 +458,15 @@ pub fn write_v1(ckpt: &Checkpoint) -> Result<Vec<u8>> {
     for t in &tensors {
         t.validate()?;
         if t.shape.is_empty() {
-            return Err(MagError::tensor_err(
-                &t.name,
-                "is a scalar; V1 checkpoints cannot store rank-0 tensors",
-            ));
+            return Err(MagError::tensor_err(&t.name, "is a scalar; V1 checkpoints cannot store rank-0 tensors"));
         }
         if t.data.len().saturating_mul(4) >= MAX_SLICE_BYTES {
-            return Err(MagError::tensor_err(
-                &t.name,
-                "is over 2 GiB, more than one V1 checkpoint slice can hold",
-            ));
+            return Err(MagError::tensor_err(&t.name, "is over 2 GiB, more than one V1 checkpoint slice can hold"));
         }
     }
     for w in tensors.windows(2) {
         if w[0].name == w[1].name {
-            return Err(MagError::tensor_err(
-                &w[0].name,
-                "appears twice in the checkpoint",
-            ));
+            return Err(MagError::tensor_err(&w[0].name, "appears twice in the checkpoint"));
         }
     }
     let meta = SavedTensorSlices {
@@ -584,11 +480,7 @@ pub fn write_v1(ckpt: &Checkpoint) -> Result<Vec<u8>> {
                     slice: vec![TensorSliceProto::full(t.shape.len())],
                 })
                 .collect(),
-            versions: Some(VersionDef {
-                producer: TF_CHECKPOINT_VERSION,
-                min_consumer: 0,
-                bad_consumers: Vec::new(),
-            }),
+            versions: Some(VersionDef { producer: TF_CHECKPOINT_VERSION, min_consumer: 0, bad_consumers: Vec::new() }),
         }),
         data: None,
     };
@@ -597,10 +489,8 @@ pub fn write_v1(ckpt: &Checkpoint) -> Result<Vec<u8>> {
     tb.add(b"", &meta.encode_to_vec())?;
     // Keys sort like names here: the OrderedCode string encoding is order-preserving and
     // ends with the same terminator for every name, so sorted names give sorted keys.
-    let mut keyed: Vec<(Vec<u8>, &Tensor)> = tensors
-        .iter()
-        .map(|t| (encode_full_slice_key(&t.name, t.shape.len()), *t))
-        .collect();
+    let mut keyed: Vec<(Vec<u8>, &Tensor)> =
+        tensors.iter().map(|t| (encode_full_slice_key(&t.name, t.shape.len()), *t)).collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     for (key, t) in keyed {
         tb.add(&key, &encode_slice_record(t))?;
@@ -632,9 +522,7 @@ pub fn read_v2(index_bytes: &[u8], data_bytes: &[u8]) -> Result<V2Checkpoint> {
     let table = Table::open(index_bytes)?;
     let entries = table.entries()?;
     let Some(first) = entries.first().filter(|e| e.key.is_empty()) else {
-        return Err(MagError::checkpoint(
-            "no header record (empty key): not a TensorFlow V2 checkpoint index",
-        ));
+        return Err(MagError::checkpoint("no header record (empty key): not a TensorFlow V2 checkpoint index"));
     };
     let header = BundleHeaderProto::decode(first.value)
         .map_err(|e| MagError::checkpoint(format!("unreadable V2 header record: {e}")))?;
@@ -645,9 +533,7 @@ pub fn read_v2(index_bytes: &[u8], data_bytes: &[u8]) -> Result<V2Checkpoint> {
         )));
     }
     if header.endianness != 0 {
-        return Err(MagError::checkpoint(
-            "is big-endian; only little-endian checkpoints are supported",
-        ));
+        return Err(MagError::checkpoint("is big-endian; only little-endian checkpoints are supported"));
     }
     check_versions(header.version.as_ref())?;
     let mut tensors = Vec::new();
@@ -665,33 +551,23 @@ pub fn read_v2(index_bytes: &[u8], data_bytes: &[u8]) -> Result<V2Checkpoint> {
             ));
         }
         if entry.dtype != DT_FLOAT {
-            other.push(OtherTensor {
-                name,
-                dtype: entry.dtype,
-                shape,
-            });
+            other.push(OtherTensor { name, dtype: entry.dtype, shape });
             continue;
         }
         if entry.shard_id != 0 {
             return Err(MagError::tensor_err(
                 &name,
-                format!(
-                    "is in shard {} of a single-shard checkpoint",
-                    entry.shard_id
-                ),
+                format!("is in shard {} of a single-shard checkpoint", entry.shard_id),
             ));
         }
         let elements = shape_elements(&shape).expect("checked");
-        let want = elements.checked_mul(4).ok_or_else(|| {
-            MagError::tensor_err(&name, format!("shape {shape:?} has too many elements"))
-        })?;
+        let want = elements
+            .checked_mul(4)
+            .ok_or_else(|| MagError::tensor_err(&name, format!("shape {shape:?} has too many elements")))?;
         if entry.size < 0 || entry.size as u64 != want as u64 {
             return Err(MagError::tensor_err(
                 &name,
-                format!(
-                    "index says {} bytes but shape {shape:?} of float32 needs {want}",
-                    entry.size
-                ),
+                format!("index says {} bytes but shape {shape:?} of float32 needs {want}", entry.size),
             ));
         }
         let start = usize::try_from(entry.offset).ok();
@@ -719,17 +595,11 @@ pub fn read_v2(index_bytes: &[u8], data_bytes: &[u8]) -> Result<V2Checkpoint> {
                 ),
             ));
         }
-        let data = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let data = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         tensors.push(Tensor { name, shape, data });
     }
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(V2Checkpoint {
-        floats: Checkpoint { tensors },
-        other,
-    })
+    Ok(V2Checkpoint { floats: Checkpoint { tensors }, other })
 }
 
 /// Write a single-shard V2 checkpoint of float32 tensors: returns
@@ -742,20 +612,13 @@ pub fn write_v2(ckpt: &Checkpoint) -> Result<(Vec<u8>, Vec<u8>)> {
     }
     for w in tensors.windows(2) {
         if w[0].name == w[1].name {
-            return Err(MagError::tensor_err(
-                &w[0].name,
-                "appears twice in the checkpoint",
-            ));
+            return Err(MagError::tensor_err(&w[0].name, "appears twice in the checkpoint"));
         }
     }
     let header = BundleHeaderProto {
         num_shards: 1,
         endianness: 0,
-        version: Some(VersionDef {
-            producer: TF_CHECKPOINT_VERSION,
-            min_consumer: 0,
-            bad_consumers: Vec::new(),
-        }),
+        version: Some(VersionDef { producer: TF_CHECKPOINT_VERSION, min_consumer: 0, bad_consumers: Vec::new() }),
     };
     let mut tb = TableBuilder::new();
     tb.add(b"", &header.encode_to_vec())?;
@@ -787,12 +650,7 @@ mod tests {
     fn sample() -> Checkpoint {
         Checkpoint::new(vec![
             Tensor::new("b/bias", vec![3], vec![1.0, -2.0, f32::NAN]).unwrap(),
-            Tensor::new(
-                "a/kernel",
-                vec![2, 3],
-                vec![0.5, 1.5, 2.5, -0.0, 1e-30, 3.0],
-            )
-            .unwrap(),
+            Tensor::new("a/kernel", vec![2, 3], vec![0.5, 1.5, 2.5, -0.0, 1e-30, 3.0]).unwrap(),
         ])
         .unwrap()
     }
@@ -814,10 +672,7 @@ mod tests {
                 data: Some(SavedSlice {
                     name: t.name.clone(),
                     slice: Some(TensorSliceProto::full(t.shape.len())),
-                    data: Some(TensorProto {
-                        float_val: t.data.clone(),
-                        ..Default::default()
-                    }),
+                    data: Some(TensorProto { float_val: t.data.clone(), ..Default::default() }),
                 }),
             };
             assert_eq!(encode_slice_record(t), msg.encode_to_vec());
@@ -851,25 +706,10 @@ mod tests {
 
     #[test]
     fn invalid_checkpoints_rejected_by_writer() {
-        let bad = Checkpoint {
-            tensors: vec![Tensor {
-                name: "x".into(),
-                shape: vec![2, 2],
-                data: vec![1.0],
-            }],
-        };
+        let bad = Checkpoint { tensors: vec![Tensor { name: "x".into(), shape: vec![2, 2], data: vec![1.0] }] };
         assert!(write_v1(&bad).unwrap_err().to_string().contains("'x'"));
-        let scalar = Checkpoint {
-            tensors: vec![Tensor {
-                name: "s".into(),
-                shape: vec![],
-                data: vec![1.0],
-            }],
-        };
-        assert!(write_v1(&scalar)
-            .unwrap_err()
-            .to_string()
-            .contains("scalar"));
+        let scalar = Checkpoint { tensors: vec![Tensor { name: "s".into(), shape: vec![], data: vec![1.0] }] };
+        assert!(write_v1(&scalar).unwrap_err().to_string().contains("scalar"));
         assert!(Checkpoint::new(vec![
             Tensor::new("d", vec![1], vec![1.0]).unwrap(),
             Tensor::new("d", vec![1], vec![1.0]).unwrap()

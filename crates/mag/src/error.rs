@@ -56,27 +56,15 @@ pub enum MagError {
 
     /// A problem with one tensor of a checkpoint.
     #[error("{file}checkpoint tensor '{tensor}': {detail}")]
-    Tensor {
-        file: FileCtx,
-        tensor: String,
-        detail: String,
-    },
+    Tensor { file: FileCtx, tensor: String, detail: String },
 
     /// `generator_details.id` is not one of [`crate::layout::KNOWN_GENERATOR_IDS`].
     #[error("{file}unknown generator id '{id}' (expected one of: {known})")]
-    UnknownGenerator {
-        file: FileCtx,
-        id: String,
-        known: String,
-    },
+    UnknownGenerator { file: FileCtx, id: String, known: String },
 
     /// The checkpoint is not a Performance RNN the way the generator id says.
     #[error("{file}not a Performance RNN checkpoint: tensor '{tensor}': {detail}")]
-    Layout {
-        file: FileCtx,
-        tensor: String,
-        detail: String,
-    },
+    Layout { file: FileCtx, tensor: String, detail: String },
 
     /// The bundle's `metagraph_file` cannot be read, or describes a graph other than the one
     /// its checkpoint's variables say (another cell, a wrapper Cadenza does not implement).
@@ -149,75 +137,43 @@ impl MagError {
     }
 
     pub(crate) fn table(detail: impl Into<String>) -> Self {
-        MagError::Table {
-            file: FileCtx::NONE,
-            detail: detail.into(),
-        }
+        MagError::Table { file: FileCtx::NONE, detail: detail.into() }
     }
 
     pub(crate) fn checkpoint(detail: impl Into<String>) -> Self {
-        MagError::Checkpoint {
-            file: FileCtx::NONE,
-            detail: detail.into(),
-        }
+        MagError::Checkpoint { file: FileCtx::NONE, detail: detail.into() }
     }
 
     pub(crate) fn tensor_err(tensor: impl Into<String>, detail: impl Into<String>) -> Self {
-        MagError::Tensor {
-            file: FileCtx::NONE,
-            tensor: tensor.into(),
-            detail: detail.into(),
-        }
+        MagError::Tensor { file: FileCtx::NONE, tensor: tensor.into(), detail: detail.into() }
     }
 
     pub(crate) fn layout(tensor: impl Into<String>, detail: impl Into<String>) -> Self {
-        MagError::Layout {
-            file: FileCtx::NONE,
-            tensor: tensor.into(),
-            detail: detail.into(),
-        }
+        MagError::Layout { file: FileCtx::NONE, tensor: tensor.into(), detail: detail.into() }
     }
 
     pub(crate) fn bundle(detail: impl Into<String>) -> Self {
-        MagError::Bundle {
-            file: FileCtx::NONE,
-            detail: detail.into(),
-        }
+        MagError::Bundle { file: FileCtx::NONE, detail: detail.into() }
     }
 
     pub(crate) fn mismatch(detail: impl Into<String>) -> Self {
-        MagError::Mismatch {
-            file: FileCtx::NONE,
-            detail: detail.into(),
-        }
+        MagError::Mismatch { file: FileCtx::NONE, detail: detail.into() }
     }
 
     pub(crate) fn metagraph(detail: impl Into<String>) -> Self {
-        MagError::Metagraph {
-            file: FileCtx::NONE,
-            detail: detail.into(),
-        }
+        MagError::Metagraph { file: FileCtx::NONE, detail: detail.into() }
     }
 
     pub(crate) fn tfrecord(detail: impl Into<String>) -> Self {
-        MagError::TfRecord {
-            file: FileCtx::NONE,
-            detail: detail.into(),
-        }
+        MagError::TfRecord { file: FileCtx::NONE, detail: detail.into() }
     }
 
     pub(crate) fn example(detail: impl Into<String>) -> Self {
-        MagError::Example {
-            file: FileCtx::NONE,
-            detail: detail.into(),
-        }
+        MagError::Example { file: FileCtx::NONE, detail: detail.into() }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        MagError::Io {
-            path: path.into(),
-            source,
-        }
+        MagError::Io { path: path.into(), source }
     }
 }
 

@@ -72,8 +72,5 @@ pub fn replace_checkpoint(template: &Bundle, new: &Checkpoint) -> Result<Bundle>
         metagraph_file: template.proto.metagraph_file.clone(),
         bundle_details: template.proto.bundle_details.clone(),
     };
-    Ok(Bundle {
-        proto,
-        source: None,
-    })
+    Ok(Bundle { proto, source: None })
 }

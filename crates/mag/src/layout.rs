@@ -47,58 +47,23 @@ pub const KNOWN_GENERATOR_IDS: [&str; 8] = [
 /// Input and output sizes each known id implies (spec §1.8). The compact config shares
 /// the id `performance_with_dynamics` and, after its in-graph one-hot, the same shapes.
 pub const KNOWN_GENERATORS: [GeneratorConfig; 8] = [
-    GeneratorConfig {
-        id: "performance",
-        input_size: 356,
-        num_classes: 356,
-    },
-    GeneratorConfig {
-        id: "performance_with_dynamics",
-        input_size: 388,
-        num_classes: 388,
-    },
-    GeneratorConfig {
-        id: "performance_with_dynamics_and_modulo_encoding",
-        input_size: 16,
-        num_classes: 388,
-    },
-    GeneratorConfig {
-        id: "performance_with_dynamics_and_note_encoding",
-        input_size: 315,
-        num_classes: 315,
-    },
-    GeneratorConfig {
-        id: "density_conditioned_performance_with_dynamics",
-        input_size: 396,
-        num_classes: 388,
-    },
-    GeneratorConfig {
-        id: "pitch_conditioned_performance_with_dynamics",
-        input_size: 400,
-        num_classes: 388,
-    },
-    GeneratorConfig {
-        id: "multiconditioned_performance_with_dynamics",
-        input_size: 408,
-        num_classes: 388,
-    },
-    GeneratorConfig {
-        id: "optional_multiconditioned_performance_with_dynamics",
-        input_size: 409,
-        num_classes: 388,
-    },
+    GeneratorConfig { id: "performance", input_size: 356, num_classes: 356 },
+    GeneratorConfig { id: "performance_with_dynamics", input_size: 388, num_classes: 388 },
+    GeneratorConfig { id: "performance_with_dynamics_and_modulo_encoding", input_size: 16, num_classes: 388 },
+    GeneratorConfig { id: "performance_with_dynamics_and_note_encoding", input_size: 315, num_classes: 315 },
+    GeneratorConfig { id: "density_conditioned_performance_with_dynamics", input_size: 396, num_classes: 388 },
+    GeneratorConfig { id: "pitch_conditioned_performance_with_dynamics", input_size: 400, num_classes: 388 },
+    GeneratorConfig { id: "multiconditioned_performance_with_dynamics", input_size: 408, num_classes: 388 },
+    GeneratorConfig { id: "optional_multiconditioned_performance_with_dynamics", input_size: 409, num_classes: 388 },
 ];
 
 /// The config of a known generator id, or a clear error listing the known ones.
 pub fn check_generator_id(id: &str) -> Result<&'static GeneratorConfig> {
-    KNOWN_GENERATORS
-        .iter()
-        .find(|g| g.id == id)
-        .ok_or_else(|| MagError::UnknownGenerator {
-            file: FileCtx::NONE,
-            id: id.to_string(),
-            known: KNOWN_GENERATOR_IDS.join(", "),
-        })
+    KNOWN_GENERATORS.iter().find(|g| g.id == id).ok_or_else(|| MagError::UnknownGenerator {
+        file: FileCtx::NONE,
+        id: id.to_string(),
+        known: KNOWN_GENERATOR_IDS.join(", "),
+    })
 }
 
 /// The checkpoint names of one LSTM layer.
@@ -211,7 +176,12 @@ fn parse_lstm_name(name: &str) -> Option<LstmName> {
         None => ("", before_cell),
     };
     let (prefix, cell) = match cell.strip_prefix("cell_") {
-        Some(k) if (head == "multi_rnn_cell" || head.ends_with("/multi_rnn_cell")) && !k.is_empty() && k.len() < 10 && k.bytes().all(|b| b.is_ascii_digit()) => {
+        Some(k)
+            if (head == "multi_rnn_cell" || head.ends_with("/multi_rnn_cell"))
+                && !k.is_empty()
+                && k.len() < 10
+                && k.bytes().all(|b| b.is_ascii_digit()) =>
+        {
             (head.strip_suffix("multi_rnn_cell").unwrap_or("").to_string(), Some(k.parse().ok()?))
         }
         _ => (before_cell.to_string(), None),
@@ -228,7 +198,9 @@ fn parse_lstm_name(name: &str) -> Option<LstmName> {
             let layer = if leaf == "cudnn_lstm" {
                 Some(0)
             } else {
-                leaf.strip_prefix("cudnn_lstm_").filter(|k| !k.is_empty() && k.len() < 10 && k.bytes().all(|b| b.is_ascii_digit())).and_then(|k| k.parse::<usize>().ok())
+                leaf.strip_prefix("cudnn_lstm_")
+                    .filter(|k| !k.is_empty() && k.len() < 10 && k.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|k| k.parse::<usize>().ok())
             };
             if let Some(layer) = layer {
                 let per_layer = layer > 0 || out.cell.is_none();
@@ -246,7 +218,9 @@ fn parse_lstm_name(name: &str) -> Option<LstmName> {
 /// Training state a bundle or checkpoint may carry beside the model.
 fn is_training_state(name: &str) -> bool {
     let leaf = name.rsplit('/').next().unwrap_or(name);
-    matches!(leaf, "global_step" | "beta1_power" | "beta2_power") || name.ends_with("/Adam") || name.ends_with("/Adam_1")
+    matches!(leaf, "global_step" | "beta1_power" | "beta2_power")
+        || name.ends_with("/Adam")
+        || name.ends_with("/Adam_1")
 }
 
 /// What a tensor outside a plain Performance RNN suggests the model is.
@@ -254,7 +228,12 @@ fn what_it_seems(name: &str) -> &'static str {
     let n = name.to_ascii_lowercase();
     if n.contains("attention") || n.contains("attn") {
         "an attention model (Magenta's attn_length > 0, AttentionCellWrapper), which Cadenza does not implement"
-    } else if n.contains("residual") || n.contains("projection") || (n.contains("fully_connected_") && !n.starts_with("fully_connected/")) || n.contains("/linear/") || n.starts_with("linear/") {
+    } else if n.contains("residual")
+        || n.contains("projection")
+        || (n.contains("fully_connected_") && !n.starts_with("fully_connected/"))
+        || n.contains("/linear/")
+        || n.starts_with("linear/")
+    {
         "a residual projection (residual_connections=True between layers of different sizes), which Cadenza does not implement"
     } else if n.contains("layer_norm") || n.contains("layernorm") {
         "a layer-normalised LSTM, which Cadenza does not implement"
@@ -278,13 +257,9 @@ fn one<'a>(found: &[&'a Tensor], what: &str) -> Result<Option<&'a Tensor>> {
     match found {
         [] => Ok(None),
         [t] => Ok(Some(t)),
-        [a, b, ..] => Err(MagError::layout(
-            &a.name,
-            format!(
-                "ambiguous {what}: both '{}' and '{}' are present",
-                a.name, b.name
-            ),
-        )),
+        [a, b, ..] => {
+            Err(MagError::layout(&a.name, format!("ambiguous {what}: both '{}' and '{}' are present", a.name, b.name)))
+        }
     }
 }
 
@@ -336,7 +311,13 @@ impl Layout {
             } else if let Some(LstmName { prefix, cell, part, kind }) = parse_lstm_name(&t.name) {
                 let lower = prefix.to_ascii_lowercase();
                 if ["attention", "attn", "residual", "projection", "wrapper"].iter().any(|w| lower.contains(w)) {
-                    return Err(MagError::layout(&t.name, format!("this LSTM variable sits inside a cell wrapper ('{prefix}'): the bundle seems to be {}", what_it_seems(&prefix))));
+                    return Err(MagError::layout(
+                        &t.name,
+                        format!(
+                            "this LSTM variable sits inside a cell wrapper ('{prefix}'): the bundle seems to be {}",
+                            what_it_seems(&prefix)
+                        ),
+                    ));
                 }
                 let vars = match cell {
                     Some(k) => multi.entry(k).or_default(),
@@ -364,35 +345,27 @@ impl Layout {
             }
         }
         if kinds.len() > 1 {
-            return Err(MagError::layout(kinds[1].1, format!("BasicLSTMCell and cuDNN-compatible cell variables in one checkpoint ('{}' and '{}')", kinds[0].1, kinds[1].1)));
+            return Err(MagError::layout(
+                kinds[1].1,
+                format!(
+                    "BasicLSTMCell and cuDNN-compatible cell variables in one checkpoint ('{}' and '{}')",
+                    kinds[0].1, kinds[1].1
+                ),
+            ));
         }
         let cell_kind = kinds.first().map_or(CellKind::Basic, |k| k.0);
         if prefixes.len() > 1 {
             return Err(MagError::layout(
                 prefixes[1].1,
-                format!(
-                    "LSTM variables under more than one scope ('{}' and '{}')",
-                    prefixes[0].1, prefixes[1].1
-                ),
+                format!("LSTM variables under more than one scope ('{}' and '{}')", prefixes[0].1, prefixes[1].1),
             ));
         }
         let has_single = !single.kernel.is_empty() || !single.bias.is_empty();
         if has_single && !multi.is_empty() {
-            let a = single
-                .kernel
-                .first()
-                .or(single.bias.first())
-                .expect("non-empty");
-            return Err(MagError::layout(
-                &a.name,
-                "a single-cell LSTM variable next to multi_rnn_cell variables",
-            ));
+            let a = single.kernel.first().or(single.bias.first()).expect("non-empty");
+            return Err(MagError::layout(&a.name, "a single-cell LSTM variable next to multi_rnn_cell variables"));
         }
-        let cells: Vec<(usize, CellVars)> = if has_single {
-            vec![(0, single)]
-        } else {
-            multi.into_iter().collect()
-        };
+        let cells: Vec<(usize, CellVars)> = if has_single { vec![(0, single)] } else { multi.into_iter().collect() };
         if cells.is_empty() {
             let mut present: Vec<&str> = ckpt.names().take(12).collect();
             if ckpt.tensors.len() > 12 {
@@ -414,20 +387,11 @@ impl Layout {
         for (expected, (k, vars)) in cells.iter().enumerate() {
             if *k != expected {
                 let found: Vec<String> = cells.iter().map(|(k, _)| format!("cell_{k}")).collect();
-                let some = vars
-                    .kernel
-                    .first()
-                    .or(vars.bias.first())
-                    .expect("non-empty");
-                let missing =
-                    some.name
-                        .replacen(&format!("cell_{k}/"), &format!("cell_{expected}/"), 1);
+                let some = vars.kernel.first().or(vars.bias.first()).expect("non-empty");
+                let missing = some.name.replacen(&format!("cell_{k}/"), &format!("cell_{expected}/"), 1);
                 return Err(MagError::layout(
                     missing,
-                    format!(
-                        "missing: gap in the LSTM cell numbering (found {})",
-                        found.join(", ")
-                    ),
+                    format!("missing: gap in the LSTM cell numbering (found {})", found.join(", ")),
                 ));
             }
             let kernel = one(&vars.kernel, "LSTM kernel")?;
@@ -435,28 +399,14 @@ impl Layout {
             let (kernel, bias) = match (kernel, bias) {
                 (Some(k), Some(b)) => (k, b),
                 (Some(k), None) => {
-                    let guess = sibling(
-                        &k.name,
-                        if k.name.ends_with("/weights") {
-                            "biases"
-                        } else {
-                            "bias"
-                        },
-                    );
+                    let guess = sibling(&k.name, if k.name.ends_with("/weights") { "biases" } else { "bias" });
                     return Err(MagError::layout(
                         guess,
                         format!("missing: LSTM bias for kernel '{}' {:?}", k.name, k.shape),
                     ));
                 }
                 (None, Some(b)) => {
-                    let guess = sibling(
-                        &b.name,
-                        if b.name.ends_with("/biases") {
-                            "weights"
-                        } else {
-                            "kernel"
-                        },
-                    );
+                    let guess = sibling(&b.name, if b.name.ends_with("/biases") { "weights" } else { "kernel" });
                     return Err(MagError::layout(
                         guess,
                         format!("missing: LSTM kernel for bias '{}' {:?}", b.name, b.shape),
@@ -467,20 +417,14 @@ impl Layout {
             if kernel.shape.len() != 2 {
                 return Err(MagError::layout(
                     &kernel.name,
-                    format!(
-                        "LSTM kernel must be 2-D [input+H, 4H], got shape {:?}",
-                        kernel.shape
-                    ),
+                    format!("LSTM kernel must be 2-D [input+H, 4H], got shape {:?}", kernel.shape),
                 ));
             }
             let (rows, cols) = (kernel.shape[0], kernel.shape[1]);
             if cols == 0 || cols % 4 != 0 {
                 return Err(MagError::layout(
                     &kernel.name,
-                    format!(
-                        "LSTM kernel shape {:?}: {cols} columns is not 4 × a hidden size",
-                        kernel.shape
-                    ),
+                    format!("LSTM kernel shape {:?}: {cols} columns is not 4 × a hidden size", kernel.shape),
                 ));
             }
             let h = cols / 4;
@@ -523,10 +467,7 @@ impl Layout {
                 }
             }
             hidden.push(h);
-            names.push(LstmLayerNames {
-                kernel: kernel.name.clone(),
-                bias: bias.name.clone(),
-            });
+            names.push(LstmLayerNames { kernel: kernel.name.clone(), bias: bias.name.clone() });
             prev_kernel = Some(kernel);
         }
         let top_kernel = prev_kernel.expect("at least one layer");
@@ -554,19 +495,13 @@ impl Layout {
         let b = one(&fc_b, "fully_connected biases")?.ok_or_else(|| {
             MagError::layout(
                 sibling(&w.name, "biases"),
-                format!(
-                    "missing: fully_connected biases [{classes}] for weights {:?}",
-                    w.shape
-                ),
+                format!("missing: fully_connected biases [{classes}] for weights {:?}", w.shape),
             )
         })?;
         if b.shape != [classes] {
             return Err(MagError::layout(
                 &b.name,
-                format!(
-                    "shape {:?} should be [{classes}] to match '{}' {:?}",
-                    b.shape, w.name, w.shape
-                ),
+                format!("shape {:?} should be [{classes}] to match '{}' {:?}", b.shape, w.name, w.shape),
             ));
         }
         Ok(Layout {
@@ -574,11 +509,7 @@ impl Layout {
             input_size,
             hidden,
             num_classes: classes,
-            names: LayoutNames {
-                cells: names,
-                fc_weights: w.name.clone(),
-                fc_biases: b.name.clone(),
-            },
+            names: LayoutNames { cells: names, fc_weights: w.name.clone(), fc_biases: b.name.clone() },
             cell: cell_kind,
             extra,
         })
@@ -629,13 +560,7 @@ mod tests {
         Tensor::new(name, shape.to_vec(), vec![0.0; n]).unwrap()
     }
 
-    fn model(
-        input: usize,
-        hidden: &[usize],
-        classes: usize,
-        kernel: &str,
-        bias: &str,
-    ) -> Checkpoint {
+    fn model(input: usize, hidden: &[usize], classes: usize, kernel: &str, bias: &str) -> Checkpoint {
         let mut v = Vec::new();
         let mut below = input;
         for (k, &h) in hidden.iter().enumerate() {
@@ -684,35 +609,23 @@ mod tests {
         let err = Layout::infer("nope", &model(388, &[4], 388, "kernel", "bias")).unwrap_err();
         assert!(err.to_string().contains("unknown generator id 'nope'"));
 
-        let err =
-            Layout::infer("performance", &model(388, &[4], 388, "kernel", "bias")).unwrap_err();
+        let err = Layout::infer("performance", &model(388, &[4], 388, "kernel", "bias")).unwrap_err();
         assert!(err.to_string().contains("needs input size 356"), "{err}");
 
         let mut c = model(388, &[4, 4, 4], 388, "kernel", "bias");
         c.tensors.retain(|t| !t.name.contains("cell_1/"));
         let err = Layout::infer_shapes(&c).unwrap_err().to_string();
-        assert!(
-            err.contains("cell_1/basic_lstm_cell/kernel") && err.contains("gap"),
-            "{err}"
-        );
+        assert!(err.contains("cell_1/basic_lstm_cell/kernel") && err.contains("gap"), "{err}");
 
         let mut c = model(388, &[4, 4], 388, "kernel", "bias");
         c.tensors.retain(|t| t.name != "fully_connected/biases");
         let err = Layout::infer_shapes(&c).unwrap_err().to_string();
-        assert!(
-            err.contains("fully_connected/biases") && err.contains("missing"),
-            "{err}"
-        );
+        assert!(err.contains("fully_connected/biases") && err.contains("missing"), "{err}");
 
         let mut c = model(388, &[4, 4], 388, "kernel", "bias");
-        c.get_mut("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel")
-            .unwrap()
-            .shape = vec![9, 16];
+        c.get_mut("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel").unwrap().shape = vec![9, 16];
         let err = Layout::infer_shapes(&c).unwrap_err().to_string();
-        assert!(
-            err.contains("cell_1/basic_lstm_cell/kernel") && err.contains("[9, 16]"),
-            "{err}"
-        );
+        assert!(err.contains("cell_1/basic_lstm_cell/kernel") && err.contains("[9, 16]"), "{err}");
         assert!(err.contains("[392, 16]"), "{err}");
 
         let c = Checkpoint::new(vec![t("global_step", &[1])]).unwrap();
@@ -723,9 +636,17 @@ mod tests {
     /// The same model under cuDNN's names: one scope for all layers, and one per layer.
     #[test]
     fn cudnn_layouts() {
-        let rename = |c: &Checkpoint, f: &dyn Fn(&str) -> String| Checkpoint::new(c.tensors.iter().map(|x| Tensor::new(f(&x.name), x.shape.clone(), x.data.clone()).unwrap()).collect()).unwrap();
+        let rename = |c: &Checkpoint, f: &dyn Fn(&str) -> String| {
+            Checkpoint::new(
+                c.tensors.iter().map(|x| Tensor::new(f(&x.name), x.shape.clone(), x.data.clone()).unwrap()).collect(),
+            )
+            .unwrap()
+        };
         let basic = model(388, &[8, 8, 4], 388, "kernel", "bias");
-        let one_scope = rename(&basic, &|n| n.replace("rnn/multi_rnn_cell", "cudnn_lstm/rnn/multi_rnn_cell").replace("basic_lstm_cell", "cudnn_compatible_lstm_cell"));
+        let one_scope = rename(&basic, &|n| {
+            n.replace("rnn/multi_rnn_cell", "cudnn_lstm/rnn/multi_rnn_cell")
+                .replace("basic_lstm_cell", "cudnn_compatible_lstm_cell")
+        });
         let per_layer = rename(&basic, &|n| {
             let n = n.replace("basic_lstm_cell", "cudnn_compatible_lstm_cell");
             match n.strip_prefix("rnn/multi_rnn_cell/cell_") {
@@ -737,7 +658,9 @@ mod tests {
                 None => n,
             }
         });
-        let per_layer_multi = rename(&per_layer, &|n| n.replace("/rnn/cudnn_compatible_lstm_cell", "/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell"));
+        let per_layer_multi = rename(&per_layer, &|n| {
+            n.replace("/rnn/cudnn_compatible_lstm_cell", "/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell")
+        });
         assert!(per_layer.get("cudnn_lstm_2/rnn/cudnn_compatible_lstm_cell/kernel").is_some());
         let b = Layout::infer("performance_with_dynamics", &basic).unwrap();
         assert_eq!(b.cell, CellKind::Basic);
@@ -769,16 +692,32 @@ mod tests {
             Layout::infer_shapes(&Checkpoint::new(v).unwrap()).map_err(|e| e.to_string())
         };
         // Training state is fine.
-        let l = with(vec![t("global_step", &[1]), t("beta1_power", &[1]), t("fully_connected/weights/Adam", &[8, 388])]).unwrap();
+        let l =
+            with(vec![t("global_step", &[1]), t("beta1_power", &[1]), t("fully_connected/weights/Adam", &[8, 388])])
+                .unwrap();
         assert_eq!(l.extra.len(), 3);
         let err = with(vec![t("rnn/attention_cell_wrapper/attention/kernel", &[16, 8])]).unwrap_err();
-        assert!(err.contains("rnn/attention_cell_wrapper/attention/kernel") && err.contains("attention model"), "{err}");
+        assert!(
+            err.contains("rnn/attention_cell_wrapper/attention/kernel") && err.contains("attention model"),
+            "{err}"
+        );
         let err = with(vec![t("fully_connected_1/weights", &[8, 8])]).unwrap_err();
         assert!(err.contains("fully_connected_1/weights") && err.contains("residual projection"), "{err}");
         let err = with(vec![t("mystery", &[3])]).unwrap_err();
         assert!(err.contains("mystery") && err.contains("wrong probabilities"), "{err}");
         // LSTM variables inside an attention wrapper.
-        let v: Vec<Tensor> = model(388, &[8], 388, "kernel", "bias").tensors.into_iter().map(|x| Tensor::new(x.name.replace("rnn/multi_rnn_cell", "rnn/attention_cell_wrapper/multi_rnn_cell"), x.shape.clone(), x.data.clone()).unwrap()).collect();
+        let v: Vec<Tensor> = model(388, &[8], 388, "kernel", "bias")
+            .tensors
+            .into_iter()
+            .map(|x| {
+                Tensor::new(
+                    x.name.replace("rnn/multi_rnn_cell", "rnn/attention_cell_wrapper/multi_rnn_cell"),
+                    x.shape.clone(),
+                    x.data.clone(),
+                )
+                .unwrap()
+            })
+            .collect();
         let err = Layout::infer_shapes(&Checkpoint::new(v).unwrap()).unwrap_err().to_string();
         assert!(err.contains("attention"), "{err}");
     }

@@ -40,5 +40,5 @@ pub use bundle::{write_file_atomic, Bundle};
 pub use checkpoint::{read_v1, read_v2, write_v1, write_v2, Checkpoint, Tensor, V2Checkpoint};
 pub use error::{MagError, Result};
 pub use export::replace_checkpoint;
-pub use metagraph::{inspect as inspect_metagraph, GraphFacts};
 pub use layout::{check_generator_id, CellKind, Layout, LayoutNames, LstmLayerNames, KNOWN_GENERATOR_IDS};
+pub use metagraph::{inspect as inspect_metagraph, GraphFacts};

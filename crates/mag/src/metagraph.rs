@@ -65,12 +65,15 @@ fn scalar(t: &TensorProto) -> Option<f32> {
     if let [v] = t.float_val[..] {
         return Some(v);
     }
-    (t.tensor_content.len() == 4).then(|| f32::from_le_bytes([t.tensor_content[0], t.tensor_content[1], t.tensor_content[2], t.tensor_content[3]]))
+    (t.tensor_content.len() == 4).then(|| {
+        f32::from_le_bytes([t.tensor_content[0], t.tensor_content[1], t.tensor_content[2], t.tensor_content[3]])
+    })
 }
 
 /// Reads a serialised `MetaGraphDef`.
 pub fn inspect(bytes: &[u8]) -> Result<GraphFacts> {
-    let mg = MetaGraphDef::decode(bytes).map_err(|e| MagError::metagraph(format!("not a MetaGraphDef protobuf ({e})")))?;
+    let mg =
+        MetaGraphDef::decode(bytes).map_err(|e| MagError::metagraph(format!("not a MetaGraphDef protobuf ({e})")))?;
     let nodes = mg.graph_def.map(|g| g.node).unwrap_or_default();
     if nodes.is_empty() {
         return Err(MagError::metagraph("the MetaGraphDef has no graph nodes"));
@@ -101,9 +104,19 @@ pub fn inspect(bytes: &[u8]) -> Result<GraphFacts> {
             add_cell(&mut facts, CellKind::Basic);
             // BasicLSTMCell: sigmoid(f + forget_bias), `Add` of split:2 and a constant.
             let leaf = n.name.rsplit('/').next().unwrap_or("");
-            if (n.op == "Add" || n.op == "AddV2") && leaf == "Add" && n.input.len() == 2 && n.input[0].ends_with("split:2") {
+            if (n.op == "Add" || n.op == "AddV2")
+                && leaf == "Add"
+                && n.input.len() == 2
+                && n.input[0].ends_with("split:2")
+            {
                 let c = n.input[1].trim_start_matches('^');
-                if let Some(v) = by_name.get(c).filter(|c| c.op == "Const").and_then(|c| c.attr.get("value")).and_then(|a| a.tensor.as_ref()).and_then(scalar) {
+                if let Some(v) = by_name
+                    .get(c)
+                    .filter(|c| c.op == "Const")
+                    .and_then(|c| c.attr.get("value"))
+                    .and_then(|a| a.tensor.as_ref())
+                    .and_then(scalar)
+                {
                     facts.forget_biases.push((n.name.clone(), v));
                 }
             }
@@ -125,7 +138,10 @@ pub fn check(facts: &GraphFacts, layout: &Layout) -> Result<()> {
     }
     if let Some(&cell) = facts.cells.first() {
         if cell != layout.cell {
-            return Err(MagError::metagraph(format!("the graph computes with {cell:?} cells but the checkpoint holds {:?} variables ('{}')", layout.cell, layout.names.cells[0].kernel)));
+            return Err(MagError::metagraph(format!(
+                "the graph computes with {cell:?} cells but the checkpoint holds {:?} variables ('{}')",
+                layout.cell, layout.names.cells[0].kernel
+            )));
         }
     }
     if let Some((node, v)) = facts.forget_biases.iter().find(|(_, v)| *v != layout.cell.forget_bias()) {
@@ -143,7 +159,12 @@ mod tests {
     use super::*;
 
     fn node(name: &str, op: &str, input: &[&str]) -> NodeDef {
-        NodeDef { name: name.into(), op: op.into(), input: input.iter().map(|s| s.to_string()).collect(), attr: HashMap::new() }
+        NodeDef {
+            name: name.into(),
+            op: op.into(),
+            input: input.iter().map(|s| s.to_string()).collect(),
+            attr: HashMap::new(),
+        }
     }
 
     fn graph(nodes: Vec<NodeDef>) -> Vec<u8> {
@@ -153,8 +174,18 @@ mod tests {
     fn basic(forget: f32) -> Vec<NodeDef> {
         let p = "rnn/while/rnn/multi_rnn_cell/cell_0/basic_lstm_cell";
         let mut c = node(&format!("{p}/Const_1"), "Const", &["^rnn/while/Identity"]);
-        c.attr.insert("value".into(), AttrValue { f: None, tensor: Some(TensorProto { dtype: 1, float_val: vec![forget], ..Default::default() }) });
-        vec![node(&format!("{p}/split"), "Split", &[]), c, node(&format!("{p}/Add"), "AddV2", &[&format!("{p}/split:2"), &format!("{p}/Const_1")])]
+        c.attr.insert(
+            "value".into(),
+            AttrValue {
+                f: None,
+                tensor: Some(TensorProto { dtype: 1, float_val: vec![forget], ..Default::default() }),
+            },
+        );
+        vec![
+            node(&format!("{p}/split"), "Split", &[]),
+            c,
+            node(&format!("{p}/Add"), "AddV2", &[&format!("{p}/split:2"), &format!("{p}/Const_1")]),
+        ]
     }
 
     #[test]
@@ -163,7 +194,11 @@ mod tests {
         assert_eq!(f.cells, [CellKind::Basic]);
         assert_eq!(f.forget_biases.len(), 1);
         assert_eq!(f.forget_biases[0].1, 1.0);
-        let mut block = node("rnn/while/cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/LSTMBlockCell", "LSTMBlockCell", &[]);
+        let mut block = node(
+            "rnn/while/cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/LSTMBlockCell",
+            "LSTMBlockCell",
+            &[],
+        );
         block.attr.insert("forget_bias".into(), AttrValue { f: Some(0.0), tensor: None });
         let f = inspect(&graph(vec![block])).unwrap();
         assert_eq!((f.cells.as_slice(), f.forget_biases[0].1), ([CellKind::CudnnCompatible].as_slice(), 0.0));

@@ -218,10 +218,7 @@ mod tests {
         assert_eq!(k, want);
         let k = encode_full_slice_key("a/kernel", 2);
         assert!(k.ends_with(&[0x00, 0x01, 0x01, 0x02, 0x80, 0x7f, 0x80, 0x7f]));
-        assert_eq!(
-            decode_tensor_name_slice(&k),
-            Some((b"a/kernel".to_vec(), vec![(0, -1), (0, -1)]))
-        );
+        assert_eq!(decode_tensor_name_slice(&k), Some((b"a/kernel".to_vec(), vec![(0, -1), (0, -1)])));
     }
 
     #[test]
@@ -248,11 +245,7 @@ mod tests {
             let mut b = Vec::new();
             write_signed_num_increasing(&mut b, v);
             let mut pos = 0;
-            assert_eq!(
-                read_signed_num_increasing(&b, &mut pos),
-                Some(v),
-                "value {v}"
-            );
+            assert_eq!(read_signed_num_increasing(&b, &mut pos), Some(v), "value {v}");
             assert_eq!(pos, b.len());
             if let Some(p) = prev {
                 assert!(p < b, "order broken at {v}");

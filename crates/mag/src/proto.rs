@@ -64,13 +64,7 @@ impl TensorShapeProto {
     /// A shape with the given dimensions (no names).
     pub fn from_dims(dims: &[usize]) -> Self {
         TensorShapeProto {
-            dim: dims
-                .iter()
-                .map(|&d| TensorShapeDim {
-                    size: d as i64,
-                    name: String::new(),
-                })
-                .collect(),
+            dim: dims.iter().map(|&d| TensorShapeDim { size: d as i64, name: String::new() }).collect(),
             unknown_rank: false,
         }
     }
@@ -87,9 +81,7 @@ impl TensorSliceProto {
     /// The full slice of a tensor of the given rank: one empty `Extent` per dimension,
     /// which is how TensorFlow writes it (bytes `0a 00` per dimension).
     pub fn full(rank: usize) -> Self {
-        TensorSliceProto {
-            extent: vec![TensorSliceExtent::default(); rank],
-        }
+        TensorSliceProto { extent: vec![TensorSliceExtent::default(); rank] }
     }
 
     /// True when every extent covers its whole dimension.

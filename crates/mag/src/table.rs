@@ -182,22 +182,12 @@ impl<'a> Table<'a> {
         }
         let mut pos = 0;
         let metaindex = BlockHandle::decode_from(&footer[..40], &mut pos).ok_or_else(|| {
-            MagError::table(format!(
-                "footer at offset {footer_start}: unreadable metaindex block handle"
-            ))
+            MagError::table(format!("footer at offset {footer_start}: unreadable metaindex block handle"))
         })?;
         let index_handle = BlockHandle::decode_from(&footer[..40], &mut pos).ok_or_else(|| {
-            MagError::table(format!(
-                "footer at offset {footer_start}: unreadable index block handle"
-            ))
+            MagError::table(format!("footer at offset {footer_start}: unreadable index block handle"))
         })?;
-        let mut table = Table {
-            data,
-            footer_start,
-            metaindex,
-            index_handle,
-            index: Vec::new(),
-        };
+        let mut table = Table { data, footer_start, metaindex, index_handle, index: Vec::new() };
         // The metaindex block is always empty in TF files; check its CRC anyway.
         table.block_contents(metaindex, "metaindex")?;
         let index_contents = table.block_contents(index_handle, "index")?;
@@ -235,14 +225,9 @@ impl<'a> Table<'a> {
     }
 
     fn check_handle(&self, h: BlockHandle, what: &str) -> Result<(usize, usize)> {
-        let end = h
-            .offset
-            .checked_add(h.size)
-            .and_then(|e| e.checked_add(BLOCK_TRAILER_LEN as u64));
+        let end = h.offset.checked_add(h.size).and_then(|e| e.checked_add(BLOCK_TRAILER_LEN as u64));
         match end {
-            Some(end) if end <= self.footer_start as u64 => {
-                Ok((h.offset as usize, h.size as usize))
-            }
+            Some(end) if end <= self.footer_start as u64 => Ok((h.offset as usize, h.size as usize)),
             _ => Err(MagError::table(format!(
                 "{what} block at offset {} (size {}) extends past the end of the block area ({} bytes): \
                  file truncated or block handle corrupt",
@@ -271,9 +256,7 @@ impl<'a> Table<'a> {
                 "{what} block at offset {off}: Snappy-compressed blocks are not supported \
                  (TensorFlow's checkpoint writers never compress)"
             ))),
-            t => Err(MagError::table(format!(
-                "{what} block at offset {off}: unknown compression type {t}"
-            ))),
+            t => Err(MagError::table(format!("{what} block at offset {off}: unknown compression type {t}"))),
         }
     }
 
@@ -336,10 +319,7 @@ pub fn parse_block<'a>(contents: &'a [u8], offset: u64, what: &str) -> Result<Ve
     let num_restarts = read_u32_le(contents, contents.len() - 4).expect("len >= 4") as u64;
     let max_restarts = (contents.len() as u64 - 4) / 4;
     if num_restarts > max_restarts {
-        return Err(err(format!(
-            "restart count {num_restarts} does not fit in a block of {} bytes",
-            contents.len()
-        )));
+        return Err(err(format!("restart count {num_restarts} does not fit in a block of {} bytes", contents.len())));
     }
     let entries_end = contents.len() - 4 - 4 * num_restarts as usize;
     let mut restarts = Vec::with_capacity(num_restarts as usize);
@@ -347,15 +327,11 @@ pub fn parse_block<'a>(contents: &'a [u8], offset: u64, what: &str) -> Result<Ve
         let r = read_u32_le(contents, entries_end + 4 * i).expect("bounds checked") as usize;
         if let Some(&prev) = restarts.last() {
             if r <= prev {
-                return Err(err(format!(
-                    "restart offsets not increasing ({prev} then {r})"
-                )));
+                return Err(err(format!("restart offsets not increasing ({prev} then {r})")));
             }
         }
         if r >= entries_end && !(r == 0 && entries_end == 0) {
-            return Err(err(format!(
-                "restart offset {r} is outside the {entries_end} bytes of entries"
-            )));
+            return Err(err(format!("restart offset {r} is outside the {entries_end} bytes of entries")));
         }
         restarts.push(r);
     }
@@ -371,8 +347,7 @@ pub fn parse_block<'a>(contents: &'a [u8], offset: u64, what: &str) -> Result<Ve
         let start = pos;
         let region = &contents[..entries_end];
         let bad = |field: &str| err(format!("entry at block offset {start}: unreadable {field}"));
-        let shared =
-            get_varint32(region, &mut pos).ok_or_else(|| bad("shared-prefix length"))? as usize;
+        let shared = get_varint32(region, &mut pos).ok_or_else(|| bad("shared-prefix length"))? as usize;
         let non_shared = get_varint32(region, &mut pos).ok_or_else(|| bad("key length"))? as usize;
         let value_len = get_varint32(region, &mut pos).ok_or_else(|| bad("value length"))? as usize;
         if shared > key.len() {
@@ -381,48 +356,27 @@ pub fn parse_block<'a>(contents: &'a [u8], offset: u64, what: &str) -> Result<Ve
                 key.len()
             )));
         }
-        let key_end = pos
-            .checked_add(non_shared)
-            .filter(|&e| e <= entries_end)
-            .ok_or_else(|| {
-                err(format!(
-                    "entry at block offset {start}: key of {non_shared} bytes runs past the entries"
-                ))
-            })?;
-        let value_end = key_end
-            .checked_add(value_len)
-            .filter(|&e| e <= entries_end)
-            .ok_or_else(|| {
-                err(format!(
-                    "entry at block offset {start}: value of {value_len} bytes runs past the entries"
-                ))
-            })?;
+        let key_end = pos.checked_add(non_shared).filter(|&e| e <= entries_end).ok_or_else(|| {
+            err(format!("entry at block offset {start}: key of {non_shared} bytes runs past the entries"))
+        })?;
+        let value_end = key_end.checked_add(value_len).filter(|&e| e <= entries_end).ok_or_else(|| {
+            err(format!("entry at block offset {start}: value of {value_len} bytes runs past the entries"))
+        })?;
         if next_restart < restarts.len() && restarts[next_restart] == start {
             if shared != 0 {
-                return Err(err(format!(
-                    "entry at restart point {start} shares {shared} key bytes (must be 0)"
-                )));
+                return Err(err(format!("entry at restart point {start} shares {shared} key bytes (must be 0)")));
             }
             next_restart += 1;
         } else if next_restart < restarts.len() && restarts[next_restart] < start {
-            return Err(err(format!(
-                "restart offset {} is not the start of an entry",
-                restarts[next_restart]
-            )));
+            return Err(err(format!("restart offset {} is not the start of an entry", restarts[next_restart])));
         }
         key.truncate(shared);
         key.extend_from_slice(&contents[pos..key_end]);
-        out.push(Entry {
-            key: key.clone(),
-            value: &contents[key_end..value_end],
-        });
+        out.push(Entry { key: key.clone(), value: &contents[key_end..value_end] });
         pos = value_end;
     }
     if entries_end > 0 && next_restart != restarts.len() {
-        return Err(err(format!(
-            "restart offset {} is not the start of an entry",
-            restarts[next_restart]
-        )));
+        return Err(err(format!("restart offset {} is not the start of an entry", restarts[next_restart])));
     }
     Ok(out)
 }
@@ -458,10 +412,7 @@ impl BlockBuilder {
 
     fn add(&mut self, key: &[u8], value: &[u8]) {
         let shared = if self.counter < self.interval {
-            key.iter()
-                .zip(self.last_key.iter())
-                .take_while(|(a, b)| a == b)
-                .count()
+            key.iter().zip(self.last_key.iter()).take_while(|(a, b)| a == b).count()
         } else {
             self.restarts.push(self.buf.len() as u32);
             self.counter = 0;
@@ -506,21 +457,14 @@ fn write_block(out: &mut Vec<u8>, block: &mut BlockBuilder) -> BlockHandle {
     let crc = crc32c::crc32c_append(crc32c::crc32c(&out[offset..]), &[0u8]);
     out.push(0);
     out.extend_from_slice(&mask_crc(crc).to_le_bytes());
-    BlockHandle {
-        offset: offset as u64,
-        size: size as u64,
-    }
+    BlockHandle { offset: offset as u64, size: size as u64 }
 }
 
 /// Shorten `start` to a key that is ≥ `start` and < `limit` (TensorFlow's
 /// `FindShortestSeparator`).
 fn find_shortest_separator(start: &mut Vec<u8>, limit: &[u8]) {
     let min_len = start.len().min(limit.len());
-    let diff = start
-        .iter()
-        .zip(limit.iter())
-        .take_while(|(a, b)| a == b)
-        .count();
+    let diff = start.iter().zip(limit.iter()).take_while(|(a, b)| a == b).count();
     if diff >= min_len {
         return; // one is a prefix of the other
     }
@@ -683,10 +627,7 @@ mod tests {
         let mut p = 0;
         assert_eq!(get_varint32(&[0xff, 0xff, 0xff, 0xff, 0x1f], &mut p), None);
         let mut p = 0;
-        assert_eq!(
-            get_varint32(&[0xff, 0xff, 0xff, 0xff, 0x0f], &mut p),
-            Some(u32::MAX)
-        );
+        assert_eq!(get_varint32(&[0xff, 0xff, 0xff, 0xff, 0x0f], &mut p), Some(u32::MAX));
         let mut p = 0;
         assert_eq!(get_varint64(&[0x80, 0x80], &mut p), None);
     }

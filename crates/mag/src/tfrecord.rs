@@ -87,12 +87,7 @@ pub struct TfRecordIter<'a> {
 
 /// Iterate over the records in `data`.
 pub fn iter_records(data: &[u8]) -> TfRecordIter<'_> {
-    TfRecordIter {
-        data,
-        pos: 0,
-        index: 0,
-        done: false,
-    }
+    TfRecordIter { data, pos: 0, index: 0, done: false }
 }
 
 /// All records in `data`, or the first error.
@@ -114,35 +109,24 @@ impl<'a> Iterator for TfRecordIter<'a> {
         let (index, start) = (self.index, self.pos);
         let fail = |this: &mut Self, msg: String| {
             this.done = true;
-            Some(Err(MagError::tfrecord(format!(
-                "record {index} at byte {start}: {msg}"
-            ))))
+            Some(Err(MagError::tfrecord(format!("record {index} at byte {start}: {msg}"))))
         };
         let rest = &self.data[start..];
         if rest.len() < 12 {
-            return fail(
-                self,
-                format!("truncated header ({} of 12 bytes)", rest.len()),
-            );
+            return fail(self, format!("truncated header ({} of 12 bytes)", rest.len()));
         }
         let len_bytes = &rest[..8];
         let stored = unmask_crc(u32_at(rest, 8));
         let actual = crc32c::crc32c(len_bytes);
         if stored != actual {
-            return fail(
-                self,
-                "length CRC32C mismatch: the file is corrupt".to_string(),
-            );
+            return fail(self, "length CRC32C mismatch: the file is corrupt".to_string());
         }
         let len = u64::from_le_bytes(len_bytes.try_into().expect("8 bytes"));
         let avail = (rest.len() - 12) as u64;
         if len > avail.saturating_sub(4) || avail < 4 {
             return fail(
                 self,
-                format!(
-                    "record of {len} bytes runs past the end of the file ({} bytes left): truncated",
-                    avail
-                ),
+                format!("record of {len} bytes runs past the end of the file ({} bytes left): truncated", avail),
             );
         }
         let len = len as usize;
@@ -150,10 +134,7 @@ impl<'a> Iterator for TfRecordIter<'a> {
         let stored = unmask_crc(u32_at(rest, 12 + len));
         let actual = crc32c::crc32c(payload);
         if stored != actual {
-            return fail(
-                self,
-                "data CRC32C mismatch: the file is corrupt".to_string(),
-            );
+            return fail(self, "data CRC32C mismatch: the file is corrupt".to_string());
         }
         self.pos = start + 12 + len + 4;
         self.index += 1;
@@ -171,21 +152,15 @@ pub struct TfRecordReader<R: Read> {
 
 impl<R: Read> TfRecordReader<R> {
     pub fn new(inner: R) -> Self {
-        TfRecordReader {
-            inner,
-            index: 0,
-            offset: 0,
-        }
+        TfRecordReader { inner, index: 0, offset: 0 }
     }
 
     /// The next record, `Ok(None)` at a clean end of file.
     pub fn next_record(&mut self) -> Result<Option<Vec<u8>>> {
         let (index, start) = (self.index, self.offset);
-        let err =
-            |msg: String| MagError::tfrecord(format!("record {index} at byte {start}: {msg}"));
+        let err = |msg: String| MagError::tfrecord(format!("record {index} at byte {start}: {msg}"));
         let mut head = [0u8; 12];
-        let got =
-            read_full(&mut self.inner, &mut head).map_err(|e| err(format!("read error: {e}")))?;
+        let got = read_full(&mut self.inner, &mut head).map_err(|e| err(format!("read error: {e}")))?;
         if got == 0 {
             return Ok(None);
         }
@@ -193,22 +168,15 @@ impl<R: Read> TfRecordReader<R> {
             return Err(err(format!("truncated header ({got} of 12 bytes)")));
         }
         if unmask_crc(u32_at(&head, 8)) != crc32c::crc32c(&head[..8]) {
-            return Err(err(
-                "length CRC32C mismatch: the file is corrupt".to_string()
-            ));
+            return Err(err("length CRC32C mismatch: the file is corrupt".to_string()));
         }
         let len = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
         // The length is CRC-protected; still, grow the buffer as bytes arrive rather than
         // trusting it for one allocation.
         let mut data = Vec::with_capacity(len.min(1 << 20) as usize);
-        let n = (&mut self.inner)
-            .take(len)
-            .read_to_end(&mut data)
-            .map_err(|e| err(format!("read error: {e}")))?;
+        let n = (&mut self.inner).take(len).read_to_end(&mut data).map_err(|e| err(format!("read error: {e}")))?;
         if (n as u64) < len {
-            return Err(err(format!(
-                "record of {len} bytes truncated after {n} bytes"
-            )));
+            return Err(err(format!("record of {len} bytes truncated after {n} bytes")));
         }
         let mut tail = [0u8; 4];
         if read_full(&mut self.inner, &mut tail).map_err(|e| err(format!("read error: {e}")))? < 4 {
@@ -241,9 +209,7 @@ pub fn read_file(path: impl AsRef<Path>) -> Result<Vec<Vec<u8>>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| MagError::io(path, e))?;
     let name = path.display().to_string();
-    iter_records(&bytes)
-        .map(|r| r.map(|d| d.to_vec()).map_err(|e| e.with_file(&name)))
-        .collect()
+    iter_records(&bytes).map(|r| r.map(|d| d.to_vec()).map_err(|e| e.with_file(&name))).collect()
 }
 
 // ------------------------------------------------------------------ SequenceExample
@@ -253,11 +219,7 @@ fn delimited_len(inner: usize) -> usize {
 }
 
 fn float_feature_len(v: &[f32]) -> usize {
-    let list = if v.is_empty() {
-        0
-    } else {
-        delimited_len(4 * v.len())
-    };
+    let list = if v.is_empty() { 0 } else { delimited_len(4 * v.len()) };
     delimited_len(list) // Feature { float_list = 2 }
 }
 
@@ -266,21 +228,12 @@ fn int64_payload_len(v: &[i64]) -> usize {
 }
 
 fn int64_feature_len(v: &[i64]) -> usize {
-    let list = if v.is_empty() {
-        0
-    } else {
-        delimited_len(int64_payload_len(v))
-    };
+    let list = if v.is_empty() { 0 } else { delimited_len(int64_payload_len(v)) };
     delimited_len(list) // Feature { int64_list = 3 }
 }
 
 fn map_entry_len(key: &str, value_len: usize) -> usize {
-    delimited_len(key.len())
-        + if value_len == 0 {
-            0
-        } else {
-            delimited_len(value_len)
-        }
+    delimited_len(key.len()) + if value_len == 0 { 0 } else { delimited_len(value_len) }
 }
 
 /// Encode Magenta's training `SequenceExample` (`make_sequence_example`, spec §2.8) into
@@ -292,14 +245,8 @@ pub fn encode_performance_sequence_example_into<I: AsRef<[f32]>, L: AsRef<[i64]>
     inputs: &[I],
     labels: &[L],
 ) {
-    let inputs_fl: usize = inputs
-        .iter()
-        .map(|v| delimited_len(float_feature_len(v.as_ref())))
-        .sum();
-    let labels_fl: usize = labels
-        .iter()
-        .map(|v| delimited_len(int64_feature_len(v.as_ref())))
-        .sum();
+    let inputs_fl: usize = inputs.iter().map(|v| delimited_len(float_feature_len(v.as_ref()))).sum();
+    let labels_fl: usize = labels.iter().map(|v| delimited_len(int64_feature_len(v.as_ref()))).sum();
     let inputs_entry = map_entry_len("inputs", inputs_fl);
     let labels_entry = map_entry_len("labels", labels_fl);
     let lists_len = delimited_len(inputs_entry) + delimited_len(labels_entry);
@@ -322,11 +269,7 @@ pub fn encode_performance_sequence_example_into<I: AsRef<[f32]>, L: AsRef<[i64]>
             out.push(0x0a); // FeatureList.feature
             encode_varint(float_feature_len(v) as u64, out);
             out.push(0x12); // Feature.float_list
-            let list = if v.is_empty() {
-                0
-            } else {
-                delimited_len(4 * v.len())
-            };
+            let list = if v.is_empty() { 0 } else { delimited_len(4 * v.len()) };
             encode_varint(list as u64, out);
             if !v.is_empty() {
                 out.push(0x0a); // FloatList.value, packed
@@ -352,11 +295,7 @@ pub fn encode_performance_sequence_example_into<I: AsRef<[f32]>, L: AsRef<[i64]>
             out.push(0x0a);
             encode_varint(int64_feature_len(v) as u64, out);
             out.push(0x1a); // Feature.int64_list
-            let list = if v.is_empty() {
-                0
-            } else {
-                delimited_len(int64_payload_len(v))
-            };
+            let list = if v.is_empty() { 0 } else { delimited_len(int64_payload_len(v)) };
             encode_varint(list as u64, out);
             if !v.is_empty() {
                 out.push(0x0a); // Int64List.value, packed
@@ -373,10 +312,7 @@ pub fn encode_performance_sequence_example_into<I: AsRef<[f32]>, L: AsRef<[i64]>
 ///
 /// Magenta pairs `inputs[k]` (the encoding of event k) with `labels[k]` (the class of
 /// event k+1), so both slices normally have the same length; they are written as given.
-pub fn performance_sequence_example<I: AsRef<[f32]>, L: AsRef<[i64]>>(
-    inputs: &[I],
-    labels: &[L],
-) -> Vec<u8> {
+pub fn performance_sequence_example<I: AsRef<[f32]>, L: AsRef<[i64]>>(inputs: &[I], labels: &[L]) -> Vec<u8> {
     let mut out = Vec::new();
     encode_performance_sequence_example_into(&mut out, inputs, labels);
     out
@@ -391,22 +327,14 @@ pub struct PerformanceExample {
 
 /// Decode a `SequenceExample` written by Magenta or [`performance_sequence_example`].
 pub fn parse_performance_sequence_example(bytes: &[u8]) -> Result<PerformanceExample> {
-    let ex = SequenceExample::decode(bytes)
-        .map_err(|e| MagError::example(format!("protobuf decoding failed: {e}")))?;
-    let lists = ex
-        .feature_lists
-        .ok_or_else(|| MagError::example("no feature_lists"))?
-        .feature_list;
+    let ex = SequenceExample::decode(bytes).map_err(|e| MagError::example(format!("protobuf decoding failed: {e}")))?;
+    let lists = ex.feature_lists.ok_or_else(|| MagError::example("no feature_lists"))?.feature_list;
     let mut out = PerformanceExample::default();
     if let Some(fl) = lists.get("inputs") {
         for (i, f) in fl.feature.iter().enumerate() {
             match &f.kind {
                 Some(feature::Kind::FloatList(l)) => out.inputs.push(l.value.clone()),
-                _ => {
-                    return Err(MagError::example(format!(
-                        "feature_list['inputs'][{i}] is not a FloatList"
-                    )))
-                }
+                _ => return Err(MagError::example(format!("feature_list['inputs'][{i}] is not a FloatList"))),
             }
         }
     } else {
@@ -416,11 +344,7 @@ pub fn parse_performance_sequence_example(bytes: &[u8]) -> Result<PerformanceExa
         for (i, f) in fl.feature.iter().enumerate() {
             match &f.kind {
                 Some(feature::Kind::Int64List(l)) => out.labels.push(l.value.clone()),
-                _ => {
-                    return Err(MagError::example(format!(
-                        "feature_list['labels'][{i}] is not an Int64List"
-                    )))
-                }
+                _ => return Err(MagError::example(format!("feature_list['labels'][{i}] is not an Int64List"))),
             }
         }
     } else {
@@ -441,9 +365,7 @@ mod tests {
             FeatureList {
                 feature: inputs
                     .iter()
-                    .map(|v| Feature {
-                        kind: Some(feature::Kind::FloatList(FloatList { value: v.clone() })),
-                    })
+                    .map(|v| Feature { kind: Some(feature::Kind::FloatList(FloatList { value: v.clone() })) })
                     .collect(),
             },
         );
@@ -452,36 +374,22 @@ mod tests {
             FeatureList {
                 feature: labels
                     .iter()
-                    .map(|v| Feature {
-                        kind: Some(feature::Kind::Int64List(Int64List { value: v.clone() })),
-                    })
+                    .map(|v| Feature { kind: Some(feature::Kind::Int64List(Int64List { value: v.clone() })) })
                     .collect(),
             },
         );
-        SequenceExample {
-            context: None,
-            feature_lists: Some(FeatureLists { feature_list: map }),
-        }
-        .encode_to_vec()
+        SequenceExample { context: None, feature_lists: Some(FeatureLists { feature_list: map }) }.encode_to_vec()
     }
 
     #[test]
     fn direct_encoder_matches_prost() {
         let inputs = vec![vec![0.0, 1.0, 0.5], vec![], vec![-2.0; 388]];
         let labels = vec![vec![3], vec![], vec![-1, 1 << 40, 0, 5, 6, 7]];
-        assert_eq!(
-            performance_sequence_example(&inputs, &labels),
-            prost_version(&inputs, &labels)
-        );
+        assert_eq!(performance_sequence_example(&inputs, &labels), prost_version(&inputs, &labels));
         let empty: Vec<Vec<f32>> = vec![];
         let empty_l: Vec<Vec<i64>> = vec![];
-        assert_eq!(
-            performance_sequence_example(&empty, &empty_l),
-            prost_version(&empty, &empty_l)
-        );
-        let back =
-            parse_performance_sequence_example(&performance_sequence_example(&inputs, &labels))
-                .unwrap();
+        assert_eq!(performance_sequence_example(&empty, &empty_l), prost_version(&empty, &empty_l));
+        let back = parse_performance_sequence_example(&performance_sequence_example(&inputs, &labels)).unwrap();
         assert_eq!(back.inputs, inputs);
         assert_eq!(back.labels, labels);
     }

@@ -6,9 +6,7 @@ use cadenza_mag::checkpoint::DT_INT64;
 use cadenza_mag::ordered_code::encode_full_slice_key;
 use cadenza_mag::proto::*;
 use cadenza_mag::table::{Table, TableBuilder};
-use cadenza_mag::{
-    read_v1, replace_checkpoint, write_v1, Bundle, Checkpoint, Layout, MagError, Tensor,
-};
+use cadenza_mag::{read_v1, replace_checkpoint, write_v1, Bundle, Checkpoint, Layout, MagError, Tensor};
 use common::*;
 use prost::Message;
 
@@ -28,14 +26,9 @@ fn truncated_small_bundle_every_997_bytes() {
         let err = load(&bytes[..cut], "small.mag")
             .expect_err(&format!("cut at {cut} of {} should fail", bytes.len()))
             .to_string();
+        assert!(err.starts_with("small.mag"), "cut {cut}: error does not name the file: {err}");
         assert!(
-            err.starts_with("small.mag"),
-            "cut {cut}: error does not name the file: {err}"
-        );
-        assert!(
-            err.contains("truncated")
-                || err.contains("has 0 checkpoint_file")
-                || err.contains("no metagraph_file"),
+            err.contains("truncated") || err.contains("has 0 checkpoint_file") || err.contains("no metagraph_file"),
             "cut {cut}: unclear error: {err}"
         );
         cut += 997;
@@ -53,10 +46,7 @@ fn truncated_full_bundle_in_the_middle() {
     let bytes = fixture_bytes(FULL);
     for cut in [bytes.len() / 2, bytes.len() - 82_000, bytes.len() - 1] {
         let err = load(&bytes[..cut], "full.mag").unwrap_err().to_string();
-        assert!(
-            err.contains("full.mag") && err.contains("truncated"),
-            "cut {cut}: {err}"
-        );
+        assert!(err.contains("full.mag") && err.contains("truncated"), "cut {cut}: {err}");
     }
 }
 
@@ -64,17 +54,9 @@ fn truncated_full_bundle_in_the_middle() {
 fn truncated_checkpoint_tables() {
     let b = Bundle::from_bytes(&fixture_bytes(SMALL), "small.mag").unwrap();
     let ck = b.checkpoint_bytes();
-    for cut in (0..ck.len())
-        .step_by(997)
-        .chain([ck.len() - 1, ck.len() - 48, 47, 10])
-    {
-        let err = read_v1(&ck[..cut])
-            .expect_err("truncated table must fail")
-            .to_string();
-        assert!(
-            err.contains("truncated") || err.contains("magic") || err.contains("too short"),
-            "cut {cut}: {err}"
-        );
+    for cut in (0..ck.len()).step_by(997).chain([ck.len() - 1, ck.len() - 48, 47, 10]) {
+        let err = read_v1(&ck[..cut]).expect_err("truncated table must fail").to_string();
+        assert!(err.contains("truncated") || err.contains("magic") || err.contains("too short"), "cut {cut}: {err}");
     }
     // A cut table wrapped in a bundle: the error names the bundle and the checkpoint.
     let mut p = b.proto.clone();
@@ -93,14 +75,9 @@ fn flipped_byte_in_data_block_is_a_crc_error() {
         for rel in [0u64, 1, h.size / 3, h.size - 1] {
             let mut p = b.proto.clone();
             p.checkpoint_file[0][(h.offset + rel) as usize] ^= 0x10;
-            let err = load(&p.encode_to_vec(), "flipped.mag")
-                .unwrap_err()
-                .to_string();
+            let err = load(&p.encode_to_vec(), "flipped.mag").unwrap_err().to_string();
             assert!(err.contains("CRC32C mismatch"), "{err}");
-            assert!(
-                err.contains(&format!("data block at offset {}", h.offset)),
-                "error should name the block: {err}"
-            );
+            assert!(err.contains(&format!("data block at offset {}", h.offset)), "error should name the block: {err}");
             assert!(err.starts_with("flipped.mag (checkpoint_file[0])"), "{err}");
         }
     }
@@ -114,10 +91,7 @@ fn flipped_byte_in_data_block_is_a_crc_error() {
     let mut p = b.proto.clone();
     p.checkpoint_file[0][(ih.offset + 3) as usize] ^= 1;
     let err = load(&p.encode_to_vec(), "x.mag").unwrap_err().to_string();
-    assert!(
-        err.contains(&format!("index block at offset {}", ih.offset)),
-        "{err}"
-    );
+    assert!(err.contains(&format!("index block at offset {}", ih.offset)), "{err}");
 }
 
 #[test]
@@ -129,20 +103,14 @@ fn unknown_generator_id() {
     let err = b.load().unwrap_err();
     assert!(matches!(err, MagError::UnknownGenerator { .. }));
     let msg = err.to_string();
-    assert!(
-        msg.starts_with("custom.mag: unknown generator id 'my_own_model'"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("custom.mag: unknown generator id 'my_own_model'"), "{msg}");
     assert!(msg.contains("performance_with_dynamics"), "{msg}");
 
     // A known id whose config does not fit the weights.
     let mut b = b;
     b.proto.generator_details.as_mut().unwrap().id = "performance".into();
     let msg = b.load().unwrap_err().to_string();
-    assert!(
-        msg.contains("cell_0/basic_lstm_cell/kernel") && msg.contains("needs input size 356"),
-        "{msg}"
-    );
+    assert!(msg.contains("cell_0/basic_lstm_cell/kernel") && msg.contains("needs input size 356"), "{msg}");
 }
 
 #[test]
@@ -152,79 +120,49 @@ fn shapes_that_disagree_are_layout_errors() {
 
     // Bias of the wrong length, written into a bundle and loaded back.
     let mut bad = ckpt.clone();
-    let bias = bad
-        .get_mut("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias")
-        .unwrap();
+    let bias = bad.get_mut("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias").unwrap();
     bias.shape = vec![255];
     bias.data.truncate(255);
     let mut p = template.proto.clone();
     p.checkpoint_file = vec![write_v1(&bad).unwrap()];
     let err = load(&p.encode_to_vec(), "badbias.mag").unwrap_err();
-    assert_eq!(
-        err.tensor(),
-        Some("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias")
-    );
+    assert_eq!(err.tensor(), Some("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/bias"));
     let msg = err.to_string();
     assert!(msg.starts_with("badbias.mag: "), "{msg}");
-    assert!(
-        msg.contains("[255]") && msg.contains("[128, 256]") && msg.contains("[256]"),
-        "{msg}"
-    );
+    assert!(msg.contains("[255]") && msg.contains("[128, 256]") && msg.contains("[256]"), "{msg}");
 
     // Kernel rows that do not match the layer below.
     let mut bad = ckpt.clone();
-    let k = bad
-        .get_mut("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel")
-        .unwrap();
+    let k = bad.get_mut("rnn/multi_rnn_cell/cell_1/basic_lstm_cell/kernel").unwrap();
     k.shape = vec![127, 256];
     k.data.truncate(127 * 256);
-    let msg = Layout::infer("performance_with_dynamics", &bad)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.contains("cell_1/basic_lstm_cell/kernel") && msg.contains("[127, 256]"),
-        "{msg}"
-    );
+    let msg = Layout::infer("performance_with_dynamics", &bad).unwrap_err().to_string();
+    assert!(msg.contains("cell_1/basic_lstm_cell/kernel") && msg.contains("[127, 256]"), "{msg}");
     assert!(msg.contains("[452, 256]"), "{msg}");
 
     // FC rows that do not match the top layer.
     let mut bad = ckpt.clone();
     let w = bad.get_mut("fully_connected/weights").unwrap();
     w.shape = vec![32, 776];
-    let msg = Layout::infer("performance_with_dynamics", &bad)
-        .unwrap_err()
-        .to_string();
+    let msg = Layout::infer("performance_with_dynamics", &bad).unwrap_err().to_string();
     assert!(
-        msg.contains("'fully_connected/weights'")
-            && msg.contains("[32, 776]")
-            && msg.contains("[128, 256]"),
+        msg.contains("'fully_connected/weights'") && msg.contains("[32, 776]") && msg.contains("[128, 256]"),
         "{msg}"
     );
 
     // A missing tensor.
     let mut bad = ckpt.clone();
-    bad.tensors
-        .retain(|t| t.name != "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel");
-    let msg = Layout::infer("performance_with_dynamics", &bad)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.contains("cell_0/basic_lstm_cell/kernel") && msg.contains("missing"),
-        "{msg}"
-    );
+    bad.tensors.retain(|t| t.name != "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel");
+    let msg = Layout::infer("performance_with_dynamics", &bad).unwrap_err().to_string();
+    assert!(msg.contains("cell_0/basic_lstm_cell/kernel") && msg.contains("missing"), "{msg}");
 
     // A gap in the cell numbering.
     let mut bad = ckpt.clone();
     for t in &mut bad.tensors {
         t.name = t.name.replace("cell_1/", "cell_2/");
     }
-    let msg = Layout::infer("performance_with_dynamics", &bad)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.contains("cell_1/basic_lstm_cell") && msg.contains("gap"),
-        "{msg}"
-    );
+    let msg = Layout::infer("performance_with_dynamics", &bad).unwrap_err().to_string();
+    assert!(msg.contains("cell_1/basic_lstm_cell") && msg.contains("gap"), "{msg}");
 }
 
 /// A V1 table built by hand from the low-level pieces.
@@ -232,11 +170,7 @@ fn hand_table(metas: Vec<SavedSliceMeta>, records: Vec<(String, usize, TensorPro
     let meta = SavedTensorSlices {
         meta: Some(SavedTensorSliceMeta {
             tensor: metas,
-            versions: Some(VersionDef {
-                producer: 1,
-                min_consumer: 0,
-                bad_consumers: vec![],
-            }),
+            versions: Some(VersionDef { producer: 1, min_consumer: 0, bad_consumers: vec![] }),
         }),
         data: None,
     };
@@ -277,43 +211,19 @@ fn non_float_tensor_is_rejected_by_name() {
     let bytes = hand_table(
         vec![meta("global_step", &[1], DT_INT64), meta("w", &[2], 1)],
         vec![
-            (
-                "global_step".into(),
-                1,
-                TensorProto {
-                    int64_val: vec![7],
-                    ..Default::default()
-                },
-            ),
-            (
-                "w".into(),
-                1,
-                TensorProto {
-                    float_val: vec![1.0, 2.0],
-                    ..Default::default()
-                },
-            ),
+            ("global_step".into(), 1, TensorProto { int64_val: vec![7], ..Default::default() }),
+            ("w".into(), 1, TensorProto { float_val: vec![1.0, 2.0], ..Default::default() }),
         ],
     );
     let err = read_v1(&bytes).unwrap_err();
     assert_eq!(err.tensor(), Some("global_step"));
     let msg = err.to_string();
-    assert!(
-        msg.contains("'global_step'") && msg.contains("DT_INT64") && msg.contains("DT_FLOAT"),
-        "{msg}"
-    );
+    assert!(msg.contains("'global_step'") && msg.contains("DT_INT64") && msg.contains("DT_FLOAT"), "{msg}");
 
     // Meta says float, but the data holds int64 values.
     let bytes = hand_table(
         vec![meta("w", &[2], 1)],
-        vec![(
-            "w".into(),
-            1,
-            TensorProto {
-                int64_val: vec![1, 2],
-                ..Default::default()
-            },
-        )],
+        vec![("w".into(), 1, TensorProto { int64_val: vec![1, 2], ..Default::default() })],
     );
     let msg = read_v1(&bytes).unwrap_err().to_string();
     assert!(msg.contains("'w'") && msg.contains("int64_val"), "{msg}");
@@ -321,15 +231,7 @@ fn non_float_tensor_is_rejected_by_name() {
     // Data dtype set to something else.
     let bytes = hand_table(
         vec![meta("w", &[2], 1)],
-        vec![(
-            "w".into(),
-            1,
-            TensorProto {
-                dtype: 2,
-                double_val: vec![1.0, 2.0],
-                ..Default::default()
-            },
-        )],
+        vec![("w".into(), 1, TensorProto { dtype: 2, double_val: vec![1.0, 2.0], ..Default::default() })],
     );
     let msg = read_v1(&bytes).unwrap_err().to_string();
     assert!(msg.contains("'w'") && msg.contains("DT_DOUBLE"), "{msg}");
@@ -339,64 +241,27 @@ fn non_float_tensor_is_rejected_by_name() {
 fn wrong_value_count_and_missing_data() {
     let bytes = hand_table(
         vec![meta("w", &[2, 3], 1)],
-        vec![(
-            "w".into(),
-            2,
-            TensorProto {
-                float_val: vec![1.0; 5],
-                ..Default::default()
-            },
-        )],
+        vec![("w".into(), 2, TensorProto { float_val: vec![1.0; 5], ..Default::default() })],
     );
     let msg = read_v1(&bytes).unwrap_err().to_string();
-    assert!(
-        msg.contains("'w'") && msg.contains("5 stored values") && msg.contains("needs 6"),
-        "{msg}"
-    );
+    assert!(msg.contains("'w'") && msg.contains("5 stored values") && msg.contains("needs 6"), "{msg}");
 
     let bytes = hand_table(
         vec![meta("w", &[2], 1), meta("v", &[1], 1)],
-        vec![(
-            "w".into(),
-            1,
-            TensorProto {
-                float_val: vec![1.0, 2.0],
-                ..Default::default()
-            },
-        )],
+        vec![("w".into(), 1, TensorProto { float_val: vec![1.0, 2.0], ..Default::default() })],
     );
     let msg = read_v1(&bytes).unwrap_err().to_string();
-    assert!(
-        msg.contains("'v'") && msg.contains("no data record"),
-        "{msg}"
-    );
+    assert!(msg.contains("'v'") && msg.contains("no data record"), "{msg}");
 
     let bytes = hand_table(
         vec![meta("w", &[2], 1)],
         vec![
-            (
-                "w".into(),
-                1,
-                TensorProto {
-                    float_val: vec![1.0, 2.0],
-                    ..Default::default()
-                },
-            ),
-            (
-                "x".into(),
-                1,
-                TensorProto {
-                    float_val: vec![1.0],
-                    ..Default::default()
-                },
-            ),
+            ("w".into(), 1, TensorProto { float_val: vec![1.0, 2.0], ..Default::default() }),
+            ("x".into(), 1, TensorProto { float_val: vec![1.0], ..Default::default() }),
         ],
     );
     let msg = read_v1(&bytes).unwrap_err().to_string();
-    assert!(
-        msg.contains("'x'") && msg.contains("not in the table of contents"),
-        "{msg}"
-    );
+    assert!(msg.contains("'x'") && msg.contains("not in the table of contents"), "{msg}");
 }
 
 #[test]
@@ -406,23 +271,8 @@ fn tensor_content_and_unpacked_floats_are_accepted() {
     let bytes = hand_table(
         vec![meta("a", &[2, 2], 1), meta("b", &[4], 1)],
         vec![
-            (
-                "a".into(),
-                2,
-                TensorProto {
-                    dtype: 1,
-                    tensor_content: content,
-                    ..Default::default()
-                },
-            ),
-            (
-                "b".into(),
-                1,
-                TensorProto {
-                    float_val: vals.to_vec(),
-                    ..Default::default()
-                },
-            ),
+            ("a".into(), 2, TensorProto { dtype: 1, tensor_content: content, ..Default::default() }),
+            ("b".into(), 1, TensorProto { float_val: vals.to_vec(), ..Default::default() }),
         ],
     );
     let c = read_v1(&bytes).unwrap();
@@ -445,10 +295,7 @@ fn tensor_content_and_unpacked_floats_are_accepted() {
     let mut record = vec![0x12, slice_msg.len() as u8];
     record.extend_from_slice(&slice_msg);
     let meta_rec = SavedTensorSlices {
-        meta: Some(SavedTensorSliceMeta {
-            tensor: vec![meta("b", &[4], 1)],
-            versions: None,
-        }),
+        meta: Some(SavedTensorSliceMeta { tensor: vec![meta("b", &[4], 1)], versions: None }),
         data: None,
     };
     let mut tb = TableBuilder::new();
@@ -471,47 +318,30 @@ fn replace_checkpoint_rejects_mismatches() {
     assert!(matches!(err, MagError::Mismatch { .. }));
     let msg = err.to_string();
     assert!(msg.starts_with("small.mag: "), "{msg}");
-    assert!(
-        msg.contains("'fully_connected/biases'") && msg.contains("[389]") && msg.contains("[388]"),
-        "{msg}"
-    );
+    assert!(msg.contains("'fully_connected/biases'") && msg.contains("[389]") && msg.contains("[388]"), "{msg}");
 
     let mut bad = ckpt.clone();
     bad.tensors.remove(0);
     let msg = replace_checkpoint(&template, &bad).unwrap_err().to_string();
-    assert!(
-        msg.contains("'fully_connected/biases'") && msg.contains("missing"),
-        "{msg}"
-    );
+    assert!(msg.contains("'fully_connected/biases'") && msg.contains("missing"), "{msg}");
 
     let mut bad = ckpt.clone();
-    bad.tensors
-        .push(Tensor::new("zzz/extra", vec![1], vec![0.0]).unwrap());
+    bad.tensors.push(Tensor::new("zzz/extra", vec![1], vec![0.0]).unwrap());
     let msg = replace_checkpoint(&template, &bad).unwrap_err().to_string();
-    assert!(
-        msg.contains("'zzz/extra'") && msg.contains("not in the template"),
-        "{msg}"
-    );
+    assert!(msg.contains("'zzz/extra'") && msg.contains("not in the template"), "{msg}");
 
     let mut bad = ckpt.clone();
-    bad.get_mut("rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias")
-        .unwrap()
-        .data[3] = f32::NAN;
+    bad.get_mut("rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias").unwrap().data[3] = f32::NAN;
     let msg = replace_checkpoint(&template, &bad).unwrap_err().to_string();
     assert!(
-        msg.contains("cell_0/basic_lstm_cell/bias")
-            && msg.contains("non-finite")
-            && msg.contains("index 3"),
+        msg.contains("cell_0/basic_lstm_cell/bias") && msg.contains("non-finite") && msg.contains("index 3"),
         "{msg}"
     );
 
     let mut bad = ckpt.clone();
     bad.get_mut("fully_connected/weights").unwrap().data.pop();
     let msg = replace_checkpoint(&template, &bad).unwrap_err().to_string();
-    assert!(
-        msg.contains("'fully_connected/weights'") && msg.contains("24831 values"),
-        "{msg}"
-    );
+    assert!(msg.contains("'fully_connected/weights'") && msg.contains("24831 values"), "{msg}");
 }
 
 #[test]
@@ -520,53 +350,30 @@ fn bundle_structure_errors() {
 
     let mut p = b.proto.clone();
     p.checkpoint_file.push(vec![1, 2, 3]);
-    let msg = Bundle::from_bytes(&p.encode_to_vec(), "two.mag")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.starts_with("two.mag: ") && msg.contains("2 checkpoint_file entries"),
-        "{msg}"
-    );
+    let msg = Bundle::from_bytes(&p.encode_to_vec(), "two.mag").unwrap_err().to_string();
+    assert!(msg.starts_with("two.mag: ") && msg.contains("2 checkpoint_file entries"), "{msg}");
 
     let mut p = b.proto.clone();
     p.checkpoint_file.clear();
-    let msg = Bundle::from_bytes(&p.encode_to_vec(), "none.mag")
-        .unwrap_err()
-        .to_string();
+    let msg = Bundle::from_bytes(&p.encode_to_vec(), "none.mag").unwrap_err().to_string();
     assert!(msg.contains("0 checkpoint_file entries"), "{msg}");
 
     let mut p = b.proto.clone();
     p.metagraph_file.clear();
-    let msg = Bundle::from_bytes(&p.encode_to_vec(), "nomg.mag")
-        .unwrap_err()
-        .to_string();
+    let msg = Bundle::from_bytes(&p.encode_to_vec(), "nomg.mag").unwrap_err().to_string();
     assert!(msg.contains("no metagraph_file"), "{msg}");
 
-    let msg = Bundle::from_bytes(b"definitely not a bundle", "text.mag")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.starts_with("text.mag: not a usable Magenta GeneratorBundle"),
-        "{msg}"
-    );
+    let msg = Bundle::from_bytes(b"definitely not a bundle", "text.mag").unwrap_err().to_string();
+    assert!(msg.starts_with("text.mag: not a usable Magenta GeneratorBundle"), "{msg}");
 
-    let msg = Bundle::read("/nonexistent/dir/x.mag")
-        .unwrap_err()
-        .to_string();
+    let msg = Bundle::read("/nonexistent/dir/x.mag").unwrap_err().to_string();
     assert!(msg.contains("/nonexistent/dir/x.mag"), "{msg}");
 
     // A bundle whose checkpoint is not a table at all.
     let mut p = b.proto.clone();
     p.checkpoint_file[0] = vec![0u8; 100];
-    let msg = Bundle::from_bytes(&p.encode_to_vec(), "zero.mag")
-        .unwrap()
-        .load()
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.starts_with("zero.mag (checkpoint_file[0]): ") && msg.contains("magic"),
-        "{msg}"
-    );
+    let msg = Bundle::from_bytes(&p.encode_to_vec(), "zero.mag").unwrap().load().unwrap_err().to_string();
+    assert!(msg.starts_with("zero.mag (checkpoint_file[0]): ") && msg.contains("magic"), "{msg}");
 }
 
 #[test]

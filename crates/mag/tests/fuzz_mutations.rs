@@ -82,10 +82,7 @@ fn reseal(table: &mut [u8], handles: &[(u64, u64)]) {
         if off + size + 5 > table.len() {
             continue;
         }
-        let crc = crc32c::crc32c_append(
-            crc32c::crc32c(&table[off..off + size]),
-            &table[off + size..off + size + 1],
-        );
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&table[off..off + size]), &table[off + size..off + size + 1]);
         table[off + size + 1..off + size + 5].copy_from_slice(&mask_crc(crc).to_le_bytes());
     }
 }
@@ -120,33 +117,16 @@ fn tiny_bundle() -> Bundle {
         let p = format!("rnn/multi_rnn_cell/cell_{k}/basic_lstm_cell");
         let n = (below + h) * 4 * h;
         tensors.push(
-            Tensor::new(
-                format!("{p}/kernel"),
-                vec![below + h, 4 * h],
-                (0..n).map(|i| i as f32 * 0.01).collect(),
-            )
-            .unwrap(),
+            Tensor::new(format!("{p}/kernel"), vec![below + h, 4 * h], (0..n).map(|i| i as f32 * 0.01).collect())
+                .unwrap(),
         );
         tensors.push(Tensor::new(format!("{p}/bias"), vec![4 * h], vec![0.5; 4 * h]).unwrap());
         below = h;
     }
-    tensors.push(
-        Tensor::new(
-            "fully_connected/weights",
-            vec![h, classes],
-            vec![0.25; h * classes],
-        )
-        .unwrap(),
-    );
+    tensors.push(Tensor::new("fully_connected/weights", vec![h, classes], vec![0.25; h * classes]).unwrap());
     tensors.push(Tensor::new("fully_connected/biases", vec![classes], vec![0.0; classes]).unwrap());
     let ckpt = Checkpoint::new(tensors).unwrap();
-    Bundle::new(
-        "performance_with_dynamics",
-        "tiny",
-        "fuzz seed",
-        write_v1(&ckpt).unwrap(),
-        tiny_metagraph(),
-    )
+    Bundle::new("performance_with_dynamics", "tiny", "fuzz seed", write_v1(&ckpt).unwrap(), tiny_metagraph())
 }
 
 #[test]
@@ -159,10 +139,7 @@ fn fuzz_body_survives_mutations() {
     let bundle = Bundle::from_bytes(&small, "small").unwrap();
     let ck_len = bundle.checkpoint_bytes().len();
     // checkpoint_file[0] starts after field 1 (2 + 58 bytes) and its own tag + length.
-    let ck_start = small
-        .windows(16)
-        .position(|w| w == &bundle.checkpoint_bytes()[..16])
-        .unwrap();
+    let ck_start = small.windows(16).position(|w| w == &bundle.checkpoint_bytes()[..16]).unwrap();
     let tail = ck_start + ck_len - 600..small.len();
     let mut t1 = Tally::default();
     for _ in 0..1500 {
@@ -201,11 +178,7 @@ fn fuzz_body_survives_mutations() {
     for i in 0..3000 {
         if i % 2 == 0 {
             // Half the edits land in the bundle header + meta record or in the index + footer.
-            let focus = if i % 4 == 0 {
-                0..700
-            } else {
-                tiny_bytes.len() - 300..tiny_bytes.len()
-            };
+            let focus = if i % 4 == 0 { 0..700 } else { tiny_bytes.len() - 300..tiny_bytes.len() };
             t3.add(fuzz_one(&mutate(&mut rng, &tiny_bytes, focus)));
         } else {
             let mut p = tiny.proto.clone();
@@ -226,11 +199,7 @@ fn fuzz_body_survives_mutations() {
     let raw = tiny.checkpoint_bytes().to_vec();
     let mut t4 = Tally::default();
     for i in 0..2000 {
-        let focus = if i % 2 == 0 {
-            0..600
-        } else {
-            raw.len() - 250..raw.len()
-        };
+        let focus = if i % 2 == 0 { 0..600 } else { raw.len() - 250..raw.len() };
         let mut d = mutate(&mut rng, &raw, focus);
         if d.len() == raw.len() {
             reseal(&mut d, &ths);

@@ -46,10 +46,6 @@ fn full512_read_and_write_speed() {
         best_parse * 1e3,
         best_write * 1e3,
         best_export * 1e3,
-        if cfg!(debug_assertions) {
-            "debug-assertions"
-        } else {
-            "release"
-        }
+        if cfg!(debug_assertions) { "debug-assertions" } else { "release" }
     );
 }

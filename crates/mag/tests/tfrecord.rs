@@ -73,10 +73,7 @@ fn flipped_bytes_are_detected() {
     let mut bad = file.clone();
     bad[second + 12 + 7] ^= 0x01;
     let err = read_records(&bad).unwrap_err().to_string();
-    assert!(
-        err.contains("record 1") && err.contains("data CRC32C mismatch"),
-        "{err}"
-    );
+    assert!(err.contains("record 1") && err.contains("data CRC32C mismatch"), "{err}");
     let mut r = TfRecordReader::new(&bad[..]);
     assert!(r.next_record().is_ok());
     let err = r.next_record().unwrap_err().to_string();
@@ -85,10 +82,7 @@ fn flipped_bytes_are_detected() {
     let mut bad = file.clone();
     bad[2] ^= 0x40;
     let err = read_records(&bad).unwrap_err().to_string();
-    assert!(
-        err.contains("record 0") && err.contains("length CRC32C mismatch"),
-        "{err}"
-    );
+    assert!(err.contains("record 0") && err.contains("length CRC32C mismatch"), "{err}");
     assert!(TfRecordReader::new(&bad[..]).next_record().is_err());
     // In a stored CRC.
     let mut bad = file.clone();
@@ -144,8 +138,7 @@ fn file_roundtrip_names_the_file() {
 fn note_encoding_labels_have_six_ints() {
     let inputs = vec![vec![0.5f32; 315]; 3];
     let labels = vec![vec![0i64, 0, 60, 0, 0, 0]; 3];
-    let ex = parse_performance_sequence_example(&performance_sequence_example(&inputs, &labels))
-        .unwrap();
+    let ex = parse_performance_sequence_example(&performance_sequence_example(&inputs, &labels)).unwrap();
     assert_eq!(ex.labels[2], [0, 0, 60, 0, 0, 0]);
     assert!(parse_performance_sequence_example(b"\x12\x03garbage").is_err());
 }

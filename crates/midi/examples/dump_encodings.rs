@@ -16,7 +16,10 @@ fn main() {
         let c = Config::PerformanceWithDynamics;
         let primer = c.tokens(&primer_performance(&seq, c).unwrap()).unwrap();
         let opts = PipelineOptions { magenta_compat: true, ..Default::default() };
-        let ev: Vec<Vec<u16>> = examples(&seq, &opts, &[0], &[1.0], &mut PipelineStats::default()).into_iter().map(|e| e.encoded.tokens).collect();
+        let ev: Vec<Vec<u16>> = examples(&seq, &opts, &[0], &[1.0], &mut PipelineStats::default())
+            .into_iter()
+            .map(|e| e.encoded.tokens)
+            .collect();
         println!("{}", serde_json::json!({"path": path, "primer": primer, "eval": ev}));
     }
 }

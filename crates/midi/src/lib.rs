@@ -10,7 +10,9 @@
 //! Parsing is midly's (lenient mode), so running status and odd chunk lengths are handled.
 #![forbid(unsafe_code)]
 
-use cadenza_notes::{ControlChange, KeySignature, Mode, Note, NoteSequence, SourceInfo, SourceKind, Tempo, TimeSignature};
+use cadenza_notes::{
+    ControlChange, KeySignature, Mode, Note, NoteSequence, SourceInfo, SourceKind, Tempo, TimeSignature,
+};
 use midly::{MetaMessage, MidiMessage, Smf, Timing, TrackEventKind};
 use std::path::Path;
 use thiserror::Error;
@@ -277,7 +279,8 @@ pub fn to_bytes(seq: &NoteSequence) -> Vec<u8> {
     use midly::{Format, Header, TrackEvent};
 
     let tpq: u16 = if (1..=0x7fff).contains(&seq.ticks_per_quarter) { seq.ticks_per_quarter as u16 } else { 220 };
-    let mut tempos: Vec<Tempo> = seq.tempos.iter().copied().filter(|t| t.qpm.is_finite() && t.qpm > 0.0 && t.time >= 0.0).collect();
+    let mut tempos: Vec<Tempo> =
+        seq.tempos.iter().copied().filter(|t| t.qpm.is_finite() && t.qpm > 0.0 && t.time >= 0.0).collect();
     tempos.sort_by(|a, b| a.time.total_cmp(&b.time));
     if tempos.first().map_or(true, |t| t.time > 0.0) {
         tempos.insert(0, Tempo { time: 0.0, qpm: 120.0 });
@@ -311,7 +314,10 @@ pub fn to_bytes(seq: &NoteSequence) -> Vec<u8> {
     }
     for ts in &seq.time_signatures {
         let pow = if ts.denominator.is_power_of_two() { ts.denominator.trailing_zeros() as u8 } else { 2 };
-        conductor.push((to_tick(ts.time), TrackEventKind::Meta(MetaMessage::TimeSignature(ts.numerator.min(255) as u8, pow, 24, 8))));
+        conductor.push((
+            to_tick(ts.time),
+            TrackEventKind::Meta(MetaMessage::TimeSignature(ts.numerator.min(255) as u8, pow, 24, 8)),
+        ));
     }
     for ks in &seq.key_signatures {
         let minor = ks.mode == Mode::Minor;
@@ -323,7 +329,9 @@ pub fn to_bytes(seq: &NoteSequence) -> Vec<u8> {
 
     // Group notes by (instrument, program, is_drum) in first-seen order.
     let mut groups: Vec<((u32, u32, bool), Vec<(u64, u8, TrackEventKind<'static>)>)> = Vec::new();
-    let group_of = |key: (u32, u32, bool), groups: &mut Vec<((u32, u32, bool), Vec<(u64, u8, TrackEventKind<'static>)>)>| -> usize {
+    let group_of = |key: (u32, u32, bool),
+                    groups: &mut Vec<((u32, u32, bool), Vec<(u64, u8, TrackEventKind<'static>)>)>|
+     -> usize {
         if let Some(i) = groups.iter().position(|g| g.0 == key) {
             i
         } else {
@@ -340,14 +348,38 @@ pub fn to_bytes(seq: &NoteSequence) -> Vec<u8> {
             b = a + 1;
         }
         // Order at equal ticks: offs (0) before controllers (1) before ons (2).
-        groups[gi].1.push((a, 2, TrackEventKind::Midi { channel: ch, message: MidiMessage::NoteOn { key: u7::new(n.pitch.min(127)), vel: u7::new(n.velocity.clamp(1, 127)) } }));
-        groups[gi].1.push((b, 0, TrackEventKind::Midi { channel: ch, message: MidiMessage::NoteOff { key: u7::new(n.pitch.min(127)), vel: u7::new(0) } }));
+        groups[gi].1.push((
+            a,
+            2,
+            TrackEventKind::Midi {
+                channel: ch,
+                message: MidiMessage::NoteOn { key: u7::new(n.pitch.min(127)), vel: u7::new(n.velocity.clamp(1, 127)) },
+            },
+        ));
+        groups[gi].1.push((
+            b,
+            0,
+            TrackEventKind::Midi {
+                channel: ch,
+                message: MidiMessage::NoteOff { key: u7::new(n.pitch.min(127)), vel: u7::new(0) },
+            },
+        ));
     }
     for c in &seq.control_changes {
         let key = (c.instrument, c.program, c.is_drum);
         let gi = group_of(key, &mut groups);
         let ch = u4::new(channel_for(gi, c.is_drum));
-        groups[gi].1.push((to_tick(c.time), 1, TrackEventKind::Midi { channel: ch, message: MidiMessage::Controller { controller: u7::new(c.controller.min(127)), value: u7::new(c.value.min(127)) } }));
+        groups[gi].1.push((
+            to_tick(c.time),
+            1,
+            TrackEventKind::Midi {
+                channel: ch,
+                message: MidiMessage::Controller {
+                    controller: u7::new(c.controller.min(127)),
+                    value: u7::new(c.value.min(127)),
+                },
+            },
+        ));
     }
 
     fn finish(mut evs: Vec<(u64, u8, TrackEventKind<'static>)>) -> Vec<TrackEvent<'static>> {
@@ -367,7 +399,14 @@ pub fn to_bytes(seq: &NoteSequence) -> Vec<u8> {
         if !key.2 {
             // First at tick 0: the stable sort in `finish` keeps it ahead of the notes.
             let ch = u4::new(channel_for(i, false));
-            all.push((0, 0, TrackEventKind::Midi { channel: ch, message: MidiMessage::ProgramChange { program: u7::new(key.1.min(127) as u8) } }));
+            all.push((
+                0,
+                0,
+                TrackEventKind::Midi {
+                    channel: ch,
+                    message: MidiMessage::ProgramChange { program: u7::new(key.1.min(127) as u8) },
+                },
+            ));
         }
         all.extend(evs);
         tracks.push(finish(all));
@@ -384,12 +423,17 @@ fn channel_for(i: usize, drum: bool) -> u8 {
         9
     } else {
         let c = (i % 15) as u8;
-        if c >= 9 { c + 1 } else { c }
+        if c >= 9 {
+            c + 1
+        } else {
+            c
+        }
     }
 }
 
 /// Writes a MIDI file atomically: a temp file in the same folder, then a rename, so an
 /// interrupted write never leaves a truncated file behind.
 pub fn write_file(seq: &NoteSequence, path: &Path) -> Result<(), MidiError> {
-    cadenza_atomic::write_atomic(path, &to_bytes(seq)).map_err(|e| MidiError::Write { file: path.display().to_string(), msg: e.to_string() })
+    cadenza_atomic::write_atomic(path, &to_bytes(seq))
+        .map_err(|e| MidiError::Write { file: path.display().to_string(), msg: e.to_string() })
 }

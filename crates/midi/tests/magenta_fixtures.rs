@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 fn shared() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    assert!(p.join("fixtures/magenta/events").is_dir(), "../shared/fixtures/magenta/events is missing beside the project root ({})", p.display());
+    assert!(
+        p.join("fixtures/magenta/events").is_dir(),
+        "../shared/fixtures/magenta/events is missing beside the project root ({})",
+        p.display()
+    );
     p
 }
 

@@ -24,7 +24,11 @@ fn midi_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn sorted_notes(s: &NoteSequence) -> Vec<(u8, u8, i64, i64)> {
     // Compare at millisecond resolution: the writer's ticks are exact to well under that.
-    let mut v: Vec<_> = s.notes.iter().map(|n| (n.pitch, n.velocity, (n.start * 1000.0).round() as i64, (n.end * 1000.0).round() as i64)).collect();
+    let mut v: Vec<_> = s
+        .notes
+        .iter()
+        .map(|n| (n.pitch, n.velocity, (n.start * 1000.0).round() as i64, (n.end * 1000.0).round() as i64))
+        .collect();
     v.sort();
     v
 }
@@ -78,11 +82,26 @@ fn broken_files_are_errors() {
 fn pairing_rules_follow_pretty_midi() {
     use midly::num::{u15, u28, u4, u7};
     use midly::{Format, Header, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
-    let on = |d: u32, k: u8, v: u8| TrackEvent { delta: u28::new(d), kind: TrackEventKind::Midi { channel: u4::new(0), message: MidiMessage::NoteOn { key: u7::new(k), vel: u7::new(v) } } };
+    let on = |d: u32, k: u8, v: u8| TrackEvent {
+        delta: u28::new(d),
+        kind: TrackEventKind::Midi {
+            channel: u4::new(0),
+            message: MidiMessage::NoteOn { key: u7::new(k), vel: u7::new(v) },
+        },
+    };
     let eot = TrackEvent { delta: u28::new(0), kind: TrackEventKind::Meta(midly::MetaMessage::EndOfTrack) };
     // Two overlapping C4s then one zero-velocity note-on closes both; an on+off on the same
     // tick is dropped; running status is exercised by midly's writer.
-    let track = vec![on(0, 60, 90), on(10, 60, 80), on(10, 60, 0), on(0, 62, 70), on(0, 62, 0), on(5, 64, 50), on(5, 64, 0), eot];
+    let track = vec![
+        on(0, 60, 90),
+        on(10, 60, 80),
+        on(10, 60, 0),
+        on(0, 62, 70),
+        on(0, 62, 0),
+        on(5, 64, 50),
+        on(5, 64, 0),
+        eot,
+    ];
     let smf = Smf { header: Header::new(Format::SingleTrack, Timing::Metrical(u15::new(100))), tracks: vec![track] };
     let mut bytes = Vec::new();
     smf.write_std(&mut bytes).unwrap();
@@ -112,13 +131,26 @@ fn events_to_notes_to_events_is_identity_on_real_files() {
         let canonical = round(&p);
         // Nothing is lost: both event lists decode to the same notes.
         let notes = |p: &Performance| {
-            let mut v: Vec<_> = p.to_sequence(100, 0, None, None).notes.iter().map(|n| (n.pitch, n.velocity, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64)).collect();
+            let mut v: Vec<_> = p
+                .to_sequence(100, 0, None, None)
+                .notes
+                .iter()
+                .map(|n| (n.pitch, n.velocity, (n.start * 100.0).round() as i64, (n.end * 100.0).round() as i64))
+                .collect();
             v.sort();
             v
         };
-        assert!(notes(&p) == notes(&canonical) && p.num_steps() == canonical.num_steps(), "{}: decoding lost notes", f.display());
+        assert!(
+            notes(&p) == notes(&canonical) && p.num_steps() == canonical.num_steps(),
+            "{}: decoding lost notes",
+            f.display()
+        );
         let again = round(&canonical);
         let first_diff = canonical.events.iter().zip(&again.events).position(|(x, y)| x != y);
-        assert!(canonical.events.len() == again.events.len() && first_diff.is_none(), "{}: differs at event {first_diff:?}", f.display());
+        assert!(
+            canonical.events.len() == again.events.len() && first_diff.is_none(),
+            "{}: differs at event {first_diff:?}",
+            f.display()
+        );
     }
 }

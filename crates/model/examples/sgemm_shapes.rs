@@ -71,7 +71,27 @@ fn gemm_crate(m: usize, n: usize, k: usize, c: &mut [f32], a: &[f32], ta: bool, 
     let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
     // SAFETY: the callers' buffers hold m×k, k×n and m×n floats, the strides stay inside them.
     unsafe {
-        gemm::gemm(m, n, k, c.as_mut_ptr(), 1, n as isize, false, a.as_ptr(), a_cs, a_rs, b.as_ptr(), 1, n as isize, 1.0, 1.0, false, false, false, par);
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            1,
+            n as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
     }
 }
 
@@ -85,16 +105,25 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         let t2 = Instant::now();
         let s2 = unsafe { fma_peak_ymm(iters) };
-        println!("FMA peak ymm (1 core): {:.1} GFLOP/s ({s2})", (iters * 12 * 8 * 2) as f64 / t2.elapsed().as_secs_f64() / 1e9);
+        println!(
+            "FMA peak ymm (1 core): {:.1} GFLOP/s ({s2})",
+            (iters * 12 * 8 * 2) as f64 / t2.elapsed().as_secs_f64() / 1e9
+        );
         let t2 = Instant::now();
         let both: f32 = std::thread::scope(|sc| {
             let h: Vec<_> = (0..2).map(|_| sc.spawn(|| unsafe { fma_peak(iters) })).collect();
             h.into_iter().map(|h| h.join().unwrap()).sum()
         });
-        println!("FMA peak zmm (2 threads): {:.1} GFLOP/s ({both})", (2 * iters * 12 * 16 * 2) as f64 / t2.elapsed().as_secs_f64() / 1e9);
+        println!(
+            "FMA peak zmm (2 threads): {:.1} GFLOP/s ({both})",
+            (2 * iters * 12 * 16 * 2) as f64 / t2.elapsed().as_secs_f64() / 1e9
+        );
         let g = (iters * 12 * 16 * 2) as f64 / secs / 1e9;
         let ghz = clock_ghz();
-        println!("FMA peak (1 core, 12 zmm chains): {g:.1} GFLOP/s at ~{ghz:.2} GHz = {:.1} FLOP/cycle (checksum {s})", g / ghz);
+        println!(
+            "FMA peak (1 core, 12 zmm chains): {g:.1} GFLOP/s at ~{ghz:.2} GHz = {:.1} FLOP/cycle (checksum {s})",
+            g / ghz
+        );
     }
     let shapes: [(usize, usize, usize, bool, &str); 4] = [
         (1024, 1024, 1024, false, "1024^3"),

@@ -3,7 +3,9 @@
 
 use crate::kernels::micro::{cell, gemm, CellIo};
 use crate::kernels::simd::{dispatch, Kernel};
-use crate::kernels::{gemv_acc, lstm_forward, lstm_step, part, sgemm, team_run, Level, Packed, Seg, SharedMut, SpinBarrier};
+use crate::kernels::{
+    gemv_acc, lstm_forward, lstm_step, part, sgemm, team_run, Level, Packed, Seg, SharedMut, SpinBarrier,
+};
 use crate::weights::Weights;
 use cadenza_performance::Token;
 
@@ -75,6 +77,24 @@ pub fn log_softmax_segments(logits: &mut [f32], sizes: &[usize]) {
     }
 }
 
+/// `softmax[t]` = P(event t+1 | events 0..t) at every position of `tokens` (flat, `token_width`
+/// values per event), the last included (it predicts past the end): what `cadenza likelihood
+/// --dump-probs` writes and Magenta's `softmax` collection holds for the same primer. Controls
+/// of conditioned configs are the ones the events imply, the default after the last.
+pub fn softmax_rows(w: &Weights, tokens: &[Token]) -> Vec<Vec<f32>> {
+    let config = w.config.config;
+    let width = config.token_width();
+    let events: Vec<&[Token]> = tokens.chunks(width).collect();
+    let ctrl = config.is_conditioned().then(|| {
+        let mut c = config.control_rows(tokens, false)[1..].to_vec();
+        c.push(config.encode_controls(&Default::default()));
+        c
+    });
+    let mut lp = sequence_logits(w, &events, ctrl.as_deref());
+    log_softmax_segments(&mut lp, &config.class_sizes());
+    lp.chunks(w.config.num_logits()).map(|r| r.iter().map(|v| v.exp()).collect()).collect()
+}
+
 /// Log-likelihood of a sequence of events, as Magenta's `_evaluate_log_likelihood`: the first
 /// event is given, every later one is scored. Returns (total, per-step log-probabilities).
 pub fn log_likelihood(w: &Weights, tokens: &[Token], disable_conditioning: bool) -> (f64, Vec<f32>) {
@@ -86,7 +106,8 @@ pub fn log_likelihood(w: &Weights, tokens: &[Token], disable_conditioning: bool)
     }
     let events: Vec<&[Token]> = tokens.chunks(width).collect();
     // Controls at i+1 go with event i (magenta-compat.md §1.7).
-    let ctrl = if cfg.is_conditioned() { Some(cfg.control_rows(tokens, disable_conditioning)[1..].to_vec()) } else { None };
+    let ctrl =
+        if cfg.is_conditioned() { Some(cfg.control_rows(tokens, disable_conditioning)[1..].to_vec()) } else { None };
     let mut lp = sequence_logits(w, &events[..n - 1], ctrl.as_deref());
     let sizes = cfg.class_sizes();
     log_softmax_segments(&mut lp, &sizes);
@@ -191,7 +212,12 @@ impl<'w> Stepper<'w> {
     /// [`Stepper::step`] for the rows marked in `active` only (all when `None`): the others
     /// keep their state, and their logits are left stale. Finished samples of a batch then
     /// cost nothing.
-    pub fn step_active(&mut self, tokens: &[&[Token]], controls: Option<&[Vec<f32>]>, active: Option<&[bool]>) -> &[f32] {
+    pub fn step_active(
+        &mut self,
+        tokens: &[&[Token]],
+        controls: Option<&[Vec<f32>]>,
+        active: Option<&[bool]>,
+    ) -> &[f32] {
         assert_eq!(tokens.len(), self.batch, "one event per batch row");
         if let Some(a) = active {
             assert_eq!(a.len(), self.batch, "one flag per batch row");
@@ -247,7 +273,11 @@ impl<'w> Stepper<'w> {
         let ctrl: Option<Vec<Vec<f32>>> = controls.map(|cs| rows.iter().map(|&r| cs[r].clone()).collect());
         let x0 = input_projection(w, &toks, ctrl.as_deref());
         let gather = |src: &[Vec<f32>]| -> Vec<Vec<f32>> {
-            layers.iter().enumerate().map(|(l, &n)| rows.iter().flat_map(|&r| src[l][r * n..(r + 1) * n].iter().cloned()).collect()).collect()
+            layers
+                .iter()
+                .enumerate()
+                .map(|(l, &n)| rows.iter().flat_map(|&r| src[l][r * n..(r + 1) * n].iter().cloned()).collect())
+                .collect()
         };
         let (mut hs, mut cs) = (gather(&self.h), gather(&self.c));
         let mut hns: Vec<Vec<f32>> = layers.iter().map(|&n| vec![0.0; na * n]).collect();
@@ -280,7 +310,17 @@ impl<'w> Stepper<'w> {
                 if self.batch == 1 {
                     gemv_acc(&self.h[l - 1], &w.kernels[l][..hin * g4], hin, g4, &mut self.x);
                 } else {
-                    sgemm(self.batch, g4, hin, &mut self.x, &self.h[l - 1], false, &w.kernels[l][..hin * g4], false, true);
+                    sgemm(
+                        self.batch,
+                        g4,
+                        hin,
+                        &mut self.x,
+                        &self.h[l - 1],
+                        false,
+                        &w.kernels[l][..hin * g4],
+                        false,
+                        true,
+                    );
                 }
                 std::mem::swap(&mut x, &mut self.x);
             }
@@ -308,7 +348,16 @@ impl<'w> Stepper<'w> {
 /// new hidden states into `hn`. At batch 1 this is a GEMV that reads every weight once per
 /// step, in the packed order (one sequential stream per thread).
 #[allow(clippy::too_many_arguments)]
-fn run_packed(w: &Weights, pk: &PackedNet, b: usize, x0: &[f32], hp: &[SharedMut], hn: &[SharedMut], cp: &[SharedMut], lp: SharedMut) {
+fn run_packed(
+    w: &Weights,
+    pk: &PackedNet,
+    b: usize,
+    x0: &[f32],
+    hp: &[SharedMut],
+    hn: &[SharedMut],
+    cp: &[SharedMut],
+    lp: SharedMut,
+) {
     team_run(&|tid, n, bar| dispatch(pk.level, StepThread { tid, n, bar, w, pk, b, x0, hp, hn, cp, lp }));
 }
 
@@ -338,7 +387,8 @@ impl Kernel for StepThread<'_> {
             let kp = &pk.layers[l];
             let own = part(hid / S::F32_LANES, tid, n);
             let (init, ldi) = if l == 0 { (x0.as_ptr(), 4 * hid) } else { (w.biases[l].as_ptr(), 0) };
-            let io = CellIo { init, ldi, c_in: cp[l].p(), c_out: cp[l].p(), h_out: hn[l].p(), gates: std::ptr::null_mut() };
+            let io =
+                CellIo { init, ldi, c_in: cp[l].p(), c_out: cp[l].p(), h_out: hn[l].p(), gates: std::ptr::null_mut() };
             // Layer 0 multiplies its own old h only; deeper layers [new h below, own old h].
             let own_h = Seg { a: hp[l].p(), lda: hid, k0: 0, k: hid };
             let (segs, nseg) = if l == 0 {
@@ -405,14 +455,22 @@ mod tests {
                 }
                 let e = one.step(&refs, None).to_vec();
                 for r in (0..b).filter(|&r| active[r]) {
-                    let worst = a[r * c..(r + 1) * c].iter().zip(&e[r * c..(r + 1) * c]).map(|(a, e)| (a - e).abs()).fold(0.0f32, f32::max);
+                    let worst = a[r * c..(r + 1) * c]
+                        .iter()
+                        .zip(&e[r * c..(r + 1) * c])
+                        .map(|(a, e)| (a - e).abs())
+                        .fold(0.0f32, f32::max);
                     assert!(worst < 1e-5, "active row {r}: {worst}");
                 }
                 let after = fast.state();
                 for (l, (x, y)) in before.iter().zip(&after).enumerate() {
                     let n = x.len() / b;
                     for r in [1usize, 2, 5] {
-                        assert_eq!(&x[r * n..(r + 1) * n], &y[r * n..(r + 1) * n], "inactive row {r} moved (state {l})");
+                        assert_eq!(
+                            &x[r * n..(r + 1) * n],
+                            &y[r * n..(r + 1) * n],
+                            "inactive row {r} moved (state {l})"
+                        );
                     }
                 }
                 // Bring the skipped rows back in line with the portable stepper.

@@ -164,7 +164,13 @@ impl Weights {
             )));
         }
         if layout.num_classes != mc.num_logits() {
-            return Err(invalid(format!("tensor {}: {} classes, config {} has {}", layout.names.fc_biases, layout.num_classes, config.key(), mc.num_logits())));
+            return Err(invalid(format!(
+                "tensor {}: {} classes, config {} has {}",
+                layout.names.fc_biases,
+                layout.num_classes,
+                config.key(),
+                mc.num_logits()
+            )));
         }
         let get = |name: &str| -> Result<Vec<f32>, ModelError> {
             ckpt.get(name).map(|t| t.data.clone()).ok_or_else(|| invalid(format!("tensor {name} is missing")))
@@ -194,7 +200,12 @@ impl Weights {
         let invalid = |msg: String| ModelError::Invalid { path: source.to_string(), msg };
         let c = &self.config;
         if c.layers.is_empty() || self.kernels.len() != c.layers.len() || self.biases.len() != c.layers.len() {
-            return Err(invalid(format!("{} layers in the config, {} kernels, {} biases", c.layers.len(), self.kernels.len(), self.biases.len())));
+            return Err(invalid(format!(
+                "{} layers in the config, {} kernels, {} biases",
+                c.layers.len(),
+                self.kernels.len(),
+                self.biases.len()
+            )));
         }
         let mut expect: Vec<(&str, usize, usize)> = Vec::new();
         for (l, &h) in c.layers.iter().enumerate() {
@@ -258,7 +269,11 @@ impl Weights {
         let c = &self.config;
         let mut ts = Vec::new();
         for (l, &h) in c.layers.iter().enumerate() {
-            ts.push(Tensor::new(self.names.kernels[l].clone(), vec![c.layer_input(l) + h, 4 * h], self.kernels[l].clone())?);
+            ts.push(Tensor::new(
+                self.names.kernels[l].clone(),
+                vec![c.layer_input(l) + h, 4 * h],
+                self.kernels[l].clone(),
+            )?);
             ts.push(Tensor::new(self.names.biases[l].clone(), vec![4 * h], self.stored_bias(l))?);
         }
         ts.push(Tensor::new(self.names.fc_weights.clone(), vec![c.top(), c.num_logits()], self.fc_w.clone())?);
@@ -287,13 +302,17 @@ impl Weights {
             move |source| ModelError::Io { path: p, source }
         };
         let text = std::fs::read_to_string(&mpath).map_err(io(&mpath))?;
-        let mf: ModelFile = serde_json::from_str(&text).map_err(|e| ModelError::Invalid { path: mpath.display().to_string(), msg: e.to_string() })?;
+        let mf: ModelFile = serde_json::from_str(&text)
+            .map_err(|e| ModelError::Invalid { path: mpath.display().to_string(), msg: e.to_string() })?;
         let wpath = dir.join("weights.ckpt");
         let bytes = std::fs::read(&wpath).map_err(io(&wpath))?;
-        let ckpt = cadenza_mag::read_v1(&bytes).map_err(|e| ModelError::Invalid { path: wpath.display().to_string(), msg: e.to_string() })?;
+        let ckpt = cadenza_mag::read_v1(&bytes)
+            .map_err(|e| ModelError::Invalid { path: wpath.display().to_string(), msg: e.to_string() })?;
         let source = wpath.display().to_string();
         let get = |name: &str| -> Result<Vec<f32>, ModelError> {
-            ckpt.get(name).map(|t| t.data.clone()).ok_or_else(|| ModelError::Invalid { path: source.clone(), msg: format!("tensor {name} is missing") })
+            ckpt.get(name)
+                .map(|t| t.data.clone())
+                .ok_or_else(|| ModelError::Invalid { path: source.clone(), msg: format!("tensor {name} is missing") })
         };
         let w = Weights {
             kernels: mf.names.kernels.iter().map(|n| get(n)).collect::<Result<_, _>>()?,
@@ -314,7 +333,12 @@ impl Weights {
         std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.display().to_string(), source })?;
         let bytes = cadenza_mag::write_v1(&self.to_checkpoint()?)?;
         cadenza_mag::write_file_atomic(&dir.join("weights.ckpt"), &bytes)?;
-        let mf = ModelFile { format: 1, model: self.config.clone(), names: self.names.clone(), provenance: provenance.to_string() };
+        let mf = ModelFile {
+            format: 1,
+            model: self.config.clone(),
+            names: self.names.clone(),
+            provenance: provenance.to_string(),
+        };
         let json = serde_json::to_vec_pretty(&mf).expect("serialisable");
         cadenza_mag::write_file_atomic(&dir.join("model.json"), &json)?;
         Ok(())

@@ -46,10 +46,20 @@ fn check(bundle: &str, probs: &str) {
     }
     println!("{bundle}: max |softmax − Magenta| = {worst:.3e}");
     assert!(worst <= 1e-5, "{bundle}: softmax differs from Magenta by {worst}");
+    // What `likelihood --dump-probs` writes is the same softmax.
+    let rows = cadenza_model::inference::softmax_rows(&w, &p.primer_class_indices);
+    assert_eq!(rows.len(), p.primer_class_indices.len());
+    for (t, row) in rows.iter().enumerate() {
+        assert!(row.iter().zip(&lp[t * 388..(t + 1) * 388]).all(|(a, b)| *a == b.exp()), "row {t}");
+    }
 
     let (ll, _) = log_likelihood(&w, &p.primer_class_indices, false);
     println!("{bundle}: log-likelihood {ll:.4} (Magenta {:.4})", p.log_likelihood_magenta_evaluate);
-    assert!((ll - p.log_likelihood_magenta_evaluate).abs() <= 1e-3, "{bundle}: {ll} vs {}", p.log_likelihood_magenta_evaluate);
+    assert!(
+        (ll - p.log_likelihood_magenta_evaluate).abs() <= 1e-3,
+        "{bundle}: {ll} vs {}",
+        p.log_likelihood_magenta_evaluate
+    );
 
     // Feeding one event at a time with carried state ends in Magenta's final state.
     let mut st = Stepper::new(&w, 1);
@@ -98,7 +108,11 @@ fn import_export_round_trip_is_bit_exact() {
     w2.export_bundle(&template).unwrap().write_atomic(&out).unwrap();
     let w3 = Weights::load(&out).unwrap();
     assert_eq!(w, w3);
-    assert_eq!(std::fs::read(&src).unwrap(), std::fs::read(&out).unwrap(), "unchanged weights give the template's exact bytes");
+    assert_eq!(
+        std::fs::read(&src).unwrap(),
+        std::fs::read(&out).unwrap(),
+        "unchanged weights give the template's exact bytes"
+    );
 }
 
 /// A copy of a fixture bundle as a `use_cudnn=True` Magenta would have written it: variables
@@ -128,7 +142,10 @@ fn cudnn_copy(bundle: &str, per_layer: bool) -> (cadenza_mag::Bundle, cadenza_ma
         };
         ts.push(cadenza_mag::Tensor::new(name, t.shape.clone(), data).unwrap());
     }
-    assert_eq!(layout.names.cells.len(), ts.iter().filter(|t| t.name.ends_with("cudnn_compatible_lstm_cell/kernel")).count());
+    assert_eq!(
+        layout.names.cells.len(),
+        ts.iter().filter(|t| t.name.ends_with("cudnn_compatible_lstm_cell/kernel")).count()
+    );
     let ckpt = cadenza_mag::Checkpoint::new(ts).unwrap();
     let bytes = cadenza_mag::write_v1(&ckpt).unwrap();
     // Its graph: the fixture's, with the cells' nodes renamed and each layer's cell an
@@ -138,18 +155,31 @@ fn cudnn_copy(bundle: &str, per_layer: bool) -> (cadenza_mag::Bundle, cadenza_ma
     let nodes = &mut mg.graph_def.as_mut().unwrap().node;
     nodes.retain(|n| !n.name.contains("/basic_lstm_cell/"));
     for k in 0..layout.names.cells.len() {
-        let mut n = cadenza_mag::metagraph::NodeDef { name: format!("cudnn_lstm/rnn/while/multi_rnn_cell/cell_{k}/cudnn_compatible_lstm_cell/LSTMBlockCell"), op: "LSTMBlockCell".into(), input: vec![], attr: Default::default() };
+        let mut n = cadenza_mag::metagraph::NodeDef {
+            name: format!("cudnn_lstm/rnn/while/multi_rnn_cell/cell_{k}/cudnn_compatible_lstm_cell/LSTMBlockCell"),
+            op: "LSTMBlockCell".into(),
+            input: vec![],
+            attr: Default::default(),
+        };
         n.attr.insert("forget_bias".into(), cadenza_mag::metagraph::AttrValue { f: Some(0.0), tensor: None });
         nodes.push(n);
     }
-    let out = cadenza_mag::Bundle::new(b.generator_id(), b.generator_description(), "cuDNN-layout copy", bytes, mg.encode_to_vec());
+    let out = cadenza_mag::Bundle::new(
+        b.generator_id(),
+        b.generator_description(),
+        "cuDNN-layout copy",
+        bytes,
+        mg.encode_to_vec(),
+    );
     (out, ckpt)
 }
 
 /// cuDNN-trained bundles load and give Magenta's softmax; export keeps their layout.
 #[test]
 fn cudnn_layout_bundles_give_the_fixture_softmax() {
-    for (bundle, probs, per_layer) in [("perf_dyn_full512.mag", "probs_full512.json", false), ("perf_dyn_small64.mag", "probs_small64.json", true)] {
+    for (bundle, probs, per_layer) in
+        [("perf_dyn_full512.mag", "probs_full512.json", false), ("perf_dyn_small64.mag", "probs_small64.json", true)]
+    {
         let p: Probs = serde_json::from_str(&std::fs::read_to_string(fixtures().join(probs)).unwrap()).unwrap();
         let (b, stored) = cudnn_copy(bundle, per_layer);
         let dir = tempfile::tempdir().unwrap();
@@ -176,7 +206,14 @@ fn cudnn_layout_bundles_give_the_fixture_softmax() {
         assert_eq!(w.names, w2.names);
         assert!(w.kernels == w2.kernels && w.fc_w == w2.fc_w && w.fc_b == w2.fc_b);
         for (l, (a, b)) in w.biases.iter().zip(&w2.biases).enumerate() {
-            let bad: Vec<(usize, f32, f32)> = a.iter().zip(b).enumerate().filter(|(_, (x, y))| x.to_bits() != y.to_bits()).map(|(i, (x, y))| (i, *x, *y)).take(3).collect();
+            let bad: Vec<(usize, f32, f32)> = a
+                .iter()
+                .zip(b)
+                .enumerate()
+                .filter(|(_, (x, y))| x.to_bits() != y.to_bits())
+                .map(|(i, (x, y))| (i, *x, *y))
+                .take(3)
+                .collect();
             assert!(bad.is_empty(), "layer {l} bias: {bad:?}");
         }
         let back = w2.export_bundle(&b).unwrap().checkpoint().unwrap();
@@ -191,14 +228,28 @@ fn cudnn_layout_bundles_give_the_fixture_softmax() {
 fn an_attention_bundle_is_refused_by_name() {
     let b = cadenza_mag::Bundle::read(fixtures().join("bundles/perf_dyn_small64.mag")).unwrap();
     let mut ts = b.checkpoint().unwrap().tensors;
-    ts.push(cadenza_mag::Tensor::new("rnn/attention_cell_wrapper/attention/kernel", vec![128, 64], vec![0.0; 128 * 64]).unwrap());
+    ts.push(
+        cadenza_mag::Tensor::new("rnn/attention_cell_wrapper/attention/kernel", vec![128, 64], vec![0.0; 128 * 64])
+            .unwrap(),
+    );
     let bytes = cadenza_mag::write_v1(&cadenza_mag::Checkpoint::new(ts).unwrap()).unwrap();
-    let bad = cadenza_mag::Bundle::new(b.generator_id(), b.generator_description(), "attention", bytes, b.metagraph_bytes().to_vec());
+    let bad = cadenza_mag::Bundle::new(
+        b.generator_id(),
+        b.generator_description(),
+        "attention",
+        bytes,
+        b.metagraph_bytes().to_vec(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("attn.mag");
     bad.write_atomic(&path).unwrap();
     let err = Weights::load(&path).unwrap_err().to_string();
-    assert!(err.contains("rnn/attention_cell_wrapper/attention/kernel") && err.contains("attention model") && err.contains("attn.mag"), "{err}");
+    assert!(
+        err.contains("rnn/attention_cell_wrapper/attention/kernel")
+            && err.contains("attention model")
+            && err.contains("attn.mag"),
+        "{err}"
+    );
 }
 
 /// The fixture metagraphs say BasicLSTMCell with forget bias 1.0 in every layer; mutated
@@ -218,7 +269,13 @@ fn metagraphs_are_checked_against_the_checkpoint() {
         let with_graph = |edit: &dyn Fn(&mut Vec<NodeDef>)| {
             let mut mg = MetaGraphDef::decode(b.metagraph_bytes()).unwrap();
             edit(&mut mg.graph_def.as_mut().unwrap().node);
-            let copy = cadenza_mag::Bundle::new(b.generator_id(), b.generator_description(), "mutated", b.checkpoint_bytes().to_vec(), mg.encode_to_vec());
+            let copy = cadenza_mag::Bundle::new(
+                b.generator_id(),
+                b.generator_description(),
+                "mutated",
+                b.checkpoint_bytes().to_vec(),
+                mg.encode_to_vec(),
+            );
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("mutated.mag");
             copy.write_atomic(&path).unwrap();
@@ -231,11 +288,29 @@ fn metagraphs_are_checked_against_the_checkpoint() {
             }
         })
         .unwrap_err();
-        assert!(err.contains("cell_1/basic_lstm_cell/Add") && err.contains("forget bias of 0") && err.contains("mutated.mag"), "{err}");
-        let err = with_graph(&|nodes| nodes.push(NodeDef { name: "rnn/while/rnn/attention_cell_wrapper/attention/Softmax".into(), op: "Softmax".into(), input: vec![], attr: Default::default() })).unwrap_err();
+        assert!(
+            err.contains("cell_1/basic_lstm_cell/Add")
+                && err.contains("forget bias of 0")
+                && err.contains("mutated.mag"),
+            "{err}"
+        );
+        let err = with_graph(&|nodes| {
+            nodes.push(NodeDef {
+                name: "rnn/while/rnn/attention_cell_wrapper/attention/Softmax".into(),
+                op: "Softmax".into(),
+                input: vec![],
+                attr: Default::default(),
+            })
+        })
+        .unwrap_err();
         assert!(err.contains("attention_cell_wrapper") && err.contains("AttentionCellWrapper"), "{err}");
         let err = with_graph(&|nodes| {
-            let mut n = NodeDef { name: "rnn/while/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/LSTMBlockCell".into(), op: "LSTMBlockCell".into(), input: vec![], attr: Default::default() };
+            let mut n = NodeDef {
+                name: "rnn/while/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/LSTMBlockCell".into(),
+                op: "LSTMBlockCell".into(),
+                input: vec![],
+                attr: Default::default(),
+            };
             n.attr.insert("forget_bias".into(), AttrValue { f: Some(0.0), tensor: None });
             nodes.push(n);
         })

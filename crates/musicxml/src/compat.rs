@@ -21,17 +21,58 @@ const DEFAULT_QPM: f64 = 120.0;
 /// `musicxml_reader.music_proto_keys`: circle-of-fifths index + 7 to the proto's Key enum.
 const PROTO_KEYS: [u8; 15] = [11, 6, 1, 8, 3, 10, 5, 0, 7, 2, 9, 4, 11, 6, 1];
 const NOTE_TYPES: [&str; 14] = [
-    "maxima", "long", "breve", "whole", "half", "quarter", "eighth", "16th", "32nd", "64th", "128th", "256th",
-    "512th", "1024th",
+    "maxima", "long", "breve", "whole", "half", "quarter", "eighth", "16th", "32nd", "64th", "128th", "256th", "512th",
+    "1024th",
 ];
 /// Keys of `ChordSymbol.CHORD_KIND_ABBREVIATIONS`: any other `<kind>` text is an error.
 const CHORD_KINDS: &[&str] = &[
-    "major", "minor", "augmented", "diminished", "dominant", "major-seventh", "minor-seventh",
-    "diminished-seventh", "augmented-seventh", "half-diminished", "major-minor", "major-sixth", "minor-sixth",
-    "dominant-ninth", "major-ninth", "minor-ninth", "dominant-11th", "major-11th", "minor-11th", "dominant-13th",
-    "major-13th", "minor-13th", "suspended-second", "suspended-fourth", "pedal", "power", "none",
-    "dominant-seventh", "augmented-ninth", "minor-major", "", "min", "aug", "dim", "7", "maj7", "min7", "dim7",
-    "m7b5", "minMaj7", "6", "min6", "maj69", "9", "maj9", "min9", "sus47",
+    "major",
+    "minor",
+    "augmented",
+    "diminished",
+    "dominant",
+    "major-seventh",
+    "minor-seventh",
+    "diminished-seventh",
+    "augmented-seventh",
+    "half-diminished",
+    "major-minor",
+    "major-sixth",
+    "minor-sixth",
+    "dominant-ninth",
+    "major-ninth",
+    "minor-ninth",
+    "dominant-11th",
+    "major-11th",
+    "minor-11th",
+    "dominant-13th",
+    "major-13th",
+    "minor-13th",
+    "suspended-second",
+    "suspended-fourth",
+    "pedal",
+    "power",
+    "none",
+    "dominant-seventh",
+    "augmented-ninth",
+    "minor-major",
+    "",
+    "min",
+    "aug",
+    "dim",
+    "7",
+    "maj7",
+    "min7",
+    "dim7",
+    "m7b5",
+    "minMaj7",
+    "6",
+    "min6",
+    "maj69",
+    "9",
+    "maj9",
+    "min9",
+    "sus47",
 ];
 
 type R<T> = Result<T, String>;
@@ -199,9 +240,10 @@ fn to_sequence(parts: &[Vec<CMeasure>], st: &State, total_time: f64) -> R<NoteSe
         // Python list indexing: -15..-1 wrap around, anything else is an IndexError.
         let i = k.fifths.checked_add(7).ok_or("IndexError: key out of range")?;
         let i = if (-15..0).contains(&i) { i + 15 } else { i };
-        let key = *usize::try_from(i).ok().and_then(|i| PROTO_KEYS.get(i)).ok_or_else(|| {
-            format!("IndexError: list index out of range (key signature with {} fifths)", k.fifths)
-        })?;
+        let key = *usize::try_from(i)
+            .ok()
+            .and_then(|i| PROTO_KEYS.get(i))
+            .ok_or_else(|| format!("IndexError: list index out of range (key signature with {} fifths)", k.fifths))?;
         // The parser compares an Element with 'minor', so every key is major.
         seq.key_signatures.push(KeySignature { time: k.time, key, mode: Mode::Major });
     }
@@ -232,9 +274,14 @@ fn to_sequence(parts: &[Vec<CMeasure>], st: &State, total_time: f64) -> R<NoteSe
             if !start.is_finite() || !end.is_finite() {
                 return Err("note time is not finite".into());
             }
-            let pitch = u8::try_from(pitch).ok().filter(|p| *p <= 127).ok_or_else(|| format!("MIDI pitch {pitch} out of range"))?;
-            let velocity =
-                u8::try_from(n.velocity).ok().filter(|v| *v <= 127).ok_or_else(|| format!("velocity {} out of range", n.velocity))?;
+            let pitch = u8::try_from(pitch)
+                .ok()
+                .filter(|p| *p <= 127)
+                .ok_or_else(|| format!("MIDI pitch {pitch} out of range"))?;
+            let velocity = u8::try_from(n.velocity)
+                .ok()
+                .filter(|v| *v <= 127)
+                .ok_or_else(|| format!("velocity {} out of range", n.velocity))?;
             let u = |v: i64, what: &str| u32::try_from(v).map_err(|_| format!("{what} {v} out of range"));
             seq.notes.push(Note {
                 pitch,
@@ -352,7 +399,8 @@ fn parse_attributes(xml: Node, st: &mut State, m: &mut CMeasure) -> R<()> {
         match name(c) {
             "divisions" => st.divisions = py_int(et_text(c).as_deref())?,
             "key" => {
-                let fifths = child(c, "fifths").ok_or("KeyParseError: Could not find fifths attribute in key signature.")?;
+                let fifths =
+                    child(c, "fifths").ok_or("KeyParseError: Could not find fifths attribute in key signature.")?;
                 let fifths = py_int(et_text(fifths).as_deref())?;
                 m.key_signature = Some(CKey { fifths, time: st.time_position });
             }
@@ -413,7 +461,11 @@ fn fix_time_signature(st: &mut State, m: &mut CMeasure, numerator: i64, start: f
             let (snum, sden) = state_ts.ok_or("time signature state is missing")?;
             let fractional_state = frac(snum, sden)?;
             let pickup = numerator < snum;
-            let (n, d) = if fractional == (Frac { n: 1, d: 1 }) && !pickup { (sden, sden) } else { (fractional.n, fractional.d) };
+            let (n, d) = if fractional == (Frac { n: 1, d: 1 }) && !pickup {
+                (sden, sden)
+            } else {
+                (fractional.n, fractional.d)
+            };
             if pickup || (m.time_signature.is_none() && fractional != fractional_state) {
                 m.time_signature = Some(CTime { numerator: n, denominator: d, time: start });
                 st.time_signature = Some((n, d));
@@ -569,7 +621,8 @@ fn check_harmony(xml: Node, st: &State) -> R<()> {
                 no_chord = t == "none";
             }
             "degree" => {
-                let v = child(c, "degree-value").ok_or("ChordSymbolParseError: Missing scale degree value in harmony")?;
+                let v =
+                    child(c, "degree-value").ok_or("ChordSymbolParseError: Missing scale degree value in harmony")?;
                 let v = et_text(v).ok_or("ChordSymbolParseError: Missing scale degree")?;
                 py_int(Some(&v)).map_err(|_| format!("ChordSymbolParseError: Non-integer scale degree: {v}"))?;
                 let mut altered = false;
@@ -583,9 +636,7 @@ fn check_harmony(xml: Node, st: &State) -> R<()> {
                     Some("add") | Some("subtract") => {}
                     Some("alter") if altered => {}
                     Some("alter") => return Err("ChordSymbolParseError: Degree alteration by zero semitones".into()),
-                    other => {
-                        return Err(format!("ChordSymbolParseError: Invalid degree modification type: {other:?}"))
-                    }
+                    other => return Err(format!("ChordSymbolParseError: Invalid degree modification type: {other:?}")),
                 }
             }
             "bass" => pitch(c, "bass-step", "bass-alter")?,

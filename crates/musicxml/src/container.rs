@@ -106,9 +106,7 @@ fn read_entry(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, idx: usize, what: &str) 
         )));
     }
     let mut buf = Vec::with_capacity(claimed.min(64 << 20) as usize);
-    f.take(MAX_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Fail::Container(format!("{what}: cannot inflate: {e}")))?;
+    f.take(MAX_BYTES + 1).read_to_end(&mut buf).map_err(|e| Fail::Container(format!("{what}: cannot inflate: {e}")))?;
     if buf.len() as u64 > MAX_BYTES {
         return Err(Fail::TooLarge(format!("{what} inflates past {} MiB", MAX_BYTES >> 20)));
     }
@@ -335,7 +333,8 @@ mod tests {
     #[test]
     fn encodings() {
         let mut w = Warnings::default();
-        let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("<a>é</a>".encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
+        let utf16: Vec<u8> =
+            [0xFF, 0xFE].into_iter().chain("<a>é</a>".encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
         assert_eq!(decode(&utf16, true, &mut w).unwrap(), "<a>é</a>");
         let latin1 = b"<?xml version='1.0' encoding='ISO-8859-1'?><a>\xe9</a>";
         assert!(decode(latin1, true, &mut w).unwrap().ends_with("<a>é</a>"));

@@ -54,9 +54,8 @@ fn read_marks(m: Node) -> Marks {
             }
         }
     }
-    let sounds = elements(m)
-        .filter(|c| name(*c) == "sound")
-        .chain(children(m, "direction").flat_map(|d| children(d, "sound")));
+    let sounds =
+        elements(m).filter(|c| name(*c) == "sound").chain(children(m, "direction").flat_map(|d| children(d, "sound")));
     for s in sounds {
         let yes = |a: &str| s.attribute(a).is_some_and(|v| v != "no");
         k.segno |= s.attribute("segno").is_some();

@@ -207,12 +207,7 @@ pub(crate) fn import(root: Node, expand_repeats: bool, w: &mut Warnings) -> R<No
         resolve_graces(&mut notes, &graces);
         merge_ties(&mut notes, w);
         apply_dynamics(&mut notes, dynamics);
-        parts.push(PartOut {
-            notes,
-            end,
-            instrument: channel.unwrap_or(index as u32),
-            program: program.unwrap_or(0),
-        });
+        parts.push(PartOut { notes, end, instrument: channel.unwrap_or(index as u32), program: program.unwrap_or(0) });
     }
     if parts.is_empty() {
         w.push("score has no <part>");
@@ -703,7 +698,8 @@ impl<'a> PartParser<'a> {
                 return None;
             }
         };
-        let Some(octave) = child_text(p, "octave").and_then(|o| o.parse::<i32>().ok()).filter(|o| (-2..=12).contains(o))
+        let Some(octave) =
+            child_text(p, "octave").and_then(|o| o.parse::<i32>().ok()).filter(|o| (-2..=12).contains(o))
         else {
             self.w.push("note with an unreadable <octave> skipped");
             return None;
@@ -886,9 +882,12 @@ fn resolve_graces(notes: &mut [RawNote], groups: &[GraceGroup]) {
                 None => Some(nominal.min(base.mul(cap)?)),
             }
         };
-        let principals = if g.has_principal && g.steal_previous.is_none() { by_onset.get(&(g.voice, g.onset)) } else { None };
+        let principals =
+            if g.has_principal && g.steal_previous.is_none() { by_onset.get(&(g.voice, g.onset)) } else { None };
         if let Some(ps) = principals {
-            if let Some(total) = min_dur(notes, ps).and_then(|base| share(base, g.steal_following)).filter(|t| t.is_positive()) {
+            if let Some(total) =
+                min_dur(notes, ps).and_then(|base| share(base, g.steal_following)).filter(|t| t.is_positive())
+            {
                 place(notes, g, g.onset, total, nominal);
                 for &i in ps {
                     if let (Some(on), Some(d)) = (notes[i].onset.add(total), notes[i].dur.sub(total)) {
@@ -950,9 +949,8 @@ fn merge_ties(notes: &mut [RawNote], w: &mut Warnings) {
         let (onset, voice, start, stop, orig_end) = (n.orig_onset, n.voice, n.tie_start, n.tie_stop, n.orig_end);
         let Some(chains) = open.get_mut(pitch as usize) else { continue };
         if stop {
-            let near = |c: &(usize, Rat, u32)| {
-                c.2 == voice && c.1 < onset && onset.sub(c.1).is_some_and(|gap| gap <= MAX_GAP)
-            };
+            let near =
+                |c: &(usize, Rat, u32)| c.2 == voice && c.1 < onset && onset.sub(c.1).is_some_and(|gap| gap <= MAX_GAP);
             let k = chains
                 .iter()
                 .position(|c| c.1 == onset && c.2 == voice)

@@ -48,7 +48,11 @@ fn every_asap_score_imports_in_both_modes() {
     let mut files = Vec::new();
     scores(&asap_dir(), &mut files);
     assert_eq!(files.len(), 206, "expected the 206 ASAP xml_score.mxl files");
-    for (label, opts) in [("compat", COMPAT), ("default", DEFAULT), ("default+repeats", ImportOptions { expand_repeats: true, ..DEFAULT })] {
+    for (label, opts) in [
+        ("compat", COMPAT),
+        ("default", DEFAULT),
+        ("default+repeats", ImportOptions { expand_repeats: true, ..DEFAULT }),
+    ] {
         let t = Instant::now();
         let mut notes = 0;
         for f in &files {
@@ -182,8 +186,7 @@ fn default_real_tie_is_one_note() {
     assert_eq!(g4.len(), 1, "{g4:?}");
     assert_eq!((g4[0].start, g4[0].end), (2.25, 2.625));
     let c = import(rel, COMPAT).sequence;
-    let g4c: Vec<(f64, f64)> =
-        c.notes.iter().filter(around).map(|n| (n.start, n.end)).collect();
+    let g4c: Vec<(f64, f64)> = c.notes.iter().filter(around).map(|n| (n.start, n.end)).collect();
     assert_eq!(g4c, vec![(2.25, 2.5), (2.5, 2.625)]);
     assert!(d.notes.len() < c.notes.len());
 }

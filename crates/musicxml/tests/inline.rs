@@ -8,7 +8,8 @@ const COMPAT: ImportOptions = ImportOptions { magenta_compat: true, expand_repea
 const DEFAULT: ImportOptions = ImportOptions { magenta_compat: false, expand_repeats: false };
 const REPEATS: ImportOptions = ImportOptions { magenta_compat: false, expand_repeats: true };
 
-const ATTR: &str = "<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time></attributes>";
+const ATTR: &str =
+    "<attributes><divisions>1</divisions><time><beats>4</beats><beat-type>4</beat-type></time></attributes>";
 
 /// A one-part score-partwise document around `measures`.
 fn one(measures: &str) -> String {
@@ -88,7 +89,11 @@ fn pitch_spelling_and_microtones() {
 
 #[test]
 fn chord_notes_keep_their_own_durations() {
-    let xml = one(&measure(&format!("{ATTR}{}{}", n("C", 0, 4, 4, ""), n("E", 0, 4, 1, "").replacen("<note>", "<note><chord/>", 1))));
+    let xml = one(&measure(&format!(
+        "{ATTR}{}{}",
+        n("C", 0, 4, 4, ""),
+        n("E", 0, 4, 1, "").replacen("<note>", "<note><chord/>", 1)
+    )));
     assert_eq!(times(&read(&xml, DEFAULT).sequence.notes), vec![(60, 0.0, 2.0), (64, 0.0, 0.5)]);
     // note-seq gives every chord note the first note's duration.
     assert_eq!(times(&read(&xml, COMPAT).sequence.notes), vec![(60, 0.0, 2.0), (64, 0.0, 2.0)]);
@@ -117,7 +122,9 @@ fn tied_notes_are_one_note() {
 #[test]
 fn grace_notes_take_time_from_their_principal() {
     let grace = |slash: &str, step: &str, ty: &str, attrs: &str| {
-        format!(r#"<note><grace{slash}{attrs}/><pitch><step>{step}</step><octave>5</octave></pitch><voice>1</voice><type>{ty}</type></note>"#)
+        format!(
+            r#"<note><grace{slash}{attrs}/><pitch><step>{step}</step><octave>5</octave></pitch><voice>1</voice><type>{ty}</type></note>"#
+        )
     };
     // Acciaccatura before beat 2: a 32nd (1/8 quarter = 62.5 ms at 120 qpm) taken from E4.
     let xml = one(&measure(&format!(
@@ -133,7 +140,8 @@ fn grace_notes_take_time_from_their_principal() {
     assert_eq!(times(&c.notes), vec![(60, 0.0, 0.5), (74, 0.0, 0.0), (64, 0.5, 1.0)]);
 
     // An appoggiatura (eighth) before a half note takes its written value.
-    let xml = one(&measure(&format!("{ATTR}{}{}{}", n("C", 0, 4, 2, ""), grace("", "D", "eighth", ""), n("E", 0, 4, 2, ""))));
+    let xml =
+        one(&measure(&format!("{ATTR}{}{}{}", n("C", 0, 4, 2, ""), grace("", "D", "eighth", ""), n("E", 0, 4, 2, ""))));
     assert_eq!(times(&read(&xml, DEFAULT).sequence.notes), vec![(60, 0.0, 1.0), (74, 1.0, 1.25), (64, 1.25, 2.0)]);
 
     // Two graces in a row share the time in order; never more than 1/4 of a quarter note.
@@ -159,7 +167,11 @@ fn grace_notes_take_time_from_their_principal() {
     assert_eq!(times(&read(&xml, DEFAULT).sequence.notes), vec![(60, 0.0, 0.25), (74, 0.25, 0.5), (64, 0.5, 1.0)]);
 
     // steal-time-following: exactly that share of the principal.
-    let xml = one(&measure(&format!("{ATTR}{}{}", grace("", "D", "eighth", r#" steal-time-following="25""#), n("E", 0, 4, 4, ""))));
+    let xml = one(&measure(&format!(
+        "{ATTR}{}{}",
+        grace("", "D", "eighth", r#" steal-time-following="25""#),
+        n("E", 0, 4, 4, "")
+    )));
     assert_eq!(times(&read(&xml, DEFAULT).sequence.notes), vec![(74, 0.0, 0.5), (64, 0.5, 2.0)]);
 }
 
@@ -189,14 +201,20 @@ fn metronome_marks_set_the_tempo() {
 
 #[test]
 fn one_tempo_map_for_all_parts() {
-    let tempo = |q: u32| format!(r#"<direction><direction-type><words>x</words></direction-type><sound tempo="{q}"/></direction>"#);
+    let tempo = |q: u32| {
+        format!(r#"<direction><direction-type><words>x</words></direction-type><sound tempo="{q}"/></direction>"#)
+    };
     let p1 = format!(
         r#"{}<measure number="2">{}{}</measure>"#,
         measure(&format!("{ATTR}{}{}", tempo(60), n("C", 0, 5, 4, ""))),
         tempo(120),
         n("C", 0, 5, 4, "")
     );
-    let p2 = format!(r#"{}<measure number="2">{}</measure>"#, measure(&format!("{ATTR}{}", n("C", 0, 3, 4, ""))), n("C", 0, 3, 4, ""));
+    let p2 = format!(
+        r#"{}<measure number="2">{}</measure>"#,
+        measure(&format!("{ATTR}{}", n("C", 0, 3, 4, ""))),
+        n("C", 0, 3, 4, "")
+    );
     let xml = parts(&[&p1, &p2]);
     let d = read(&xml, DEFAULT).sequence;
     assert_eq!(times(&d.notes), vec![(72, 0.0, 4.0), (48, 0.0, 4.0), (72, 4.0, 6.0), (48, 4.0, 6.0)]);
@@ -208,14 +226,18 @@ fn one_tempo_map_for_all_parts() {
     assert_eq!(c.total_time, 6.0);
 
     // A tempo written only in the lower part still times the upper one.
-    let xml = parts(&[&measure(&format!("{ATTR}{}", n("C", 0, 5, 4, ""))), &measure(&format!("{ATTR}{}{}", tempo(60), n("C", 0, 3, 4, "")))]);
+    let xml = parts(&[
+        &measure(&format!("{ATTR}{}", n("C", 0, 5, 4, ""))),
+        &measure(&format!("{ATTR}{}{}", tempo(60), n("C", 0, 3, 4, ""))),
+    ]);
     assert!(read(&xml, DEFAULT).sequence.notes.iter().all(|n| n.end == 4.0));
 }
 
 #[test]
 fn bad_tempos_never_give_nan() {
     for bad in ["-60", "NaN", "0", "inf", "fast"] {
-        let xml = one(&measure(&format!(r#"{ATTR}<direction><sound tempo="{bad}"/></direction>{}"#, n("C", 0, 4, 1, ""))));
+        let xml =
+            one(&measure(&format!(r#"{ATTR}<direction><sound tempo="{bad}"/></direction>{}"#, n("C", 0, 4, 1, ""))));
         let d = read(&xml, DEFAULT);
         assert_eq!(times(&d.sequence.notes), vec![(60, 0.0, 0.5)], "tempo {bad}");
         assert!(!d.warnings.is_empty(), "tempo {bad} should be reported");
@@ -234,7 +256,8 @@ fn bad_tempos_never_give_nan() {
 
 #[test]
 fn dynamics_set_velocities() {
-    let dynamic = |m: &str| format!("<direction><direction-type><dynamics><{m}/></dynamics></direction-type></direction>");
+    let dynamic =
+        |m: &str| format!("<direction><direction-type><dynamics><{m}/></dynamics></direction-type></direction>");
     let m1 = measure(&format!(
         "{ATTR}{}{}{}{}{}{}",
         n("C", 0, 4, 1, ""),
@@ -270,7 +293,8 @@ fn dynamics_apply_by_position_across_voices() {
         n("C", 0, 3, 2, "").replace("<voice>1</voice>", "<voice>2</voice>"),
         n("C", 0, 3, 2, "").replace("<voice>1</voice>", "<voice>2</voice>"),
     )));
-    let v: Vec<(u8, f64, u8)> = read(&xml, DEFAULT).sequence.notes.iter().map(|n| (n.pitch, n.start, n.velocity)).collect();
+    let v: Vec<(u8, f64, u8)> =
+        read(&xml, DEFAULT).sequence.notes.iter().map(|n| (n.pitch, n.start, n.velocity)).collect();
     assert_eq!(v, vec![(48, 0.0, 64), (72, 0.0, 64), (72, 0.5, 64), (48, 1.0, 49), (72, 1.0, 49)]);
 }
 
@@ -442,8 +466,13 @@ fn mxl_containers() {
     assert!(imp.warnings[0].contains("container.xml"));
     err(&bare, "bare.mxl", COMPAT);
 
-    let two = br#"<container><rootfiles><rootfile full-path="a.xml"/><rootfile full-path="b.xml"/></rootfiles></container>"#;
-    let e = err(&zip(&[("META-INF/container.xml", two), ("a.xml", xml.as_bytes()), ("b.xml", xml.as_bytes())]), "two.mxl", DEFAULT);
+    let two =
+        br#"<container><rootfiles><rootfile full-path="a.xml"/><rootfile full-path="b.xml"/></rootfiles></container>"#;
+    let e = err(
+        &zip(&[("META-INF/container.xml", two), ("a.xml", xml.as_bytes()), ("b.xml", xml.as_bytes())]),
+        "two.mxl",
+        DEFAULT,
+    );
     assert!(e.to_string().contains("several"), "{e}");
 
     let missing = zip(&[("META-INF/container.xml", CONTAINER)]);
@@ -454,7 +483,8 @@ fn mxl_containers() {
 fn zip_that_is_not_musicxml() {
     let e = err(&zip(&[("readme.txt", b"hello")]), "notes.mxl", DEFAULT);
     assert!(e.to_string().contains("container.xml"), "{e}");
-    let images = br#"<container><rootfiles><rootfile full-path="cover.png" media-type="image/png"/></rootfiles></container>"#;
+    let images =
+        br#"<container><rootfiles><rootfile full-path="cover.png" media-type="image/png"/></rootfiles></container>"#;
     let e = err(&zip(&[("META-INF/container.xml", images), ("cover.png", b"\x89PNG")]), "Bach/x.mxl", DEFAULT);
     assert_eq!(e.to_string(), "Bach/x.mxl: container.xml names no MusicXML rootfile");
     let html = zip(&[("META-INF/container.xml", CONTAINER), ("score.xml", b"<html><body/></html>")]);
@@ -561,7 +591,11 @@ fn claim_size(mut z: Vec<u8>, name: &str, size: u32) -> Vec<u8> {
 
 #[test]
 fn mxl_entry_claiming_2_gb_is_refused_before_inflating() {
-    let z = claim_size(zip(&[("META-INF/container.xml", CONTAINER), ("score.xml", simple().as_bytes())]), "score.xml", 0x8000_0000);
+    let z = claim_size(
+        zip(&[("META-INF/container.xml", CONTAINER), ("score.xml", simple().as_bytes())]),
+        "score.xml",
+        0x8000_0000,
+    );
     for opts in [DEFAULT, COMPAT] {
         let e = err(&z, "big.mxl", opts);
         assert!(matches!(e, MusicXmlError::TooLarge { .. }), "{e}");
@@ -579,7 +613,8 @@ fn xml_bomb_is_an_error() {
         prev = name;
     }
     dtd.push_str("]>\n");
-    let xml = simple().replacen("?>", &format!("?>\n{dtd}"), 1).replace("<work-title>Test", &format!("<work-title>&{prev};"));
+    let xml =
+        simple().replacen("?>", &format!("?>\n{dtd}"), 1).replace("<work-title>Test", &format!("<work-title>&{prev};"));
     for opts in [DEFAULT, COMPAT] {
         let t = std::time::Instant::now();
         let e = err(xml.as_bytes(), "bomb.xml", opts);
@@ -588,7 +623,9 @@ fn xml_bomb_is_an_error() {
     }
     // The quadratic variant: one big entity, referenced many times at top level.
     let big = format!("<!DOCTYPE score-partwise [<!ENTITY big \"{}\">]>", "x".repeat(100_000));
-    let xml = simple().replacen("?>", &format!("?>{big}"), 1).replace("<work-title>Test", &format!("<work-title>{}", "&big;".repeat(1000)));
+    let xml = simple()
+        .replacen("?>", &format!("?>{big}"), 1)
+        .replace("<work-title>Test", &format!("<work-title>{}", "&big;".repeat(1000)));
     err(xml.as_bytes(), "quadratic.xml", DEFAULT);
 }
 
@@ -629,7 +666,10 @@ fn absurd_numbers_are_errors_or_warnings_never_panics() {
             if let Ok(imp) = read_bytes(xml.as_bytes(), "weird.xml", &opts) {
                 let s = imp.sequence;
                 assert!(s.total_time.is_finite(), "{content}");
-                assert!(s.notes.iter().all(|n| n.start.is_finite() && n.end.is_finite() && n.pitch <= 127), "{content}");
+                assert!(
+                    s.notes.iter().all(|n| n.start.is_finite() && n.end.is_finite() && n.pitch <= 127),
+                    "{content}"
+                );
             }
         }
     }

@@ -56,13 +56,21 @@ pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
     }
     // Python's stable sort on (time, kind): an unstable sort with the push order as the last
     // key gives the same order, faster.
-    events.sort_unstable_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)).then(a.3.cmp(&b.3)));
+    events.sort_unstable_by(|a, b| {
+        a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)).then(a.3.cmp(&b.3))
+    });
 
     // Instruments are small dense indices: per-instrument state lives in vectors. The order
     // of an active list never affects the result (every rule applies to all its matching
     // notes alike), so removal may swap. A per-pitch count skips the re-strike scan when no
     // note of that pitch is active, which is almost always.
-    let n_inst = out.notes.iter().map(|n| n.instrument).chain(out.control_changes.iter().map(|c| c.instrument)).max().map_or(0, |m| m as usize + 1);
+    let n_inst = out
+        .notes
+        .iter()
+        .map(|n| n.instrument)
+        .chain(out.control_changes.iter().map(|c| c.instrument))
+        .max()
+        .map_or(0, |m| m as usize + 1);
     let mut active: Vec<Vec<usize>> = vec![Vec::new(); n_inst];
     let mut pitch_count: Vec<[u32; 128]> = vec![[0; 128]; n_inst];
     let mut sus: Vec<bool> = vec![false; n_inst];
@@ -239,7 +247,9 @@ fn extract_subsequences(seq: &NoteSequence, split_times: &[f64]) -> Vec<NoteSequ
 
     let mut order: Vec<usize> = (0..seq.notes.len()).collect();
     // Stable by start time (ties keep note order), as Python's sorted().
-    order.sort_unstable_by(|&a, &b| seq.notes[a].start.partial_cmp(&seq.notes[b].start).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
+    order.sort_unstable_by(|&a, &b| {
+        seq.notes[a].start.partial_cmp(&seq.notes[b].start).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+    });
     let mut si: isize = -1;
     for &ni in &order {
         let note = &seq.notes[ni];
@@ -315,11 +325,23 @@ fn extract_subsequences(seq: &NoteSequence, split_times: &[f64]) -> Vec<NoteSequ
     }
     {
         let subs_ptr = &mut subs;
-        carry(&seq.time_signatures, |e| e.time, |e, t| e.time = t, split_times, |i, e| subs_ptr[i].time_signatures.push(e));
+        carry(
+            &seq.time_signatures,
+            |e| e.time,
+            |e, t| e.time = t,
+            split_times,
+            |i, e| subs_ptr[i].time_signatures.push(e),
+        );
     }
     {
         let subs_ptr = &mut subs;
-        carry(&seq.key_signatures, |e| e.time, |e, t| e.time = t, split_times, |i, e| subs_ptr[i].key_signatures.push(e));
+        carry(
+            &seq.key_signatures,
+            |e| e.time,
+            |e, t| e.time = t,
+            split_times,
+            |i, e| subs_ptr[i].key_signatures.push(e),
+        );
     }
     {
         let subs_ptr = &mut subs;
@@ -327,11 +349,8 @@ fn extract_subsequences(seq: &NoteSequence, split_times: &[f64]) -> Vec<NoteSequ
     }
 
     // Pedals: state per (instrument, controller) carried into each segment.
-    let mut pedals: Vec<&ControlChange> = seq
-        .control_changes
-        .iter()
-        .filter(|c| [CC_SUSTAIN, CC_SOSTENUTO, CC_SOFT].contains(&c.controller))
-        .collect();
+    let mut pedals: Vec<&ControlChange> =
+        seq.control_changes.iter().filter(|c| [CC_SUSTAIN, CC_SOSTENUTO, CC_SOFT].contains(&c.controller)).collect();
     pedals.sort_by(|a, b| a.time.partial_cmp(&b.time).unwrap_or(std::cmp::Ordering::Equal));
     let mut prev: Vec<((u32, u8), ControlChange)> = Vec::new();
     let set_prev = |prev: &mut Vec<((u32, u8), ControlChange)>, c: &ControlChange| {

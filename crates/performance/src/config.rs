@@ -76,7 +76,9 @@ impl Config {
             Config::DensityConditionedPerformanceWithDynamics => "density_conditioned_performance_with_dynamics",
             Config::PitchConditionedPerformanceWithDynamics => "pitch_conditioned_performance_with_dynamics",
             Config::MulticonditionedPerformanceWithDynamics => "multiconditioned_performance_with_dynamics",
-            Config::OptionalMulticonditionedPerformanceWithDynamics => "optional_multiconditioned_performance_with_dynamics",
+            Config::OptionalMulticonditionedPerformanceWithDynamics => {
+                "optional_multiconditioned_performance_with_dynamics"
+            }
         }
     }
 
@@ -195,7 +197,10 @@ impl Config {
 
     /// Whether the event part of the input is a single one-hot (a row gather in the model).
     pub fn event_is_one_hot(&self) -> bool {
-        !matches!(self, Config::PerformanceWithDynamicsAndModuloEncoding | Config::PerformanceWithDynamicsAndNoteEncoding)
+        !matches!(
+            self,
+            Config::PerformanceWithDynamicsAndModuloEncoding | Config::PerformanceWithDynamicsAndNoteEncoding
+        )
     }
 
     /// Tokens of an event performance; `None` when an event has no class.
@@ -321,7 +326,10 @@ impl std::str::FromStr for Config {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Config::from_key(s).ok_or_else(|| {
-            format!("unknown config '{s}'; expected one of: {}", Config::ALL.iter().map(|c| c.key()).collect::<Vec<_>>().join(", "))
+            format!(
+                "unknown config '{s}'; expected one of: {}",
+                Config::ALL.iter().map(|c| c.key()).collect::<Vec<_>>().join(", ")
+            )
         })
     }
 }
@@ -368,7 +376,17 @@ mod tests {
     #[test]
     fn sizes_match_reference_table() {
         // (input_size, layer-0 kernel rows with H = 512, logits) from magenta-compat.md §1.8.
-        let expect = [(356, 868, 356), (388, 900, 388), (1, 900, 388), (16, 528, 388), (315, 827, 315), (396, 908, 388), (400, 912, 388), (408, 920, 388), (409, 921, 388)];
+        let expect = [
+            (356, 868, 356),
+            (388, 900, 388),
+            (1, 900, 388),
+            (16, 528, 388),
+            (315, 827, 315),
+            (396, 908, 388),
+            (400, 912, 388),
+            (408, 920, 388),
+            (409, 921, 388),
+        ];
         for (c, (inp, rows, logits)) in Config::ALL.iter().zip(expect) {
             assert_eq!(c.input_size(), inp, "{c}");
             assert_eq!(c.control_size() + c.event_feature_size() + 512, rows, "{c}");

@@ -48,7 +48,12 @@ pub fn histogram_sequence(events: &[Event], steps_per_second: u32) -> Vec<[f64; 
     histogram_sequence_with(events, steps_per_second, HISTOGRAM_WINDOW_STEPS, HISTOGRAM_PRIOR)
 }
 
-pub fn histogram_sequence_with(events: &[Event], steps_per_second: u32, window_steps: i64, prior: f64) -> Vec<[f64; 12]> {
+pub fn histogram_sequence_with(
+    events: &[Event],
+    steps_per_second: u32,
+    window_steps: i64,
+    prior: f64,
+) -> Vec<[f64; 12]> {
     let mut out = Vec::with_capacity(events.len());
     let mut prev_was_shift: Option<bool> = None;
     let mut prev = [1.0f64; 12];
@@ -212,14 +217,38 @@ mod tests {
 
     #[test]
     fn density_golden() {
-        let events = [NoteOn(60), NoteOn(64), NoteOn(67), TimeShift(50), NoteOff(60), NoteOff(64), TimeShift(25), NoteOff(67), NoteOn(64), TimeShift(25), NoteOff(64)];
+        let events = [
+            NoteOn(60),
+            NoteOn(64),
+            NoteOn(67),
+            TimeShift(50),
+            NoteOff(60),
+            NoteOff(64),
+            TimeShift(25),
+            NoteOff(67),
+            NoteOn(64),
+            TimeShift(25),
+            NoteOff(64),
+        ];
         let d = density_sequence(&events, 100);
         assert_eq!(d, vec![4.0, 4.0, 4.0, 4.0, 2.0, 2.0, 2.0, 4.0, 4.0, 4.0, 0.0]);
     }
 
     #[test]
     fn histogram_golden() {
-        let events = [NoteOn(60), NoteOn(64), NoteOn(67), TimeShift(50), NoteOff(60), NoteOff(64), TimeShift(25), NoteOff(67), NoteOn(64), TimeShift(25), NoteOff(64)];
+        let events = [
+            NoteOn(60),
+            NoteOn(64),
+            NoteOn(67),
+            TimeShift(50),
+            NoteOff(60),
+            NoteOff(64),
+            TimeShift(25),
+            NoteOff(67),
+            NoteOn(64),
+            TimeShift(25),
+            NoteOff(64),
+        ];
         let h = histogram_sequence_with(&events, 100, 100, 0.0);
         let a = [0.5, 0.0, 0.0, 0.0, 0.75, 0.0, 0.0, 0.75, 0.0, 0.0, 0.0, 0.0];
         let b = [0.0, 0.0, 0.0, 0.0, 0.25, 0.0, 0.0, 0.25, 0.0, 0.0, 0.0, 0.0];

@@ -83,11 +83,26 @@ impl Performance {
     /// `BasePerformance._from_quantized_sequence`: notes sorted by (raw start time, pitch),
     /// every NOTE_OFF at a step before every NOTE_ON, VELOCITY just before a NOTE_ON whose
     /// bin differs, gaps split into TIME_SHIFT(100)s and a remainder.
-    pub fn from_quantized(q: &QuantizedSequence, start_step: i64, num_velocity_bins: u8, instrument: Option<u32>) -> Self {
-        let mut notes: Vec<(usize, &cadenza_notes::QuantizedNote)> =
-            q.notes.iter().enumerate().filter(|(_, n)| n.start_step >= start_step && instrument.map_or(true, |i| n.instrument == i)).collect();
+    pub fn from_quantized(
+        q: &QuantizedSequence,
+        start_step: i64,
+        num_velocity_bins: u8,
+        instrument: Option<u32>,
+    ) -> Self {
+        let mut notes: Vec<(usize, &cadenza_notes::QuantizedNote)> = q
+            .notes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.start_step >= start_step && instrument.map_or(true, |i| n.instrument == i))
+            .collect();
         // Python's stable sorted() by (start time, pitch): the original index breaks ties.
-        notes.sort_unstable_by(|(ia, a), (ib, b)| a.start.partial_cmp(&b.start).unwrap_or(std::cmp::Ordering::Equal).then(a.pitch.cmp(&b.pitch)).then(ia.cmp(ib)));
+        notes.sort_unstable_by(|(ia, a), (ib, b)| {
+            a.start
+                .partial_cmp(&b.start)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.pitch.cmp(&b.pitch))
+                .then(ia.cmp(ib))
+        });
         let notes: Vec<&cadenza_notes::QuantizedNote> = notes.into_iter().map(|(_, n)| n).collect();
         let mut marks: Vec<(i64, usize, bool)> = Vec::with_capacity(notes.len() * 2);
         for (i, n) in notes.iter().enumerate() {
@@ -222,7 +237,13 @@ impl Performance {
     /// Decode to notes (`Performance.to_sequence`): each NOTE_OFF closes the oldest open
     /// note of its pitch, zero-length notes are dropped, notes left open end at the final
     /// step, and `max_note_duration` (seconds) caps every note when given.
-    pub fn to_sequence(&self, velocity: u8, instrument: u32, program: Option<u32>, max_note_duration: Option<f64>) -> NoteSequence {
+    pub fn to_sequence(
+        &self,
+        velocity: u8,
+        instrument: u32,
+        program: Option<u32>,
+        max_note_duration: Option<f64>,
+    ) -> NoteSequence {
         let sps = 1.0 / self.steps_per_second as f64;
         let seq_start = self.start_step as f64 * sps;
         let program = program.or(self.program).unwrap_or(0);
@@ -337,9 +358,15 @@ impl NotePerformance {
     pub const MAX_SHIFT_STEPS: i64 = 1000;
     pub const MAX_DURATION_STEPS: i64 = 1000;
 
-    pub fn from_quantized(q: &QuantizedSequence, start_step: i64, num_velocity_bins: u8) -> Result<Self, PerformanceError> {
+    pub fn from_quantized(
+        q: &QuantizedSequence,
+        start_step: i64,
+        num_velocity_bins: u8,
+    ) -> Result<Self, PerformanceError> {
         let mut notes: Vec<_> = q.notes.iter().filter(|n| n.start_step >= start_step).collect();
-        notes.sort_by(|a, b| a.start.partial_cmp(&b.start).unwrap_or(std::cmp::Ordering::Equal).then(a.pitch.cmp(&b.pitch)));
+        notes.sort_by(|a, b| {
+            a.start.partial_cmp(&b.start).unwrap_or(std::cmp::Ordering::Equal).then(a.pitch.cmp(&b.pitch))
+        });
         let mut current = start_step;
         let mut events = Vec::with_capacity(notes.len());
         for n in notes {
@@ -374,7 +401,12 @@ impl NotePerformance {
             step += e.shift as i64;
             let start = step as f64 / 100.0;
             let end = (step + e.duration as i64) as f64 / 100.0;
-            seq.notes.push(Note::new(e.pitch, velocity_bin_to_velocity(e.velocity_bin, self.num_velocity_bins.max(1)), start, end));
+            seq.notes.push(Note::new(
+                e.pitch,
+                velocity_bin_to_velocity(e.velocity_bin, self.num_velocity_bins.max(1)),
+                start,
+                end,
+            ));
             seq.total_time = seq.total_time.max(end);
         }
         seq
@@ -425,7 +457,10 @@ mod tests {
     fn long_gaps_split_into_full_shifts_and_remainder() {
         let s = sequence_of(&[(60, 100, 0.0, 2.5)]);
         let p = Performance::from_quantized(&quantize_absolute(&s, 100).unwrap(), 0, 32, None);
-        assert_eq!(p.events[2..], [Event::TimeShift(100), Event::TimeShift(100), Event::TimeShift(50), Event::NoteOff(60)]);
+        assert_eq!(
+            p.events[2..],
+            [Event::TimeShift(100), Event::TimeShift(100), Event::TimeShift(50), Event::NoteOff(60)]
+        );
         let s = sequence_of(&[(60, 100, 0.0, 2.0)]);
         let p = Performance::from_quantized(&quantize_absolute(&s, 100).unwrap(), 0, 32, None);
         assert_eq!(p.events[2..], [Event::TimeShift(100), Event::TimeShift(100), Event::NoteOff(60)]);
@@ -449,8 +484,16 @@ mod tests {
     fn decode_roundtrip_and_fifo_noteoffs() {
         let mut p = Performance::new(32);
         p.events = vec![
-            Event::Velocity(25), Event::NoteOn(60), Event::NoteOn(60), Event::TimeShift(10), Event::NoteOff(60),
-            Event::TimeShift(10), Event::NoteOff(60), Event::NoteOff(61), Event::NoteOn(62), Event::TimeShift(5),
+            Event::Velocity(25),
+            Event::NoteOn(60),
+            Event::NoteOn(60),
+            Event::TimeShift(10),
+            Event::NoteOff(60),
+            Event::TimeShift(10),
+            Event::NoteOff(60),
+            Event::NoteOff(61),
+            Event::NoteOn(62),
+            Event::TimeShift(5),
         ];
         let s = p.to_sequence(100, 0, None, None);
         assert_eq!(s.notes.len(), 3);
@@ -460,7 +503,10 @@ mod tests {
         let capped = p.to_sequence(100, 0, None, Some(0.05));
         assert!(capped.notes.iter().all(|n| n.end - n.start <= 0.05 + 1e-12));
         // 60 twice on, twice off; 61 off while silent; 62 never ended.
-        assert_eq!(p.note_pairing(), NotePairing { note_ons: 3, note_offs: 3, unmatched_note_offs: 1, never_ended: 1, restruck: 1 });
+        assert_eq!(
+            p.note_pairing(),
+            NotePairing { note_ons: 3, note_offs: 3, unmatched_note_offs: 1, never_ended: 1, restruck: 1 }
+        );
     }
 
     #[test]

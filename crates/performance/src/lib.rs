@@ -10,12 +10,15 @@
 
 pub mod config;
 pub mod controls;
-pub mod pipeline;
 mod event;
 mod onehot;
+pub mod pipeline;
 
 pub use config::{Config, ControlValues, EncodedExample, Token};
-pub use event::{velocity_bin_to_velocity, velocity_to_bin, Event, NotePerformance, NoteEvent, NotePairing, Performance, PerformanceError};
+pub use event::{
+    velocity_bin_to_velocity, velocity_to_bin, Event, NoteEvent, NotePairing, NotePerformance, Performance,
+    PerformanceError,
+};
 pub use onehot::OneHot;
 
 /// 10 ms per step, as every Performance RNN config.

@@ -24,7 +24,9 @@ impl OneHot {
             Event::NoteOn(p) if p < 128 => Some(p as usize),
             Event::NoteOff(p) if p < 128 => Some(128 + p as usize),
             Event::TimeShift(s) if s >= 1 && s <= self.max_shift_steps => Some(255 + s as usize),
-            Event::Velocity(b) if b >= 1 && b <= self.num_velocity_bins => Some(255 + self.max_shift_steps as usize + b as usize),
+            Event::Velocity(b) if b >= 1 && b <= self.num_velocity_bins => {
+                Some(255 + self.max_shift_steps as usize + b as usize)
+            }
             _ => None,
         }
     }

@@ -2,9 +2,9 @@
 //! stage: sustain → stretch → split every 30 s → quantise at 100 steps/s → transpose →
 //! extract (truncate to 512 events, drop under 32) → encode.
 
+use crate::{Config, EncodedExample, NotePerformance, Performance};
 use cadenza_notes::transform::{apply_sustain, quantize_absolute, split, stretch, transpose};
 use cadenza_notes::{Mode, NoteSequence};
-use crate::{Config, EncodedExample, NotePerformance, Performance};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -20,7 +20,13 @@ pub struct PipelineOptions {
 
 impl Default for PipelineOptions {
     fn default() -> Self {
-        PipelineOptions { config: Config::PerformanceWithDynamics, min_events: 32, max_events: 512, split_seconds: 30.0, magenta_compat: false }
+        PipelineOptions {
+            config: Config::PerformanceWithDynamics,
+            min_events: 32,
+            max_events: 512,
+            split_seconds: 30.0,
+            magenta_compat: false,
+        }
     }
 }
 
@@ -59,7 +65,13 @@ pub fn primer_performance(seq: &NoteSequence, config: Config) -> Result<Performa
 
 /// Examples for one (already loaded) sequence. `transpositions` and `stretches` are the
 /// augmentation; `[0]` and `[1.0]` give Magenta's eval branch.
-pub fn examples(seq: &NoteSequence, opts: &PipelineOptions, transpositions: &[i32], stretches: &[f64], stats: &mut PipelineStats) -> Vec<Example> {
+pub fn examples(
+    seq: &NoteSequence,
+    opts: &PipelineOptions,
+    transpositions: &[i32],
+    stretches: &[f64],
+    stats: &mut PipelineStats,
+) -> Vec<Example> {
     let mut out = Vec::new();
     let mut seq = seq.clone();
     if !opts.magenta_compat && seq.programs().len() > 1 {
@@ -128,7 +140,11 @@ fn transpose_quantized(q: &cadenza_notes::QuantizedSequence, amount: i32) -> Opt
     Some(out)
 }
 
-fn extract(q: &cadenza_notes::QuantizedSequence, opts: &PipelineOptions, stats: &mut PipelineStats) -> Option<Vec<u16>> {
+fn extract(
+    q: &cadenza_notes::QuantizedSequence,
+    opts: &PipelineOptions,
+    stats: &mut PipelineStats,
+) -> Option<Vec<u16>> {
     let mut programs: Vec<u32> = q.notes.iter().map(|n| n.program).collect();
     programs.sort_unstable();
     programs.dedup();

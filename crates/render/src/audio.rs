@@ -9,7 +9,11 @@ use std::sync::Arc;
 
 /// Debian's `fluid-soundfont-gm` package.
 pub const DEBIAN_SOUNDFONT: &str = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
-const OTHER_SOUNDFONTS: [&str; 3] = ["/usr/share/sounds/sf2/default-GM.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2", "/usr/share/soundfonts/default.sf2"];
+const OTHER_SOUNDFONTS: [&str; 3] = [
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AudioOptions {
@@ -50,7 +54,8 @@ pub fn load_soundfont(path: &Path) -> Result<Arc<SoundFont>, RenderError> {
         }
     })?;
     let mut r = std::io::BufReader::new(file);
-    let sf = SoundFont::new(&mut r).map_err(|e| RenderError::SoundFont { path: path.display().to_string(), msg: e.to_string() })?;
+    let sf = SoundFont::new(&mut r)
+        .map_err(|e| RenderError::SoundFont { path: path.display().to_string(), msg: e.to_string() })?;
     Ok(Arc::new(sf))
 }
 
@@ -64,7 +69,11 @@ enum Action {
 fn channels(seq: &NoteSequence) -> Vec<((u32, bool), i32)> {
     let mut map: Vec<((u32, bool), i32)> = Vec::new();
     let mut next = 0i32;
-    let keys = seq.notes.iter().map(|n| (n.program, n.is_drum)).chain(seq.control_changes.iter().map(|c| (c.program, c.is_drum)));
+    let keys = seq
+        .notes
+        .iter()
+        .map(|n| (n.program, n.is_drum))
+        .chain(seq.control_changes.iter().map(|c| (c.program, c.is_drum)));
     for k in keys {
         if map.iter().any(|(m, _)| *m == k) {
             continue;
@@ -87,7 +96,11 @@ fn channels(seq: &NoteSequence) -> Vec<((u32, bool), i32)> {
 
 /// Renders the sequence: (left, right) at `opts.sample_rate`, `end + tail` seconds long,
 /// where `end` is the later of `total_time` and the last note end.
-pub fn render_audio(seq: &NoteSequence, soundfont: &Arc<SoundFont>, opts: &AudioOptions) -> Result<(Vec<f32>, Vec<f32>), RenderError> {
+pub fn render_audio(
+    seq: &NoteSequence,
+    soundfont: &Arc<SoundFont>,
+    opts: &AudioOptions,
+) -> Result<(Vec<f32>, Vec<f32>), RenderError> {
     if !(8_000..=192_000).contains(&opts.sample_rate) {
         return Err(RenderError::Invalid(format!("sample rate {} outside 8000..=192000", opts.sample_rate)));
     }
@@ -123,7 +136,11 @@ pub fn render_audio(seq: &NoteSequence, soundfont: &Arc<SoundFont>, opts: &Audio
     for c in &seq.control_changes {
         if c.time.is_finite() {
             let ch = ch_of(c.program, c.is_drum);
-            events.push((at(c.time), 1, Action::Cc { ch, controller: c.controller as i32, value: c.value.min(127) as i32 }));
+            events.push((
+                at(c.time),
+                1,
+                Action::Cc { ch, controller: c.controller as i32, value: c.value.min(127) as i32 },
+            ));
         }
     }
     events.sort_by_key(|e| (e.0, e.1));
@@ -162,7 +179,12 @@ pub fn render_audio(seq: &NoteSequence, soundfont: &Arc<SoundFont>, opts: &Audio
 /// 16-bit PCM WAV bytes.
 pub fn wav_bytes(seq: &NoteSequence, soundfont: &Arc<SoundFont>, opts: &AudioOptions) -> Result<Vec<u8>, RenderError> {
     let (left, right) = render_audio(seq, soundfont, opts)?;
-    let spec = hound::WavSpec { channels: if opts.stereo { 2 } else { 1 }, sample_rate: opts.sample_rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: if opts.stereo { 2 } else { 1 },
+        sample_rate: opts.sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut cur = std::io::Cursor::new(Vec::with_capacity(left.len() * 4 + 64));
     {
         let wav = |e: hound::Error| RenderError::Wav(e.to_string());
@@ -183,7 +205,12 @@ pub fn wav_bytes(seq: &NoteSequence, soundfont: &Arc<SoundFont>, opts: &AudioOpt
     Ok(cur.into_inner())
 }
 
-pub fn write_wav(seq: &NoteSequence, soundfont: &Arc<SoundFont>, path: &Path, opts: &AudioOptions) -> Result<(), RenderError> {
+pub fn write_wav(
+    seq: &NoteSequence,
+    soundfont: &Arc<SoundFont>,
+    path: &Path,
+    opts: &AudioOptions,
+) -> Result<(), RenderError> {
     write_atomic(path, &wav_bytes(seq, soundfont, opts)?)
 }
 
@@ -282,7 +309,8 @@ fn tiny_soundfont(preset: &str, harmonics: &[f64], gens: &[(u16, i16)]) -> Vec<u
     igen.extend([54, 1, 53, 0]);
     let n_igen = (igen.len() / 2) as u16;
     igen.extend([0, 0]);
-    let info = list(b"INFO", &[chunk(b"ifil", &u16s(&[2, 1])), chunk(b"isng", b"EMU8000\0"), chunk(b"INAM", b"Cadenza\0")]);
+    let info =
+        list(b"INFO", &[chunk(b"ifil", &u16s(&[2, 1])), chunk(b"isng", b"EMU8000\0"), chunk(b"INAM", b"Cadenza\0")]);
     let sdta = list(b"sdta", &[chunk(b"smpl", &smpl)]);
     let pdta = list(
         b"pdta",
@@ -296,7 +324,14 @@ fn tiny_soundfont(preset: &str, harmonics: &[f64], gens: &[(u16, i16)]) -> Vec<u
             chunk(b"ibag", &u16s(&[0, 0, n_igen, 0])),
             chunk(b"imod", &[0u8; 10]),
             chunk(b"igen", &u16s(&igen)),
-            chunk(b"shdr", &[shdr(preset, 0, LEN as u32, PERIOD as u32, (LEN - PERIOD) as u32, 44_100, 69), shdr("EOS", 0, 0, 0, 0, 0, 0)].concat()),
+            chunk(
+                b"shdr",
+                &[
+                    shdr(preset, 0, LEN as u32, PERIOD as u32, (LEN - PERIOD) as u32, 44_100, 69),
+                    shdr("EOS", 0, 0, 0, 0, 0, 0),
+                ]
+                .concat(),
+            ),
         ],
     );
     let mut body = b"sfbk".to_vec();

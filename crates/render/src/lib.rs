@@ -13,11 +13,14 @@ pub mod audio;
 pub mod roll;
 pub mod score;
 
-pub use audio::{default_soundfont, load_soundfont, piano_soundfont, piano_soundfont_loaded, render_audio, sine_soundfont, sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT};
+pub use audio::{
+    default_soundfont, load_soundfont, piano_soundfont, piano_soundfont_loaded, render_audio, sine_soundfont,
+    sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT,
+};
 pub use roll::{piano_roll_png, write_piano_roll, RollOptions};
-pub use score::{musicxml_string, write_musicxml, ScoreOptions};
 /// The loaded SoundFont type `load_soundfont` returns.
 pub use rustysynth::SoundFont;
+pub use score::{musicxml_string, write_musicxml, ScoreOptions};
 
 use std::path::Path;
 use thiserror::Error;
@@ -47,5 +50,6 @@ pub enum RenderError {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// crash never leaves a half-written file under the final name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
-    cadenza_atomic::write_atomic(path, bytes).map_err(|source| RenderError::Io { path: path.display().to_string(), source })
+    cadenza_atomic::write_atomic(path, bytes)
+        .map_err(|source| RenderError::Io { path: path.display().to_string(), source })
 }

@@ -28,7 +28,8 @@ const TEN_SECOND_LINE: [u8; 3] = [170, 170, 180];
 
 /// Velocity 0..=127 → colour on a five-stop ramp.
 pub fn velocity_colour(velocity: u8) -> [u8; 3] {
-    const STOPS: [[f64; 3]; 5] = [[40.0, 30.0, 110.0], [30.0, 110.0, 220.0], [30.0, 180.0, 110.0], [240.0, 200.0, 30.0], [215.0, 35.0, 30.0]];
+    const STOPS: [[f64; 3]; 5] =
+        [[40.0, 30.0, 110.0], [30.0, 110.0, 220.0], [30.0, 180.0, 110.0], [240.0, 200.0, 30.0], [215.0, 35.0, 30.0]];
     let t = (velocity.min(127) as f64 / 127.0) * (STOPS.len() - 1) as f64;
     let i = (t.floor() as usize).min(STOPS.len() - 2);
     let f = t - i as f64;
@@ -61,7 +62,13 @@ pub fn piano_roll_rgb(seq: &NoteSequence, opts: &RollOptions) -> (u32, u32, Vec<
         let black = matches!(p % 12, 1 | 3 | 6 | 8 | 10);
         let y0 = (hi - p) as u32 * band;
         for y in y0..y0 + band {
-            let c = if p % 12 == 0 && y == y0 + band - 1 { C_LINE } else if black { BLACK_KEY } else { BACKGROUND };
+            let c = if p % 12 == 0 && y == y0 + band - 1 {
+                C_LINE
+            } else if black {
+                BLACK_KEY
+            } else {
+                BACKGROUND
+            };
             for x in 0..width {
                 put(&mut px, x, y, c);
             }

@@ -53,7 +53,16 @@ enum Item {
 
 /// Note values a single symbol can show, in 16ths: whole, dotted half, half, dotted quarter,
 /// quarter, dotted eighth, eighth, 16th.
-const VALUES: [(i64, &str, u32); 8] = [(16, "whole", 0), (12, "half", 1), (8, "half", 0), (6, "quarter", 1), (4, "quarter", 0), (3, "eighth", 1), (2, "eighth", 0), (1, "16th", 0)];
+const VALUES: [(i64, &str, u32); 8] = [
+    (16, "whole", 0),
+    (12, "half", 1),
+    (8, "half", 0),
+    (6, "quarter", 1),
+    (4, "quarter", 0),
+    (3, "eighth", 1),
+    (2, "eighth", 0),
+    (1, "16th", 0),
+];
 
 fn pieces(mut d: i64) -> Vec<i64> {
     let mut out = Vec::new();
@@ -183,9 +192,48 @@ fn estimate_fifths(hist: &[f64; 12]) -> (i32, bool) {
 }
 
 fn spell(pitch: u8, fifths: i32) -> (&'static str, i32, i32) {
-    const SHARP: [(&str, i32); 12] = [("C", 0), ("C", 1), ("D", 0), ("D", 1), ("E", 0), ("F", 0), ("F", 1), ("G", 0), ("G", 1), ("A", 0), ("A", 1), ("B", 0)];
-    const FLAT: [(&str, i32); 12] = [("C", 0), ("D", -1), ("D", 0), ("E", -1), ("E", 0), ("F", 0), ("G", -1), ("G", 0), ("A", -1), ("A", 0), ("B", -1), ("B", 0)];
-    const NEUTRAL: [(&str, i32); 12] = [("C", 0), ("C", 1), ("D", 0), ("E", -1), ("E", 0), ("F", 0), ("F", 1), ("G", 0), ("G", 1), ("A", 0), ("B", -1), ("B", 0)];
+    const SHARP: [(&str, i32); 12] = [
+        ("C", 0),
+        ("C", 1),
+        ("D", 0),
+        ("D", 1),
+        ("E", 0),
+        ("F", 0),
+        ("F", 1),
+        ("G", 0),
+        ("G", 1),
+        ("A", 0),
+        ("A", 1),
+        ("B", 0),
+    ];
+    const FLAT: [(&str, i32); 12] = [
+        ("C", 0),
+        ("D", -1),
+        ("D", 0),
+        ("E", -1),
+        ("E", 0),
+        ("F", 0),
+        ("G", -1),
+        ("G", 0),
+        ("A", -1),
+        ("A", 0),
+        ("B", -1),
+        ("B", 0),
+    ];
+    const NEUTRAL: [(&str, i32); 12] = [
+        ("C", 0),
+        ("C", 1),
+        ("D", 0),
+        ("E", -1),
+        ("E", 0),
+        ("F", 0),
+        ("F", 1),
+        ("G", 0),
+        ("G", 1),
+        ("A", 0),
+        ("B", -1),
+        ("B", 0),
+    ];
     let table = match fifths.signum() {
         1 => &SHARP,
         -1 => &FLAT,
@@ -201,7 +249,8 @@ fn escape(s: &str) -> String {
 
 /// The score as a MusicXML document.
 pub fn musicxml_string(seq: &NoteSequence, opts: &ScoreOptions) -> String {
-    let qpm = opts.qpm.or_else(|| seq.tempos.first().map(|t| t.qpm)).filter(|q| q.is_finite() && *q > 0.0).unwrap_or(120.0);
+    let qpm =
+        opts.qpm.or_else(|| seq.tempos.first().map(|t| t.qpm)).filter(|q| q.is_finite() && *q > 0.0).unwrap_or(120.0);
     let unit = 60.0 / qpm / DIVISIONS as f64;
     let mut hist = [0.0f64; 12];
     let mut staff_chords: [Vec<Chord>; 2] = [Vec::new(), Vec::new()];
@@ -284,7 +333,10 @@ pub fn musicxml_string(seq: &NoteSequence, opts: &ScoreOptions) -> String {
 fn write_item(x: &mut String, item: &Item, voice: usize, staff: usize, fifths: i32) {
     match item {
         Item::Skip(d) => {
-            let _ = writeln!(x, "      <forward><duration>{d}</duration><voice>{voice}</voice><staff>{staff}</staff></forward>");
+            let _ = writeln!(
+                x,
+                "      <forward><duration>{d}</duration><voice>{voice}</voice><staff>{staff}</staff></forward>"
+            );
         }
         Item::Rest { dur, whole_measure } => {
             if *whole_measure {
@@ -310,14 +362,21 @@ fn write_item(x: &mut String, item: &Item, voice: usize, staff: usize, fifths: i
                     x.push_str("<chord/>");
                 }
                 let alter_xml = if alter != 0 { format!("<alter>{alter}</alter>") } else { String::new() };
-                let _ = write!(x, "<pitch><step>{step}</step>{alter_xml}<octave>{octave}</octave></pitch><duration>{dur}</duration>");
+                let _ = write!(
+                    x,
+                    "<pitch><step>{step}</step>{alter_xml}<octave>{octave}</octave></pitch><duration>{dur}</duration>"
+                );
                 if *tie_stop {
                     x.push_str("<tie type=\"stop\"/>");
                 }
                 if *tie_start {
                     x.push_str("<tie type=\"start\"/>");
                 }
-                let _ = write!(x, "<voice>{voice}</voice><type>{ty}</type>{}<staff>{staff}</staff>", "<dot/>".repeat(dots as usize));
+                let _ = write!(
+                    x,
+                    "<voice>{voice}</voice><type>{ty}</type>{}<staff>{staff}</staff>",
+                    "<dot/>".repeat(dots as usize)
+                );
                 if *tie_stop || *tie_start {
                     x.push_str("<notations>");
                     if *tie_stop {
@@ -365,7 +424,8 @@ mod tests {
     #[test]
     fn crowded_staff_keeps_every_pitch() {
         // Five overlapping notes with different lengths: the fifth must cut or join.
-        let chords: Vec<Chord> = (0..6).map(|i| Chord { onset: i, dur: 20 - i, notes: vec![(60 + i as u8, 80)] }).collect();
+        let chords: Vec<Chord> =
+            (0..6).map(|i| Chord { onset: i, dur: 20 - i, notes: vec![(60 + i as u8, 80)] }).collect();
         let v = voices(chords);
         assert!(v.len() <= MAX_VOICES);
         let mut pitches: Vec<u8> = v.iter().flatten().flat_map(|c| c.notes.iter().map(|n| n.0)).collect();

@@ -7,7 +7,8 @@ use std::path::Path;
 const ASAP_PERFORMANCE: &str = "../../../shared/data/asap/Bach/Prelude/bwv_846/Shi05M.mid";
 
 fn asap(seconds: f64) -> NoteSequence {
-    let mut seq = cadenza_midi::read_file(Path::new(ASAP_PERFORMANCE)).expect("ASAP performance (../shared beside the project)");
+    let mut seq =
+        cadenza_midi::read_file(Path::new(ASAP_PERFORMANCE)).expect("ASAP performance (../shared beside the project)");
     seq.notes.retain(|n| n.start < seconds);
     for n in &mut seq.notes {
         n.end = n.end.min(seconds);
@@ -81,7 +82,11 @@ fn wav_lasts_the_sequence_plus_tail_and_is_not_silent() {
     assert!(rms > 0.02, "rms {rms}");
     // Silence stays silence: nothing sounds after the release.
     let (l, r) = render_audio(&seq, &sf, &opts).unwrap();
-    let after: f32 = l[(2.45 * 44_100.0) as usize..].iter().chain(&r[(2.45 * 44_100.0) as usize..]).map(|x| x.abs()).fold(0.0, f32::max);
+    let after: f32 = l[(2.45 * 44_100.0) as usize..]
+        .iter()
+        .chain(&r[(2.45 * 44_100.0) as usize..])
+        .map(|x| x.abs())
+        .fold(0.0, f32::max);
     assert!(after < 0.05, "{after}");
     let during: f32 = l[22_050..44_100].iter().map(|x| x.abs()).fold(0.0, f32::max);
     assert!(during > 0.05, "{during}");
@@ -243,8 +248,20 @@ fn builtin_piano_is_audible_at_the_notes_pitch_and_decays() {
         let late_rms = (late.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / late.len() as f64).sqrt();
         assert!(late_rms < 0.8 * rms && late_rms > 0.0, "pitch {pitch}: held note does not decay ({rms} → {late_rms})");
     }
-    let loud = render_audio(&notes(&[(60, 110, 0.0, 1.0), (48, 30, 0.0, 1.0)]), &sf, &AudioOptions { normalize: false, stereo: false, ..Default::default() }).unwrap().0;
-    let soft = render_audio(&notes(&[(60, 30, 0.0, 1.0), (48, 30, 0.0, 1.0)]), &sf, &AudioOptions { normalize: false, stereo: false, ..Default::default() }).unwrap().0;
+    let loud = render_audio(
+        &notes(&[(60, 110, 0.0, 1.0), (48, 30, 0.0, 1.0)]),
+        &sf,
+        &AudioOptions { normalize: false, stereo: false, ..Default::default() },
+    )
+    .unwrap()
+    .0;
+    let soft = render_audio(
+        &notes(&[(60, 30, 0.0, 1.0), (48, 30, 0.0, 1.0)]),
+        &sf,
+        &AudioOptions { normalize: false, stereo: false, ..Default::default() },
+    )
+    .unwrap()
+    .0;
     let at = |x: &[f32], hz: f64| magnitude_at(&x[..22_050], 44_100.0, hz);
     assert!(at(&loud, 261.63) > 2.0 * at(&soft, 261.63), "velocity does not change loudness");
     // A WAV file of it plays: the bytes parse and are not silent.

@@ -10,7 +10,10 @@ use std::time::Instant;
 
 /// Minor page faults of this process so far (Linux).
 fn minflt() -> u64 {
-    std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| s.rsplit(')').next()?.split_whitespace().nth(7)?.parse().ok()).unwrap_or(0)
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| s.rsplit(')').next()?.split_whitespace().nth(7)?.parse().ok())
+        .unwrap_or(0)
 }
 
 fn main() {
@@ -22,7 +25,12 @@ fn main() {
     let mut optim: burn::optim::ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init().into();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let classes = config.one_hot().num_classes();
-    let exs: Vec<EncodedExample> = (0..48).map(|_| EncodedExample { tokens: (0..512).map(|_| rng.gen_range(0..classes) as u16).collect(), disable_conditioning: false }).collect();
+    let exs: Vec<EncodedExample> = (0..48)
+        .map(|_| EncodedExample {
+            tokens: (0..512).map(|_| rng.gen_range(0..classes) as u16).collect(),
+            disable_conditioning: false,
+        })
+        .collect();
     let b = Batch::new(config, &exs, (0..48).collect());
     for s in 0..steps {
         let f0 = minflt();

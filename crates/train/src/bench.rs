@@ -37,7 +37,9 @@ pub struct TrainBench {
 pub fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
@@ -67,14 +69,27 @@ pub fn sgemm_gflops() -> f64 {
     2.0 * (n * n * n * reps) as f64 / best / 1e9
 }
 
-pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usize, steps: usize, keep: f32, on: &crate::Selected) -> TrainBench {
+pub fn bench_train(
+    config: Config,
+    layers: Vec<usize>,
+    batch: usize,
+    events: usize,
+    steps: usize,
+    keep: f32,
+    on: &crate::Selected,
+) -> TrainBench {
     let model = ModelConfig::new(config, layers.clone());
     let dev = on.device.clone().autodiff();
     let mut net = PerformanceRnn::from_weights(&Weights::init(model.clone(), 0), &dev);
     let mut optim: burn::optim::ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init().into();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let classes = config.one_hot().num_classes();
-    let exs: Vec<EncodedExample> = (0..batch).map(|_| EncodedExample { tokens: (0..events).map(|_| rng.gen_range(0..classes) as u16).collect(), disable_conditioning: false }).collect();
+    let exs: Vec<EncodedExample> = (0..batch)
+        .map(|_| EncodedExample {
+            tokens: (0..events).map(|_| rng.gen_range(0..classes) as u16).collect(),
+            disable_conditioning: false,
+        })
+        .collect();
     let b = Batch::new(config, &exs, (0..batch).collect());
     let mut step = |net: PerformanceRnn, rng: &mut rand_chacha::ChaCha8Rng| -> PerformanceRnn {
         let out = net.forward(&model, &b, keep, rng);
@@ -118,7 +133,8 @@ pub fn bench_train(config: Config, layers: Vec<usize>, batch: usize, events: usi
 mod tests {
     #[test]
     fn flops_match_the_issue_estimate() {
-        let m = cadenza_model::ModelConfig::new(cadenza_performance::Config::PerformanceWithDynamics, vec![512, 512, 512]);
+        let m =
+            cadenza_model::ModelConfig::new(cadenza_performance::Config::PerformanceWithDynamics, vec![512, 512, 512]);
         let f = super::flops_per_token(&m) / 1e6;
         assert!((f - 32.6).abs() < 0.3, "{f} MFLOP per token");
     }

@@ -68,7 +68,15 @@ pub struct Selected {
 
 impl Selected {
     fn cpu(fallback: Option<String>) -> Selected {
-        Selected { device: Device::flex(), description: format!("cpu (fused LSTM kernels, {}, {} threads)", cadenza_model::kernels::Level::current().name(), cadenza_model::kernels::team_threads()), fallback }
+        Selected {
+            device: Device::flex(),
+            description: format!(
+                "cpu (fused LSTM kernels, {}, {} threads)",
+                cadenza_model::kernels::Level::current().name(),
+                cadenza_model::kernels::team_threads()
+            ),
+            fallback,
+        }
     }
     pub fn is_cpu(&self) -> bool {
         self.device == Device::flex()
@@ -94,7 +102,9 @@ pub fn select(choice: DeviceChoice) -> Result<Selected, String> {
             Ok(s) => Ok(s),
             Err(why) => Ok(Selected::cpu(Some(why))),
         },
-        DeviceChoice::Vulkan => vulkan::gpu().or_else(|gpu_err| vulkan::any_adapter().map_err(|e| if VULKAN_BUILT { format!("{gpu_err}; {e}") } else { e })),
+        DeviceChoice::Vulkan => vulkan::gpu().or_else(|gpu_err| {
+            vulkan::any_adapter().map_err(|e| if VULKAN_BUILT { format!("{gpu_err}; {e}") } else { e })
+        }),
     }
 }
 
@@ -125,18 +135,23 @@ mod vulkan {
         if let Some((_, r)) = cache.iter().find(|(k, _)| *k == kind) {
             return r.clone();
         }
-        let r = Device::wgpu_options().graphics_api(WgpuBackend::Vulkan).device_kind(kind.clone()).init().map_err(|e| e.to_string()).map(|device| {
-            // Opens the device: a broken driver shows here, not in the middle of a run.
-            let name = device.identity().map(|i| i.name).unwrap_or_else(|| format!("{device:?}"));
-            let what = match &kind {
-                DeviceKind::DiscreteGpu(_) => "discrete GPU",
-                DeviceKind::IntegratedGpu(_) => "integrated GPU",
-                DeviceKind::VirtualGpu(_) => "virtual GPU",
-                DeviceKind::Cpu => "CPU adapter",
-                _ => "adapter",
-            };
-            Selected { device, description: format!("vulkan: {name} ({what}; composed LSTM)"), fallback: None }
-        });
+        let r = Device::wgpu_options()
+            .graphics_api(WgpuBackend::Vulkan)
+            .device_kind(kind.clone())
+            .init()
+            .map_err(|e| e.to_string())
+            .map(|device| {
+                // Opens the device: a broken driver shows here, not in the middle of a run.
+                let name = device.identity().map(|i| i.name).unwrap_or_else(|| format!("{device:?}"));
+                let what = match &kind {
+                    DeviceKind::DiscreteGpu(_) => "discrete GPU",
+                    DeviceKind::IntegratedGpu(_) => "integrated GPU",
+                    DeviceKind::VirtualGpu(_) => "virtual GPU",
+                    DeviceKind::Cpu => "CPU adapter",
+                    _ => "adapter",
+                };
+                Selected { device, description: format!("vulkan: {name} ({what}; composed LSTM)"), fallback: None }
+            });
         cache.push((kind, r.clone()));
         r
     }
@@ -151,14 +166,20 @@ mod vulkan {
             }
         }
         Err(match init(DeviceKind::Cpu) {
-            Ok(s) => format!("no Vulkan GPU (only a CPU adapter: {}, slower than the fused CPU kernels)", s.description),
+            Ok(s) => {
+                format!("no Vulkan GPU (only a CPU adapter: {}, slower than the fused CPU kernels)", s.description)
+            }
             Err(_) => format!("no Vulkan GPU: {}", first_err.unwrap_or_default()),
         })
     }
 
     /// Any Vulkan adapter, a CPU one (llvmpipe) included.
     pub fn any_adapter() -> Result<Selected, String> {
-        init(DeviceKind::Cpu).map_err(|e| format!("no Vulkan adapter at all ({e}); install a Vulkan driver (Debian: mesa-vulkan-drivers for llvmpipe)"))
+        init(DeviceKind::Cpu).map_err(|e| {
+            format!(
+                "no Vulkan adapter at all ({e}); install a Vulkan driver (Debian: mesa-vulkan-drivers for llvmpipe)"
+            )
+        })
     }
 }
 

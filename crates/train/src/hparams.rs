@@ -20,7 +20,9 @@ impl Schedule {
     pub fn learning_rate(&self, base: f64, step: u64) -> f64 {
         match *self {
             Schedule::Constant => base,
-            Schedule::Exponential { decay_rate, decay_steps } => base * decay_rate.powf(step as f64 / decay_steps.max(1) as f64),
+            Schedule::Exponential { decay_rate, decay_steps } => {
+                base * decay_rate.powf(step as f64 / decay_steps.max(1) as f64)
+            }
             Schedule::Cyclical { lower, upper, step_size } => {
                 let ss = step_size.max(1) as f64;
                 let cycle = (1.0 + step as f64 / (2.0 * ss)).floor();
@@ -36,7 +38,8 @@ impl Schedule {
         if let Some((k, _)) = kv.iter().find(|(k, _)| k != "rate" && k != "steps") {
             return Err(format!("--lr-decay takes rate=R,steps=N, not {k}"));
         }
-        let (decay_rate, decay_steps) = (kv_value::<f64>(&kv, "--lr-decay", "rate")?, kv_value::<u64>(&kv, "--lr-decay", "steps")?);
+        let (decay_rate, decay_steps) =
+            (kv_value::<f64>(&kv, "--lr-decay", "rate")?, kv_value::<u64>(&kv, "--lr-decay", "steps")?);
         if !(decay_rate > 0.0 && decay_steps > 0) {
             return Err("--lr-decay needs rate > 0 and steps > 0".into());
         }
@@ -82,7 +85,18 @@ pub struct HParams {
 impl Default for HParams {
     /// Magenta's `performance_rnn` defaults.
     fn default() -> Self {
-        HParams { batch_size: 64, dropout_keep_prob: 1.0, learning_rate: 0.001, clip_norm: 3.0, l1: 0.0, l2: 0.0, schedule: Schedule::Constant, rhythm_loss: 0.0, harmony_loss: 0.0, rhythm_cost: RhythmCost::Emd }
+        HParams {
+            batch_size: 64,
+            dropout_keep_prob: 1.0,
+            learning_rate: 0.001,
+            clip_norm: 3.0,
+            l1: 0.0,
+            l2: 0.0,
+            schedule: Schedule::Constant,
+            rhythm_loss: 0.0,
+            harmony_loss: 0.0,
+            rhythm_cost: RhythmCost::Emd,
+        }
     }
 }
 
@@ -173,17 +187,43 @@ impl HParamsOverrides {
         macro_rules! take {
             ($($f:ident),*) => { $( if later.$f.is_some() { self.$f = later.$f.clone(); } )* };
         }
-        take!(batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, schedule, rhythm_loss, harmony_loss, rhythm_cost, rnn_layer_sizes);
+        take!(
+            batch_size,
+            dropout_keep_prob,
+            learning_rate,
+            clip_norm,
+            l1,
+            l2,
+            schedule,
+            rhythm_loss,
+            harmony_loss,
+            rhythm_cost,
+            rnn_layer_sizes
+        );
         self
     }
 
-    /// Sets every given field of `hp`, validates it, and returns `rnn_layer_sizes`.
+    /// Sets every given field of `hp` and returns `rnn_layer_sizes`; when the result is
+    /// invalid, `hp` is left as it was and the error says why.
     pub fn apply(&self, hp: &mut HParams) -> Result<Option<Vec<usize>>, String> {
+        let mut new = hp.clone();
         macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = &self.$f { hp.$f = v.clone(); } )* };
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { new.$f = v.clone(); } )* };
         }
-        set!(batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, schedule, rhythm_loss, harmony_loss, rhythm_cost);
-        hp.validate()?;
+        set!(
+            batch_size,
+            dropout_keep_prob,
+            learning_rate,
+            clip_norm,
+            l1,
+            l2,
+            schedule,
+            rhythm_loss,
+            harmony_loss,
+            rhythm_cost
+        );
+        new.validate()?;
+        *hp = new;
         Ok(self.rnn_layer_sizes.clone())
     }
 }
@@ -207,7 +247,9 @@ impl HParams {
         if !(self.clip_norm > 0.0) {
             return Err(format!("clip_norm must be positive, got {}", self.clip_norm));
         }
-        for (n, v) in [("l1", self.l1), ("l2", self.l2), ("rhythm_loss", self.rhythm_loss), ("harmony_loss", self.harmony_loss)] {
+        for (n, v) in
+            [("l1", self.l1), ("l2", self.l2), ("rhythm_loss", self.rhythm_loss), ("harmony_loss", self.harmony_loss)]
+        {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(format!("{n} must be ≥ 0, got {v}"));
             }
@@ -266,7 +308,11 @@ impl EarlyStop {
                 "target_loss" | "target_acc" | "target_accuracy" | "target" => e.target = Some(num(&v)?),
                 "patience" => e.patience = num(&v)? as usize,
                 "min_delta" => e.min_delta = num(&v)?.abs(),
-                other => return Err(format!("--early-stop: unknown key '{other}' (mode, target_loss, target_acc, patience, min_delta)")),
+                other => {
+                    return Err(format!(
+                        "--early-stop: unknown key '{other}' (mode, target_loss, target_acc, patience, min_delta)"
+                    ))
+                }
             }
         }
         Ok(e)
@@ -311,8 +357,13 @@ mod tests {
         assert!((s.learning_rate(0.0, 940) - 0.00025).abs() < 1e-12);
         assert!((s.learning_rate(0.0, 235) - 0.000625).abs() < 1e-12);
         assert!(Schedule::parse_clr("lower=1,upper=0.5,step_size=3").is_err());
-        assert_eq!(Schedule::parse_exponential("rate=0.5, steps=2500").unwrap(), Schedule::Exponential { decay_rate: 0.5, decay_steps: 2500 });
-        for bad in ["rate=0.5", "steps=10", "rate=0.5,steps=10,x=1", "rate=-1,steps=10", "rate=0.5,steps=0", "rate=a,steps=1"] {
+        assert_eq!(
+            Schedule::parse_exponential("rate=0.5, steps=2500").unwrap(),
+            Schedule::Exponential { decay_rate: 0.5, decay_steps: 2500 }
+        );
+        for bad in
+            ["rate=0.5", "steps=10", "rate=0.5,steps=10,x=1", "rate=-1,steps=10", "rate=0.5,steps=0", "rate=a,steps=1"]
+        {
             assert!(Schedule::parse_exponential(bad).is_err(), "{bad}");
         }
         let e = Schedule::Exponential { decay_rate: 0.5, decay_steps: 10 };
@@ -327,8 +378,11 @@ mod tests {
         assert_eq!((h.batch_size, h.dropout_keep_prob, h.l1), (48, 0.5, 1e-5));
         assert!(h.apply_overrides("nope=1").is_err());
         assert!(h.apply_overrides("dropout_keep_prob=0").is_err());
+        assert_eq!(h.dropout_keep_prob, 0.5, "a rejected override changes nothing");
         // A single flag after --hparams wins, whatever the order of the fields.
-        let o = HParamsOverrides::parse("batch_size=8,learning_rate=0.01").unwrap().then(&HParamsOverrides { batch_size: Some(4), ..Default::default() });
+        let o = HParamsOverrides::parse("batch_size=8,learning_rate=0.01")
+            .unwrap()
+            .then(&HParamsOverrides { batch_size: Some(4), ..Default::default() });
         assert_eq!((o.batch_size, o.learning_rate), (Some(4), Some(0.01)));
         assert!(HParamsOverrides::parse("batch_size=2.5").is_err());
         h.apply_overrides("rhythm_loss=0.5,rhythm_cost=rps").unwrap();

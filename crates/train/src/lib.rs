@@ -20,7 +20,10 @@ pub mod train;
 
 pub use device::{DeviceChoice, Selected};
 pub use hparams::{EarlyStop, HParams, HParamsOverrides, Schedule, StopMode};
+pub use losses::{MusicalWeights, RhythmCost, ShiftError};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
-pub use losses::{MusicalWeights, RhythmCost, ShiftError};
-pub use train::{evaluate, evaluate_report, lr_find, EvalReport, LrFind, LrFindOptions, LrPoint, request_stop, train, StopInfo, StopReason, TrainError, TrainOptions, TrainState};
+pub use train::{
+    evaluate, evaluate_report, lr_find, request_stop, train, EvalReport, LrFind, LrFindOptions, LrPoint, StopInfo,
+    StopReason, TrainError, TrainOptions, TrainState,
+};

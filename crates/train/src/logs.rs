@@ -42,7 +42,15 @@ impl MetricsCsv {
                 rows.push(Row {
                     step,
                     split: f[1].to_string(),
-                    m: Metrics { loss: num(2), perplexity: num(3), accuracy: num(4), event_accuracy: num(5), no_event_accuracy: num(6), loss_per_step: f64::NAN, tokens: 0 },
+                    m: Metrics {
+                        loss: num(2),
+                        perplexity: num(3),
+                        accuracy: num(4),
+                        event_accuracy: num(5),
+                        no_event_accuracy: num(6),
+                        loss_per_step: f64::NAN,
+                        tokens: 0,
+                    },
                     learning_rate: num(7),
                 });
             }
@@ -53,7 +61,17 @@ impl MetricsCsv {
     }
 
     fn line(r: &Row) -> String {
-        format!("{},{},{},{},{},{},{},{}", r.step, r.split, r.m.loss, r.m.perplexity, r.m.accuracy, r.m.event_accuracy, r.m.no_event_accuracy, r.learning_rate)
+        format!(
+            "{},{},{},{},{},{},{},{}",
+            r.step,
+            r.split,
+            r.m.loss,
+            r.m.perplexity,
+            r.m.accuracy,
+            r.m.event_accuracy,
+            r.m.no_event_accuracy,
+            r.learning_rate
+        )
     }
 
     fn rewrite(&self) -> std::io::Result<()> {
@@ -111,7 +129,8 @@ fn now() -> f64 {
 impl EventWriter {
     pub fn create(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "cadenza".into());
+        let host =
+            std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "cadenza".into());
         let path = dir.join(format!("events.out.tfevents.{}.{}.{}", now() as u64, host, std::process::id()));
         let mut w = EventWriter { file: std::fs::File::create(path)? };
         w.write(&Event { wall_time: now(), step: 0, file_version: Some("brain.Event:2".into()), summary: None })?;
@@ -137,7 +156,12 @@ impl EventWriter {
         if let Some(lr) = lr {
             value.push(("learning_rate", lr));
         }
-        let summary = Summary { value: value.into_iter().map(|(t, v)| SummaryValue { tag: t.to_string(), simple_value: Some(v as f32) }).collect() };
+        let summary = Summary {
+            value: value
+                .into_iter()
+                .map(|(t, v)| SummaryValue { tag: t.to_string(), simple_value: Some(v as f32) })
+                .collect(),
+        };
         self.write(&Event { wall_time: now(), step: step as i64, file_version: None, summary: Some(summary) })
     }
 }
@@ -161,7 +185,10 @@ fn font() -> bool {
     use std::sync::OnceLock;
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| {
-        for p in ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"] {
+        for p in [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        ] {
             if let Ok(bytes) = std::fs::read(p) {
                 let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
                 if plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, bytes).is_ok() {
@@ -181,7 +208,11 @@ pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
     let png = out_dir.join("curves.png");
     let tmp_svg = out_dir.join(".curves.tmp.svg");
     let tmp_png = out_dir.join(".curves.tmp.png");
-    fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, rows: &[Row], text: bool) -> Result<(), String>
+    fn draw<DB: DrawingBackend>(
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        rows: &[Row],
+        text: bool,
+    ) -> Result<(), String>
     where
         DB::ErrorType: 'static,
     {
@@ -192,11 +223,7 @@ pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
         for (ai, area) in areas.iter().enumerate() {
             let pick = |r: &Row| if ai == 0 { r.m.loss } else { r.m.accuracy };
             let vals: Vec<f64> = rows.iter().map(pick).filter(|v| v.is_finite()).collect();
-            let (lo, hi) = if ai == 0 {
-                (0.0, vals.iter().cloned().fold(0.1, f64::max) * 1.05)
-            } else {
-                (0.0, 1.0)
-            };
+            let (lo, hi) = if ai == 0 { (0.0, vals.iter().cloned().fold(0.1, f64::max) * 1.05) } else { (0.0, 1.0) };
             let mut b = ChartBuilder::on(area);
             b.margin(12).x_label_area_size(if text { 30 } else { 5 }).y_label_area_size(if text { 50 } else { 5 });
             if text {
@@ -207,7 +234,11 @@ pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
                 chart.configure_mesh().x_desc("step").draw().map_err(e)?;
             }
             for (split, color) in [("train", BLUE), ("eval", RED)] {
-                let pts: Vec<(f64, f64)> = rows.iter().filter(|r| r.split == split && pick(r).is_finite()).map(|r| (r.step as f64, pick(r))).collect();
+                let pts: Vec<(f64, f64)> = rows
+                    .iter()
+                    .filter(|r| r.split == split && pick(r).is_finite())
+                    .map(|r| (r.step as f64, pick(r)))
+                    .collect();
                 let s = chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2))).map_err(e)?;
                 if text {
                     s.label(split).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
@@ -215,7 +246,12 @@ pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
                 chart.draw_series(pts.iter().map(|&p| Circle::new(p, 2, color.filled()))).map_err(e)?;
             }
             if text {
-                chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(e)?;
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(e)?;
             }
         }
         root.present().map_err(|x| x.to_string())
@@ -233,13 +269,24 @@ pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
 /// log axis, with the suggested learning rate marked.
 pub fn plot_lr_find(points: &[crate::train::LrPoint], suggested: Option<f64>, out_dir: &Path) -> Result<(), String> {
     use plotters::prelude::*;
-    fn draw<DB: DrawingBackend>(root: DrawingArea<DB, plotters::coord::Shift>, points: &[crate::train::LrPoint], suggested: Option<f64>, text: bool) -> Result<(), String>
+    fn draw<DB: DrawingBackend>(
+        root: DrawingArea<DB, plotters::coord::Shift>,
+        points: &[crate::train::LrPoint],
+        suggested: Option<f64>,
+        text: bool,
+    ) -> Result<(), String>
     where
         DB::ErrorType: 'static,
     {
         let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
         root.fill(&WHITE).map_err(e)?;
-        let (lo_lr, hi_lr) = (points.first().map_or(1e-6, |p| p.learning_rate), points.last().map_or(1.0, |p| p.learning_rate).max(points.first().map_or(1e-6, |p| p.learning_rate) * 1.0001));
+        let (lo_lr, hi_lr) = (
+            points.first().map_or(1e-6, |p| p.learning_rate),
+            points
+                .last()
+                .map_or(1.0, |p| p.learning_rate)
+                .max(points.first().map_or(1e-6, |p| p.learning_rate) * 1.0001),
+        );
         let vals: Vec<f64> = points.iter().flat_map(|p| [p.loss, p.smoothed_loss]).filter(|v| v.is_finite()).collect();
         let lo = vals.iter().cloned().fold(f64::INFINITY, f64::min).min(1e9);
         let first = points.first().map_or(1.0, |p| p.smoothed_loss);
@@ -251,7 +298,13 @@ pub fn plot_lr_find(points: &[crate::train::LrPoint], suggested: Option<f64>, ou
         }
         let mut chart = b.build_cartesian_2d((lo_lr..hi_lr).log_scale(), lo..hi).map_err(e)?;
         if text {
-            chart.configure_mesh().x_desc("learning rate").y_desc("loss").x_label_formatter(&|x| format!("{x:.0e}")).draw().map_err(e)?;
+            chart
+                .configure_mesh()
+                .x_desc("learning rate")
+                .y_desc("loss")
+                .x_label_formatter(&|x| format!("{x:.0e}"))
+                .draw()
+                .map_err(e)?;
         }
         let raw: Vec<(f64, f64)> = points.iter().map(|p| (p.learning_rate, p.loss.min(hi))).collect();
         let sm: Vec<(f64, f64)> = points.iter().map(|p| (p.learning_rate, p.smoothed_loss.min(hi))).collect();
@@ -266,7 +319,8 @@ pub fn plot_lr_find(points: &[crate::train::LrPoint], suggested: Option<f64>, ou
         if let Some(lr) = suggested {
             let s = chart.draw_series(LineSeries::new(vec![(lr, lo), (lr, hi)], RED.stroke_width(2))).map_err(e)?;
             if text {
-                s.label(format!("suggested {lr:.1e}")).legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+                s.label(format!("suggested {lr:.1e}"))
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
             }
         }
         if text {

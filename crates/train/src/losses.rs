@@ -123,7 +123,8 @@ pub fn pitch_class_costs(scale: &[bool; 12], sounding: &[u8]) -> [f32; 12] {
         *cv = if sounding.is_empty() {
             out
         } else {
-            let t: f32 = sounding.iter().map(|&s| TENSION[(pc + 12 - (s as usize % 12)) % 12]).sum::<f32>() / sounding.len() as f32;
+            let t: f32 = sounding.iter().map(|&s| TENSION[(pc + 12 - (s as usize % 12)) % 12]).sum::<f32>()
+                / sounding.len() as f32;
             0.5 * out + 0.5 * t
         };
     }
@@ -132,7 +133,10 @@ pub fn pitch_class_costs(scale: &[bool; 12], sounding: &[u8]) -> [f32; 12] {
 
 /// Per row of the batch, the input/label tokens in time order.
 fn row_tokens(batch: &Batch, r: usize) -> impl Iterator<Item = (usize, u16, u16)> + '_ {
-    (0..batch.t).map(move |t| t * batch.b + r).filter(move |&at| batch.mask[at] > 0.0).map(move |at| (at, batch.inputs[at], batch.labels[at]))
+    (0..batch.t)
+        .map(move |t| t * batch.b + r)
+        .filter(move |&at| batch.mask[at] > 0.0)
+        .map(move |at| (at, batch.inputs[at], batch.labels[at]))
 }
 
 /// Harmony cost rows: every position whose label is a NOTE_ON.
@@ -325,7 +329,10 @@ mod tests {
 
     fn ex(events: &[Event]) -> EncodedExample {
         let oh = Config::Performance.one_hot();
-        EncodedExample { tokens: events.iter().map(|e| oh.encode(e).unwrap() as u16).collect(), disable_conditioning: false }
+        EncodedExample {
+            tokens: events.iter().map(|e| oh.encode(e).unwrap() as u16).collect(),
+            disable_conditioning: false,
+        }
     }
 
     /// The autodiff gradient of the expected cost equals q·(cost − E)/|P| and central
@@ -335,7 +342,12 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let (n, c) = (5, 12);
         let z: Vec<f32> = (0..n * c).map(|_| rng.gen_range(-2.0..2.0)).collect();
-        let rows = CostRows { positions: vec![0, 2, 4], costs: (0..3 * 4).map(|_| rng.gen_range(0.0..1.0)).collect(), width: 4, offset: 3 };
+        let rows = CostRows {
+            positions: vec![0, 2, 4],
+            costs: (0..3 * 4).map(|_| rng.gen_range(0.0..1.0)).collect(),
+            width: 4,
+            offset: 3,
+        };
         let f64_loss = |z: &[f32]| -> f64 {
             let mut tot = 0.0;
             for (i, &p) in rows.positions.iter().enumerate() {
@@ -405,28 +417,54 @@ mod tests {
         };
         for classes in [[49, 19], [39, 29], [0, 99]] {
             let z = sure(classes);
-            let (a, r) = (expected_cost(&z, &emd_rows).unwrap().into_scalar::<f32>(), ranked_probability_score(&z, &rps_rows).unwrap().into_scalar::<f32>());
+            let (a, r) = (
+                expected_cost(&z, &emd_rows).unwrap().into_scalar::<f32>(),
+                ranked_probability_score(&z, &rps_rows).unwrap().into_scalar::<f32>(),
+            );
             assert!((a - r).abs() < 1e-4, "{classes:?}: emd {a} rps {r}");
         }
         // A context followed by 100 ms or 500 ms, half each. Expected score of predicting
         // p·δ(100) + (1−p)·δ(500) over that mixture of targets, in f64.
         let expected = |p: f64, rps: bool| {
-            let pred = |j: usize| if j >= 500 { 1.0 } else if j >= 100 { p } else { 0.0 };
+            let pred = |j: usize| {
+                if j >= 500 {
+                    1.0
+                } else if j >= 100 {
+                    p
+                } else {
+                    0.0
+                }
+            };
             let mut tot = 0.0;
             for t in [100usize, 500] {
-                let s: f64 = (10..=1000).step_by(10).map(|j| {
-                    let d = pred(j) - if j >= t { 1.0 } else { 0.0 };
-                    if rps { d * d } else { d.abs() }
-                }).sum();
+                let s: f64 = (10..=1000)
+                    .step_by(10)
+                    .map(|j| {
+                        let d = pred(j) - if j >= t { 1.0 } else { 0.0 };
+                        if rps {
+                            d * d
+                        } else {
+                            d.abs()
+                        }
+                    })
+                    .sum();
                 tot += 0.5 * s / 100.0;
             }
             tot
         };
-        let best = |rps: bool| (0..=100).map(|i| i as f64 / 100.0).min_by(|&a, &b| expected(a, rps).partial_cmp(&expected(b, rps)).unwrap()).unwrap();
+        let best = |rps: bool| {
+            (0..=100)
+                .map(|i| i as f64 / 100.0)
+                .min_by(|&a, &b| expected(a, rps).partial_cmp(&expected(b, rps)).unwrap())
+                .unwrap()
+        };
         assert!((best(true) - 0.5).abs() < 1e-9, "RPS is lowest at the true 0.5, got {}", best(true));
         // The EMD is flat in p here (any split between the two is a median): it does not
         // reward the true distribution, and anything that tips it collapses the choice.
-        assert!((expected(0.0, false) - expected(1.0, false)).abs() < 1e-9 && (expected(0.5, false) - expected(0.0, false)).abs() < 1e-9);
+        assert!(
+            (expected(0.0, false) - expected(1.0, false)).abs() < 1e-9
+                && (expected(0.5, false) - expected(0.0, false)).abs() < 1e-9
+        );
         // Gradient against central differences of the f64 score.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let z: Vec<f32> = (0..3 * c).map(|_| rng.gen_range(-2.0..2.0)).collect();

@@ -16,7 +16,10 @@ use burn::backend::autodiff::{
 use burn::backend::flex::FlexTensor;
 use burn::backend::{backend_extension, tensor::FloatTensor, Backend, Dispatch, Flex, TensorMetadata};
 use burn::tensor::{activation::sigmoid, s, DType, Device, Tensor, TensorData};
-use cadenza_model::kernels::{apply_dropout, dropout_keeps, dropout_threshold, lstm_backward, lstm_forward, part, team_run, LstmTape, SharedMut, FORGET_BIAS};
+use cadenza_model::kernels::{
+    apply_dropout, dropout_keeps, dropout_threshold, lstm_backward, lstm_forward, part, team_run, LstmTape, SharedMut,
+    FORGET_BIAS,
+};
 use std::sync::Arc;
 
 #[backend_extension(Flex, Autodiff)]
@@ -103,7 +106,9 @@ impl<C: CheckpointStrategy> LstmBackend for Autodiff<Flex, C> {
                 let (out, tape, dims) = forward(&xw, &k_h, keep, seed);
                 prep.finish((Arc::new(tape), k_h, dims, keep, seed), out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(<Flex as LstmBackend>::lstm_layer(xw.into_primitive(), k_h.into_primitive(), keep, seed)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(<Flex as LstmBackend>::lstm_layer(xw.into_primitive(), k_h.into_primitive(), keep, seed))
+            }
         }
     }
 }
@@ -256,7 +261,9 @@ impl<C: CheckpointStrategy> CeBackend for Autodiff<Flex, C> {
                 let (loss, lse) = ce_forward(slice(&x), c, &targets);
                 prep.finish((x, lse, targets), flex(vec![loss], &[1]))
             }
-            OpsKind::UnTracked(prep) => prep.finish(<Flex as CeBackend>::cross_entropy_op(logits.into_primitive(), targets)),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(<Flex as CeBackend>::cross_entropy_op(logits.into_primitive(), targets))
+            }
         }
     }
 }
@@ -268,7 +275,10 @@ pub fn cross_entropy_fused(logits: &Tensor<2>, targets: CeTargets) -> Option<Ten
     if !fused_ok(&dev, &dev) {
         return None;
     }
-    Some(Tensor::from_dispatch(<Dispatch as CeBackend>::cross_entropy_op(logits.clone().into_dispatch(), Arc::new(targets))))
+    Some(Tensor::from_dispatch(<Dispatch as CeBackend>::cross_entropy_op(
+        logits.clone().into_dispatch(),
+        Arc::new(targets),
+    )))
 }
 
 /// Whether the fused CPU kernels can run on these tensors (both on Flex, same autodiff mode).
@@ -311,7 +321,12 @@ pub fn lstm_layer(xw: Tensor<3>, k_h: Tensor<2>) -> Tensor<3> {
 pub fn lstm_layer_dropout(xw: Tensor<3>, k_h: Tensor<2>, keep: f32, seed: u64) -> Tensor<3> {
     if fused_ok(&xw.device(), &k_h.device()) {
         keep_freed_memory();
-        Tensor::from_dispatch(<Dispatch as LstmBackend>::lstm_layer(xw.into_dispatch(), k_h.into_dispatch(), keep, seed))
+        Tensor::from_dispatch(<Dispatch as LstmBackend>::lstm_layer(
+            xw.into_dispatch(),
+            k_h.into_dispatch(),
+            keep,
+            seed,
+        ))
     } else {
         let h = lstm_layer_composed(xw, k_h);
         if keep < 1.0 {
@@ -360,7 +375,13 @@ mod tests {
         let md = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
         let zeros = o1.iter().filter(|&&v| v == 0.0).count() as f32 / o1.len() as f32;
         assert!((zeros - 0.4).abs() < 0.1, "dropped fraction {zeros}");
-        assert!(md(&o1, &o2) < 1e-5 && md(&gx1, &gx2) < 1e-4 && md(&gk1, &gk2) < 1e-4, "{} {} {}", md(&o1, &o2), md(&gx1, &gx2), md(&gk1, &gk2));
+        assert!(
+            md(&o1, &o2) < 1e-5 && md(&gx1, &gx2) < 1e-4 && md(&gk1, &gk2) < 1e-4,
+            "{} {} {}",
+            md(&o1, &o2),
+            md(&gx1, &gx2),
+            md(&gk1, &gk2)
+        );
     }
 
     /// The fused loss equals burn's log_softmax + gather composition, value and gradient, with
@@ -394,7 +415,10 @@ mod tests {
             let lab = Tensor::<2, Int>::from_data(TensorData::new(lab, [n, 1]), &ad);
             let picked = log_softmax(x2.clone().slice(s![.., off..off + sz]), 1).gather(1, lab).reshape([n]);
             let ce = -(picked * m.clone()).sum() / real;
-            loss = Some(match loss { None => ce, Some(l) => l + ce });
+            loss = Some(match loss {
+                None => ce,
+                Some(l) => l + ce,
+            });
             off += sz;
         }
         let loss = loss.unwrap().div_scalar(2.0);

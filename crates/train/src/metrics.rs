@@ -50,7 +50,11 @@ impl MetricsSum {
             let mut ok = true;
             for (k, &sz) in sizes.iter().enumerate() {
                 let seg = &row[off..off + sz];
-                let arg = seg.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a }).0;
+                let arg = seg
+                    .iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |a, (i, &v)| if v > a.1 { (i, v) } else { a })
+                    .0;
                 ok &= arg == label[k] as usize;
                 off += sz;
             }
@@ -62,7 +66,11 @@ impl MetricsSum {
                 self.events += 1;
                 self.events_correct += ok as u64;
             }
-            self.steps += if config.is_note_encoding() { label[0] as u64 * 77 + label[1] as u64 } else { oh.steps_of(label[0] as usize) as u64 };
+            self.steps += if config.is_note_encoding() {
+                label[0] as u64 * 77 + label[1] as u64
+            } else {
+                oh.steps_of(label[0] as usize) as u64
+            };
         }
     }
 

@@ -95,7 +95,12 @@ impl PerformanceRnn {
     pub fn from_weights(w: &Weights, dev: &Device) -> Self {
         let c = &w.config;
         PerformanceRnn {
-            kernels: c.layers.iter().enumerate().map(|(l, &h)| vec_param(&w.kernels[l], [c.layer_input(l) + h, 4 * h], dev)).collect(),
+            kernels: c
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(l, &h)| vec_param(&w.kernels[l], [c.layer_input(l) + h, 4 * h], dev))
+                .collect(),
             biases: c.layers.iter().enumerate().map(|(l, &h)| vec_param(&w.biases[l], [4 * h], dev)).collect(),
             fc_w: vec_param(&w.fc_w, [c.top(), c.num_logits()], dev),
             fc_b: vec_param(&w.fc_b, [c.num_logits()], dev),
@@ -134,9 +139,13 @@ impl PerformanceRnn {
         } else {
             let mut feat = vec![0.0f32; n * feat_rows];
             for p in 0..n {
-                cfg.encode_event_input(&batch.inputs[p * w..(p + 1) * w], &mut feat[p * feat_rows..(p + 1) * feat_rows]);
+                cfg.encode_event_input(
+                    &batch.inputs[p * w..(p + 1) * w],
+                    &mut feat[p * feat_rows..(p + 1) * feat_rows],
+                );
             }
-            Tensor::<2>::from_data(TensorData::new(feat, [n, feat_rows]), &dev).matmul(k0.clone().slice(s![cs..cs + feat_rows, ..]))
+            Tensor::<2>::from_data(TensorData::new(feat, [n, feat_rows]), &dev)
+                .matmul(k0.clone().slice(s![cs..cs + feat_rows, ..]))
         };
         if let Some(ctrl) = &batch.controls {
             let c = Tensor::<2>::from_data(TensorData::new(ctrl.clone(), [n, cs]), &dev);
@@ -150,12 +159,18 @@ impl PerformanceRnn {
             let k = self.kernels[l].val();
             if l > 0 {
                 let prev = config.layers[l - 1];
-                xw = h.reshape([n, prev]).matmul(k.clone().slice(s![0..prev, ..])) + self.biases[l].val().unsqueeze_dim(0);
+                xw = h.reshape([n, prev]).matmul(k.clone().slice(s![0..prev, ..]))
+                    + self.biases[l].val().unsqueeze_dim(0);
             }
             // Dropout on the layer's output, fused into the op: its mask is a hash of one seed
             // drawn from `rng` per layer and step.
             let (keep, seed) = if keep_prob < 1.0 { (keep_prob, rng.gen::<u64>()) } else { (1.0, 0) };
-            h = lstm_layer_dropout(xw.clone().reshape([t, b, 4 * hid]), k.slice(s![in_rows..in_rows + hid, ..]), keep, seed);
+            h = lstm_layer_dropout(
+                xw.clone().reshape([t, b, 4 * hid]),
+                k.slice(s![in_rows..in_rows + hid, ..]),
+                keep,
+                seed,
+            );
         }
         let top = config.top();
         let logits = h.reshape([n, top]).matmul(self.fc_w.val()) + self.fc_b.val().unsqueeze_dim(0);
@@ -171,7 +186,10 @@ impl PerformanceRnn {
         }
         let targets = CeTargets {
             segments,
-            labels: (0..n).flat_map(|p| (0..sizes.len()).map(move |k| (p, k))).map(|(p, k)| batch.labels[p * w + k] as u32).collect(),
+            labels: (0..n)
+                .flat_map(|p| (0..sizes.len()).map(move |k| (p, k)))
+                .map(|(p, k)| batch.labels[p * w + k] as u32)
+                .collect(),
             weights: batch.mask.iter().map(|&m| m / real / sizes.len() as f32).collect(),
         };
         if let Some(loss) = cross_entropy_fused(&logits, targets) {

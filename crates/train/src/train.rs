@@ -9,8 +9,10 @@
 //! `curves.svg`/`curves.png`, `log.txt` and, when the run ends, `stop.json`.
 
 use crate::hparams::{EarlyStop, HParams, HParamsOverrides, StopMode};
-use crate::losses::{check_config, expected_cost, harmony_rows, musical_terms, MusicalWeights, ShiftError, ShiftErrorSum};
 use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
+use crate::losses::{
+    check_config, expected_cost, harmony_rows, musical_terms, MusicalWeights, ShiftError, ShiftErrorSum,
+};
 use crate::metrics::{Metrics, MetricsSum};
 use crate::network::{Batch, PerformanceRnn};
 pub use crate::stop::{StopInfo, StopReason};
@@ -163,11 +165,20 @@ fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 fn examples(store: &ExampleStore, ids: &[usize]) -> Vec<EncodedExample> {
-    ids.iter().map(|&i| EncodedExample { tokens: store.tokens(i), disable_conditioning: store.meta(i).disable_conditioning }).collect()
+    ids.iter()
+        .map(|&i| EncodedExample { tokens: store.tokens(i), disable_conditioning: store.meta(i).disable_conditioning })
+        .collect()
 }
 
 /// Runs the model with dropout off over (a prefix of) a store, batch by batch.
-fn for_each_eval_batch(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>, mut f: impl FnMut(&Batch, crate::network::Output)) {
+fn for_each_eval_batch(
+    net: &PerformanceRnn,
+    model: &ModelConfig,
+    store: &ExampleStore,
+    batch_size: usize,
+    limit: Option<usize>,
+    mut f: impl FnMut(&Batch, crate::network::Output),
+) {
     let n = limit.map_or(store.len(), |l| l.min(store.len()));
     let valid = net.valid();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
@@ -180,7 +191,13 @@ fn for_each_eval_batch(net: &PerformanceRnn, model: &ModelConfig, store: &Exampl
 }
 
 /// Evaluates on (a prefix of) a store with dropout off.
-pub fn evaluate(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>) -> Metrics {
+pub fn evaluate(
+    net: &PerformanceRnn,
+    model: &ModelConfig,
+    store: &ExampleStore,
+    batch_size: usize,
+    limit: Option<usize>,
+) -> Metrics {
     let mut sum = MetricsSum::default();
     for_each_eval_batch(net, model, store, batch_size, limit, |batch, out| {
         let loss = scalar(out.loss);
@@ -202,7 +219,13 @@ pub struct EvalReport {
 }
 
 /// [`evaluate`] plus the time-shift error and the expected harmony cost.
-pub fn evaluate_report(net: &PerformanceRnn, model: &ModelConfig, store: &ExampleStore, batch_size: usize, limit: Option<usize>) -> EvalReport {
+pub fn evaluate_report(
+    net: &PerformanceRnn,
+    model: &ModelConfig,
+    store: &ExampleStore,
+    batch_size: usize,
+    limit: Option<usize>,
+) -> EvalReport {
     let mut sum = MetricsSum::default();
     let mut shifts = ShiftErrorSum::default();
     let one_hot = check_config(model.config).is_ok();
@@ -220,7 +243,11 @@ pub fn evaluate_report(net: &PerformanceRnn, model: &ModelConfig, store: &Exampl
         shifts.add(model.config, batch, &logits);
         sum.add(model.config, batch, &logits, loss);
     });
-    EvalReport { metrics: sum.finish(), shift_error: shifts.finish(), harmony_cost: (one_hot && hn > 0).then(|| hsum / hn as f64) }
+    EvalReport {
+        metrics: sum.finish(),
+        shift_error: shifts.finish(),
+        harmony_cost: (one_hot && hn > 0).then(|| hsum / hn as f64),
+    }
 }
 
 /// Where a run is in its shuffled pass over the training split.
@@ -274,7 +301,13 @@ impl Run {
 
     /// Writes a checkpoint into a temporary folder and renames it into place: a checkpoint
     /// folder either exists complete or not at all.
-    fn save(&mut self, net: &PerformanceRnn, optim: &burn::optim::ModuleOptimizer, state: &TrainState, best: bool) -> Result<String, TrainError> {
+    fn save(
+        &mut self,
+        net: &PerformanceRnn,
+        optim: &burn::optim::ModuleOptimizer,
+        state: &TrainState,
+        best: bool,
+    ) -> Result<String, TrainError> {
         let name = format!("ckpt-{:08}", state.step);
         let root = self.ckpt_dir();
         std::fs::create_dir_all(&root).map_err(|e| ferr(&root, e))?;
@@ -282,7 +315,9 @@ impl Run {
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| ferr(&tmp, e))?;
         let weights = net.to_weights(&state.model, &state.names);
-        weights.save_dir(&tmp, &format!("training run {} step {}", self.dir.display(), state.step)).map_err(|e| ferr(&tmp, e))?;
+        weights
+            .save_dir(&tmp, &format!("training run {} step {}", self.dir.display(), state.step))
+            .map_err(|e| ferr(&tmp, e))?;
         net.clone().save_file(tmp.join("module.bpk")).map_err(|e| ferr(&tmp.join("module.bpk"), e))?;
         optim.save(tmp.join("optimizer.bpk")).map_err(|e| ferr(&tmp.join("optimizer.bpk"), e))?;
         write_json_atomic(&tmp.join("state.json"), state)?;
@@ -331,11 +366,17 @@ impl Run {
 }
 
 /// Loads a checkpoint folder: module (with its parameter ids), optimizer state and state.json.
-fn load_checkpoint(dir: &Path, dev: &Device) -> Result<(PerformanceRnn, burn::optim::ModuleOptimizer, TrainState), TrainError> {
-    let state: TrainState = serde_json::from_slice(&std::fs::read(dir.join("state.json")).map_err(|e| ferr(&dir.join("state.json"), e))?)
-        .map_err(|e| ferr(&dir.join("state.json"), e))?;
+fn load_checkpoint(
+    dir: &Path,
+    dev: &Device,
+) -> Result<(PerformanceRnn, burn::optim::ModuleOptimizer, TrainState), TrainError> {
+    let state: TrainState =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).map_err(|e| ferr(&dir.join("state.json"), e))?)
+            .map_err(|e| ferr(&dir.join("state.json"), e))?;
     let weights = Weights::load_dir(dir).map_err(|e| ferr(dir, e))?;
-    let net = PerformanceRnn::from_weights(&weights, dev).try_load_file(dir.join("module.bpk")).map_err(|e| ferr(&dir.join("module.bpk"), e))?;
+    let net = PerformanceRnn::from_weights(&weights, dev)
+        .try_load_file(dir.join("module.bpk"))
+        .map_err(|e| ferr(&dir.join("module.bpk"), e))?;
     let optim = adam().load(dir.join("optimizer.bpk")).map_err(|e| ferr(&dir.join("optimizer.bpk"), e))?;
     Ok((net, optim, state))
 }
@@ -376,14 +417,21 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let sel = crate::device::select(opts.device).map_err(TrainError::Setup)?;
     let dev = sel.device.clone().autodiff();
     std::fs::create_dir_all(&opts.run_dir).map_err(|e| ferr(&opts.run_dir, e))?;
-    let mut log = Log(std::fs::OpenOptions::new().create(true).append(true).open(opts.run_dir.join("log.txt")).map_err(|e| ferr(&opts.run_dir, e))?);
+    let mut log = Log(std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(opts.run_dir.join("log.txt"))
+        .map_err(|e| ferr(&opts.run_dir, e))?);
     eprintln!("{}", sel.summary());
     log.line(&sel.summary());
     let index_path = opts.run_dir.join("checkpoint.json");
-    let index: CheckpointIndex = std::fs::read(&index_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let index: CheckpointIndex =
+        std::fs::read(&index_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
 
     let (mut net, mut optim, mut st) = if opts.resume {
-        let latest = index.latest.clone().ok_or_else(|| TrainError::Setup(format!("{}: nothing to resume (no checkpoint.json)", opts.run_dir.display())))?;
+        let latest = index.latest.clone().ok_or_else(|| {
+            TrainError::Setup(format!("{}: nothing to resume (no checkpoint.json)", opts.run_dir.display()))
+        })?;
         let (net, optim, mut st) = load_checkpoint(&opts.run_dir.join("checkpoints").join(&latest), &dev)?;
         let old = st.hparams.clone();
         opts.overrides.apply(&mut st.hparams).map_err(TrainError::Setup)?;
@@ -400,7 +448,12 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             log.line(&msg);
         }
         if st.dataset_fingerprint != ds.manifest.fingerprint {
-            let msg = format!("step {}: the dataset changed since the checkpoint (fingerprint {} → {})", st.step, &st.dataset_fingerprint[..12.min(st.dataset_fingerprint.len())], &ds.manifest.fingerprint[..12]);
+            let msg = format!(
+                "step {}: the dataset changed since the checkpoint (fingerprint {} → {})",
+                st.step,
+                &st.dataset_fingerprint[..12.min(st.dataset_fingerprint.len())],
+                &ds.manifest.fingerprint[..12]
+            );
             eprintln!("warning: {msg}");
             log.line(&msg);
             st.dataset_fingerprint = ds.manifest.fingerprint.clone();
@@ -409,7 +462,10 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         (net, optim, st)
     } else {
         if index.latest.is_some() {
-            return Err(TrainError::Setup(format!("{}: already holds a run; pass --resume to continue it, or choose another --run-dir", opts.run_dir.display())));
+            return Err(TrainError::Setup(format!(
+                "{}: already holds a run; pass --resume to continue it, or choose another --run-dir",
+                opts.run_dir.display()
+            )));
         }
         let mut hp = HParams::default();
         let layers = opts.overrides.apply(&mut hp).map_err(TrainError::Setup)?;
@@ -417,16 +473,26 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             Some(p) => {
                 let w = Weights::load(p).map_err(|e| TrainError::Setup(e.to_string()))?;
                 if layers.is_some_and(|l| l != w.config.layers) {
-                    return Err(TrainError::Setup(format!("rnn_layer_sizes cannot change the shape of {}", p.display())));
+                    return Err(TrainError::Setup(format!(
+                        "rnn_layer_sizes cannot change the shape of {}",
+                        p.display()
+                    )));
                 }
                 w
             }
-            None => Weights::init(ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| opts.layers.clone())), opts.seed),
+            None => Weights::init(
+                ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| opts.layers.clone())),
+                opts.seed,
+            ),
         };
         let compatible = weights.config.config == ds.manifest.config
-            || (weights.config.config.generator_id() == ds.manifest.config.generator_id() && weights.config.input_size() == ModelConfig::new(ds.manifest.config, vec![1]).input_size());
+            || (weights.config.config.generator_id() == ds.manifest.config.generator_id()
+                && weights.config.input_size() == ModelConfig::new(ds.manifest.config, vec![1]).input_size());
         if !compatible {
-            return Err(TrainError::Setup(format!("the model is a {} model but the dataset was built for {}", weights.config.config, ds.manifest.config)));
+            return Err(TrainError::Setup(format!(
+                "the model is a {} model but the dataset was built for {}",
+                weights.config.config, ds.manifest.config
+            )));
         }
         let st = TrainState {
             step: 0,
@@ -444,7 +510,13 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             tokens_seen: 0,
             seconds: 0.0,
         };
-        log.line(&format!("new run: {} {:?}, init {}, hparams {}", st.model.config, st.model.layers, opts.init.as_ref().map_or("scratch".into(), |p| p.display().to_string()), serde_json::to_string(&st.hparams).unwrap()));
+        log.line(&format!(
+            "new run: {} {:?}, init {}, hparams {}",
+            st.model.config,
+            st.model.layers,
+            opts.init.as_ref().map_or("scratch".into(), |p| p.display().to_string()),
+            serde_json::to_string(&st.hparams).unwrap()
+        ));
         (PerformanceRnn::from_weights(&weights, &dev), adam(), st)
     };
     let model = st.model.clone();
@@ -461,7 +533,11 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
 
     let bar = if opts.progress { indicatif::ProgressBar::new(opts.steps) } else { indicatif::ProgressBar::hidden() };
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {msg} eta {eta}").unwrap().progress_chars("=> "));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {msg} eta {eta}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
     bar.set_position(st.step);
 
     let n_train = ds.train.len();
@@ -475,7 +551,12 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let mut last_good = run.index.latest.clone().unwrap_or_else(|| "none".into());
     let inject_nan_at = opts.test_nan_at_step;
 
-    let stop = |reason: StopReason, st: &TrainState, run: &Run, last_eval: &Option<Metrics>, log: &mut Log| -> Result<StopInfo, TrainError> {
+    let stop = |reason: StopReason,
+                st: &TrainState,
+                run: &Run,
+                last_eval: &Option<Metrics>,
+                log: &mut Log|
+     -> Result<StopInfo, TrainError> {
         let info = StopInfo {
             reason: reason.clone(),
             step: st.step,
@@ -532,7 +613,13 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         }
         if !ce.is_finite() {
             bar.finish_and_clear();
-            let _ = stop(StopReason::NonFinite(format!("the loss became {ce} at step {}", st.step + 1)), &st, &run, &last_eval, &mut log);
+            let _ = stop(
+                StopReason::NonFinite(format!("the loss became {ce} at step {}", st.step + 1)),
+                &st,
+                &run,
+                &last_eval,
+                &mut log,
+            );
             return Err(TrainError::NonFinite { step: st.step + 1, value: ce, checkpoint: last_good });
         }
         let mut grads = GradientsParams::from_grads(loss.backward(), &net);
@@ -552,10 +639,18 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             window_tokens = 0;
             window_start = Instant::now();
             bar.set_message(format!("loss {:.4} acc {:.3} {:.0} tok/s", m.loss, m.accuracy, tps));
-            csv.push(Row { step: st.step, split: "train".into(), m: m.clone(), learning_rate: lr }).map_err(|e| ferr(&opts.run_dir, e))?;
+            csv.push(Row { step: st.step, split: "train".into(), m: m.clone(), learning_rate: lr })
+                .map_err(|e| ferr(&opts.run_dir, e))?;
             tb_train.scalars(st.step, &m, Some(lr)).map_err(|e| ferr(&opts.run_dir, e))?;
-            let musical = if mw.any() { format!(" rhythm_term {rhythm_v:.5} harmony_term {harmony_v:.5}") } else { String::new() };
-            log.line(&format!("step {} train loss {:.5} accuracy {:.4} lr {:.3e} l1_term {:.5} l2_term {:.5}{musical} {:.0} tok/s", st.step, m.loss, m.accuracy, lr, l1v, l2v, tps));
+            let musical = if mw.any() {
+                format!(" rhythm_term {rhythm_v:.5} harmony_term {harmony_v:.5}")
+            } else {
+                String::new()
+            };
+            log.line(&format!(
+                "step {} train loss {:.5} accuracy {:.4} lr {:.3e} l1_term {:.5} l2_term {:.5}{musical} {:.0} tok/s",
+                st.step, m.loss, m.accuracy, lr, l1v, l2v, tps
+            ));
         }
 
         let mut stop_reason: Option<StopReason> = None;
@@ -563,10 +658,19 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         let eval_now = !ds.eval.is_empty() && (st.step % opts.eval_every.max(1) == 0 || st.step == opts.steps);
         if eval_now {
             let m = evaluate(&net, &model, &ds.eval, hp.batch_size, opts.eval_examples);
-            csv.push(Row { step: st.step, split: "eval".into(), m: m.clone(), learning_rate: lr }).map_err(|e| ferr(&opts.run_dir, e))?;
+            csv.push(Row { step: st.step, split: "eval".into(), m: m.clone(), learning_rate: lr })
+                .map_err(|e| ferr(&opts.run_dir, e))?;
             tb_eval.scalars(st.step, &m, None).map_err(|e| ferr(&opts.run_dir, e))?;
-            log.line(&format!("step {} eval loss {:.5} accuracy {:.4} event_accuracy {:.4}", st.step, m.loss, m.accuracy, m.event_accuracy));
-            let es = st.early_stop.clone().unwrap_or(EarlyStop { mode: StopMode::Min, target: None, patience: usize::MAX, min_delta: 0.0 });
+            log.line(&format!(
+                "step {} eval loss {:.5} accuracy {:.4} event_accuracy {:.4}",
+                st.step, m.loss, m.accuracy, m.event_accuracy
+            ));
+            let es = st.early_stop.clone().unwrap_or(EarlyStop {
+                mode: StopMode::Min,
+                target: None,
+                patience: usize::MAX,
+                min_delta: 0.0,
+            });
             let value = match es.mode {
                 StopMode::Min => m.loss,
                 StopMode::Max => m.accuracy,
@@ -581,7 +685,11 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             }
             if st.early_stop.is_some() {
                 if es.reached_target(value) {
-                    stop_reason = Some(StopReason::EarlyStop(format!("early stopping: eval {} {value:.5} reached the target {}", es.metric_name(), es.target.unwrap())));
+                    stop_reason = Some(StopReason::EarlyStop(format!(
+                        "early stopping: eval {} {value:.5} reached the target {}",
+                        es.metric_name(),
+                        es.target.unwrap()
+                    )));
                 } else if st.evals_since_best >= es.patience {
                     stop_reason = Some(StopReason::EarlyStop(format!(
                         "early stopping: eval {} has not improved by more than {} for {} evaluations (best {:.5} at step {})",
@@ -600,7 +708,8 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         }
 
         let interrupted = INTERRUPTED.load(Ordering::SeqCst);
-        let due = st.step % opts.checkpoint_every.max(1) == 0 || last_ckpt_time.elapsed().as_secs_f64() >= opts.checkpoint_minutes * 60.0;
+        let due = st.step % opts.checkpoint_every.max(1) == 0
+            || last_ckpt_time.elapsed().as_secs_f64() >= opts.checkpoint_minutes * 60.0;
         if due || is_best || interrupted || stop_reason.is_some() || st.step == opts.steps {
             st.seconds = base_seconds + started.elapsed().as_secs_f64();
             last_good = run.save(&net, &optim, &st, is_best)?;
@@ -691,7 +800,11 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     std::fs::create_dir_all(&o.out).map_err(|e| ferr(&o.out, e))?;
     let mut cursor = Cursor::new(ds.train.len(), o.seed, 0, 0);
     let bar = if o.progress { indicatif::ProgressBar::new(o.steps) } else { indicatif::ProgressBar::hidden() };
-    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} lr-find {pos}/{len} [{bar:30}] {msg}").unwrap().progress_chars("=> "));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} lr-find {pos}/{len} [{bar:30}] {msg}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
     let ratio = (o.max_lr / o.min_lr).ln();
     let (mut avg, mut best) = (0.0f64, f64::INFINITY);
     let mut points: Vec<LrPoint> = Vec::new();
@@ -725,7 +838,12 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     // Steepest descent of the smoothed loss per unit of ln(lr), over a 5-point window,
     // ignoring the first tenth (the moving average is still warming up).
     let skip = points.len() / 10;
-    let min_at = points.iter().enumerate().skip(skip).min_by(|a, b| a.1.smoothed_loss.total_cmp(&b.1.smoothed_loss)).map_or(points.len(), |(i, _)| i + 1);
+    let min_at = points
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .min_by(|a, b| a.1.smoothed_loss.total_cmp(&b.1.smoothed_loss))
+        .map_or(points.len(), |(i, _)| i + 1);
     let mut steepest: Option<(f64, f64)> = None;
     // Only before the lowest loss: past it the loss is diverging, and a lucky drop there
     // is no place to train.
@@ -735,7 +853,8 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
             steepest = Some((slope, w[2].learning_rate));
         }
     }
-    let min_loss = points.iter().skip(skip).min_by(|a, b| a.smoothed_loss.total_cmp(&b.smoothed_loss)).map(|p| p.learning_rate);
+    let min_loss =
+        points.iter().skip(skip).min_by(|a, b| a.smoothed_loss.total_cmp(&b.smoothed_loss)).map(|p| p.learning_rate);
     let steepest = steepest.filter(|(s, _)| *s < 0.0).map(|(_, lr)| lr);
     let suggested = match (steepest, min_loss) {
         (Some(s), Some(m)) => Some(s.min(m / 10.0).max(o.min_lr)),
@@ -748,7 +867,8 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     for p in &r.points {
         csv.push_str(&format!("{},{},{},{}\n", p.step, p.learning_rate, p.loss, p.smoothed_loss));
     }
-    cadenza_mag::write_file_atomic(&o.out.join("lr_find.csv"), csv.as_bytes()).map_err(|e| ferr(&o.out.join("lr_find.csv"), e))?;
+    cadenza_mag::write_file_atomic(&o.out.join("lr_find.csv"), csv.as_bytes())
+        .map_err(|e| ferr(&o.out.join("lr_find.csv"), e))?;
     write_json_atomic(&o.out.join("lr_find.json"), &r)?;
     crate::logs::plot_lr_find(&r.points, r.suggested, &o.out).map_err(|e| ferr(&o.out, e))?;
     Ok(r)

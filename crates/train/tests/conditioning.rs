@@ -19,7 +19,10 @@ fn shared() -> PathBuf {
 fn in_c_major(w: &Weights, key: &str) -> f64 {
     let (tonic, minor) = cadenza_generate::options::parse_key(key).unwrap();
     // What `--key` builds: the key's Krumhansl–Kessler profile as the pitch-class histogram.
-    let controls = Controls { pitch_class_histogram: vec![cadenza_performance::controls::key_histogram(tonic, minor).to_vec()], ..Default::default() };
+    let controls = Controls {
+        pitch_class_histogram: vec![cadenza_performance::controls::key_histogram(tonic, minor).to_vec()],
+        ..Default::default()
+    };
     let opts = GenerateOptions { num_steps: 1500, num_outputs: 6, seed: 3, controls, ..Default::default() };
     let samples = cadenza_generate::generate(w, &opts, false).unwrap();
     let (mut inside, mut n) = (0usize, 0usize);
@@ -48,9 +51,25 @@ fn key_conditioning_of_a_trained_model_moves_the_pitch_classes() {
         seed: 1,
         ..Default::default()
     };
-    cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue/bwv_846"), shared().join("data/asap/Bach/Fugue/bwv_848")], &ds, &opts).unwrap();
+    cadenza_dataset::build(
+        &[shared().join("data/asap/Bach/Fugue/bwv_846"), shared().join("data/asap/Bach/Fugue/bwv_848")],
+        &ds,
+        &opts,
+    )
+    .unwrap();
     let run = tmp.path().join("run");
-    let t = TrainOptions { dataset: ds, run_dir: run.clone(), layers: vec![64], overrides: cadenza_train::HParamsOverrides::parse("batch_size=16,learning_rate=0.01").unwrap(), steps: 400, eval_every: 400, summary_every: 100, checkpoint_every: 1000, seed: 2, ..Default::default() };
+    let t = TrainOptions {
+        dataset: ds,
+        run_dir: run.clone(),
+        layers: vec![64],
+        overrides: cadenza_train::HParamsOverrides::parse("batch_size=16,learning_rate=0.01").unwrap(),
+        steps: 400,
+        eval_every: 400,
+        summary_every: 100,
+        checkpoint_every: 1000,
+        seed: 2,
+        ..Default::default()
+    };
     cadenza_train::train(&t).unwrap();
     let w = Weights::load(&run.join("best")).unwrap();
     assert_eq!(w.config.config, config);

@@ -42,7 +42,8 @@ fn train(ds: &Path, dir: &Path, name: &str, patch: &str) -> Trained {
         dataset: ds.to_path_buf(),
         run_dir: run.clone(),
         init: Some(shared().join("fixtures/magenta/bundles/perf_dyn_small64.mag")),
-        overrides: cadenza_train::HParamsOverrides::parse(&format!("batch_size=16,learning_rate=0.005{patch}")).unwrap(),
+        overrides: cadenza_train::HParamsOverrides::parse(&format!("batch_size=16,learning_rate=0.005{patch}"))
+            .unwrap(),
         steps: 150,
         eval_every: 1000,
         summary_every: 50,
@@ -70,7 +71,8 @@ fn mean_in_key(w: &Weights) -> f64 {
 fn harmony_loss_raises_in_key_ratio_and_rhythm_loss_lowers_shift_error() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = tmp.path().join("ds");
-    let opts = BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
+    let opts =
+        BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
     cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue")], &ds, &opts).unwrap();
 
     let base = train(&ds, tmp.path(), "original", "");
@@ -86,6 +88,9 @@ fn harmony_loss_raises_in_key_ratio_and_rhythm_loss_lowers_shift_error() {
 
     // Rhythm: the mean absolute time-shift error on held-out pieces falls.
     let (e0, e1) = (base.eval.shift_error, rhythm.eval.shift_error);
-    eprintln!("eval shift error (10 ms steps): expected {:.2} → {:.2}, argmax {:.2} → {:.2}; eval loss {:.4} / {:.4}", e0.expected, e1.expected, e0.argmax, e1.argmax, base.eval.metrics.loss, rhythm.eval.metrics.loss);
+    eprintln!(
+        "eval shift error (10 ms steps): expected {:.2} → {:.2}, argmax {:.2} → {:.2}; eval loss {:.4} / {:.4}",
+        e0.expected, e1.expected, e0.argmax, e1.argmax, base.eval.metrics.loss, rhythm.eval.metrics.loss
+    );
     assert!(e1.expected < e0.expected * 0.95, "rhythm loss did not lower the expected shift error: {e0:?} → {e1:?}");
 }

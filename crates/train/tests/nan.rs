@@ -14,7 +14,8 @@ fn shared() -> PathBuf {
 fn a_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = tmp.path().join("ds");
-    let opts = BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
+    let opts =
+        BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
     cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue")], &ds, &opts).unwrap();
     let r = tmp.path().join("run");
     let t = TrainOptions {

@@ -33,15 +33,26 @@ fn network_checks_pass_at_every_simd_level() {
 
 #[test]
 fn burn_network_matches_reference_inference_on_magenta_bundle() {
-    let bundle = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta/bundles/perf_dyn_small64.mag");
+    let bundle =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta/bundles/perf_dyn_small64.mag");
     let w = Weights::load(&bundle).unwrap();
-    let probs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(bundle.with_file_name("../probs_small64.json")).unwrap_or_else(|_| {
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta/probs_small64.json")).unwrap()
-    }))
+    let probs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(bundle.with_file_name("../probs_small64.json")).unwrap_or_else(|_| {
+            std::fs::read_to_string(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta/probs_small64.json"),
+            )
+            .unwrap()
+        }),
+    )
     .unwrap();
-    let tokens: Vec<u16> = probs["primer_class_indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u16).collect();
+    let tokens: Vec<u16> =
+        probs["primer_class_indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u16).collect();
     let net = PerformanceRnn::from_weights(&w, &Device::flex());
-    let batch = Batch::new(Config::PerformanceWithDynamics, &[EncodedExample { tokens: tokens.clone(), disable_conditioning: false }], vec![0]);
+    let batch = Batch::new(
+        Config::PerformanceWithDynamics,
+        &[EncodedExample { tokens: tokens.clone(), disable_conditioning: false }],
+        vec![0],
+    );
     let out = net.forward(&w.config, &batch, 1.0, &mut rng(0));
     let logits = vec_of(out.logits);
     let toks: Vec<&[u16]> = tokens[..199].chunks(1).collect();
@@ -68,7 +79,8 @@ fn fused_op_gradients_equal_burns_autodiff_of_the_composed_cell() {
             let xw = Tensor::<3>::from_data(TensorData::new(xw_v.clone(), [t, b, 4 * h]), &ad).require_grad();
             let kh = Tensor::<2>::from_data(TensorData::new(kh_v.clone(), [h, 4 * h]), &ad).require_grad();
             let wt = Tensor::<3>::from_data(TensorData::new(wv.clone(), [t, b, h]), &ad);
-            let out = if fused { lstm_layer(xw.clone(), kh.clone()) } else { lstm_layer_composed(xw.clone(), kh.clone()) };
+            let out =
+                if fused { lstm_layer(xw.clone(), kh.clone()) } else { lstm_layer_composed(xw.clone(), kh.clone()) };
             let loss = (out.clone() * wt).sum();
             let g = loss.backward();
             (vec_of(out), vec_of(xw.grad(&g).unwrap()), vec_of(kh.grad(&g).unwrap()))

@@ -54,10 +54,14 @@ fn run(w: &Weights, batch: &Batch, keep: f32, dev: &Device) -> (Vec<f32>, f32, V
 fn magenta_bundle_gives_the_cpu_numbers_on_vulkan() {
     let v = vulkan();
     let w = Weights::load(&shared().join("fixtures/magenta/bundles/perf_dyn_small64.mag")).unwrap();
-    let probs: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(shared().join("fixtures/magenta/probs_small64.json")).unwrap()).unwrap();
-    let tokens: Vec<u16> = probs["primer_class_indices"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
+    let probs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(shared().join("fixtures/magenta/probs_small64.json")).unwrap())
+            .unwrap();
+    let tokens: Vec<u16> =
+        probs["primer_class_indices"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u16).collect();
     // Three rows, the primer shifted, so the batch and the recurrence are both exercised.
-    let exs: Vec<EncodedExample> = (0..3).map(|k| EncodedExample { tokens: tokens[k * 20..].to_vec(), disable_conditioning: false }).collect();
+    let exs: Vec<EncodedExample> =
+        (0..3).map(|k| EncodedExample { tokens: tokens[k * 20..].to_vec(), disable_conditioning: false }).collect();
     let batch = Batch::new(Config::PerformanceWithDynamics, &exs, vec![0, 1, 2]);
 
     // Magenta's own logits (the reference inference checks against probs_small64.json elsewhere).
@@ -122,13 +126,20 @@ fn train_on_vulkan_lowers_eval_loss_and_the_cpu_reads_its_checkpoint() {
 
     // The same evaluation on the CPU: of the weights the run started from, and of its checkpoint.
     let store = cadenza_dataset::Dataset::open(&ds).unwrap();
-    let cpu_eval = |w: &Weights| cadenza_train::evaluate(&PerformanceRnn::from_weights(w, &Device::flex()), &w.config, &store.eval, 8, Some(16));
+    let cpu_eval = |w: &Weights| {
+        cadenza_train::evaluate(&PerformanceRnn::from_weights(w, &Device::flex()), &w.config, &store.eval, 8, Some(16))
+    };
     let start = Weights::init(cadenza_model::ModelConfig::new(Config::PerformanceWithDynamics, vec![32]), 3);
     let before = cpu_eval(&start);
     let after = cpu_eval(&Weights::load(&run_dir.join("best")).unwrap());
     eprintln!("eval loss {:.4} -> {:.4} (Vulkan's own eval {:.4})", before.loss, after.loss, trained.loss);
     assert!(after.loss < before.loss - 0.3, "eval loss {} -> {}", before.loss, after.loss);
-    assert!((after.loss - trained.loss).abs() < 1e-3, "CPU eval of the checkpoint {} vs the run's {}", after.loss, trained.loss);
+    assert!(
+        (after.loss - trained.loss).abs() < 1e-3,
+        "CPU eval of the checkpoint {} vs the run's {}",
+        after.loss,
+        trained.loss
+    );
 }
 
 /// `auto` never picks a CPU Vulkan adapter: it takes a GPU, or the fused CPU kernels and says why.

@@ -1,9 +1,9 @@
 //! `cadenza generate`: Magenta's `performance_rnn_generate` flags, and an output folder of
 //! `sample_NN.mid` (+ `.png`, `.wav`, `.musicxml`) with `generate.json`.
 
+use anyhow::{bail, Context, Result};
 use cadenza_generate::options::{parse_key, Controls, GenerateOptions, Primer, MAX_NOTE_DURATION_SECONDS};
 use cadenza_generate::sampler::{check_options, generate_report};
-use anyhow::{bail, Context, Result};
 use cadenza_model::Weights;
 use cadenza_render::{AudioOptions, RollOptions, ScoreOptions};
 use serde::Serialize;
@@ -99,7 +99,9 @@ fn literal(flag: &str, s: &str) -> Result<Value> {
 fn numbers(flag: &str, v: &Value) -> Result<Vec<f64>> {
     match v {
         Value::Number(n) => Ok(vec![n.as_f64().unwrap_or(f64::NAN)]),
-        Value::Array(a) => a.iter().map(|x| x.as_f64().with_context(|| format!("--{flag}: '{x}' is not a number"))).collect(),
+        Value::Array(a) => {
+            a.iter().map(|x| x.as_f64().with_context(|| format!("--{flag}: '{x}' is not a number"))).collect()
+        }
         _ => bail!("--{flag}: expected a number or a list of numbers"),
     }
 }
@@ -135,7 +137,9 @@ fn parse_melody(s: &str) -> Result<Vec<i32>> {
 fn parse_histograms(s: &str) -> Result<Vec<Vec<f64>>> {
     let v = literal("pitch-class-histogram", s)?;
     match &v {
-        Value::Array(a) if a.iter().all(|x| x.is_array()) && !a.is_empty() => a.iter().map(|x| numbers("pitch-class-histogram", x)).collect(),
+        Value::Array(a) if a.iter().all(|x| x.is_array()) && !a.is_empty() => {
+            a.iter().map(|x| numbers("pitch-class-histogram", x)).collect()
+        }
         Value::Array(_) => Ok(vec![numbers("pitch-class-histogram", &v)?]),
         _ => bail!("--pitch-class-histogram: expected a list of 12 numbers or a list of such lists"),
     }
@@ -145,7 +149,10 @@ fn parse_bools(s: &str) -> Result<Vec<bool>> {
     let v = literal("disable-conditioning", &s.to_ascii_lowercase())?;
     match v {
         Value::Bool(b) => Ok(vec![b]),
-        Value::Array(a) => a.iter().map(|x| x.as_bool().with_context(|| format!("--disable-conditioning: '{x}' is not true or false"))).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_bool().with_context(|| format!("--disable-conditioning: '{x}' is not true or false")))
+            .collect(),
         _ => bail!("--disable-conditioning: expected true, false or a list of them"),
     }
 }
@@ -175,7 +182,9 @@ impl GenerateArgs {
         if let Some(k) = &self.key {
             for part in k.split(',').filter(|p| !p.trim().is_empty()) {
                 let (tonic, minor) = parse_key(part).map_err(|e| anyhow::anyhow!("--key: {e}"))?;
-                controls.pitch_class_histogram.push(cadenza_performance::controls::key_histogram(tonic, minor).to_vec());
+                controls
+                    .pitch_class_histogram
+                    .push(cadenza_performance::controls::key_histogram(tonic, minor).to_vec());
             }
         }
         if let Some(s) = &self.disable_conditioning {
@@ -193,7 +202,11 @@ impl GenerateArgs {
             primer_seconds: self.primer_seconds,
             controls,
             max_note_duration: MAX_NOTE_DURATION_SECONDS,
-            note_events: if self.note_events == "paired" { cadenza_generate::NoteEvents::Paired } else { cadenza_generate::NoteEvents::Any },
+            note_events: if self.note_events == "paired" {
+                cadenza_generate::NoteEvents::Paired
+            } else {
+                cadenza_generate::NoteEvents::Any
+            },
         })
     }
 }
@@ -237,7 +250,8 @@ fn file_name(p: &Path) -> String {
 /// Runs `cadenza generate`.
 pub fn run(args: GenerateArgs) -> Result<()> {
     let seed = args.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0) & 0xffff_ffff
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+            & 0xffff_ffff
     });
     let opts = args.options(seed)?;
     opts.validate()?;
@@ -338,11 +352,7 @@ mod tests {
         assert_eq!(numbers("x", &literal("x", "(4, 8)").unwrap()).unwrap(), vec![4.0, 8.0]);
         assert!(literal("x", "[1, 2").is_err());
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
     use clap::Parser;
 
     const SMALL: &str = "../../../shared/fixtures/magenta/bundles/perf_dyn_small64.mag";
@@ -357,14 +367,17 @@ mod tests {
     fn key_flag_gives_one_histogram_per_key() {
         let cli = Cli::parse_from(["x", "--model", SMALL, "--out", "unused", "--key", "C major, F# major"]);
         let o = cli.g.options(5).unwrap();
-        let want: Vec<Vec<f64>> = [(0, false), (6, false)].iter().map(|&(t, m)| cadenza_performance::controls::key_histogram(t, m).to_vec()).collect();
+        let want: Vec<Vec<f64>> = [(0, false), (6, false)]
+            .iter()
+            .map(|&(t, m)| cadenza_performance::controls::key_histogram(t, m).to_vec())
+            .collect();
         assert_eq!(o.controls.pitch_class_histogram, want);
         assert_eq!((o.seed, o.note_events), (5, cadenza_generate::NoteEvents::Any));
         let cli = Cli::parse_from(["x", "--model", SMALL, "--out", "unused", "--note-events", "paired"]);
         assert_eq!(cli.g.options(5).unwrap().note_events, cadenza_generate::NoteEvents::Paired);
     }
 
-#[test]
+    #[test]
     fn cli_writes_the_output_folder() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
@@ -400,14 +413,17 @@ mod tests {
             let wav = hound::WavReader::open(out.join(format!("{stem}.wav"))).unwrap();
             let secs = wav.duration() as f64 / wav.spec().sample_rate as f64;
             assert!((secs - (midi.total_time + 0.5)).abs() < 0.02, "{secs}");
-            let xml = cadenza_musicxml::read_file(&out.join(format!("{stem}.musicxml")), &Default::default()).unwrap().sequence;
+            let xml = cadenza_musicxml::read_file(&out.join(format!("{stem}.musicxml")), &Default::default())
+                .unwrap()
+                .sequence;
             let mut a: Vec<u8> = xml.notes.iter().map(|n| n.pitch).collect();
             let mut b: Vec<u8> = midi.notes.iter().map(|n| n.pitch).collect();
             a.sort_unstable();
             b.sort_unstable();
             assert_eq!(a, b, "{stem}: score pitches");
         }
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("generate.json")).unwrap()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("generate.json")).unwrap()).unwrap();
         assert_eq!(json["config"], "performance_with_dynamics");
         assert_eq!(json["options"]["seed"], 4);
         assert_eq!(json["samples"].as_array().unwrap().len(), 2);
@@ -417,10 +433,21 @@ mod tests {
         assert_eq!(json["warnings"].as_array().unwrap().len(), 1, "density ignored by an unconditioned model");
 
         // No SoundFont: a clear error before anything is generated.
-        let cli = Cli::parse_from(["x", "--model", SMALL, "--out", out.to_str().unwrap(), "--wav", "--soundfont", "/nonexistent.sf2", "--quiet"]);
+        let cli = Cli::parse_from([
+            "x",
+            "--model",
+            SMALL,
+            "--out",
+            out.to_str().unwrap(),
+            "--wav",
+            "--soundfont",
+            "/nonexistent.sf2",
+            "--quiet",
+        ]);
         let e = run(cli.g).unwrap_err().to_string();
         assert!(e.contains("apt-get install fluid-soundfont-gm"), "{e}");
-        let cli = Cli::parse_from(["x", "--model", SMALL, "--out", out.to_str().unwrap(), "--temperature", "0", "--quiet"]);
+        let cli =
+            Cli::parse_from(["x", "--model", SMALL, "--out", out.to_str().unwrap(), "--temperature", "0", "--quiet"]);
         assert!(run(cli.g).unwrap_err().to_string().contains("temperature"));
     }
 }

@@ -1,6 +1,6 @@
 //! The subcommands whose flags are more than a few lines: one file each, clap structs and the
 //! glue from flags to the libraries' typed options.
 
-pub mod generate;
-pub mod evaluate;
 pub mod compare;
+pub mod evaluate;
+pub mod generate;

@@ -30,8 +30,7 @@ pub fn fixture_bytes(rel: &str) -> Vec<u8> {
 }
 
 pub fn fixture_json(rel: &str) -> serde_json::Value {
-    serde_json::from_slice(&fixture_bytes(rel))
-        .unwrap_or_else(|e| panic!("fixture {rel} is not valid JSON: {e}"))
+    serde_json::from_slice(&fixture_bytes(rel)).unwrap_or_else(|e| panic!("fixture {rel} is not valid JSON: {e}"))
 }
 
 /// `checkpoint_variables` of a JSON fixture: `[[name, [dims...]], ...]`.
@@ -42,12 +41,7 @@ pub fn variables(json: &serde_json::Value) -> Vec<(String, Vec<usize>)> {
         .iter()
         .map(|v| {
             let name = v[0].as_str().expect("name").to_string();
-            let shape = v[1]
-                .as_array()
-                .expect("shape")
-                .iter()
-                .map(|d| d.as_u64().expect("dim") as usize)
-                .collect();
+            let shape = v[1].as_array().expect("shape").iter().map(|d| d.as_u64().expect("dim") as usize).collect();
             (name, shape)
         })
         .collect()

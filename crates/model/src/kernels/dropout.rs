@@ -47,7 +47,11 @@ pub fn apply_dropout_at(level: Level, src: &[f32], dst: &mut [f32], keep_prob: f
         let r = part(len, tid, n);
         // SAFETY: each thread writes its own range of `dst`.
         let out = unsafe { std::slice::from_raw_parts_mut(d.p().add(r.start), r.len()) };
-        let done = if level == Level::Scalar { 0 } else { dispatch(level, Chunk { src: &src[r.clone()], dst: &mut *out, first: r.start as u32, seed, th, scale }) };
+        let done = if level == Level::Scalar {
+            0
+        } else {
+            dispatch(level, Chunk { src: &src[r.clone()], dst: &mut *out, first: r.start as u32, seed, th, scale })
+        };
         for k in done..r.len() {
             let x = src[r.start + k];
             out[k] = if dropout_keeps(seed, (r.start + k) as u64, th) { x * scale } else { 0.0 };

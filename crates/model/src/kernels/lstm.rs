@@ -26,7 +26,8 @@ const POOL_MIN: usize = 1 << 16;
 /// of an earlier tape otherwise, which the kernels overwrite).
 fn take(n: usize) -> Vec<f32> {
     let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    let best = pool.iter().enumerate().filter(|(_, v)| v.capacity() >= n).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
+    let best =
+        pool.iter().enumerate().filter(|(_, v)| v.capacity() >= n).min_by_key(|(_, v)| v.capacity()).map(|(i, _)| i);
     let Some(i) = best else {
         drop(pool);
         return vec![0.0; n];
@@ -90,13 +91,30 @@ pub struct LstmGrads {
 /// Runs the recurrence over `t` steps for a batch of `b`. `xw` holds `x·K_x + bias` for every
 /// step ([T, B, 4H]); `k_h` is the recurrent half of the kernel ([H, 4H]); `h0`, `c0` are the
 /// initial state ([B, H]). Returns h_1..h_T ([T, B, H]) and the tape.
-pub fn lstm_forward(xw: &[f32], k_h: &[f32], h0: &[f32], c0: &[f32], t: usize, b: usize, hid: usize) -> (Vec<f32>, LstmTape) {
+pub fn lstm_forward(
+    xw: &[f32],
+    k_h: &[f32],
+    h0: &[f32],
+    c0: &[f32],
+    t: usize,
+    b: usize,
+    hid: usize,
+) -> (Vec<f32>, LstmTape) {
     lstm_forward_at(Level::current(), xw, k_h, h0, c0, t, b, hid)
 }
 
 /// [`lstm_forward`] on the kernels of `level`.
 #[allow(clippy::too_many_arguments)]
-pub fn lstm_forward_at(level: Level, xw: &[f32], k_h: &[f32], h0: &[f32], c0: &[f32], t: usize, b: usize, hid: usize) -> (Vec<f32>, LstmTape) {
+pub fn lstm_forward_at(
+    level: Level,
+    xw: &[f32],
+    k_h: &[f32],
+    h0: &[f32],
+    c0: &[f32],
+    t: usize,
+    b: usize,
+    hid: usize,
+) -> (Vec<f32>, LstmTape) {
     let g4 = 4 * hid;
     assert_eq!(xw.len(), t * b * g4, "lstm_forward: xw shape");
     assert_eq!(k_h.len(), hid * g4, "lstm_forward: k_h shape");
@@ -116,7 +134,8 @@ pub fn lstm_forward_at(level: Level, xw: &[f32], k_h: &[f32], h0: &[f32], c0: &[
 
 fn forward_packed(level: Level, xw: &[f32], k_h: &[f32], tape: &mut LstmTape, t: usize, b: usize, hid: usize) {
     let kp = Packed::lstm(k_h, hid, hid, level);
-    let (gp, cp, hp) = (SharedMut(tape.gates.as_mut_ptr()), SharedMut(tape.c.as_mut_ptr()), SharedMut(tape.h.as_mut_ptr()));
+    let (gp, cp, hp) =
+        (SharedMut(tape.gates.as_mut_ptr()), SharedMut(tape.c.as_mut_ptr()), SharedMut(tape.h.as_mut_ptr()));
     let groups = RowGroups::new(b, level);
     team_run(&|tid, n, bar| dispatch(level, ForwardThread { tid, n, bar, xw, kp: &kp, t, b, hid, groups, gp, cp, hp }));
 }
@@ -228,13 +247,25 @@ pub fn lstm_backward(dh_out: &[f32], k_h: &[f32], tape: &LstmTape, t: usize, b: 
 }
 
 /// [`lstm_backward`] on the kernels of `level`.
-pub fn lstm_backward_at(level: Level, dh_out: &[f32], k_h: &[f32], tape: &LstmTape, t: usize, b: usize, hid: usize) -> LstmGrads {
+pub fn lstm_backward_at(
+    level: Level,
+    dh_out: &[f32],
+    k_h: &[f32],
+    tape: &LstmTape,
+    t: usize,
+    b: usize,
+    hid: usize,
+) -> LstmGrads {
     let bh = b * hid;
     let g4 = 4 * hid;
     assert_eq!(dh_out.len(), t * bh, "lstm_backward: dh shape");
     assert_eq!(k_h.len(), hid * g4, "lstm_backward: k_h shape");
-    assert!(tape.gates.len() == t * b * g4 && tape.c.len() == (t + 1) * bh && tape.h.len() == (t + 1) * bh, "lstm_backward: tape shape");
-    let mut g = LstmGrads { dxw: vec![0.0; t * b * g4], dk_h: vec![0.0; hid * g4], dh0: vec![0.0; bh], dc0: vec![0.0; bh] };
+    assert!(
+        tape.gates.len() == t * b * g4 && tape.c.len() == (t + 1) * bh && tape.h.len() == (t + 1) * bh,
+        "lstm_backward: tape shape"
+    );
+    let mut g =
+        LstmGrads { dxw: vec![0.0; t * b * g4], dk_h: vec![0.0; hid * g4], dh0: vec![0.0; bh], dc0: vec![0.0; bh] };
     if level.packs(hid) && t > 0 && b > 0 {
         backward_packed(level, dh_out, k_h, tape, t, b, hid, &mut g);
     } else {
@@ -246,12 +277,23 @@ pub fn lstm_backward_at(level: Level, dh_out: &[f32], k_h: &[f32], tape: &LstmTa
 }
 
 #[allow(clippy::too_many_arguments)]
-fn backward_packed(level: Level, dh_out: &[f32], k_h: &[f32], tape: &LstmTape, t: usize, b: usize, hid: usize, g: &mut LstmGrads) {
+fn backward_packed(
+    level: Level,
+    dh_out: &[f32],
+    k_h: &[f32],
+    tape: &LstmTape,
+    t: usize,
+    b: usize,
+    hid: usize,
+    g: &mut LstmGrads,
+) {
     // dh_s = dz_s · K_hᵀ: K_hᵀ is [4H, H], its column blocks are blocks of 4L units.
     let kt = Packed::new_transposed(k_h, 4 * hid, hid, level);
     let (dzp, dhp, dcp) = (SharedMut(g.dxw.as_mut_ptr()), SharedMut(g.dh0.as_mut_ptr()), SharedMut(g.dc0.as_mut_ptr()));
     let groups = RowGroups::new(b, level);
-    team_run(&|tid, n, bar| dispatch(level, BackwardThread { tid, n, bar, dh_out, tape, kt: &kt, t, b, hid, groups, dzp, dhp, dcp }));
+    team_run(&|tid, n, bar| {
+        dispatch(level, BackwardThread { tid, n, bar, dh_out, tape, kt: &kt, t, b, hid, groups, dzp, dhp, dcp })
+    });
 }
 
 /// One team thread's share of BPTT.
@@ -301,7 +343,16 @@ impl Kernel for BackwardThread<'_> {
                     let io = io(step, rows.start);
                     bptt_cell(s, rows.len(), 0..hid, hid, io);
                     let seg = Seg { a: io.dz, lda: g4, k0: 0, k: g4 };
-                    super::micro::gemm(s, rows.len(), 0..nblk, std::ptr::null(), io.dh_next as *mut f32, hid, &[seg], kt);
+                    super::micro::gemm(
+                        s,
+                        rows.len(),
+                        0..nblk,
+                        std::ptr::null(),
+                        io.dh_next as *mut f32,
+                        hid,
+                        &[seg],
+                        kt,
+                    );
                 }
             }
             return;

@@ -98,7 +98,15 @@ pub(crate) struct CellIo {
 /// # Safety
 /// See [`cell`].
 #[inline(always)]
-unsafe fn cell_rows<S: Simd, const R: usize>(s: S, r0: usize, ub: usize, hid: usize, io: CellIo, segs: &[Seg], kp: &Packed) {
+unsafe fn cell_rows<S: Simd, const R: usize>(
+    s: S,
+    r0: usize,
+    ub: usize,
+    hid: usize,
+    io: CellIo,
+    segs: &[Seg],
+    kp: &Packed,
+) {
     let l = S::F32_LANES;
     let u0 = ub * l;
     // SAFETY: the caller's contract (see `cell`) bounds every access.
@@ -142,7 +150,15 @@ unsafe fn cell_rows<S: Simd, const R: usize>(s: S, r0: usize, ub: usize, hid: us
 /// every segment and `init` (unless `ldi` = 0) hold `b` rows, the states `b` rows of `hid`, the
 /// gates (when not null) `b` rows of `4·hid`.
 #[inline(always)]
-pub(crate) unsafe fn cell<S: Simd>(s: S, b: usize, ubs: std::ops::Range<usize>, hid: usize, io: CellIo, segs: &[Seg], kp: &Packed) {
+pub(crate) unsafe fn cell<S: Simd>(
+    s: S,
+    b: usize,
+    ubs: std::ops::Range<usize>,
+    hid: usize,
+    io: CellIo,
+    segs: &[Seg],
+    kp: &Packed,
+) {
     let l = S::F32_LANES;
     debug_assert_eq!(kp.lanes(), l);
     for ub in ubs.clone() {
@@ -154,7 +170,9 @@ pub(crate) unsafe fn cell<S: Simd>(s: S, b: usize, ubs: std::ops::Range<usize>, 
                 for g in 0..4 {
                     // SAFETY: a prefetch does not fault; the address is inside `init` anyway.
                     unsafe {
-                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(io.init.add(row * io.ldi + g * hid + (ub + 1) * l) as *const i8)
+                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
+                            io.init.add(row * io.ldi + g * hid + (ub + 1) * l) as *const i8,
+                        )
                     };
                 }
             }
@@ -189,7 +207,17 @@ fn head<S: Simd>(s: S, m: usize) -> MemMask<S::m32s> {
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_rows<S: Simd, const R: usize, const P: usize>(
-    s: S, r0: usize, c0: usize, off: usize, n: usize, init: *const f32, from_out: bool, out: *mut f32, ldo: usize, segs: &[Seg], kp: &Packed,
+    s: S,
+    r0: usize,
+    c0: usize,
+    off: usize,
+    n: usize,
+    init: *const f32,
+    from_out: bool,
+    out: *mut f32,
+    ldo: usize,
+    segs: &[Seg],
+    kp: &Packed,
 ) {
     let l = S::F32_LANES;
     // SAFETY: the caller's contract; columns at or past `n` are neither read nor written.
@@ -239,7 +267,16 @@ const KC: usize = 512;
 /// between them; `init` (when not null) `kp.n` floats; `out` `b` rows of stride `ldo ≥ kp.n`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn gemm<S: Simd>(s: S, b: usize, blocks: std::ops::Range<usize>, init: *const f32, out: *mut f32, ldo: usize, segs: &[Seg], kp: &Packed) {
+pub(crate) unsafe fn gemm<S: Simd>(
+    s: S,
+    b: usize,
+    blocks: std::ops::Range<usize>,
+    init: *const f32,
+    out: *mut f32,
+    ldo: usize,
+    segs: &[Seg],
+    kp: &Packed,
+) {
     let l = S::F32_LANES;
     debug_assert_eq!(kp.lanes(), l);
     macro_rules! rows {
@@ -304,7 +341,15 @@ fn fmix32<S: Simd>(s: S, h: S::u32s) -> S::u32s {
 /// [`super::apply_dropout`] on whole vectors (element numbers from `first`); returns how many
 /// elements it did (the caller does the tail).
 #[inline(always)]
-pub(crate) fn dropout<S: Simd>(s: S, src: &[f32], dst: &mut [f32], first: u32, seed: u64, th: u32, scale: f32) -> usize {
+pub(crate) fn dropout<S: Simd>(
+    s: S,
+    src: &[f32],
+    dst: &mut [f32],
+    first: u32,
+    seed: u64,
+    th: u32,
+    scale: f32,
+) -> usize {
     const IOTA: [u32; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
     let l = S::F32_LANES;
     assert!(l <= IOTA.len());
@@ -363,7 +408,8 @@ pub(crate) unsafe fn bptt_cell<S: Simd>(s: S, b: usize, us: std::ops::Range<usiz
                 let (i, j, f, o) = (ld::<S>(g), ld::<S>(g.add(hid)), ld::<S>(g.add(2 * hid)), ld::<S>(g.add(3 * hid)));
                 let tc = tanh_v(s, ld::<S>(io.c_cur.add(k)));
                 let dh = s.add_f32s(ld::<S>(io.dh_out.add(k)), ld::<S>(io.dh_next.add(k)));
-                let dcv = s.add_f32s(ld::<S>(io.dc.add(k)), s.mul_f32s(s.mul_f32s(dh, o), s.negate_mul_add_f32s(tc, tc, one)));
+                let dcv = s
+                    .add_f32s(ld::<S>(io.dc.add(k)), s.mul_f32s(s.mul_f32s(dh, o), s.negate_mul_add_f32s(tc, tc, one)));
                 let d = io.dz.add(r * 4 * hid + u);
                 st::<S>(d, s.mul_f32s(mul3(dcv, j, i), s.sub_f32s(one, i)));
                 st::<S>(d.add(hid), s.mul_f32s(s.mul_f32s(dcv, i), s.negate_mul_add_f32s(j, j, one)));

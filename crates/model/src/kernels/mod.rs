@@ -34,7 +34,9 @@ pub mod team;
 pub mod vmath;
 
 pub use dropout::{apply_dropout, apply_dropout_at, dropout_keeps, dropout_threshold};
-pub use lstm::{gemv_acc, lstm_backward, lstm_backward_at, lstm_forward, lstm_forward_at, lstm_step, LstmGrads, LstmTape};
+pub use lstm::{
+    gemv_acc, lstm_backward, lstm_backward_at, lstm_forward, lstm_forward_at, lstm_step, LstmGrads, LstmTape,
+};
 pub use packed::{Packed, RowGroups, Seg};
 pub use simd::Level;
 pub use team::{part, team_run, team_threads, SharedMut, SpinBarrier};
@@ -46,7 +48,17 @@ pub const FORGET_BIAS: f32 = 1.0;
 /// `dst[m×n] = (accumulate ? dst : 0) + a[m×k] · b[k×n]`, all row-major, with optional
 /// transposed views (`ta`: a is stored k×m; `tb`: b is stored n×k).
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm(m: usize, n: usize, k: usize, dst: &mut [f32], a: &[f32], ta: bool, b: &[f32], tb: bool, accumulate: bool) {
+pub fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    a: &[f32],
+    ta: bool,
+    b: &[f32],
+    tb: bool,
+    accumulate: bool,
+) {
     assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n, "sgemm: buffers too small");
     if m == 0 || n == 0 {
         return;
@@ -62,7 +74,27 @@ pub fn sgemm(m: usize, n: usize, k: usize, dst: &mut [f32], a: &[f32], ta: bool,
     let par = if m * n * k >= 1 << 18 { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
     // SAFETY: the asserts above keep every access of the strided views inside the slices.
     unsafe {
-        gemm::gemm(m, n, k, dst.as_mut_ptr(), 1, n as isize, accumulate, a.as_ptr(), a_cs, a_rs, b.as_ptr(), b_cs, b_rs, 1.0, 1.0, false, false, false, par);
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
     }
 }
 
@@ -86,7 +118,18 @@ pub fn packed_gemm(level: Level, m: usize, n: usize, k: usize, a: &[f32], b: &Pa
         fn run<S: pulp::Simd>(self, s: S) {
             let seg = Seg { a: self.a.as_ptr(), lda: self.k, k0: 0, k: self.k };
             // SAFETY: packed_gemm's asserts size every operand.
-            unsafe { micro::gemm(s, self.m, 0..self.b.blocks(), self.bias.as_ptr(), self.out.as_mut_ptr(), self.n, &[seg], self.b) };
+            unsafe {
+                micro::gemm(
+                    s,
+                    self.m,
+                    0..self.b.blocks(),
+                    self.bias.as_ptr(),
+                    self.out.as_mut_ptr(),
+                    self.n,
+                    &[seg],
+                    self.b,
+                )
+            };
         }
     }
     simd::dispatch(level, G { m, n, k, a, b, bias, out });
@@ -153,10 +196,46 @@ mod tests {
             }
             assert!(worst < 2e-3, "{level:?} {name}: worst relative error {worst}");
         };
-        check("xw", &g.dxw, &|i, d| { let mut v = xw.clone(); v[i] += d; loss(&v, &kh, &h0, &c0) }, xw.len());
-        check("k_h", &g.dk_h, &|i, d| { let mut v = kh.clone(); v[i] += d; loss(&xw, &v, &h0, &c0) }, kh.len());
-        check("h0", &g.dh0, &|i, d| { let mut v = h0.clone(); v[i] += d; loss(&xw, &kh, &v, &c0) }, h0.len());
-        check("c0", &g.dc0, &|i, d| { let mut v = c0.clone(); v[i] += d; loss(&xw, &kh, &h0, &v) }, c0.len());
+        check(
+            "xw",
+            &g.dxw,
+            &|i, d| {
+                let mut v = xw.clone();
+                v[i] += d;
+                loss(&v, &kh, &h0, &c0)
+            },
+            xw.len(),
+        );
+        check(
+            "k_h",
+            &g.dk_h,
+            &|i, d| {
+                let mut v = kh.clone();
+                v[i] += d;
+                loss(&xw, &v, &h0, &c0)
+            },
+            kh.len(),
+        );
+        check(
+            "h0",
+            &g.dh0,
+            &|i, d| {
+                let mut v = h0.clone();
+                v[i] += d;
+                loss(&xw, &kh, &v, &c0)
+            },
+            h0.len(),
+        );
+        check(
+            "c0",
+            &g.dc0,
+            &|i, d| {
+                let mut v = c0.clone();
+                v[i] += d;
+                loss(&xw, &kh, &h0, &v)
+            },
+            c0.len(),
+        );
     }
 
     #[test]

@@ -85,7 +85,10 @@ fn team() -> &'static Team {
         });
         for tid in 1..n {
             let s = shared.clone();
-            std::thread::Builder::new().name(format!("cadenza-team-{tid}")).spawn(move || helper(s, tid)).expect("spawn team thread");
+            std::thread::Builder::new()
+                .name(format!("cadenza-team-{tid}"))
+                .spawn(move || helper(s, tid))
+                .expect("spawn team thread");
         }
         Team { shared, busy: Mutex::new(()) }
     })
@@ -134,7 +137,8 @@ pub fn team_run(job: &(dyn Fn(usize, usize, &SpinBarrier) + Sync)) {
     }
     // SAFETY: the helpers only use the job between the epoch bump below and their `done`
     // increment, and this call does not return before every helper has incremented `done`.
-    let job_static: &'static Job = unsafe { std::mem::transmute::<&(dyn Fn(usize, usize, &SpinBarrier) + Sync + '_), &'static Job>(job) };
+    let job_static: &'static Job =
+        unsafe { std::mem::transmute::<&(dyn Fn(usize, usize, &SpinBarrier) + Sync + '_), &'static Job>(job) };
     *s.job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job_static);
     s.done.store(0, Ordering::SeqCst);
     s.epoch.fetch_add(1, Ordering::SeqCst);

@@ -185,7 +185,8 @@ mod tests {
             match &reference {
                 None => reference = Some((level, out)),
                 Some((l0, r)) => {
-                    let same = r.iter().zip(&out).all(|(a, b)| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                    let same =
+                        r.iter().zip(&out).all(|(a, b)| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
                     assert!(same, "{level:?} and {l0:?} differ in bits");
                 }
             }

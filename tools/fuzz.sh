@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fuzz one parser with cargo-fuzz (nightly), seeded with the real files in ../shared.
+#   tools/fuzz.sh TARGET [RUNS]     TARGET: mag_bundle | midi | musicxml; RUNS default 1000000
+# Needs: rustup toolchain install nightly; cargo install cargo-fuzz.
+# Crashes land in fuzz/artifacts/TARGET/; commit each as a regression input and fix it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?target: mag_bundle, midi or musicxml}
+runs=${2:-1000000}
+shared=$(cd ../shared && pwd)
+seeds=$(mktemp -d)
+trap 'rm -rf "$seeds"' EXIT
+case "$target" in
+  mag_bundle) cp "$shared"/fixtures/magenta/bundles/*.mag "$seeds"/ ;;
+  midi) find "$shared/data/asap" -name '*.mid' | head -200 | while read -r f; do cp "$f" "$seeds/$(echo "$f" | md5sum | cut -c1-12).mid"; done ;;
+  musicxml)
+    find "$shared/data/asap" -name '*.mxl' | head -60 | while read -r f; do
+      h=$(echo "$f" | md5sum | cut -c1-12)
+      cp "$f" "$seeds/$h.mxl"
+      # The plain XML inside too (the largest .xml member of the zip).
+      python3 - "$f" "$seeds/$h.xml" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+m = max((i for i in z.infolist() if i.filename.endswith(".xml") and not i.filename.startswith("META-INF")), key=lambda i: i.file_size)
+open(sys.argv[2], "wb").write(z.read(m))
+PY
+    done ;;
+  *) echo "unknown target $target" >&2; exit 2 ;;
+esac
+mkdir -p "fuzz/corpus/$target"
+cd fuzz
+# -rss_limit_mb: an allocation over 1 GB is a finding; -timeout: an input over 1 s is a hang.
+cargo +nightly fuzz run "$target" "corpus/$target" "$seeds" -- -runs="$runs" -rss_limit_mb=1024 -timeout=1 -max_len=262144 -print_final_stats=1

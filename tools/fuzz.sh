@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Fuzz one parser with cargo-fuzz (nightly), seeded with the real files in ../shared.
-#   tools/fuzz.sh TARGET [RUNS]     TARGET: mag_bundle | midi | musicxml; RUNS default 1000000
+#   tools/fuzz.sh TARGET [RUNS] [SECONDS]   TARGET: mag_bundle | midi | musicxml
+#   RUNS default 1000000; SECONDS (optional) stops earlier; MAX_LEN (env, default 262144) caps inputs.
 # Needs: rustup toolchain install nightly; cargo install cargo-fuzz.
 # Crashes land in fuzz/artifacts/TARGET/; commit each as a regression input and fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?target: mag_bundle, midi or musicxml}
 runs=${2:-1000000}
+secs=${3:-0}
+max_len=${MAX_LEN:-262144}
 shared=$(cd ../shared && pwd)
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 case "$target" in
   mag_bundle) cp "$shared"/fixtures/magenta/bundles/*.mag "$seeds"/ ;;
-  midi) find "$shared/data/asap" -name '*.mid' | head -200 | while read -r f; do cp "$f" "$seeds/$(echo "$f" | md5sum | cut -c1-12).mid"; done ;;
+  midi)
+    mapfile -t files < <(find "$shared/data/asap" -name '*.mid' | sort)
+    for f in "${files[@]:0:200}"; do cp "$f" "$seeds/$(echo "$f" | md5sum | cut -c1-12).mid"; done ;;
   musicxml)
-    find "$shared/data/asap" -name '*.mxl' | head -60 | while read -r f; do
+    mapfile -t files < <(find "$shared/data/asap" -name '*.mxl' | sort)
+    for f in "${files[@]:0:60}"; do
       h=$(echo "$f" | md5sum | cut -c1-12)
       cp "$f" "$seeds/$h.mxl"
       # The plain XML inside too (the largest .xml member of the zip).
@@ -30,4 +36,4 @@ esac
 mkdir -p "fuzz/corpus/$target"
 cd fuzz
 # -rss_limit_mb: an allocation over 1 GB is a finding; -timeout: an input over 1 s is a hang.
-cargo +nightly fuzz run "$target" "corpus/$target" "$seeds" -- -runs="$runs" -rss_limit_mb=1024 -timeout=1 -max_len=262144 -print_final_stats=1
+cargo +nightly fuzz run "$target" "corpus/$target" "$seeds" -- -runs="$runs" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=1 -max_len="$max_len" -print_final_stats=1

@@ -173,7 +173,7 @@ impl ExampleStore {
         let store = ExampleStore { map, header, records_at, tokens_at };
         for i in 0..store.len() {
             let (off, len) = store.span(i);
-            if off.checked_add(len).map_or(true, |e| e > store.header.total_tokens as usize) {
+            if off.checked_add(len).is_none_or(|e| e > store.header.total_tokens as usize) {
                 return Err(fmt(&format!("example {i} points outside the token section")));
             }
         }
@@ -236,7 +236,7 @@ mod tests {
         ExampleMeta {
             source: i,
             segment: i * 2,
-            qpm: if i % 2 == 0 { Some(96.0) } else { None },
+            qpm: if i.is_multiple_of(2) { Some(96.0) } else { None },
             stretch: 1.025,
             transpose: -3,
             key: Some(14),

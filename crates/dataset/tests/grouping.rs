@@ -33,7 +33,7 @@ fn assert_by_folder(ids: &BTreeMap<PathBuf, String>) {
 #[test]
 fn an_asap_subfolder_finds_the_metadata_above_it() {
     let fugues = asap().join("Bach/Fugue");
-    let (ids, method) = pieces(&[fugues.clone()], GroupBy::Auto);
+    let (ids, method) = pieces(std::slice::from_ref(&fugues), GroupBy::Auto);
     assert_eq!(method, "metadata");
     assert!(ids.len() > 100, "{} files", ids.len());
     assert_by_folder(&ids);

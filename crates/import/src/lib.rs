@@ -110,7 +110,7 @@ mod tests {
         std::fs::write(&txt, "x").unwrap();
         let err = load_file(&txt, &LoadOptions::default()).unwrap_err().to_string();
         assert!(err.contains("notes.txt") && err.contains("unsupported"), "{err}");
-        let files = collect_files(&[dir.clone()]).unwrap();
+        let files = collect_files(std::slice::from_ref(&dir)).unwrap();
         assert!(files.iter().any(|f| f.ends_with("Shi05M.mid")) && files.windows(2).all(|w| w[0] < w[1]));
         assert!(collect_files(&[txt]).is_err());
     }

@@ -68,7 +68,18 @@ struct Instrument {
 
 pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
     let file = name.to_string();
-    let smf = Smf::parse(bytes).map_err(|e| MidiError::Parse { file: file.clone(), msg: e.to_string() })?;
+    // midly negates the SMPTE frame-rate byte as an i8, which overflows (a panic in builds
+    // with overflow checks) for 0x80; no real file has it (fuzzing found it), so refuse it here.
+    if let Some(at) = bytes.windows(4).take(64).position(|w| w == b"MThd") {
+        if bytes.get(at + 12) == Some(&0x80) {
+            return Err(MidiError::Parse { file, msg: "invalid SMPTE timing in the header (frame-rate byte 0x80)".into() });
+        }
+    }
+    // And a net for anything else the parser might panic on: an error, never a crash.
+    let smf = match std::panic::catch_unwind(|| Smf::parse(bytes)) {
+        Ok(r) => r.map_err(|e| MidiError::Parse { file: file.clone(), msg: e.to_string() })?,
+        Err(_) => return Err(MidiError::Parse { file, msg: "the MIDI parser gave up on this file (malformed structure)".into() }),
+    };
     if smf.tracks.is_empty() {
         return Err(MidiError::Invalid { file, msg: "no tracks".into() });
     }
@@ -248,7 +259,7 @@ pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
         for n in &inst.notes {
             let mut n = n.clone();
             n.instrument = i as u32;
-            if total.map_or(true, |t| t == 0.0 || n.end > t) {
+            if total.is_none_or(|t| t == 0.0 || n.end > t) {
                 total = Some(n.end);
             }
             seq.notes.push(n);
@@ -282,7 +293,7 @@ pub fn to_bytes(seq: &NoteSequence) -> Vec<u8> {
     let mut tempos: Vec<Tempo> =
         seq.tempos.iter().copied().filter(|t| t.qpm.is_finite() && t.qpm > 0.0 && t.time >= 0.0).collect();
     tempos.sort_by(|a, b| a.time.total_cmp(&b.time));
-    if tempos.first().map_or(true, |t| t.time > 0.0) {
+    if tempos.first().is_none_or(|t| t.time > 0.0) {
         tempos.insert(0, Tempo { time: 0.0, qpm: 120.0 });
     }
     // Segments: (start seconds, start tick, seconds per tick); a tempo's tick is rounded so

@@ -332,7 +332,7 @@ impl Weights {
     pub fn save_dir(&self, dir: &Path, provenance: &str) -> Result<(), ModelError> {
         std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.display().to_string(), source })?;
         let bytes = cadenza_mag::write_v1(&self.to_checkpoint()?)?;
-        cadenza_mag::write_file_atomic(&dir.join("weights.ckpt"), &bytes)?;
+        cadenza_mag::write_file_atomic(dir.join("weights.ckpt"), &bytes)?;
         let mf = ModelFile {
             format: 1,
             model: self.config.clone(),
@@ -340,7 +340,7 @@ impl Weights {
             provenance: provenance.to_string(),
         };
         let json = serde_json::to_vec_pretty(&mf).expect("serialisable");
-        cadenza_mag::write_file_atomic(&dir.join("model.json"), &json)?;
+        cadenza_mag::write_file_atomic(dir.join("model.json"), &json)?;
         Ok(())
     }
 

@@ -161,7 +161,7 @@ impl NoteSequence {
     pub fn key_at(&self, time: f64) -> Option<KeySignature> {
         let mut best: Option<KeySignature> = None;
         for k in &self.key_signatures {
-            if k.time <= time && best.map_or(true, |b| k.time >= b.time) {
+            if k.time <= time && best.is_none_or(|b| k.time >= b.time) {
                 best = Some(*k);
             }
         }

@@ -93,7 +93,7 @@ impl Performance {
             .notes
             .iter()
             .enumerate()
-            .filter(|(_, n)| n.start_step >= start_step && instrument.map_or(true, |i| n.instrument == i))
+            .filter(|(_, n)| n.start_step >= start_step && instrument.is_none_or(|i| n.instrument == i))
             .collect();
         // Python's stable sorted() by (start time, pitch): the original index breaks ties.
         notes.sort_unstable_by(|(ia, a), (ib, b)| {
@@ -324,7 +324,7 @@ pub struct NotePairing {
 
 fn program_and_drum(q: &QuantizedSequence, instrument: Option<u32>) -> (Option<u32>, Option<bool>) {
     // note-seq's _program_and_is_drum_from_sequence: only defined when one program is used.
-    let notes: Vec<_> = q.notes.iter().filter(|n| instrument.map_or(true, |i| n.instrument == i)).collect();
+    let notes: Vec<_> = q.notes.iter().filter(|n| instrument.is_none_or(|i| n.instrument == i)).collect();
     let first = match notes.first() {
         Some(n) => n,
         None => return (None, None),

@@ -122,7 +122,7 @@ pub fn examples(
 }
 
 fn tempo_at(seq: &NoteSequence, time: f64) -> Option<f32> {
-    seq.tempos.iter().filter(|t| t.time <= time).last().or(seq.tempos.first()).map(|t| t.qpm as f32)
+    seq.tempos.iter().rfind(|t| t.time <= time).or(seq.tempos.first()).map(|t| t.qpm as f32)
 }
 
 fn transpose_quantized(q: &cadenza_notes::QuantizedSequence, amount: i32) -> Option<cadenza_notes::QuantizedSequence> {

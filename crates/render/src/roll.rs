@@ -78,7 +78,7 @@ pub fn piano_roll_rgb(seq: &NoteSequence, opts: &RollOptions) -> (u32, u32, Vec<
     let mut s = 0u32;
     while (s as f64) <= duration {
         let x = (s as f64 * pps).round() as u32;
-        let c = if s % 10 == 0 { TEN_SECOND_LINE } else { SECOND_LINE };
+        let c = if s.is_multiple_of(10) { TEN_SECOND_LINE } else { SECOND_LINE };
         for y in 0..height {
             put(&mut px, x, y, c);
         }

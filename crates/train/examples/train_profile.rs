@@ -22,7 +22,7 @@ fn main() {
     let model = ModelConfig::new(config, vec![512, 512, 512]);
     let dev = Device::flex().autodiff();
     let mut net = PerformanceRnn::from_weights(&Weights::init(model.clone(), 0), &dev);
-    let mut optim: burn::optim::ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init().into();
+    let mut optim: burn::optim::ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let classes = config.one_hot().num_classes();
     let exs: Vec<EncodedExample> = (0..48)

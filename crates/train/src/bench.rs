@@ -81,7 +81,7 @@ pub fn bench_train(
     let model = ModelConfig::new(config, layers.clone());
     let dev = on.device.clone().autodiff();
     let mut net = PerformanceRnn::from_weights(&Weights::init(model.clone(), 0), &dev);
-    let mut optim: burn::optim::ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init().into();
+    let mut optim: burn::optim::ModuleOptimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let classes = config.one_hot().num_classes();
     let exs: Vec<EncodedExample> = (0..batch)

@@ -234,6 +234,7 @@ impl HParams {
         HParamsOverrides::parse(s)?.apply(self)
     }
 
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(x > 0)` also refuses NaN, on purpose
     pub fn validate(&self) -> Result<(), String> {
         if self.batch_size == 0 {
             return Err("batch_size must be at least 1".into());

@@ -162,10 +162,8 @@ pub fn harmony_rows(config: Config, batch: &Batch) -> CostRows {
         let mut sounding: Vec<u8> = Vec::new();
         for (at, inp, lab) in row_tokens(batch, r) {
             match oh.decode(inp as usize) {
-                Some(Event::NoteOn(p)) => {
-                    if !sounding.contains(&p) {
-                        sounding.push(p);
-                    }
+                Some(Event::NoteOn(p)) if !sounding.contains(&p) => {
+                    sounding.push(p);
                 }
                 Some(Event::NoteOff(p)) => sounding.retain(|&x| x != p),
                 _ => {}

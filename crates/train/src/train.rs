@@ -382,7 +382,7 @@ fn load_checkpoint(
 }
 
 fn adam() -> burn::optim::ModuleOptimizer {
-    AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init().into()
+    AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init()
 }
 
 /// Σ|w| and Σw² over kernels and FC weights (biases excluded), as tensors in the graph.
@@ -867,7 +867,7 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     for p in &r.points {
         csv.push_str(&format!("{},{},{},{}\n", p.step, p.learning_rate, p.loss, p.smoothed_loss));
     }
-    cadenza_mag::write_file_atomic(&o.out.join("lr_find.csv"), csv.as_bytes())
+    cadenza_mag::write_file_atomic(o.out.join("lr_find.csv"), csv.as_bytes())
         .map_err(|e| ferr(&o.out.join("lr_find.csv"), e))?;
     write_json_atomic(&o.out.join("lr_find.json"), &r)?;
     crate::logs::plot_lr_find(&r.points, r.suggested, &o.out).map_err(|e| ferr(&o.out, e))?;

@@ -51,7 +51,7 @@ impl Packed {
     /// panel per gate. `H` must be a multiple of `L`.
     pub fn lstm(k: &[f32], rows: usize, hid: usize, level: Level) -> Packed {
         let l = level.lanes();
-        assert!(hid % l == 0 && k.len() >= rows * 4 * hid);
+        assert!(hid.is_multiple_of(l) && k.len() >= rows * 4 * hid);
         let g4 = 4 * hid;
         Packed::build(rows, g4, level, |kk, j| {
             let (u0, g, lane) = (j / (4 * l) * l, (j % (4 * l)) / l, j % l);
@@ -104,6 +104,7 @@ impl Seg {
     /// # Safety
     /// Row `r` must be inside the operand.
     #[inline(always)]
+    #[allow(clippy::wrong_self_convention)] // a row *of* this packed matrix, not a conversion
     pub(crate) unsafe fn from_row(self, r: usize) -> Seg {
         // SAFETY: the caller's contract.
         Seg { a: unsafe { self.a.add(r * self.lda) }, ..self }

@@ -91,7 +91,7 @@ impl Level {
                 }
                 Some((_, Some(l))) if l.supported() => l,
                 Some((_, Some(l))) => {
-                    let fallback = Level::available().into_iter().filter(|&a| a < l).last().unwrap_or(Level::Scalar);
+                    let fallback = Level::available().into_iter().rfind(|&a| a < l).unwrap_or(Level::Scalar);
                     eprintln!("cadenza: {} kernels cannot run here (this CPU lacks the instructions, or this build left them out); using {}", l.name(), fallback.name());
                     fallback
                 }
@@ -117,7 +117,7 @@ impl Level {
     /// Whether a layer of `hid` units runs on the packed kernels at this level (it needs whole
     /// vectors of units).
     pub fn packs(self, hid: usize) -> bool {
-        self != Level::Scalar && hid % self.lanes() == 0
+        self != Level::Scalar && hid.is_multiple_of(self.lanes())
     }
 }
 

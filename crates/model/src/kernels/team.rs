@@ -101,7 +101,7 @@ fn helper(s: Arc<Shared>, tid: usize) {
         let mut spins = 0u32;
         while s.epoch.load(Ordering::Acquire) == seen {
             spins += 1;
-            if spins % 256 != 0 {
+            if !spins.is_multiple_of(256) {
                 std::hint::spin_loop();
                 continue;
             }

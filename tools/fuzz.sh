@@ -23,11 +23,11 @@ case "$target" in
     for f in "${files[@]:0:60}"; do
       h=$(echo "$f" | md5sum | cut -c1-12)
       cp "$f" "$seeds/$h.mxl"
-      # The plain XML inside too (the largest .xml member of the zip).
+      # The plain XML inside too (the zip's largest member outside META-INF).
       python3 - "$f" "$seeds/$h.xml" <<'PY'
 import sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])
-m = max((i for i in z.infolist() if i.filename.endswith(".xml") and not i.filename.startswith("META-INF")), key=lambda i: i.file_size)
+m = max((i for i in z.infolist() if not i.filename.startswith("META-INF")), key=lambda i: i.file_size)
 open(sys.argv[2], "wb").write(z.read(m))
 PY
     done ;;

@@ -72,13 +72,21 @@ pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
     // with overflow checks) for 0x80; no real file has it (fuzzing found it), so refuse it here.
     if let Some(at) = bytes.windows(4).take(64).position(|w| w == b"MThd") {
         if bytes.get(at + 12) == Some(&0x80) {
-            return Err(MidiError::Parse { file, msg: "invalid SMPTE timing in the header (frame-rate byte 0x80)".into() });
+            return Err(MidiError::Parse {
+                file,
+                msg: "invalid SMPTE timing in the header (frame-rate byte 0x80)".into(),
+            });
         }
     }
     // And a net for anything else the parser might panic on: an error, never a crash.
     let smf = match std::panic::catch_unwind(|| Smf::parse(bytes)) {
         Ok(r) => r.map_err(|e| MidiError::Parse { file: file.clone(), msg: e.to_string() })?,
-        Err(_) => return Err(MidiError::Parse { file, msg: "the MIDI parser gave up on this file (malformed structure)".into() }),
+        Err(_) => {
+            return Err(MidiError::Parse {
+                file,
+                msg: "the MIDI parser gave up on this file (malformed structure)".into(),
+            })
+        }
     };
     if smf.tracks.is_empty() {
         return Err(MidiError::Invalid { file, msg: "no tracks".into() });

@@ -99,6 +99,24 @@ pub enum NoteEvents {
     Paired,
 }
 
+impl NoteEvents {
+    /// The flag value (`any`, `paired`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            NoteEvents::Any => "any",
+            NoteEvents::Paired => "paired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "any" => Some(NoteEvents::Any),
+            "paired" => Some(NoteEvents::Paired),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GenerateOptions {
     /// Total length in 10 ms steps, primer included (6000 = 60 s).

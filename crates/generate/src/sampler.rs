@@ -221,16 +221,21 @@ fn draw_paired(
     open: &[u16; 128],
 ) -> (usize, f64) {
     let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64 * inv_t;
-    // [all, allowed] mass of NOTE_ONs (0) and NOTE_OFFs (1).
+    // One exp per class: `cum` first holds each class's unscaled weight (0 where not allowed),
+    // while the [all, allowed] mass of NOTE_ONs (0) and NOTE_OFFs (1) adds up.
     let mut mass = [[0.0f64; 2]; 2];
+    cum.clear();
     for (k, &l) in logits.iter().enumerate() {
+        let mut w = (l as f64 * inv_t - max).exp();
         if let Some((kind, ok)) = pairing.allowed(k, open) {
-            let w = (l as f64 * inv_t - max).exp();
             mass[kind][0] += w;
             if ok {
                 mass[kind][1] += w;
+            } else {
+                w = 0.0;
             }
         }
+        cum.push(w);
     }
     let scale = mass.map(|[all, ok]| if ok > 0.0 { all / ok } else { 0.0 });
     let weight = |k: usize, l: f32| -> f64 {
@@ -241,11 +246,14 @@ fn draw_paired(
             None => w,
         }
     };
-    cum.clear();
+    // Then the running sum of the scaled weights.
     let mut sum = 0.0f64;
-    for (k, &l) in logits.iter().enumerate() {
-        sum += weight(k, l);
-        cum.push(sum);
+    for (k, c) in cum.iter_mut().enumerate() {
+        if let Some((kind, true)) = pairing.allowed(k, open) {
+            *c *= scale[kind];
+        }
+        sum += *c;
+        *c = sum;
     }
     let target = u * sum;
     let mut idx = cum.partition_point(|&c| c <= target).min(logits.len() - 1);

@@ -21,6 +21,12 @@ struct Probs {
     checkpoint_variable_sha256_f32le: std::collections::BTreeMap<String, String>,
 }
 
+/// The largest |softmax − Magenta's| over the fixture's primer.
+fn max_softmax_error(w: &Weights, p: &Probs) -> f32 {
+    let rows = cadenza_model::inference::softmax_rows(w, &p.primer_class_indices);
+    rows.iter().zip(&p.softmax).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).fold(0.0, f32::max)
+}
+
 fn check(bundle: &str, probs: &str) {
     let p: Probs = serde_json::from_str(&std::fs::read_to_string(fixtures().join(probs)).unwrap()).unwrap();
     let w = Weights::load(&fixtures().join("bundles").join(bundle)).unwrap();
@@ -38,12 +44,7 @@ fn check(bundle: &str, probs: &str) {
     let toks: Vec<&[u16]> = p.primer_class_indices.chunks(1).collect();
     let mut lp = sequence_logits(&w, &toks, None);
     log_softmax_segments(&mut lp, &[388]);
-    let mut worst = 0.0f32;
-    for (t, row) in p.softmax.iter().enumerate() {
-        for (c, &m) in row.iter().enumerate() {
-            worst = worst.max((lp[t * 388 + c].exp() - m).abs());
-        }
-    }
+    let worst = max_softmax_error(&w, &p);
     println!("{bundle}: max |softmax − Magenta| = {worst:.3e}");
     assert!(worst <= 1e-5, "{bundle}: softmax differs from Magenta by {worst}");
     // What `likelihood --dump-probs` writes is the same softmax.
@@ -188,15 +189,7 @@ fn cudnn_layout_bundles_give_the_fixture_softmax() {
         let w = Weights::load(&path).unwrap();
         assert_eq!(w.names.forget_bias, 0.0);
         assert!(w.names.kernels[0].starts_with("cudnn_lstm/rnn/"), "{:?}", w.names.kernels);
-        let toks: Vec<&[u16]> = p.primer_class_indices.chunks(1).collect();
-        let mut lp = sequence_logits(&w, &toks, None);
-        log_softmax_segments(&mut lp, &[388]);
-        let mut worst = 0.0f32;
-        for (t, row) in p.softmax.iter().enumerate() {
-            for (c, &m) in row.iter().enumerate() {
-                worst = worst.max((lp[t * 388 + c].exp() - m).abs());
-            }
-        }
+        let worst = max_softmax_error(&w, &p);
         println!("{bundle} as cuDNN (per-layer scopes: {per_layer}): max |softmax − Magenta| = {worst:.3e}");
         assert!(worst <= 1e-6, "{bundle}: {worst}");
         // Saved again (a model folder, an export on the cuDNN template): the cuDNN names and

@@ -178,8 +178,9 @@ pub fn harmony_rows(config: Config, batch: &Batch) -> CostRows {
     out
 }
 
-/// Rhythm cost rows: every position whose label is a TIME_SHIFT.
-pub fn rhythm_rows(config: Config, batch: &Batch) -> CostRows {
+/// Rows over the shift classes at every position whose label is a TIME_SHIFT(t): column
+/// `k - 1` (shift k) holds `value(k, t)`.
+fn shift_rows(config: Config, batch: &Batch, value: impl Fn(usize, usize) -> f32) -> CostRows {
     let oh = config.one_hot();
     let n = oh.max_shift_steps as usize;
     let mut out = CostRows { width: n, offset: 256, ..Default::default() };
@@ -187,11 +188,23 @@ pub fn rhythm_rows(config: Config, batch: &Batch) -> CostRows {
         for (at, _, lab) in row_tokens(batch, r) {
             if let Some(Event::TimeShift(t)) = oh.decode(lab as usize) {
                 out.positions.push(at as i64);
-                out.costs.extend((1..=n).map(|k| (k as f32 - t as f32).abs() / 10.0));
+                out.costs.extend((1..=n).map(|k| value(k, t as usize)));
             }
         }
     }
     out
+}
+
+/// Rhythm cost rows: every position whose label is a TIME_SHIFT.
+pub fn rhythm_rows(config: Config, batch: &Batch) -> CostRows {
+    shift_rows(config, batch, |k, t| (k as f32 - t as f32).abs() / 10.0)
+}
+
+/// The softmax over the block of classes at each position of `rows` (`[|P|, width]`).
+fn block_softmax(logits: &Tensor<2>, rows: &CostRows) -> Tensor<2> {
+    let idx =
+        Tensor::<1, Int>::from_data(TensorData::new(rows.positions.clone(), [rows.positions.len()]), &logits.device());
+    softmax(logits.clone().select(0, idx).slice(s![.., rows.offset..rows.offset + rows.width]), 1)
 }
 
 /// `(1/|P|) Σ_p Σ_k softmax(z_p[block])_k · cost_p(k)`: differentiable in the logits.
@@ -201,29 +214,15 @@ pub fn expected_cost(logits: &Tensor<2>, rows: &CostRows) -> Option<Tensor<1>> {
     if m == 0 {
         return None;
     }
-    let dev = logits.device();
-    let idx = Tensor::<1, Int>::from_data(TensorData::new(rows.positions.clone(), [m]), &dev);
-    let block = logits.clone().select(0, idx).slice(s![.., rows.offset..rows.offset + rows.width]);
-    let q = softmax(block, 1);
-    let cost = Tensor::<2>::from_data(TensorData::new(rows.costs.clone(), [m, rows.width]), &dev);
+    let q = block_softmax(logits, rows);
+    let cost = Tensor::<2>::from_data(TensorData::new(rows.costs.clone(), [m, rows.width]), &logits.device());
     Some((q * cost).sum().div_scalar(m as f32))
 }
 
 /// Target rows of the ranked probability score: every position whose label is a
 /// TIME_SHIFT(t), with the target's CDF over the shift classes (0 below `t`, 1 from `t`).
 pub fn rhythm_cdf_rows(config: Config, batch: &Batch) -> CostRows {
-    let oh = config.one_hot();
-    let n = oh.max_shift_steps as usize;
-    let mut out = CostRows { width: n, offset: 256, ..Default::default() };
-    for r in 0..batch.b {
-        for (at, _, lab) in row_tokens(batch, r) {
-            if let Some(Event::TimeShift(t)) = oh.decode(lab as usize) {
-                out.positions.push(at as i64);
-                out.costs.extend((1..=n).map(|k| if k >= t as usize { 1.0 } else { 0.0 }));
-            }
-        }
-    }
-    out
+    shift_rows(config, batch, |k, t| if k >= t { 1.0 } else { 0.0 })
 }
 
 /// `(1/|P|) Σ_p Σ_j (CDF_q(j) − CDF_target(j))² / 10`, `q = softmax(z_p[block])`, with
@@ -234,8 +233,7 @@ pub fn ranked_probability_score(logits: &Tensor<2>, rows: &CostRows) -> Option<T
         return None;
     }
     let (dev, w) = (logits.device(), rows.width);
-    let idx = Tensor::<1, Int>::from_data(TensorData::new(rows.positions.clone(), [m]), &dev);
-    let q = softmax(logits.clone().select(0, idx).slice(s![.., rows.offset..rows.offset + w]), 1);
+    let q = block_softmax(logits, rows);
     // CDF by a matmul with the upper-triangular ones: CDF(j) = Σ_{i ≤ j} q_i.
     let tri: Vec<f32> = (0..w * w).map(|x| if x / w <= x % w { 1.0 } else { 0.0 }).collect();
     let cdf = q.matmul(Tensor::<2>::from_data(TensorData::new(tri, [w, w]), &dev));

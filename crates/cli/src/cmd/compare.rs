@@ -61,7 +61,7 @@ pub struct CompareArgs {
     pub sample_seed: u64,
     /// Which note events the samples may use: "paired" (a NOTE_OFF only of a sounding pitch, a
     /// NOTE_ON only of a silent one, as in all training data) or "any" (Magenta's sampler)
-    #[arg(long, default_value = note_events_name(CompareOptions::default().note_events), value_parser = ["any", "paired"])]
+    #[arg(long, default_value = CompareOptions::default().note_events.name(), value_parser = ["any", "paired"])]
     pub note_events: String,
     /// SoundFont for the WAV players (default: Debian's fluid-soundfont-gm if installed, else the built-in piano-like synthesiser).
     #[arg(long)]
@@ -100,30 +100,13 @@ impl CompareArgs {
             num_steps: self.num_steps,
             temperature: self.temperature,
             sample_seed: self.sample_seed,
-            note_events: parse_note_events(&self.note_events),
+            note_events: NoteEvents::parse(&self.note_events).unwrap_or_default(),
             soundfont: self.soundfont.clone(),
             wav: !self.no_wav,
             out: self.out.clone(),
             progress: !self.quiet,
             device: self.device,
         }
-    }
-}
-
-/// The flag value of a [`NoteEvents`].
-const fn note_events_name(n: NoteEvents) -> &'static str {
-    match n {
-        NoteEvents::Any => "any",
-        NoteEvents::Paired => "paired",
-    }
-}
-
-/// A `--note-events` value (clap has checked it is one of the names).
-fn parse_note_events(s: &str) -> NoteEvents {
-    if s == "any" {
-        NoteEvents::Any
-    } else {
-        NoteEvents::Paired
     }
 }
 
@@ -176,7 +159,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = DemoOptions::default().num_steps)]
     pub num_steps: u32,
     /// Which note events the samples may use: "paired" (well-formed NOTE_ON/NOTE_OFF only) or "any" (Magenta's sampler)
-    #[arg(long, default_value = note_events_name(DemoOptions::default().note_events), value_parser = ["any", "paired"])]
+    #[arg(long, default_value = DemoOptions::default().note_events.name(), value_parser = ["any", "paired"])]
     pub note_events: String,
     #[arg(long, default_value_t = DemoOptions::default().seed)]
     pub seed: u64,
@@ -204,7 +187,7 @@ impl DemoArgs {
             seeds: self.seeds,
             samples: self.samples,
             num_steps: self.num_steps,
-            note_events: parse_note_events(&self.note_events),
+            note_events: NoteEvents::parse(&self.note_events).unwrap_or_default(),
             seed: self.seed,
             eval_examples: self.eval_examples,
             device: self.device,

@@ -30,6 +30,8 @@ pub struct GeneratorConfig {
     pub input_size: usize,
     /// Number of logits (columns of `fully_connected/weights`).
     pub num_classes: usize,
+    /// `GeneratorDetails.description` Magenta writes for this id.
+    pub description: &'static str,
 }
 
 /// The Performance RNN generator ids Magenta knows (`performance_model.py`).
@@ -47,14 +49,14 @@ pub const KNOWN_GENERATOR_IDS: [&str; 8] = [
 /// Input and output sizes each known id implies (spec §1.8). The compact config shares
 /// the id `performance_with_dynamics` and, after its in-graph one-hot, the same shapes.
 pub const KNOWN_GENERATORS: [GeneratorConfig; 8] = [
-    GeneratorConfig { id: "performance", input_size: 356, num_classes: 356 },
-    GeneratorConfig { id: "performance_with_dynamics", input_size: 388, num_classes: 388 },
-    GeneratorConfig { id: "performance_with_dynamics_and_modulo_encoding", input_size: 16, num_classes: 388 },
-    GeneratorConfig { id: "performance_with_dynamics_and_note_encoding", input_size: 315, num_classes: 315 },
-    GeneratorConfig { id: "density_conditioned_performance_with_dynamics", input_size: 396, num_classes: 388 },
-    GeneratorConfig { id: "pitch_conditioned_performance_with_dynamics", input_size: 400, num_classes: 388 },
-    GeneratorConfig { id: "multiconditioned_performance_with_dynamics", input_size: 408, num_classes: 388 },
-    GeneratorConfig { id: "optional_multiconditioned_performance_with_dynamics", input_size: 409, num_classes: 388 },
+    GeneratorConfig { id: "performance", input_size: 356, num_classes: 356, description: "Performance RNN" },
+    GeneratorConfig { id: "performance_with_dynamics", input_size: 388, num_classes: 388, description: "Performance RNN with dynamics" },
+    GeneratorConfig { id: "performance_with_dynamics_and_modulo_encoding", input_size: 16, num_classes: 388, description: "Performance RNN with dynamics and modulo encoding" },
+    GeneratorConfig { id: "performance_with_dynamics_and_note_encoding", input_size: 315, num_classes: 315, description: "Performance RNN with dynamics and note encoding" },
+    GeneratorConfig { id: "density_conditioned_performance_with_dynamics", input_size: 396, num_classes: 388, description: "Note-density-conditioned Performance RNN + dynamics" },
+    GeneratorConfig { id: "pitch_conditioned_performance_with_dynamics", input_size: 400, num_classes: 388, description: "Pitch-histogram-conditioned Performance RNN" },
+    GeneratorConfig { id: "multiconditioned_performance_with_dynamics", input_size: 408, num_classes: 388, description: "Density- and pitch-conditioned Performance RNN" },
+    GeneratorConfig { id: "optional_multiconditioned_performance_with_dynamics", input_size: 409, num_classes: 388, description: "Optionally multiconditioned Performance RNN" },
 ];
 
 /// The config of a known generator id, or a clear error listing the known ones.

@@ -26,7 +26,7 @@ enum Command {
     Encode(EncodeArgs),
     /// Turn a Magenta .mag bundle into a Cadenza model folder.
     Import(ImportArgs),
-    /// Write a model as a Magenta .mag bundle, reusing a template bundle's graph.
+    /// Write a model as a Magenta .mag bundle (its graph built for the model, or a template's).
     Export(ExportArgs),
     /// Score a performance under a model: total and mean log-likelihood as JSON.
     Likelihood(LikelihoodArgs),
@@ -125,9 +125,10 @@ struct ImportArgs {
 struct ExportArgs {
     /// A model folder (or a .mag).
     model: PathBuf,
-    /// The Magenta bundle whose graph (metagraph) the new bundle reuses: same config and sizes.
+    /// A Magenta bundle whose graph (metagraph) the new bundle reuses, byte for byte: same
+    /// config and sizes. Without it the graph is built for the model's config and sizes.
     #[arg(long)]
-    template: PathBuf,
+    template: Option<PathBuf>,
     #[arg(long)]
     out: PathBuf,
     /// Description stored in the bundle.
@@ -618,8 +619,10 @@ fn import(a: ImportArgs) -> Result<()> {
 
 fn export(a: ExportArgs) -> Result<()> {
     let w = cadenza_model::Weights::load(&a.model)?;
-    let template = cadenza_mag::Bundle::read(&a.template)?;
-    let mut bundle = w.export_bundle(&template)?;
+    let mut bundle = match &a.template {
+        Some(t) => w.export_bundle(&cadenza_mag::Bundle::read(t)?)?,
+        None => w.export_bundle_new(&format!("Cadenza export of {}", a.model.display()))?,
+    };
     if let Some(d) = &a.description {
         bundle.set_bundle_description(d);
     }

@@ -10,8 +10,9 @@ use crate::checkpoint::{write_v1, Checkpoint};
 use crate::error::{MagError, Result};
 
 /// Check that `new` has exactly the tensor names and shapes of `template` (all float32),
-/// and that all its values are finite. The error names the first difference.
-pub fn check_same_variables(template: &Checkpoint, new: &Checkpoint) -> Result<()> {
+/// and that all its values are finite. The error names the first difference, calling the
+/// reference `what` ("the template", "the graph").
+pub fn check_same_variables(template: &Checkpoint, new: &Checkpoint, what: &str) -> Result<()> {
     let mut t_names: Vec<&crate::checkpoint::Tensor> = template.tensors.iter().collect();
     let mut n_names: Vec<&crate::checkpoint::Tensor> = new.tensors.iter().collect();
     t_names.sort_by(|a, b| a.name.cmp(&b.name));
@@ -22,7 +23,7 @@ pub fn check_same_variables(template: &Checkpoint, new: &Checkpoint) -> Result<(
             (Some(t), Some(n)) if t.name == n.name => {
                 if t.shape != n.shape {
                     return Err(MagError::mismatch(format!(
-                        "tensor '{}' has shape {:?} in the new checkpoint but {:?} in the template",
+                        "tensor '{}' has shape {:?} in the new checkpoint but {:?} in {what}",
                         t.name, n.shape, t.shape
                     )));
                 }
@@ -31,13 +32,13 @@ pub fn check_same_variables(template: &Checkpoint, new: &Checkpoint) -> Result<(
             }
             (Some(t), n) if n.is_none_or(|n| t.name < n.name) => {
                 return Err(MagError::mismatch(format!(
-                    "tensor '{}' {:?} of the template is missing from the new checkpoint",
+                    "tensor '{}' {:?} of {what} is missing from the new checkpoint",
                     t.name, t.shape
                 )));
             }
             (_, Some(n)) => {
                 return Err(MagError::mismatch(format!(
-                    "tensor '{}' {:?} of the new checkpoint is not in the template",
+                    "tensor '{}' {:?} of the new checkpoint is not in {what}",
                     n.name, n.shape
                 )));
             }
@@ -64,7 +65,7 @@ pub fn check_same_variables(template: &Checkpoint, new: &Checkpoint) -> Result<(
 pub fn replace_checkpoint(template: &Bundle, new: &Checkpoint) -> Result<Bundle> {
     let template_ckpt = template.checkpoint()?;
     let name = template.source.as_deref().unwrap_or("<template bundle>");
-    check_same_variables(&template_ckpt, new).map_err(|e| e.with_file(name))?;
+    check_same_variables(&template_ckpt, new, "the template").map_err(|e| e.with_file(name))?;
     let bytes = write_v1(new)?;
     let proto = crate::proto::GeneratorBundle {
         generator_details: template.proto.generator_details.clone(),

@@ -420,12 +420,7 @@ impl Graph {
             scope,
             "ConcatV2",
             &[a, b, &axis],
-            vec![
-                ("N", int(2)),
-                ("T", ty(dt::INT32)),
-                ("Tidx", ty(dt::INT32)),
-                ("_output_shapes", shapes(&[&[2]])),
-            ],
+            vec![("N", int(2)), ("T", ty(dt::INT32)), ("Tidx", ty(dt::INT32)), ("_output_shapes", shapes(&[&[2]]))],
             1,
         )
     }
@@ -437,11 +432,7 @@ impl Graph {
             name,
             "Fill",
             &[dims_of, &value],
-            vec![
-                ("T", ty(dt::FLOAT)),
-                ("_output_shapes", shapes(&[&[BATCH, h]])),
-                ("index_type", ty(dt::INT32)),
-            ],
+            vec![("T", ty(dt::FLOAT)), ("_output_shapes", shapes(&[&[BATCH, h]])), ("index_type", ty(dt::INT32))],
             1,
         )
     }
@@ -465,12 +456,7 @@ impl Graph {
             &concat,
             "ConcatV2",
             &[&values, &range, &axis],
-            vec![
-                ("N", int(2)),
-                ("T", ty(dt::INT32)),
-                ("Tidx", ty(dt::INT32)),
-                ("_output_shapes", shapes(&[&[3]])),
-            ],
+            vec![("N", int(2)), ("T", ty(dt::INT32)), ("Tidx", ty(dt::INT32)), ("_output_shapes", shapes(&[&[3]]))],
             1,
         )
     }
@@ -821,11 +807,8 @@ pub fn generation_metagraph(s: &GraphShape) -> Result<MetaGraphDef> {
     let counter = g.int_const("rnn/while/iteration_counter", &[], &[0], None, None);
     let indexed = |base: &str, k: usize| if k == 0 { format!("{WHILE}{base}") } else { format!("{WHILE}{base}_{k}") };
     let nvars = 3 + 2 * nl;
-    let mut var_in: Vec<(String, i32, Vec<i64>)> = vec![
-        (counter, dt::INT32, vec![]),
-        (time, dt::INT32, vec![]),
-        (format!("{out_ta}:1"), dt::FLOAT, vec![]),
-    ];
+    let mut var_in: Vec<(String, i32, Vec<i64>)> =
+        vec![(counter, dt::INT32, vec![]), (time, dt::INT32, vec![]), (format!("{out_ta}:1"), dt::FLOAT, vec![])];
     for (l, &h) in hs.iter().enumerate() {
         for z in &zero_state[l] {
             var_in.push((z.clone(), dt::FLOAT, vec![BATCH, h]));
@@ -932,11 +915,7 @@ pub fn generation_metagraph(s: &GraphShape) -> Result<MetaGraphDef> {
             &format!("{w}BiasAdd"),
             "BiasAdd",
             &[&matmul, &format!("{w}BiasAdd/Enter")],
-            vec![
-                ("T", ty(dt::FLOAT)),
-                ("_output_shapes", shapes(&[&[BATCH, 4 * h]])),
-                ("data_format", string("NHWC")),
-            ],
+            vec![("T", ty(dt::FLOAT)), ("_output_shapes", shapes(&[&[BATCH, 4 * h]])), ("data_format", string("NHWC"))],
             1,
         );
         g.enter(&format!("{w}BiasAdd/Enter"), &format!("{bias}/read"), dt::FLOAT, &[4 * h], true, None);
@@ -1129,9 +1108,7 @@ pub fn generation_metagraph(s: &GraphShape) -> Result<MetaGraphDef> {
     collections.insert("variables".to_string(), variable_defs(&all_vars));
     collections.insert(
         "while_context".to_string(),
-        CollectionDef {
-            kind: Some(Collection::BytesList(BytesList { value: vec![while_context.encode_to_vec()] })),
-        },
+        CollectionDef { kind: Some(Collection::BytesList(BytesList { value: vec![while_context.encode_to_vec()] })) },
     );
 
     Ok(MetaGraphDef {
@@ -1181,7 +1158,7 @@ pub fn new_bundle(
             })
             .collect::<Result<Vec<_>>>()?,
     )?;
-    crate::export::check_same_variables(&expected, checkpoint)?;
+    crate::export::check_same_variables(&expected, checkpoint, "the graph")?;
     let bytes = crate::checkpoint::write_v1(checkpoint)?;
     Ok(crate::Bundle::new(generator_id, generator.description, bundle_description, bytes, metagraph.encode_to_vec()))
 }

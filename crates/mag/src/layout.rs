@@ -50,13 +50,48 @@ pub const KNOWN_GENERATOR_IDS: [&str; 8] = [
 /// the id `performance_with_dynamics` and, after its in-graph one-hot, the same shapes.
 pub const KNOWN_GENERATORS: [GeneratorConfig; 8] = [
     GeneratorConfig { id: "performance", input_size: 356, num_classes: 356, description: "Performance RNN" },
-    GeneratorConfig { id: "performance_with_dynamics", input_size: 388, num_classes: 388, description: "Performance RNN with dynamics" },
-    GeneratorConfig { id: "performance_with_dynamics_and_modulo_encoding", input_size: 16, num_classes: 388, description: "Performance RNN with dynamics and modulo encoding" },
-    GeneratorConfig { id: "performance_with_dynamics_and_note_encoding", input_size: 315, num_classes: 315, description: "Performance RNN with dynamics and note encoding" },
-    GeneratorConfig { id: "density_conditioned_performance_with_dynamics", input_size: 396, num_classes: 388, description: "Note-density-conditioned Performance RNN + dynamics" },
-    GeneratorConfig { id: "pitch_conditioned_performance_with_dynamics", input_size: 400, num_classes: 388, description: "Pitch-histogram-conditioned Performance RNN" },
-    GeneratorConfig { id: "multiconditioned_performance_with_dynamics", input_size: 408, num_classes: 388, description: "Density- and pitch-conditioned Performance RNN" },
-    GeneratorConfig { id: "optional_multiconditioned_performance_with_dynamics", input_size: 409, num_classes: 388, description: "Optionally multiconditioned Performance RNN" },
+    GeneratorConfig {
+        id: "performance_with_dynamics",
+        input_size: 388,
+        num_classes: 388,
+        description: "Performance RNN with dynamics",
+    },
+    GeneratorConfig {
+        id: "performance_with_dynamics_and_modulo_encoding",
+        input_size: 16,
+        num_classes: 388,
+        description: "Performance RNN with dynamics and modulo encoding",
+    },
+    GeneratorConfig {
+        id: "performance_with_dynamics_and_note_encoding",
+        input_size: 315,
+        num_classes: 315,
+        description: "Performance RNN with dynamics and note encoding",
+    },
+    GeneratorConfig {
+        id: "density_conditioned_performance_with_dynamics",
+        input_size: 396,
+        num_classes: 388,
+        description: "Note-density-conditioned Performance RNN + dynamics",
+    },
+    GeneratorConfig {
+        id: "pitch_conditioned_performance_with_dynamics",
+        input_size: 400,
+        num_classes: 388,
+        description: "Pitch-histogram-conditioned Performance RNN",
+    },
+    GeneratorConfig {
+        id: "multiconditioned_performance_with_dynamics",
+        input_size: 408,
+        num_classes: 388,
+        description: "Density- and pitch-conditioned Performance RNN",
+    },
+    GeneratorConfig {
+        id: "optional_multiconditioned_performance_with_dynamics",
+        input_size: 409,
+        num_classes: 388,
+        description: "Optionally multiconditioned Performance RNN",
+    },
 ];
 
 /// The config of a known generator id, or a clear error listing the known ones.

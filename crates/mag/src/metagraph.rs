@@ -1,6 +1,5 @@
 //! What a bundle's `MetaGraphDef` says about the network, read with the few protobuf
-//! messages this needs (`MetaGraphDef.graph_def.node[*]`: name, op, inputs, and the `value`
-//! and `forget_bias` attributes).
+//! messages this needs (the messages of [`crate::graph`]).
 //!
 //! The checkpoint's variable names say which cell a model uses; the graph says what the cell
 //! *computes*: the forget-bias constant a BasicLSTMCell adds (Magenta always builds it with
@@ -9,45 +8,11 @@
 //! be silently dropped.
 
 use crate::error::{MagError, Result};
+use crate::graph::{AttrValue, MetaGraphDef, NodeDef, Value};
 use crate::layout::{CellKind, Layout};
 use crate::proto::TensorProto;
 use prost::Message;
 use std::collections::HashMap;
-
-/// `tensorflow.MetaGraphDef`, only its graph (decoding drops the other fields).
-#[derive(Clone, PartialEq, ::prost::Message)]
-pub struct MetaGraphDef {
-    #[prost(message, optional, tag = "2")]
-    pub graph_def: Option<GraphDef>,
-}
-
-#[derive(Clone, PartialEq, ::prost::Message)]
-pub struct GraphDef {
-    #[prost(message, repeated, tag = "1")]
-    pub node: Vec<NodeDef>,
-}
-
-#[derive(Clone, PartialEq, ::prost::Message)]
-pub struct NodeDef {
-    #[prost(string, tag = "1")]
-    pub name: String,
-    #[prost(string, tag = "2")]
-    pub op: String,
-    #[prost(string, repeated, tag = "3")]
-    pub input: Vec<String>,
-    #[prost(map = "string, message", tag = "5")]
-    pub attr: HashMap<String, AttrValue>,
-}
-
-/// `tensorflow.AttrValue`, the two values read here; its `oneof value` read as optional
-/// fields (the same wire format).
-#[derive(Clone, PartialEq, ::prost::Message)]
-pub struct AttrValue {
-    #[prost(float, optional, tag = "4")]
-    pub f: Option<f32>,
-    #[prost(message, optional, tag = "8")]
-    pub tensor: Option<TensorProto>,
-}
 
 /// What the graph says.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -98,7 +63,10 @@ pub fn inspect(bytes: &[u8]) -> Result<GraphFacts> {
         }
         if n.op == "LSTMBlockCell" {
             add_cell(&mut facts, CellKind::CudnnCompatible);
-            let fb = n.attr.get("forget_bias").and_then(|a| a.f).unwrap_or(1.0);
+            let fb = match n.attr.get("forget_bias") {
+                Some(AttrValue { value: Some(Value::F(f)) }) => *f,
+                _ => 1.0,
+            };
             facts.forget_biases.push((n.name.clone(), fb));
         } else if n.name.contains("/basic_lstm_cell/") {
             add_cell(&mut facts, CellKind::Basic);
@@ -114,7 +82,10 @@ pub fn inspect(bytes: &[u8]) -> Result<GraphFacts> {
                     .get(c)
                     .filter(|c| c.op == "Const")
                     .and_then(|c| c.attr.get("value"))
-                    .and_then(|a| a.tensor.as_ref())
+                    .and_then(|a| match &a.value {
+                        Some(Value::Tensor(t)) => Some(t),
+                        _ => None,
+                    })
                     .and_then(scalar)
                 {
                     facts.forget_biases.push((n.name.clone(), v));
@@ -163,12 +134,13 @@ mod tests {
             name: name.into(),
             op: op.into(),
             input: input.iter().map(|s| s.to_string()).collect(),
-            attr: HashMap::new(),
+            ..Default::default()
         }
     }
 
     fn graph(nodes: Vec<NodeDef>) -> Vec<u8> {
-        MetaGraphDef { graph_def: Some(GraphDef { node: nodes }) }.encode_to_vec()
+        MetaGraphDef { graph_def: Some(crate::graph::GraphDef { node: nodes, versions: None }), ..Default::default() }
+            .encode_to_vec()
     }
 
     fn basic(forget: f32) -> Vec<NodeDef> {
@@ -177,8 +149,7 @@ mod tests {
         c.attr.insert(
             "value".into(),
             AttrValue {
-                f: None,
-                tensor: Some(TensorProto { dtype: 1, float_val: vec![forget], ..Default::default() }),
+                value: Some(Value::Tensor(TensorProto { dtype: 1, float_val: vec![forget], ..Default::default() })),
             },
         );
         vec![
@@ -199,7 +170,7 @@ mod tests {
             "LSTMBlockCell",
             &[],
         );
-        block.attr.insert("forget_bias".into(), AttrValue { f: Some(0.0), tensor: None });
+        block.attr.insert("forget_bias".into(), AttrValue { value: Some(Value::F(0.0)) });
         let f = inspect(&graph(vec![block])).unwrap();
         assert_eq!((f.cells.as_slice(), f.forget_biases[0].1), ([CellKind::CudnnCompatible].as_slice(), 0.0));
         let mut g = basic(1.0);

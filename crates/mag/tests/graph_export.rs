@@ -3,9 +3,7 @@
 
 mod common;
 
-use cadenza_mag::graph::{
-    generation_metagraph, Collection, GraphShape, MetaGraphDef, VariableDef, WhileContextDef,
-};
+use cadenza_mag::graph::{generation_metagraph, Collection, GraphShape, MetaGraphDef, VariableDef, WhileContextDef};
 use cadenza_mag::{new_bundle, Bundle, Checkpoint, Tensor};
 use common::*;
 use prost::Message;
@@ -98,10 +96,12 @@ fn new_bundle_refuses_wrong_shapes_and_ids() {
     assert!(e.contains("356"), "{e}");
     let mut bad = ok.clone();
     bad[2] = t("fully_connected/weights", vec![9, 388]);
-    let e = new_bundle("performance_with_dynamics", &shape, &Checkpoint::new(bad).unwrap(), "").unwrap_err().to_string();
+    let e =
+        new_bundle("performance_with_dynamics", &shape, &Checkpoint::new(bad).unwrap(), "").unwrap_err().to_string();
     assert!(e.contains("fully_connected/weights"), "{e}");
     let mut nan = ok;
     nan[3].data[5] = f32::NAN;
-    let e = new_bundle("performance_with_dynamics", &shape, &Checkpoint::new(nan).unwrap(), "").unwrap_err().to_string();
+    let e =
+        new_bundle("performance_with_dynamics", &shape, &Checkpoint::new(nan).unwrap(), "").unwrap_err().to_string();
     assert!(e.contains("non-finite"), "{e}");
 }

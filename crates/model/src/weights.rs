@@ -344,6 +344,36 @@ impl Weights {
         Ok(())
     }
 
+    /// A `.mag` with these weights and a metagraph built for their shape (no template): the
+    /// graph Magenta 2.1.4 writes for this config and these layer sizes, with BasicLSTMCell
+    /// variable names (a model imported from a cuDNN bundle is stored the BasicLSTMCell way,
+    /// which computes the same thing).
+    ///
+    /// The compact config (integer inputs, one-hot inside the graph) and the note encoding
+    /// (six softmaxes) build other graphs; for them this is an error that says to use a template.
+    pub fn export_bundle_new(&self, bundle_description: &str) -> Result<Bundle, ModelError> {
+        use cadenza_performance::Config;
+        let c = &self.config;
+        if matches!(c.config, Config::PerformanceWithDynamicsCompact | Config::PerformanceWithDynamicsAndNoteEncoding) {
+            return Err(ModelError::Invalid {
+                path: "export".into(),
+                msg: format!(
+                    "config '{}' builds a different graph (integer inputs or several softmaxes); export it with a \
+                     template bundle of the same config and sizes",
+                    c.config.key()
+                ),
+            });
+        }
+        let mut w = self.clone();
+        w.names = TensorNames::magenta(c.layers.len());
+        let shape = cadenza_mag::GraphShape {
+            input_size: c.input_size(),
+            layers: c.layers.clone(),
+            num_classes: c.num_logits(),
+        };
+        Ok(cadenza_mag::new_bundle(c.config.generator_id(), &shape, &w.to_checkpoint()?, bundle_description)?)
+    }
+
     /// A `.mag` with these weights, reusing `template`'s metagraph (same config and sizes).
     pub fn export_bundle(&self, template: &Bundle) -> Result<Bundle, ModelError> {
         let expected = self.config.config.generator_id();

@@ -152,17 +152,17 @@ fn cudnn_copy(bundle: &str, per_layer: bool) -> (cadenza_mag::Bundle, cadenza_ma
     // Its graph: the fixture's, with the cells' nodes renamed and each layer's cell an
     // LSTMBlockCell with forget_bias 0 (what CudnnCompatibleLSTMCell builds).
     use prost::Message;
-    let mut mg = cadenza_mag::metagraph::MetaGraphDef::decode(b.metagraph_bytes()).unwrap();
+    let mut mg = cadenza_mag::graph::MetaGraphDef::decode(b.metagraph_bytes()).unwrap();
     let nodes = &mut mg.graph_def.as_mut().unwrap().node;
     nodes.retain(|n| !n.name.contains("/basic_lstm_cell/"));
     for k in 0..layout.names.cells.len() {
-        let mut n = cadenza_mag::metagraph::NodeDef {
+        let mut n = cadenza_mag::graph::NodeDef {
             name: format!("cudnn_lstm/rnn/while/multi_rnn_cell/cell_{k}/cudnn_compatible_lstm_cell/LSTMBlockCell"),
             op: "LSTMBlockCell".into(),
-            input: vec![],
-            attr: Default::default(),
+            ..Default::default()
         };
-        n.attr.insert("forget_bias".into(), cadenza_mag::metagraph::AttrValue { f: Some(0.0), tensor: None });
+        let zero = cadenza_mag::graph::AttrValue { value: Some(cadenza_mag::graph::Value::F(0.0)) };
+        n.attr.insert("forget_bias".into(), zero);
         nodes.push(n);
     }
     let out = cadenza_mag::Bundle::new(
@@ -250,7 +250,8 @@ fn an_attention_bundle_is_refused_by_name() {
 /// BasicLSTMCell variables) are refused, naming the node.
 #[test]
 fn metagraphs_are_checked_against_the_checkpoint() {
-    use cadenza_mag::metagraph::{inspect, AttrValue, MetaGraphDef, NodeDef};
+    use cadenza_mag::graph::{AttrValue, MetaGraphDef, NodeDef, Value};
+    use cadenza_mag::metagraph::inspect;
     use cadenza_mag::CellKind;
     use prost::Message;
     for (bundle, layers) in [("perf_dyn_small64.mag", 2), ("perf_dyn_full512.mag", 3)] {
@@ -277,7 +278,10 @@ fn metagraphs_are_checked_against_the_checkpoint() {
         with_graph(&|_| {}).expect("the fixture's own graph, re-encoded, loads");
         let err = with_graph(&|nodes| {
             for n in nodes.iter_mut().filter(|n| n.name.ends_with("cell_1/basic_lstm_cell/Const_1")) {
-                n.attr.get_mut("value").unwrap().tensor.as_mut().unwrap().float_val = vec![0.0];
+                match &mut n.attr.get_mut("value").unwrap().value {
+                    Some(Value::Tensor(t)) => t.float_val = vec![0.0],
+                    v => panic!("{v:?}"),
+                }
             }
         })
         .unwrap_err();
@@ -291,8 +295,7 @@ fn metagraphs_are_checked_against_the_checkpoint() {
             nodes.push(NodeDef {
                 name: "rnn/while/rnn/attention_cell_wrapper/attention/Softmax".into(),
                 op: "Softmax".into(),
-                input: vec![],
-                attr: Default::default(),
+                ..Default::default()
             })
         })
         .unwrap_err();
@@ -301,10 +304,9 @@ fn metagraphs_are_checked_against_the_checkpoint() {
             let mut n = NodeDef {
                 name: "rnn/while/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/LSTMBlockCell".into(),
                 op: "LSTMBlockCell".into(),
-                input: vec![],
-                attr: Default::default(),
+                ..Default::default()
             };
-            n.attr.insert("forget_bias".into(), AttrValue { f: Some(0.0), tensor: None });
+            n.attr.insert("forget_bias".into(), AttrValue { value: Some(Value::F(0.0)) });
             nodes.push(n);
         })
         .unwrap_err();

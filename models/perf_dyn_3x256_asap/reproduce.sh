@@ -9,4 +9,6 @@ OUT=${1:-runs}
   --eval-every 250 --checkpoint-every 250 --checkpoint-minutes 5 --summary-every 50 --seed 0
 # The shipped folder is the run's best checkpoint (lowest eval loss):
 #   cp "$OUT/base3x256/best/"{model.json,weights.ckpt} models/perf_dyn_3x256_asap/
+# The Magenta bundle beside it (same weights, Magenta's graph for 3x256; see MODEL_CARD.md):
+#   ./target/release/cadenza export models/perf_dyn_3x256_asap --out models/perf_dyn_3x256_asap.mag --description "..."
 # An interrupted run continues with the same train command plus --resume.

@@ -158,3 +158,22 @@ fn official_bundle_shapes_run_end_to_end() {
         assert_ne!(tuned.kernels[0], w.kernels[0], "{key}: one step changed nothing");
     }
 }
+
+/// The shipped base `.mag` is the model folder's checkpoint, byte for byte, with the graph
+/// built for its shape: the two cannot drift apart.
+#[test]
+fn the_shipped_base_bundle_is_the_base_model() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("models/perf_dyn_3x256_asap");
+    let bundle = cadenza_mag::Bundle::read(root.join("models/perf_dyn_3x256_asap.mag")).unwrap();
+    assert_eq!(bundle.checkpoint_bytes(), std::fs::read(dir.join("weights.ckpt")).unwrap().as_slice());
+    let w = Weights::load(&dir).unwrap();
+    let shape = cadenza_mag::GraphShape {
+        input_size: w.config.input_size(),
+        layers: w.config.layers.clone(),
+        num_classes: w.config.num_logits(),
+    };
+    use prost::Message;
+    assert_eq!(bundle.metagraph_bytes(), cadenza_mag::generation_metagraph(&shape).unwrap().encode_to_vec());
+    assert!(bundle.bundle_description().contains("CC BY-NC-SA 4.0"));
+}

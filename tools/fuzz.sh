@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fuzz one parser with cargo-fuzz (nightly), seeded with the real files in ../shared.
-#   tools/fuzz.sh TARGET [RUNS] [SECONDS]   TARGET: mag_bundle | midi | musicxml
+#   tools/fuzz.sh TARGET [RUNS] [SECONDS]   TARGET: mag_bundle | checkpoint | tfrecord | midi | musicxml
 #   RUNS default 1000000; SECONDS (optional) stops earlier; MAX_LEN (env, default 262144) caps inputs.
 # Needs: rustup toolchain install nightly; cargo install cargo-fuzz.
 # Crashes land in fuzz/artifacts/TARGET/; commit each as a regression input and fix it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?target: mag_bundle, midi or musicxml}
+target=${1:?target: mag_bundle, checkpoint, tfrecord, midi or musicxml}
 runs=${2:-1000000}
 secs=${3:-0}
 max_len=${MAX_LEN:-262144}
@@ -15,6 +15,22 @@ seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 case "$target" in
   mag_bundle) cp "$shared"/fixtures/magenta/bundles/*.mag "$seeds"/ ;;
+  checkpoint)
+    # The fixture bundles' V1 checkpoints (checkpoint_file[0]), as Cadenza model folders hold them.
+    cargo build --release -q --bin cadenza
+    for b in "$shared"/fixtures/magenta/bundles/*.mag; do
+      ./target/release/cadenza import "$b" --out "$seeds/m" >/dev/null 2>&1
+      cp "$seeds/m/weights.ckpt" "$seeds/$(basename "$b" .mag).ckpt"; rm -rf "$seeds/m"
+    done ;;
+  tfrecord)
+    # Magenta SequenceExample TFRecords of two small ASAP folders, as `cadenza dataset --tfrecord` writes them.
+    cargo build --release -q --bin cadenza
+    for d in Bach/Fugue/bwv_846 Bach/Prelude/bwv_846; do
+      ./target/release/cadenza dataset "$shared/data/asap/$d" --out "$seeds/ds" --tfrecord --transpose 0 --stretch 1 \
+        --group-by file --max-events 64 >/dev/null 2>&1
+      for f in "$seeds"/ds/*.tfrecord; do cp "$f" "$seeds/$(echo "$d$f" | md5sum | cut -c1-12).tfrecord"; done
+      rm -rf "$seeds/ds"
+    done ;;
   midi)
     mapfile -t files < <(find "$shared/data/asap" -name '*.mid' | sort)
     for f in "${files[@]:0:200}"; do cp "$f" "$seeds/$(echo "$f" | md5sum | cut -c1-12).mid"; done ;;

@@ -1,20 +1,30 @@
 //! Training the Performance RNN with burn.
 //!
 //! * [`network`]: the model as a burn module (every Magenta config), loss and batches.
-//! * [`train`]: the training loop (checkpoints, resume, evaluation, early stopping, logs).
+//! * [`train`]: the training loop (open or resume, step, evaluate, checkpoint, stop).
+//! * [`run_dir`]: the run folder (checkpoints written whole, `best/`, `log.txt`, resume state).
+//! * [`eval`]: evaluation with dropout off, with the musical measures.
+//! * [`lr_find`]: the learning-rate range test.
+//! * [`logs`]: `metrics.csv`, TensorBoard event files and the curves.
 //! * [`lstm_op`]: the LSTM layer as one op — fused CPU kernels with a hand-written backward
 //!   on burn's `Flex` backend, composed tensor ops on any other backend.
 //! * [`losses`]: the modified model's differentiable rhythm and harmony losses.
 //! * [`device`]: the CPU (fused kernels) or, with the `vulkan` feature, a Vulkan GPU.
 
 pub mod bench;
+mod data;
 pub mod device;
+pub mod error;
+pub mod eval;
 pub mod hparams;
 pub mod logs;
 pub mod losses;
+pub mod lr_find;
 pub mod lstm_op;
 pub mod metrics;
 pub mod network;
+mod optim;
+pub mod run_dir;
 pub mod stop;
 pub mod train;
 

@@ -181,7 +181,7 @@ pub fn read_events(path: &Path) -> Result<Vec<(i64, String, f32)>, String> {
     Ok(out)
 }
 
-fn font() -> bool {
+pub(crate) fn font() -> bool {
     use std::sync::OnceLock;
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| {
@@ -260,79 +260,6 @@ pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
     let text = font();
     draw(SVGBackend::new(&tmp_svg, (900, 700)).into_drawing_area(), rows, text)?;
     draw(BitMapBackend::new(&tmp_png, (900, 700)).into_drawing_area(), rows, text)?;
-    std::fs::rename(&tmp_svg, &svg).map_err(|e| e.to_string())?;
-    std::fs::rename(&tmp_png, &png).map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-/// `lr_find.svg` and `lr_find.png`: loss (raw and smoothed) against the learning rate on a
-/// log axis, with the suggested learning rate marked.
-pub fn plot_lr_find(points: &[crate::train::LrPoint], suggested: Option<f64>, out_dir: &Path) -> Result<(), String> {
-    use plotters::prelude::*;
-    fn draw<DB: DrawingBackend>(
-        root: DrawingArea<DB, plotters::coord::Shift>,
-        points: &[crate::train::LrPoint],
-        suggested: Option<f64>,
-        text: bool,
-    ) -> Result<(), String>
-    where
-        DB::ErrorType: 'static,
-    {
-        let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
-        root.fill(&WHITE).map_err(e)?;
-        let (lo_lr, hi_lr) = (
-            points.first().map_or(1e-6, |p| p.learning_rate),
-            points
-                .last()
-                .map_or(1.0, |p| p.learning_rate)
-                .max(points.first().map_or(1e-6, |p| p.learning_rate) * 1.0001),
-        );
-        let vals: Vec<f64> = points.iter().flat_map(|p| [p.loss, p.smoothed_loss]).filter(|v| v.is_finite()).collect();
-        let lo = vals.iter().cloned().fold(f64::INFINITY, f64::min).min(1e9);
-        let first = points.first().map_or(1.0, |p| p.smoothed_loss);
-        let hi = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max).min(first * 2.0).max(lo + 1e-3);
-        let mut b = ChartBuilder::on(&root);
-        b.margin(15).x_label_area_size(if text { 35 } else { 5 }).y_label_area_size(if text { 55 } else { 5 });
-        if text {
-            b.caption("learning-rate range test", ("sans-serif", 20));
-        }
-        let mut chart = b.build_cartesian_2d((lo_lr..hi_lr).log_scale(), lo..hi).map_err(e)?;
-        if text {
-            chart
-                .configure_mesh()
-                .x_desc("learning rate")
-                .y_desc("loss")
-                .x_label_formatter(&|x| format!("{x:.0e}"))
-                .draw()
-                .map_err(e)?;
-        }
-        let raw: Vec<(f64, f64)> = points.iter().map(|p| (p.learning_rate, p.loss.min(hi))).collect();
-        let sm: Vec<(f64, f64)> = points.iter().map(|p| (p.learning_rate, p.smoothed_loss.min(hi))).collect();
-        let s = chart.draw_series(LineSeries::new(raw, BLUE.mix(0.35).stroke_width(1))).map_err(e)?;
-        if text {
-            s.label("loss").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.mix(0.35)));
-        }
-        let s = chart.draw_series(LineSeries::new(sm, BLUE.stroke_width(2))).map_err(e)?;
-        if text {
-            s.label("smoothed").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-        }
-        if let Some(lr) = suggested {
-            let s = chart.draw_series(LineSeries::new(vec![(lr, lo), (lr, hi)], RED.stroke_width(2))).map_err(e)?;
-            if text {
-                s.label(format!("suggested {lr:.1e}"))
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-            }
-        }
-        if text {
-            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(e)?;
-        }
-        root.present().map_err(|x| x.to_string())
-    }
-    let text = font();
-    let (svg, png) = (out_dir.join("lr_find.svg"), out_dir.join("lr_find.png"));
-    let (tmp_svg, tmp_png) = (out_dir.join(".lr_find.tmp.svg"), out_dir.join(".lr_find.tmp.png"));
-    draw(SVGBackend::new(&tmp_svg, (900, 600)).into_drawing_area(), points, suggested, text)?;
-    draw(BitMapBackend::new(&tmp_png, (900, 600)).into_drawing_area(), points, suggested, text)?;
     std::fs::rename(&tmp_svg, &svg).map_err(|e| e.to_string())?;
     std::fs::rename(&tmp_png, &png).map_err(|e| e.to_string())?;
     Ok(())

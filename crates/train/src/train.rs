@@ -8,43 +8,34 @@
 //! `best/` (the best model), `metrics.csv`, `train/` and `eval/` TensorBoard event files,
 //! `curves.svg`/`curves.png`, `log.txt` and, when the run ends, `stop.json`.
 
+//!
+//! The loop lives here; the run folder is [`crate::run_dir`], evaluation [`crate::eval`],
+//! batches [`crate::data`], the optimiser [`crate::optim`], the LR range test
+//! [`crate::lr_find`].
+
+use crate::data::{examples, floats, scalar, Cursor};
+pub use crate::error::TrainError;
+use crate::error::{ferr, write_json_atomic};
+pub use crate::eval::{evaluate, evaluate_report, EvalReport};
 use crate::hparams::{EarlyStop, HParams, HParamsOverrides, StopMode};
 use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
-use crate::losses::{
-    check_config, expected_cost, harmony_rows, musical_terms, MusicalWeights, ShiftError, ShiftErrorSum,
-};
+use crate::losses::{check_config, musical_terms, MusicalWeights};
+pub use crate::lr_find::{lr_find, LrFind, LrFindOptions, LrPoint};
 use crate::metrics::{Metrics, MetricsSum};
 use crate::network::{Batch, PerformanceRnn};
+use crate::optim::{adam, regularisers, ClipEach};
+pub use crate::run_dir::TrainState;
+use crate::run_dir::{load_checkpoint, CheckpointIndex, Log, Run};
 pub use crate::stop::{StopInfo, StopReason};
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Tensor};
-use cadenza_dataset::{Dataset, ExampleStore};
-use cadenza_model::{ModelConfig, TensorNames, Weights};
-use cadenza_performance::{Config, EncodedExample};
-use rand::seq::SliceRandom;
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use cadenza_dataset::Dataset;
+use cadenza_model::{ModelConfig, Weights};
+use cadenza_performance::Config;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use thiserror::Error;
-
-#[derive(Debug, Error)]
-pub enum TrainError {
-    #[error("{0}")]
-    Setup(String),
-    #[error("{path}: {msg}")]
-    File { path: String, msg: String },
-    #[error("training stopped at step {step}: the loss became {value} (not a finite number); the last good checkpoint is {checkpoint}")]
-    NonFinite { step: u64, value: f64, checkpoint: String },
-}
-
-fn ferr(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::File { path: path.display().to_string(), msg: e.to_string() }
-}
-
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     pub dataset: PathBuf,
@@ -100,312 +91,12 @@ impl Default for TrainOptions {
     }
 }
 
-/// Everything besides tensors that a resumed run needs, saved in every checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainState {
-    pub step: u64,
-    pub epoch: u64,
-    pub position: usize,
-    pub seed: u64,
-    pub hparams: HParams,
-    pub early_stop: Option<EarlyStop>,
-    pub model: ModelConfig,
-    pub names: TensorNames,
-    pub dataset_fingerprint: String,
-    pub best_step: Option<u64>,
-    pub best_value: Option<f64>,
-    pub evals_since_best: usize,
-    pub tokens_seen: u64,
-    pub seconds: f64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct CheckpointIndex {
-    latest: Option<String>,
-    best: Option<String>,
-    all: Vec<String>,
-}
-
 /// Set by Ctrl-C: the loop saves a checkpoint and returns.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Asks a running `train` to stop at the next step, as Ctrl-C does.
 pub fn request_stop() {
     INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-struct Log(std::fs::File);
-impl Log {
-    fn line(&mut self, s: &str) {
-        let _ = writeln!(self.0, "{s}");
-        let _ = self.0.flush();
-    }
-}
-
-/// TensorFlow's `clip_by_norm` on each gradient tensor: g·c / max(‖g‖, c).
-struct ClipEach<'a> {
-    grads: &'a mut GradientsParams,
-    clip: f32,
-}
-impl ModuleVisitor for ClipEach<'_> {
-    fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
-        if let Some(g) = self.grads.remove::<D>(p.id) {
-            let norm = g.clone().square().sum().sqrt().clamp_min(self.clip);
-            self.grads.register::<D>(p.id, g.mul_scalar(self.clip) / norm.unsqueeze());
-        }
-    }
-}
-
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().map(|v| v[0] as f64).unwrap_or(f64::NAN)
-}
-
-fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
-}
-
-fn examples(store: &ExampleStore, ids: &[usize]) -> Vec<EncodedExample> {
-    ids.iter()
-        .map(|&i| EncodedExample { tokens: store.tokens(i), disable_conditioning: store.meta(i).disable_conditioning })
-        .collect()
-}
-
-/// Runs the model with dropout off over (a prefix of) a store, batch by batch.
-fn for_each_eval_batch(
-    net: &PerformanceRnn,
-    model: &ModelConfig,
-    store: &ExampleStore,
-    batch_size: usize,
-    limit: Option<usize>,
-    mut f: impl FnMut(&Batch, crate::network::Output),
-) {
-    let n = limit.map_or(store.len(), |l| l.min(store.len()));
-    let valid = net.valid();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    for start in (0..n).step_by(batch_size.max(1)) {
-        let ids: Vec<usize> = (start..(start + batch_size).min(n)).collect();
-        let batch = Batch::new(model.config, &examples(store, &ids), ids);
-        let out = valid.forward(model, &batch, 1.0, &mut rng);
-        f(&batch, out);
-    }
-}
-
-/// Evaluates on (a prefix of) a store with dropout off.
-pub fn evaluate(
-    net: &PerformanceRnn,
-    model: &ModelConfig,
-    store: &ExampleStore,
-    batch_size: usize,
-    limit: Option<usize>,
-) -> Metrics {
-    let mut sum = MetricsSum::default();
-    for_each_eval_batch(net, model, store, batch_size, limit, |batch, out| {
-        let loss = scalar(out.loss);
-        sum.add(model.config, batch, &floats(out.logits), loss);
-    });
-    sum.finish()
-}
-
-/// An evaluation with the musical measures besides Magenta's metrics.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EvalReport {
-    pub metrics: Metrics,
-    /// Mean |predicted − target| time shift, in 10 ms steps, where the target is a shift.
-    pub shift_error: ShiftError,
-    /// Mean expected harmony cost (see [`crate::losses`]) where the target is a NOTE_ON:
-    /// lower = the model's next notes sit better in the key and against the sounding notes.
-    /// `None` for configs without one-hot events.
-    pub harmony_cost: Option<f64>,
-}
-
-/// [`evaluate`] plus the time-shift error and the expected harmony cost.
-pub fn evaluate_report(
-    net: &PerformanceRnn,
-    model: &ModelConfig,
-    store: &ExampleStore,
-    batch_size: usize,
-    limit: Option<usize>,
-) -> EvalReport {
-    let mut sum = MetricsSum::default();
-    let mut shifts = ShiftErrorSum::default();
-    let one_hot = check_config(model.config).is_ok();
-    let (mut hsum, mut hn) = (0.0f64, 0usize);
-    for_each_eval_batch(net, model, store, batch_size, limit, |batch, out| {
-        if one_hot {
-            let rows = harmony_rows(model.config, batch);
-            if let Some(h) = expected_cost(&out.logits, &rows) {
-                hsum += scalar(h) * rows.positions.len() as f64;
-                hn += rows.positions.len();
-            }
-        }
-        let loss = scalar(out.loss);
-        let logits = floats(out.logits);
-        shifts.add(model.config, batch, &logits);
-        sum.add(model.config, batch, &logits, loss);
-    });
-    EvalReport {
-        metrics: sum.finish(),
-        shift_error: shifts.finish(),
-        harmony_cost: (one_hot && hn > 0).then(|| hsum / hn as f64),
-    }
-}
-
-/// Where a run is in its shuffled pass over the training split.
-struct Cursor {
-    perm: Vec<usize>,
-    epoch: u64,
-    position: usize,
-}
-
-impl Cursor {
-    fn new(n: usize, seed: u64, epoch: u64, position: usize) -> Self {
-        Cursor { perm: permutation(n, seed, epoch), epoch, position }
-    }
-
-    /// The next batch's example ids; a new epoch (and permutation) starts when the current
-    /// one cannot fill a batch.
-    fn next(&mut self, batch_size: usize, seed: u64) -> Vec<usize> {
-        let n = self.perm.len();
-        if self.position + batch_size > n && self.position > 0 {
-            self.epoch += 1;
-            self.position = 0;
-            self.perm = permutation(n, seed, self.epoch);
-        }
-        let ids = self.perm[self.position..(self.position + batch_size).min(n)].to_vec();
-        self.position += ids.len();
-        ids
-    }
-}
-
-fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
-    let mut p: Vec<usize> = (0..n).collect();
-    p.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-    p
-}
-
-fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), TrainError> {
-    let bytes = serde_json::to_vec_pretty(v).expect("serialisable");
-    cadenza_mag::write_file_atomic(path, &bytes).map_err(|e| ferr(path, e))
-}
-
-struct Run {
-    dir: PathBuf,
-    index: CheckpointIndex,
-    keep_last: usize,
-}
-
-impl Run {
-    fn ckpt_dir(&self) -> PathBuf {
-        self.dir.join("checkpoints")
-    }
-
-    /// Writes a checkpoint into a temporary folder and renames it into place: a checkpoint
-    /// folder either exists complete or not at all.
-    fn save(
-        &mut self,
-        net: &PerformanceRnn,
-        optim: &burn::optim::ModuleOptimizer,
-        state: &TrainState,
-        best: bool,
-    ) -> Result<String, TrainError> {
-        let name = format!("ckpt-{:08}", state.step);
-        let root = self.ckpt_dir();
-        std::fs::create_dir_all(&root).map_err(|e| ferr(&root, e))?;
-        let tmp = root.join(format!(".{name}.tmp"));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| ferr(&tmp, e))?;
-        let weights = net.to_weights(&state.model, &state.names);
-        weights
-            .save_dir(&tmp, &format!("training run {} step {}", self.dir.display(), state.step))
-            .map_err(|e| ferr(&tmp, e))?;
-        net.clone().save_file(tmp.join("module.bpk")).map_err(|e| ferr(&tmp.join("module.bpk"), e))?;
-        optim.save(tmp.join("optimizer.bpk")).map_err(|e| ferr(&tmp.join("optimizer.bpk"), e))?;
-        write_json_atomic(&tmp.join("state.json"), state)?;
-        for f in ["module.bpk", "optimizer.bpk"] {
-            if let Ok(file) = std::fs::File::open(tmp.join(f)) {
-                let _ = file.sync_all();
-            }
-        }
-        cadenza_atomic::sync_dir(&tmp);
-        let dst = root.join(&name);
-        let _ = std::fs::remove_dir_all(&dst);
-        std::fs::rename(&tmp, &dst).map_err(|e| ferr(&dst, e))?;
-        cadenza_atomic::sync_dir(&root);
-        if !self.index.all.contains(&name) {
-            self.index.all.push(name.clone());
-        }
-        self.index.latest = Some(name.clone());
-        if best {
-            self.index.best = Some(name.clone());
-            // `best/`: the best model as a plain model folder, replaced atomically.
-            let best_tmp = self.dir.join(".best.tmp");
-            let _ = std::fs::remove_dir_all(&best_tmp);
-            weights.save_dir(&best_tmp, &format!("best checkpoint {name}")).map_err(|e| ferr(&best_tmp, e))?;
-            let best_dir = self.dir.join("best");
-            let old = self.dir.join(".best.old");
-            let _ = std::fs::remove_dir_all(&old);
-            if best_dir.exists() {
-                std::fs::rename(&best_dir, &old).map_err(|e| ferr(&best_dir, e))?;
-            }
-            std::fs::rename(&best_tmp, &best_dir).map_err(|e| ferr(&best_dir, e))?;
-            let _ = std::fs::remove_dir_all(&old);
-        }
-        // Keep the last K and the best.
-        while self.index.all.len() > self.keep_last.max(1) {
-            let pos = self.index.all.iter().position(|n| Some(n) != self.index.best.as_ref()).unwrap_or(0);
-            let victim = self.index.all.remove(pos);
-            if Some(&victim) == self.index.best.as_ref() {
-                self.index.all.insert(0, victim);
-                break;
-            }
-            let _ = std::fs::remove_dir_all(root.join(&victim));
-        }
-        write_json_atomic(&self.dir.join("checkpoint.json"), &self.index)?;
-        Ok(name)
-    }
-}
-
-/// Loads a checkpoint folder: module (with its parameter ids), optimizer state and state.json.
-fn load_checkpoint(
-    dir: &Path,
-    dev: &Device,
-) -> Result<(PerformanceRnn, burn::optim::ModuleOptimizer, TrainState), TrainError> {
-    let state: TrainState =
-        serde_json::from_slice(&std::fs::read(dir.join("state.json")).map_err(|e| ferr(&dir.join("state.json"), e))?)
-            .map_err(|e| ferr(&dir.join("state.json"), e))?;
-    let weights = Weights::load_dir(dir).map_err(|e| ferr(dir, e))?;
-    let net = PerformanceRnn::from_weights(&weights, dev)
-        .try_load_file(dir.join("module.bpk"))
-        .map_err(|e| ferr(&dir.join("module.bpk"), e))?;
-    let optim = adam().load(dir.join("optimizer.bpk")).map_err(|e| ferr(&dir.join("optimizer.bpk"), e))?;
-    Ok((net, optim, state))
-}
-
-fn adam() -> burn::optim::ModuleOptimizer {
-    AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init()
-}
-
-/// Σ|w| and Σw² over kernels and FC weights (biases excluded), as tensors in the graph.
-fn regularisers(net: &PerformanceRnn) -> (Tensor<1>, Tensor<1>) {
-    let mut l1: Option<Tensor<1>> = None;
-    let mut l2: Option<Tensor<1>> = None;
-    let mut add = |w: Tensor<2>| {
-        let a = w.clone().abs().sum();
-        let b = w.square().sum();
-        l1 = Some(match l1.take() {
-            None => a,
-            Some(x) => x + a,
-        });
-        l2 = Some(match l2.take() {
-            None => b,
-            Some(x) => x + b,
-        });
-    };
-    for k in &net.kernels {
-        add(k.val());
-    }
-    add(net.fc_w.val());
-    (l1.unwrap(), l2.unwrap())
 }
 
 /// Runs (or resumes) training. Returns why it stopped.
@@ -727,149 +418,4 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     }
     bar.finish_and_clear();
     stop(StopReason::ReachedSteps(opts.steps), &st, &run, &last_eval, &mut log)
-}
-
-/// One point of an LR range test.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LrPoint {
-    pub step: u64,
-    pub learning_rate: f64,
-    pub loss: f64,
-    /// Exponential moving average of the loss (β = 0.98), bias-corrected.
-    pub smoothed_loss: f64,
-}
-
-/// `lr_find.json`: the curve and what it suggests.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LrFind {
-    pub points: Vec<LrPoint>,
-    /// Learning rate where the smoothed loss falls fastest (per log-LR).
-    pub steepest: Option<f64>,
-    /// Learning rate of the lowest smoothed loss.
-    pub min_loss: Option<f64>,
-    /// The range test's usual pick: the steepest point, capped at a tenth of the minimum's
-    /// learning rate; a cyclical schedule would use it as `upper` and a quarter as `lower`.
-    pub suggested: Option<f64>,
-    pub stopped: String,
-}
-
-/// Options of [`lr_find`].
-#[derive(Debug, Clone)]
-pub struct LrFindOptions {
-    pub dataset: PathBuf,
-    pub out: PathBuf,
-    pub init: Option<PathBuf>,
-    pub layers: Vec<usize>,
-    pub overrides: HParamsOverrides,
-    pub min_lr: f64,
-    pub max_lr: f64,
-    pub steps: u64,
-    pub seed: u64,
-    pub progress: bool,
-    pub device: crate::DeviceChoice,
-}
-
-/// Leslie Smith's learning-rate range test: from `min_lr` to `max_lr` exponentially over
-/// `steps` training steps (Magenta's recipe otherwise: Adam, per-tensor clipping, the
-/// hyper-parameters of `overrides`), recording the loss; stops once the smoothed loss exceeds 4×
-/// its best. Writes `lr_find.csv`, `lr_find.json` and `lr_find.svg/png` (loss against
-/// log learning rate) to `out`. The model is not saved: the test only reads the curve.
-pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
-    if !(o.min_lr > 0.0 && o.max_lr > o.min_lr && o.steps >= 2) {
-        return Err(TrainError::Setup("lr-find needs 0 < --min-lr < --max-lr and --steps ≥ 2".into()));
-    }
-    let ds = Dataset::open(&o.dataset).map_err(|e| TrainError::Setup(e.to_string()))?;
-    if ds.train.is_empty() {
-        return Err(TrainError::Setup(format!("{}: the training split is empty", o.dataset.display())));
-    }
-    let mut hp = HParams::default();
-    let layers = o.overrides.apply(&mut hp).map_err(TrainError::Setup)?;
-    let weights = match &o.init {
-        Some(p) => Weights::load(p).map_err(|e| TrainError::Setup(e.to_string()))?,
-        None => Weights::init(ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| o.layers.clone())), o.seed),
-    };
-    let model = weights.config.clone();
-    let config = model.config;
-    let sel = crate::device::select(o.device).map_err(TrainError::Setup)?;
-    if o.progress {
-        eprintln!("{}", sel.summary());
-    }
-    let dev = sel.device.clone().autodiff();
-    let mut net = PerformanceRnn::from_weights(&weights, &dev);
-    let mut optim = adam();
-    std::fs::create_dir_all(&o.out).map_err(|e| ferr(&o.out, e))?;
-    let mut cursor = Cursor::new(ds.train.len(), o.seed, 0, 0);
-    let bar = if o.progress { indicatif::ProgressBar::new(o.steps) } else { indicatif::ProgressBar::hidden() };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} lr-find {pos}/{len} [{bar:30}] {msg}")
-            .unwrap()
-            .progress_chars("=> "),
-    );
-    let ratio = (o.max_lr / o.min_lr).ln();
-    let (mut avg, mut best) = (0.0f64, f64::INFINITY);
-    let mut points: Vec<LrPoint> = Vec::new();
-    let mut stopped = format!("reached --max-lr {} after {} steps", o.max_lr, o.steps);
-    for step in 0..o.steps {
-        let lr = o.min_lr * (ratio * step as f64 / (o.steps - 1) as f64).exp();
-        let ids = cursor.next(hp.batch_size, o.seed);
-        let batch = Batch::new(config, &examples(&ds.train, &ids), ids);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(o.seed.wrapping_mul(31).wrapping_add(step));
-        let out = net.forward(&model, &batch, hp.dropout_keep_prob, &mut rng);
-        let loss = scalar(out.loss.clone());
-        if !loss.is_finite() {
-            stopped = format!("the loss became {loss} at learning rate {lr:.3e}");
-            break;
-        }
-        avg = 0.98 * avg + 0.02 * loss;
-        let smoothed = avg / (1.0 - 0.98f64.powi(step as i32 + 1));
-        points.push(LrPoint { step, learning_rate: lr, loss, smoothed_loss: smoothed });
-        bar.set_position(step + 1);
-        bar.set_message(format!("lr {lr:.2e} loss {smoothed:.4}"));
-        best = best.min(smoothed);
-        if step > 5 && smoothed > 4.0 * best {
-            stopped = format!("the smoothed loss passed 4× its best at learning rate {lr:.3e}");
-            break;
-        }
-        let mut grads = GradientsParams::from_grads(out.loss.backward(), &net);
-        net.visit(&mut ClipEach { grads: &mut grads, clip: hp.clip_norm });
-        net = optim.step(lr, net, grads);
-    }
-    bar.finish_and_clear();
-    // Steepest descent of the smoothed loss per unit of ln(lr), over a 5-point window,
-    // ignoring the first tenth (the moving average is still warming up).
-    let skip = points.len() / 10;
-    let min_at = points
-        .iter()
-        .enumerate()
-        .skip(skip)
-        .min_by(|a, b| a.1.smoothed_loss.total_cmp(&b.1.smoothed_loss))
-        .map_or(points.len(), |(i, _)| i + 1);
-    let mut steepest: Option<(f64, f64)> = None;
-    // Only before the lowest loss: past it the loss is diverging, and a lucky drop there
-    // is no place to train.
-    for w in points[..min_at.min(points.len())].windows(5).skip(skip) {
-        let slope = (w[4].smoothed_loss - w[0].smoothed_loss) / (w[4].learning_rate.ln() - w[0].learning_rate.ln());
-        if steepest.is_none_or(|(s, _)| slope < s) {
-            steepest = Some((slope, w[2].learning_rate));
-        }
-    }
-    let min_loss =
-        points.iter().skip(skip).min_by(|a, b| a.smoothed_loss.total_cmp(&b.smoothed_loss)).map(|p| p.learning_rate);
-    let steepest = steepest.filter(|(s, _)| *s < 0.0).map(|(_, lr)| lr);
-    let suggested = match (steepest, min_loss) {
-        (Some(s), Some(m)) => Some(s.min(m / 10.0).max(o.min_lr)),
-        (Some(s), None) => Some(s),
-        (None, Some(m)) => Some(m / 10.0),
-        _ => None,
-    };
-    let r = LrFind { points, steepest, min_loss, suggested, stopped };
-    let mut csv = String::from("step,learning_rate,loss,smoothed_loss\n");
-    for p in &r.points {
-        csv.push_str(&format!("{},{},{},{}\n", p.step, p.learning_rate, p.loss, p.smoothed_loss));
-    }
-    cadenza_mag::write_file_atomic(o.out.join("lr_find.csv"), csv.as_bytes())
-        .map_err(|e| ferr(&o.out.join("lr_find.csv"), e))?;
-    write_json_atomic(&o.out.join("lr_find.json"), &r)?;
-    crate::logs::plot_lr_find(&r.points, r.suggested, &o.out).map_err(|e| ferr(&o.out, e))?;
-    Ok(r)
 }

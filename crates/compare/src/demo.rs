@@ -12,8 +12,8 @@
 //! Every stage leaves its result on disk and is skipped when that result is already there,
 //! so an interrupted demo resumes where it stopped (training resumes from its checkpoint).
 
+use crate::error::{bail, Ctx, Result};
 use crate::{compare, CompareOptions};
-use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -139,7 +139,7 @@ pub fn download_wheel(dir: &Path) -> Result<PathBuf> {
     if let Some(w) = find_wheel(dir) {
         return Ok(w);
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
     eprintln!("fetching the music21 wheel (its MusicXML corpus) with pip …");
     let mut last_err = String::new();
     for (prog, pre) in [("python3", vec!["-m", "pip"]), ("pip3", vec![]), ("pip", vec![])] {
@@ -156,7 +156,7 @@ pub fn download_wheel(dir: &Path) -> Result<PathBuf> {
             Err(e) => last_err = format!("{prog}: {e}"),
         }
     }
-    bail!("could not download music21 with pip: {last_err}. Download it yourself (pip download music21 --no-deps) and pass --wheel PATH")
+    bail!("could not download music21 with pip: {last_err}. Download it yourself (pip download music21 --no-deps) and give the demo that wheel")
 }
 
 /// The text of a score's `<rights>` elements (UTF-8 or UTF-16), if any.
@@ -206,16 +206,19 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
             }
         }
     }
-    let f = std::fs::File::open(wheel).with_context(|| format!("cannot open {}", wheel.display()))?;
-    let mut z = zip::ZipArchive::new(f).with_context(|| format!("{} is not a wheel (zip)", wheel.display()))?;
+    let f = std::fs::File::open(wheel).ctx(|| format!("cannot open {}", wheel.display()))?;
+    let mut z = zip::ZipArchive::new(f).ctx(|| format!("{} is not a wheel (zip)", wheel.display()))?;
     let tmp = corpus.with_extension("partial");
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    std::fs::create_dir_all(&tmp).ctx(|| format!("cannot create {}", tmp.display()))?;
     let mut sources = Vec::new();
     for (i, (path, piece)) in PIECES.iter().enumerate() {
         let inner = format!("music21/corpus/{path}");
         let mut bytes = Vec::new();
-        z.by_name(&inner).with_context(|| format!("{} has no {inner}", wheel.display()))?.read_to_end(&mut bytes)?;
+        z.by_name(&inner)
+            .ctx(|| format!("{} has no {inner}", wheel.display()))?
+            .read_to_end(&mut bytes)
+            .ctx(|| format!("cannot read {inner} in {}", wheel.display()))?;
         let is_mxl = path.ends_with(".mxl");
         let rights = rights_of(&bytes, is_mxl);
         if rights.as_deref().is_some_and(|r| r.to_lowercase().contains("all rights reserved")) {
@@ -223,8 +226,7 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
             continue;
         }
         let name = format!("{:02}_{}", i + 1, path.replace('/', "_"));
-        std::fs::write(tmp.join(&name), &bytes)
-            .with_context(|| format!("cannot write {}", tmp.join(&name).display()))?;
+        std::fs::write(tmp.join(&name), &bytes).ctx(|| format!("cannot write {}", tmp.join(&name).display()))?;
         sources.push(Source {
             file: name,
             wheel: wheel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -233,16 +235,18 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
             rights,
         });
     }
-    std::fs::write(tmp.join("SOURCES.json"), serde_json::to_vec_pretty(&sources)?)?;
+    let sources_json = serde_json::to_vec_pretty(&sources).expect("serialisable");
+    std::fs::write(tmp.join("SOURCES.json"), sources_json)
+        .ctx(|| format!("cannot write {}", tmp.join("SOURCES.json").display()))?;
     let _ = std::fs::remove_dir_all(corpus);
-    std::fs::rename(&tmp, corpus).with_context(|| format!("cannot move {} to {}", tmp.display(), corpus.display()))?;
+    std::fs::rename(&tmp, corpus).ctx(|| format!("cannot move {} to {}", tmp.display(), corpus.display()))?;
     Ok(sources.iter().map(|s| corpus.join(&s.file)).collect())
 }
 
 /// Runs `cadenza demo`.
 pub fn run_demo(a: &DemoOptions) -> Result<()> {
     let started = std::time::Instant::now();
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
+    std::fs::create_dir_all(&a.out).ctx(|| format!("cannot create {}", a.out.display()))?;
     let corpus = a.out.join("corpus");
     let files = if corpus.join("SOURCES.json").is_file() {
         extract_corpus(Path::new(""), &corpus).or_else(|_| {
@@ -274,14 +278,15 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
             progress: true,
             ..Default::default()
         };
-        let stats = cadenza_dataset::build(&files, &dataset, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let stats = cadenza_dataset::build(&files, &dataset, &opts)
+            .map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
         eprintln!("       {}", serde_json::to_string(&stats).unwrap_or_default().chars().take(300).collect::<String>());
     }
 
     let init = match (&a.init, a.from_scratch) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => None,
-        (None, false) => Some(base_model().with_context(|| format!("the shipped base model ({BASE_MODEL}) is not here; run the demo from the repository root, pass --init MODEL, or --from-scratch"))?),
+        (None, false) => Some(base_model().ctx(|| format!("the shipped base model ({BASE_MODEL}) is not here; run the demo from the repository root, start it from another model, or train from scratch"))?),
     };
     eprintln!(
         "[3/3] compare: original vs modified from {}, {} steps each, {} seed(s)",

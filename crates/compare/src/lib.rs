@@ -23,11 +23,12 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod error;
 pub mod report;
 pub mod stats;
 pub mod table;
 
-use anyhow::{bail, Context, Result};
+use crate::error::{bail, Ctx, Result};
 use cadenza_dataset::Dataset;
 use cadenza_evaluate::{
     compare_to_reference, decode_store, evaluate_sequences, histogram_overlap, mean_histogram, Comparison, Evaluation,
@@ -43,6 +44,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use demo::{run_demo, DemoOptions};
+pub use error::CompareError;
 pub use table::summary_table;
 
 /// What to compare and how.
@@ -306,7 +308,7 @@ fn train_variant(
     }
     let resume = run_dir.join("checkpoint.json").is_file();
     let overrides = cadenza_train::HParamsOverrides::parse(&o.hparams)
-        .map_err(|e| anyhow::anyhow!("hyper-parameters '{}': {e}", o.hparams))?
+        .map_err(|e| crate::error::CompareError::Setup(format!("hyper-parameters '{}': {e}", o.hparams)))?
         .then(&cadenza_train::HParamsOverrides {
             rhythm_loss: Some(rhythm),
             harmony_loss: Some(harmony),
@@ -331,16 +333,17 @@ fn train_variant(
         ..Default::default()
     };
     std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out))
-        .with_context(|| format!("cannot create {}", run_dir.display()))?;
-    cadenza_render::write_atomic(&variant_path, &serde_json::to_vec_pretty(&variant)?)?;
+        .ctx(|| format!("cannot create {}", run_dir.display()))?;
+    let variant_json = serde_json::to_vec_pretty(&variant).expect("serialisable");
+    cadenza_render::write_atomic(&variant_path, &variant_json)
+        .ctx(|| format!("cannot write {}", variant_path.display()))?;
     eprintln!(
         "{name} seed {seed}: training {} steps (rhythm loss {rhythm}{}, harmony loss {harmony}){}",
         o.steps,
         rhythm_cost.map_or(String::new(), |c| format!(" {}", c.name())),
         if resume { ", resuming" } else { "" }
     );
-    let info =
-        cadenza_train::train(&topts).with_context(|| format!("training the {name} model in {}", run_dir.display()))?;
+    let info = cadenza_train::train(&topts).ctx(|| format!("training the {name} model in {}", run_dir.display()))?;
     if info.reason.is_interrupted() {
         bail!("{name}: training interrupted at step {}; run the same command again to resume", info.step);
     }
@@ -399,24 +402,27 @@ fn render_all(
     seqs: &[(u64, f64, &cadenza_notes::NoteSequence)],
     soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>,
 ) -> Result<Vec<SampleFiles>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
     let mut files = Vec::new();
     for (i, (seed, ll, seq)) in seqs.iter().enumerate() {
         let stem = dir.join(format!("sample_{:02}", i + 1));
         let midi = stem.with_extension("mid");
-        cadenza_midi::write_file(seq, &midi)?;
+        cadenza_midi::write_file(seq, &midi).ctx(|| format!("cannot write {}", midi.display()))?;
         let png = stem.with_extension("png");
-        cadenza_render::write_piano_roll(seq, &png, &RollOptions::default())?;
+        cadenza_render::write_piano_roll(seq, &png, &RollOptions::default())
+            .ctx(|| format!("cannot draw {}", png.display()))?;
         let xml = stem.with_extension("musicxml");
         cadenza_render::write_musicxml(
             seq,
             &xml,
             &ScoreOptions { qpm: None, title: Some(format!("Cadenza {title} {} (seed {seed})", i + 1)) },
-        )?;
+        )
+        .ctx(|| format!("cannot write {}", xml.display()))?;
         let wav = match soundfont {
             Some(sf) => {
                 let w = stem.with_extension("wav");
-                cadenza_render::write_wav(seq, sf, &w, &AudioOptions::default())?;
+                cadenza_render::write_wav(seq, sf, &w, &AudioOptions::default())
+                    .ctx(|| format!("cannot render {}", w.display()))?;
                 Some(rel(out, &w))
             }
             None => None,
@@ -447,7 +453,7 @@ fn run_summary(
     refs: &ReferenceHistograms,
     soundfont: Option<&std::sync::Arc<cadenza_render::SoundFont>>,
 ) -> Result<RunSummary> {
-    let weights = Weights::load(model).with_context(|| format!("cannot load {}", model.display()))?;
+    let weights = Weights::load(model).ctx(|| format!("cannot load {}", model.display()))?;
     if weights.config.config != ds.manifest.config
         && weights.config.config.generator_id() != ds.manifest.config.generator_id()
     {
@@ -472,7 +478,7 @@ fn run_summary(
         ..Default::default()
     };
     let samples = cadenza_generate::generate(&weights, &gopts, o.progress)
-        .map_err(|e| anyhow::anyhow!("{label}: generation failed: {e}"))?;
+        .map_err(|e| crate::error::CompareError::Setup(format!("{label}: generation failed: {e}")))?;
     let seqs: Vec<(u64, f64, &cadenza_notes::NoteSequence)> =
         samples.iter().map(|s| (s.seed, s.log_likelihood, &s.sequence)).collect();
     let files = render_all(&o.out, &dir.join("samples"), &format!("{label} sample"), &seqs, soundfont)?;
@@ -556,15 +562,18 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     if o.rhythm_loss <= 0.0 && o.harmony_loss <= 0.0 {
         bail!("the modified model needs a rhythm or a harmony loss weight above 0 (else it is the original)");
     }
-    let ds = Dataset::open(&o.dataset).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ds = Dataset::open(&o.dataset).map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
     if ds.eval.is_empty() {
         bail!("{}: the eval split is empty; the comparison scores both models on it", o.dataset.display());
     }
-    std::fs::create_dir_all(&o.out).with_context(|| format!("cannot create {}", o.out.display()))?;
+    std::fs::create_dir_all(&o.out).ctx(|| format!("cannot create {}", o.out.display()))?;
     // Fail before hours of training when audio was asked for and cannot be made.
     let (soundfont, audio) = if o.wav {
         match o.soundfont.clone().or_else(|| cadenza_render::default_soundfont().ok()) {
-            Some(p) => (Some(cadenza_render::load_soundfont(&p)?), Some(p.display().to_string())),
+            Some(p) => (
+                Some(cadenza_render::load_soundfont(&p).ctx(|| format!("cannot load the SoundFont {}", p.display()))?),
+                Some(p.display().to_string()),
+            ),
             None => {
                 eprintln!("note: no General MIDI SoundFont found; the players use Cadenza's built-in piano-like synthesiser (apt-get install fluid-soundfont-gm, or pass a SoundFont, for a sampled piano)");
                 (
@@ -647,7 +656,7 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
         .into_iter()
         .filter_map(|(m, g)| compare_metric(&m, g, &original.values(&m), &modified.values(&m)))
         .collect();
-    let w = Weights::load(&trained[0].1 .0)?;
+    let w = Weights::load(&trained[0].1 .0).ctx(|| format!("cannot load {}", trained[0].1 .0.display()))?;
     let report = ComparisonReport {
         options: o.clone(),
         dataset_fingerprint: ds.manifest.fingerprint.clone(),
@@ -668,9 +677,11 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
         verdicts,
         audio,
     };
-    let json = serde_json::to_vec_pretty(&report)?;
-    cadenza_render::write_atomic(&o.out.join("comparison.json"), &json)?;
+    let json = serde_json::to_vec_pretty(&report).expect("serialisable");
+    let path = o.out.join("comparison.json");
+    cadenza_render::write_atomic(&path, &json).ctx(|| format!("cannot write {}", path.display()))?;
     let html = report::html(&report, &o.out)?;
-    cadenza_render::write_atomic(&o.out.join("report.html"), html.as_bytes())?;
+    let path = o.out.join("report.html");
+    cadenza_render::write_atomic(&path, html.as_bytes()).ctx(|| format!("cannot write {}", path.display()))?;
     Ok(report)
 }

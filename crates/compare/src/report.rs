@@ -2,9 +2,9 @@
 //! Curves and piano rolls are embedded as data URIs; WAV, MIDI and MusicXML are relative
 //! links into the samples folders next to it (audio would bloat the page by megabytes).
 
+use crate::error::Result;
 use crate::stats::Verdict;
 use crate::{ComparisonReport, SampleFiles};
-use anyhow::Result;
 use base64::Engine;
 use std::fmt::Write;
 use std::path::Path;

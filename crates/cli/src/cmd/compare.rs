@@ -196,5 +196,5 @@ impl DemoArgs {
 }
 
 pub fn run_demo(args: DemoArgs) -> Result<()> {
-    cadenza_compare::run_demo(&args.options())
+    Ok(cadenza_compare::run_demo(&args.options())?)
 }

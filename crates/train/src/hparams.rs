@@ -155,6 +155,25 @@ pub struct HParamsOverrides {
     pub rnn_layer_sizes: Option<Vec<usize>>,
 }
 
+/// The fields [`HParamsOverrides`] shares with [`HParams`], listed once: `hparam_fields!(m)`
+/// expands to `m!(batch_size, …)`.
+macro_rules! hparam_fields {
+    ($m:ident) => {
+        $m!(
+            batch_size,
+            dropout_keep_prob,
+            learning_rate,
+            clip_norm,
+            l1,
+            l2,
+            schedule,
+            rhythm_loss,
+            harmony_loss,
+            rhythm_cost
+        )
+    };
+}
+
 impl HParamsOverrides {
     /// Magenta's `k=v,…` syntax (`rnn_layer_sizes=[64,64]` keeps its commas).
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -187,19 +206,8 @@ impl HParamsOverrides {
         macro_rules! take {
             ($($f:ident),*) => { $( if later.$f.is_some() { self.$f = later.$f.clone(); } )* };
         }
-        take!(
-            batch_size,
-            dropout_keep_prob,
-            learning_rate,
-            clip_norm,
-            l1,
-            l2,
-            schedule,
-            rhythm_loss,
-            harmony_loss,
-            rhythm_cost,
-            rnn_layer_sizes
-        );
+        hparam_fields!(take);
+        take!(rnn_layer_sizes);
         self
     }
 
@@ -210,18 +218,7 @@ impl HParamsOverrides {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = &self.$f { new.$f = v.clone(); } )* };
         }
-        set!(
-            batch_size,
-            dropout_keep_prob,
-            learning_rate,
-            clip_norm,
-            l1,
-            l2,
-            schedule,
-            rhythm_loss,
-            harmony_loss,
-            rhythm_cost
-        );
+        hparam_fields!(set);
         new.validate()?;
         *hp = new;
         Ok(self.rnn_layer_sizes.clone())
@@ -349,6 +346,34 @@ impl EarlyStop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every override reaches its field through `then` and `apply`. The struct literal names
+    /// every field, so a new one that `hparam_fields!` lacks fails to compile here first.
+    #[test]
+    fn every_override_is_applied() {
+        let all = HParamsOverrides {
+            batch_size: Some(7),
+            dropout_keep_prob: Some(0.7),
+            learning_rate: Some(0.007),
+            clip_norm: Some(7.0),
+            l1: Some(0.07),
+            l2: Some(0.7),
+            schedule: Some(Schedule::Exponential { decay_rate: 0.7, decay_steps: 7 }),
+            rhythm_loss: Some(0.7),
+            harmony_loss: Some(0.07),
+            rhythm_cost: Some(if HParams::default().rhythm_cost == RhythmCost::Emd {
+                RhythmCost::Rps
+            } else {
+                RhythmCost::Emd
+            }),
+            rnn_layer_sizes: Some(vec![7]),
+        };
+        let merged = HParamsOverrides::default().then(&all);
+        let mut hp = HParams::default();
+        assert_eq!(merged.apply(&mut hp).unwrap(), Some(vec![7]));
+        let changed = hp.diff(&HParams::default());
+        assert_eq!(changed.len(), 10, "{changed:?}");
+    }
 
     #[test]
     fn clr_is_triangular() {

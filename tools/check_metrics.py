@@ -21,6 +21,10 @@ Where the definitions match, the values must agree within 1e-6 (exit status 1 ot
                        counts twice in Cadenza and once in MusPy; those files are reported apart
   velocity_mean/std    population mean and std              pretty_midi notes
   note_density         notes ÷ (last end − first onset)     pretty_midi notes
+  ioi_mean             mean interval between onset groups  pretty_midi onsets (a group: onsets
+                       within 30 ms of its first)
+  rhythm_ratio_histogram  a/(a+b) of successive intervals,  the same onsets, binned here
+                       binned at the nearest simple ratio   (max |diff| over the 11 bins)
 Where they differ (reported, not checked):
   empty_beat_rate      Cadenza: beats with no onset from the first onset's beat to the last's,
                        onsets snapped to the nearest 16th; MusPy: beats with no onset from time 0
@@ -43,6 +47,8 @@ import muspy
 import pretty_midi
 
 TOL = 1e-6
+ONSET_TOLERANCE = 0.03
+RATIO_EDGES = [0.0, 0.15, 0.225, 7 / 24, 11 / 30, 0.45, 0.55, 19 / 30, 17 / 24, 0.775, 0.85, 1.0]
 
 
 def midi_files(paths):
@@ -96,6 +102,21 @@ def independent(path, key=None):
         v = fn(music)
         if v is not None and not (isinstance(v, float) and math.isnan(v)):
             out[name] = float(v)
+    if notes:
+        starts = sorted(n.start for n in notes)
+        groups = [starts[0]]
+        for t in starts[1:]:
+            if t - groups[-1] >= ONSET_TOLERANCE:
+                groups.append(t)
+        iois = [b - a for a, b in zip(groups, groups[1:])]
+        if iois:
+            out["ioi_mean"] = sum(iois) / len(iois)
+        ratios = [a / (a + b) for a, b in zip(iois, iois[1:]) if a + b > 0]
+        hist = [0.0] * (len(RATIO_EDGES) - 1)
+        for r in ratios:
+            b = next((i for i in range(len(hist)) if RATIO_EDGES[i] <= r < RATIO_EDGES[i + 1]), len(hist) - 1)
+            hist[b] += 1.0 / len(ratios)
+        out["rhythm_ratio_histogram"] = hist
     if notes and self_overlap(notes):
         out["polyphony_unison_overlap"] = True
     if key is not None and notes:
@@ -110,7 +131,7 @@ def independent(path, key=None):
     return out, has_pedal(pm)
 
 
-CHECKED = ["in_key_ratio", "pitch_range", "pitch_class_entropy", "scale_consistency", "polyphony", "velocity_mean", "velocity_std", "note_density"]
+CHECKED = ["in_key_ratio", "pitch_range", "pitch_class_entropy", "scale_consistency", "polyphony", "velocity_mean", "velocity_std", "note_density", "ioi_mean", "rhythm_ratio_histogram"]
 REPORTED = ["empty_beat_rate", "groove_consistency"]
 
 
@@ -142,7 +163,7 @@ def main():
                     overlap_files += 1
                     worst["polyphony (re-struck notes)"] = max(worst.get("polyphony (re-struck notes)", 0.0), abs(x - y))
                     continue
-                d = abs(x - y)
+                d = max(abs(p - q) for p, q in zip(x, y)) if isinstance(x, list) else abs(x - y)
                 worst[m] = max(worst[m], d)
                 row[m] = {"cadenza": x, "independent": y, "diff": d}
             rows.append(row)

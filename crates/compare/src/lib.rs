@@ -146,7 +146,7 @@ pub struct SampleFiles {
 }
 
 /// Per-sample metrics measured against the reference beyond [`FEATURES`].
-pub const REFERENCE_METRICS: [&str; 2] = ["pitch_class_overlap", "ioi_overlap"];
+pub const REFERENCE_METRICS: [&str; 3] = ["pitch_class_overlap", "ioi_overlap", "rhythm_ratio_overlap"];
 
 /// One trained (or given) model: its eval numbers and samples.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -254,6 +254,10 @@ pub struct ReferenceSummary {
     /// `pitch_class_overlap` and `ioi_overlap` intersect each sample's with.
     pub key_relative_pc_histogram: Option<Vec<f64>>,
     pub ioi_histogram: Option<Vec<f64>>,
+    /// Mean interval-ratio histogram of the reference (`rhythm_ratio_overlap`'s), a rhythm
+    /// measure that does not depend on the tempo.
+    #[serde(default)]
+    pub rhythm_ratio_histogram: Option<Vec<f64>>,
     /// A few eval sequences rendered like the samples.
     pub pieces: Vec<SampleFiles>,
 }
@@ -361,6 +365,7 @@ fn rel(out: &Path, p: &Path) -> String {
 struct ReferenceHistograms {
     pc: Option<Vec<f64>>,
     ioi: Option<Vec<f64>>,
+    ratio: Option<Vec<f64>>,
 }
 
 impl ReferenceHistograms {
@@ -368,6 +373,7 @@ impl ReferenceHistograms {
         ReferenceHistograms {
             pc: mean_histogram(reference.samples.iter().map(|s| s.key_relative_pc_histogram.as_slice())),
             ioi: mean_histogram(reference.samples.iter().map(|s| s.ioi_histogram.as_slice())),
+            ratio: mean_histogram(reference.samples.iter().map(|s| s.rhythm_ratio_histogram.as_slice())),
         }
     }
 
@@ -384,6 +390,12 @@ impl ReferenceHistograms {
             e.samples.iter().map(|s| self.ioi.as_ref().and_then(|r| histogram_overlap(&s.ioi_histogram, r))).collect();
         m.insert("pitch_class_overlap".into(), pc);
         m.insert("ioi_overlap".into(), ioi);
+        let ratio = e
+            .samples
+            .iter()
+            .map(|s| self.ratio.as_ref().and_then(|r| histogram_overlap(&s.rhythm_ratio_histogram, r)))
+            .collect();
+        m.insert("rhythm_ratio_overlap".into(), ratio);
         m
     }
 }
@@ -542,6 +554,7 @@ pub fn verdict_metrics(reference: &BTreeMap<String, Option<f64>>) -> Vec<(String
         ("eval_harmony_cost".into(), Goal::Lower),
         ("pitch_class_overlap".into(), Goal::Higher),
         ("ioi_overlap".into(), Goal::Higher),
+        ("rhythm_ratio_overlap".into(), Goal::Higher),
     ];
     for f in FEATURES {
         if let Some(Some(r)) = reference.get(f) {
@@ -668,6 +681,7 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
             metrics: ref_metrics,
             key_relative_pc_histogram: refs.pc.clone(),
             ioi_histogram: refs.ioi.clone(),
+            rhythm_ratio_histogram: refs.ratio.clone(),
             pieces,
         },
         eval_nll_relative_cost: (modified.eval_nll - original.eval_nll) / original.eval_nll,

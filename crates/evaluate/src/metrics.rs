@@ -16,6 +16,13 @@ pub const ONSET_TOLERANCE_SECONDS: f64 = 0.03;
 /// Bin edges (seconds) of [`SampleMetrics::ioi_histogram`]; the last bin is open-ended
 /// (`[2, ∞)`).
 pub const IOI_BIN_EDGES: [f64; 13] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5, 2.0, f64::INFINITY];
+/// Bin edges of [`SampleMetrics::rhythm_ratio_histogram`]: the interval ratio
+/// `a / (a + b)` of two successive inter-onset intervals falls in the bin of the nearest
+/// simple ratio (4:1 … 1:4 as 1/5, 1/4, 1/3, 2/5, 1/2, 3/5, 2/3, 3/4, 4/5), with one bin below
+/// 0.15 and one above 0.85. The edges are the midpoints between those ratios, so no simple
+/// ratio sits on an edge.
+pub const RHYTHM_RATIO_EDGES: [f64; 12] =
+    [0.0, 0.15, 0.225, 7.0 / 24.0, 11.0 / 30.0, 0.45, 0.55, 19.0 / 30.0, 17.0 / 24.0, 0.775, 0.85, 1.0];
 /// Grid positions per quarter note of the groove and empty-beat grid (16ths).
 pub const GRID_PER_QUARTER: u32 = 4;
 /// Tempo of the grid when the sequence declares none (MIDI's default).
@@ -144,7 +151,14 @@ pub struct SampleMetrics {
     /// Population standard deviation of those intervals: rhythmic variety.
     pub ioi_std: Option<f64>,
     /// Fraction of the intervals in each [`IOI_BIN_EDGES`] bin (all zeros without intervals).
+    /// It depends on the tempo: the same rhythm played 5 % faster can move to other bins.
     pub ioi_histogram: Vec<f64>,
+    /// Tempo-invariant rhythm (Jacoby & McDermott 2017's interval ratios): for every two
+    /// successive inter-onset intervals `a`, `b`, the ratio `a / (a + b)` (0.5 for an even
+    /// pulse, 1/3 and 2/3 for a long-short pattern), as the fraction of pairs in each
+    /// [`RHYTHM_RATIO_EDGES`] bin. All zeros with fewer than three onsets.
+    #[serde(default)]
+    pub rhythm_ratio_histogram: Vec<f64>,
     /// The count-weighted pitch-class histogram relative to the key: rotated so that the
     /// tonic of a major [`Self::key`] (the relative major's tonic, three semitones above, of a
     /// minor one) is bin 0, then normalised to sum 1; so the diatonic pitches of any key fall
@@ -351,6 +365,13 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
             *v /= iois.len() as f64;
         }
     }
+    let mut rhythm_ratio_histogram = vec![0.0; RHYTHM_RATIO_EDGES.len() - 1];
+    let ratios: Vec<f64> = iois.windows(2).filter(|w| w[0] + w[1] > 0.0).map(|w| w[0] / (w[0] + w[1])).collect();
+    for &r in &ratios {
+        let last = rhythm_ratio_histogram.len() - 1;
+        let b = RHYTHM_RATIO_EDGES.windows(2).position(|e| r >= e[0] && r < e[1]).unwrap_or(last);
+        rhythm_ratio_histogram[b] += 1.0 / ratios.len() as f64;
+    }
 
     // Groove and empty beats on the grid: every note onset snapped to the nearest 16th.
     let step = grid.step_seconds();
@@ -408,6 +429,7 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         ioi_mean,
         ioi_std,
         ioi_histogram,
+        rhythm_ratio_histogram,
         key_relative_pc_histogram,
         groove_consistency,
         empty_beat_rate,

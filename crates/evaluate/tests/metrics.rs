@@ -93,6 +93,10 @@ fn hand_computed_rhythm_polyphony_density() {
     h[7] = 0.5; // 0.5 s in [0.5, 0.75)
     h[9] = 0.5; // 1.0 s in [1.0, 1.5)
     assert_eq!(m.ioi_histogram, h);
+    // One pair of intervals, 0.5 then 1.0: ratio 1/3 (the third bin past the extreme one).
+    let mut r = vec![0.0; 11];
+    r[3] = 1.0;
+    assert_eq!(m.rhythm_ratio_histogram, r);
     // Σ durations 1 + 1 + 0.5 + 0.5 = 3 over sounding time [0, 1.01] ∪ [1.5, 2] = 1.51.
     assert!(close(m.polyphony, 3.0 / 1.51));
     assert!(close(m.note_density, 2.0));
@@ -302,4 +306,29 @@ fn reference_dataset_and_errors() {
     let err = load_samples(&bad).unwrap_err().to_string();
     assert!(err.contains("broken.mid"), "{err}");
     assert!(load_samples(Path::new("/nonexistent/cadenza")).is_err());
+}
+
+/// The interval-ratio histogram does not move with the tempo (the IOI histogram does).
+#[test]
+fn rhythm_ratios_are_tempo_invariant() {
+    // Long-short-short…: quarter, eighth, eighth at 120 qpm, then the same 4 % faster (the
+    // demo's case: its eval pieces' eighths are 0.21-0.24 s, the models' 0.25 s).
+    let at = |scale: f64| {
+        let mut t = 0.0;
+        let mut notes = Vec::new();
+        for i in 0..24 {
+            notes.push((60 + (i % 5) as u8, 80, t, t + 0.1));
+            t += scale * [0.5, 0.25, 0.25][i % 3];
+        }
+        sample_metrics(&sequence_of(&notes))
+    };
+    let (a, b) = (at(1.0), at(0.96));
+    assert_eq!(a.rhythm_ratio_histogram, b.rhythm_ratio_histogram);
+    assert_ne!(a.ioi_histogram, b.ioi_histogram, "the IOI bins should differ at the two tempi");
+    // Pairs: (0.5, 0.25) → 2/3, (0.25, 0.25) → 1/2, (0.25, 0.5) → 1/3, in equal thirds.
+    let sum: f64 = a.rhythm_ratio_histogram.iter().sum();
+    assert!((sum - 1.0).abs() < 1e-12);
+    for bin in [3, 5, 7] {
+        assert!((a.rhythm_ratio_histogram[bin] - 1.0 / 3.0).abs() < 0.05, "{:?}", a.rhythm_ratio_histogram);
+    }
 }

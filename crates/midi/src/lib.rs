@@ -69,14 +69,12 @@ struct Instrument {
 pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
     let file = name.to_string();
     // midly negates the SMPTE frame-rate byte as an i8, which overflows (a panic in builds
-    // with overflow checks) for 0x80; no real file has it (fuzzing found it), so refuse it here.
-    if let Some(at) = bytes.windows(4).take(64).position(|w| w == b"MThd") {
-        if bytes.get(at + 12) == Some(&0x80) {
-            return Err(MidiError::Parse {
-                file,
-                msg: "invalid SMPTE timing in the header (frame-rate byte 0x80)".into(),
-            });
-        }
+    // with overflow checks) for 0x80; no real file has it (fuzzing found it, in the first
+    // header and in a second `MThd` chunk among the tracks, which midly also reads), so refuse
+    // it in any header chunk here.
+    let bad_header = bytes.windows(4).enumerate().any(|(at, w)| w == b"MThd" && bytes.get(at + 12) == Some(&0x80));
+    if bad_header {
+        return Err(MidiError::Parse { file, msg: "invalid SMPTE timing in a header (frame-rate byte 0x80)".into() });
     }
     // And a net for anything else the parser might panic on: an error, never a crash.
     let smf = match std::panic::catch_unwind(|| Smf::parse(bytes)) {

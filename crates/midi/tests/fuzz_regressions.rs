@@ -17,4 +17,7 @@ fn fuzz_found_inputs_are_errors_not_panics() {
     // The first one: SMPTE timing with frame-rate byte 0x80 overflowed midly's i8 negation.
     let err = cadenza_midi::read_file(&dir.join("smpte_fps_0x80.mid")).unwrap_err().to_string();
     assert!(err.contains("SMPTE"), "{err}");
+    // The second: the same byte in a second `MThd` chunk after a valid header.
+    let err = cadenza_midi::read_file(&dir.join("smpte_fps_0x80_second_header.mid")).unwrap_err().to_string();
+    assert!(err.contains("SMPTE"), "{err}");
 }

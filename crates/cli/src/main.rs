@@ -45,6 +45,9 @@ enum Command {
     /// The whole experiment on a public-domain corpus (music21's): dataset in 12 keys,
     /// original vs modified small models, comparison report.
     Demo(Box<cmd::compare::DemoArgs>),
+    /// One verdict from comparisons of one recipe on different held-out folds (`demo --fold F`):
+    /// intervals over folds x seeds x samples, each fold against its own eval pieces.
+    Pool(cmd::compare::PoolArgs),
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -308,6 +311,10 @@ struct DatasetArgs {
     eval_ratio: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Cross-validation fold: hold out block F of the seed's shuffled pieces (0: the plain split;
+    /// folds never share an eval piece, so a result can be checked on pieces it never saw)
+    #[arg(long, default_value_t = 0)]
+    fold: usize,
     /// Training transpositions: a range like -3..3, a list like -2,0,2, or `all` (12 keys: -5..6).
     #[arg(long, default_value = "-3..3", allow_hyphen_values = true)]
     transpose: String,
@@ -400,6 +407,7 @@ fn dataset(a: DatasetArgs) -> Result<()> {
         },
         eval_ratio: a.eval_ratio,
         seed: a.seed,
+        fold: a.fold,
         transpositions,
         stretches: a.stretch,
         expand_repeats: a.expand_repeats,
@@ -409,7 +417,12 @@ fn dataset(a: DatasetArgs) -> Result<()> {
         progress: true,
         force: a.force,
     };
-    let stats = cadenza_dataset::build(&a.inputs, &a.out, &opts)?;
+    let stats = cadenza_dataset::build(&a.inputs, &a.out, &opts).map_err(|e| match e {
+        cadenza_dataset::DatasetError::Exists(p) => {
+            anyhow::anyhow!("{p}: output already exists (pass --force to replace it)")
+        }
+        e => e.into(),
+    })?;
     eprintln!(
         "dataset {}: train {} pieces / {} examples / {} events; eval {} pieces / {} examples / {} events; {} files skipped; {:.1} s",
         a.out.display(),
@@ -682,11 +695,12 @@ fn likelihood(a: LikelihoodArgs) -> Result<()> {
 
 fn train(a: TrainArgs) -> Result<()> {
     let mut schedule = match &a.clr {
-        Some(s) => Some(cadenza_train::Schedule::parse_clr(s).map_err(anyhow::Error::msg)?),
+        Some(s) => Some(cadenza_train::Schedule::parse_clr(s).map_err(|e| anyhow::anyhow!("--clr {s}: {e}"))?),
         None => None,
     };
     if let Some(d) = &a.lr_decay {
-        schedule = Some(cadenza_train::Schedule::parse_exponential(d).map_err(anyhow::Error::msg)?);
+        schedule =
+            Some(cadenza_train::Schedule::parse_exponential(d).map_err(|e| anyhow::anyhow!("--lr-decay {d}: {e}"))?);
     }
     let flags = cadenza_train::HParamsOverrides {
         batch_size: a.batch_size,
@@ -703,7 +717,7 @@ fn train(a: TrainArgs) -> Result<()> {
     let overrides =
         cadenza_train::HParamsOverrides::parse(&a.hparams).map_err(|e| anyhow::anyhow!("--hparams: {e}"))?.then(&flags);
     let early_stop = match &a.early_stop {
-        Some(s) => Some(cadenza_train::EarlyStop::parse(s).map_err(anyhow::Error::msg)?),
+        Some(s) => Some(cadenza_train::EarlyStop::parse(s).map_err(|e| anyhow::anyhow!("--early-stop {s}: {e}"))?),
         None => None,
     };
     let opts = cadenza_train::TrainOptions {
@@ -726,7 +740,12 @@ fn train(a: TrainArgs) -> Result<()> {
         device: a.device,
         ..Default::default()
     };
-    let info = cadenza_train::train(&opts)?;
+    let info = cadenza_train::train(&opts).map_err(|e| match e {
+        cadenza_train::TrainError::RunExists(p) => {
+            anyhow::anyhow!("{p}: already holds a run; pass --resume to continue it, or choose another --run-dir")
+        }
+        e => e.into(),
+    })?;
     eprintln!(
         "{}: stopped at step {} ({}); best checkpoint {} (eval {} {:.5})",
         opts.run_dir.display(),
@@ -755,6 +774,7 @@ fn main() {
         Command::Compare(a) => cmd::compare::run(*a),
         Command::LrFind(a) => lr_find(a),
         Command::Demo(a) => cmd::compare::run_demo(*a),
+        Command::Pool(a) => cmd::compare::run_pool(a),
         Command::Evaluate(a) => cmd::evaluate::run(*a),
     };
     if let Err(e) = r {

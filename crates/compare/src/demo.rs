@@ -81,6 +81,9 @@ pub struct DemoOptions {
     pub num_steps: u32,
     pub note_events: cadenza_generate::NoteEvents,
     pub seed: u64,
+    /// Cross-validation fold of the split by piece (0: the plain 90:10 split; fold F holds out
+    /// the F-th block of two pieces, so folds 1…9 check a result on pieces fold 0 never held out).
+    pub fold: usize,
     /// Evaluate on at most this many eval examples.
     pub eval_examples: usize,
     pub device: cadenza_train::DeviceChoice,
@@ -105,6 +108,7 @@ impl Default for DemoOptions {
             num_steps: c.num_steps,
             note_events: c.note_events,
             seed: 0,
+            fold: 0,
             eval_examples: 400,
             device: Default::default(),
         }
@@ -275,6 +279,7 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
             stretches: vec![1.0],
             eval_ratio: 0.1,
             seed: a.seed,
+            fold: a.fold,
             progress: true,
             ..Default::default()
         };

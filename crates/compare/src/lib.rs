@@ -24,6 +24,7 @@
 
 pub mod demo;
 pub mod error;
+pub mod pool;
 pub mod report;
 pub mod stats;
 pub mod table;
@@ -45,6 +46,7 @@ use std::path::{Path, PathBuf};
 
 pub use demo::{run_demo, DemoOptions};
 pub use error::CompareError;
+pub use pool::{pool, pool_to, pooled_table, PooledComparison};
 pub use table::summary_table;
 
 /// What to compare and how.

@@ -141,7 +141,7 @@ pub fn html(r: &ComparisonReport, dir: &Path) -> Result<String> {
     }
     h.push_str("</div>\n");
 
-    let _ = writeln!(h, "<h2>Listen</h2>\n<p><small>Audio: {}. The first training seed's first samples of each model; all samples are in the folders beside this page.</small></p><div class=\"cols\">", esc(r.audio.as_deref().unwrap_or("none (--no-wav)")));
+    let _ = writeln!(h, "<h2>Listen</h2>\n<p><small>Audio: {}. The first training seed's first samples of each model; all samples are in the folders beside this page.</small></p><div class=\"cols\">", esc(r.audio.as_deref().unwrap_or("none (WAV rendering was off)")));
     samples(&mut h, "eval pieces (reference)", &r.reference.pieces, dir, 2);
     if let Some(base) = &r.base {
         samples(&mut h, "base (not fine-tuned)", &base.runs[0].samples, dir, 4);

@@ -141,17 +141,43 @@ pub fn compare_metric_with(
     replicates: usize,
     seed: u64,
 ) -> Option<MetricVerdict> {
-    let p = pairs(original, modified);
-    if p.is_empty() {
+    compare_metric_folds(metric, &[FoldValues { goal, original, modified }], replicates, seed)
+}
+
+/// One held-out fold's values of a metric for [`compare_metric_folds`]: `[seed][sample]` per
+/// arm, and which way is better against this fold's own reference music.
+#[derive(Debug, Clone, Copy)]
+pub struct FoldValues<'a> {
+    pub goal: Goal,
+    pub original: &'a [Vec<Option<f64>>],
+    pub modified: &'a [Vec<Option<f64>>],
+}
+
+/// The paired bootstrap over held-out folds × training seeds × samples. Each fold is a
+/// comparison on its own eval pieces (its own reference: a [`Goal::Toward`] is measured
+/// against the fold's reference); the statistic is the mean over folds of each fold's
+/// difference and improvement. A replicate draws F folds with replacement, then inside each
+/// drawn fold K seeds and N samples as [`compare_metric`] does, so the interval covers the
+/// choice of held-out pieces as well as the training seeds and the samples. With one fold no
+/// fold is drawn and the result is [`compare_metric_with`]'s, bit for bit. With few folds the
+/// percentile interval is optimistic (resampling F folds sees about (F − 1)/F of their spread);
+/// read it beside the per-fold verdicts.
+///
+/// In the result, `original` and `modified` are the means over folds, `seeds` counts the seeds
+/// of all folds, and a `Toward` goal carries the mean of the folds' references.
+pub fn compare_metric_folds(metric: &str, folds: &[FoldValues], replicates: usize, seed: u64) -> Option<MetricVerdict> {
+    let folds: Vec<(Goal, Vec<Vec<(f64, f64)>>)> =
+        folds.iter().map(|f| (f.goal, pairs(f.original, f.modified))).filter(|(_, p)| !p.is_empty()).collect();
+    if folds.is_empty() {
         return None;
     }
     // Each seed weighs the same whatever its count of valid samples: the mean of seed means.
-    let arm_means = |draw: &[(usize, Vec<usize>)]| -> (f64, f64) {
+    let arm_means = |p: &[Vec<(f64, f64)>], draw: &[(usize, Vec<usize>)]| -> (f64, f64) {
         let o = mean(draw.iter().map(|(k, idx)| mean(idx.iter().map(|&i| p[*k][i].0))));
         let m = mean(draw.iter().map(|(k, idx)| mean(idx.iter().map(|&i| p[*k][i].1))));
         (o, m)
     };
-    let stats = |o: f64, m: f64| -> (f64, f64) {
+    let stats = |goal: Goal, o: f64, m: f64| -> (f64, f64) {
         let d = m - o;
         let imp = match goal {
             Goal::Higher => d,
@@ -160,25 +186,37 @@ pub fn compare_metric_with(
         };
         (d, imp)
     };
-    let full: Vec<(usize, Vec<usize>)> = p.iter().enumerate().map(|(k, s)| (k, (0..s.len()).collect())).collect();
-    let (o, m) = arm_means(&full);
-    let (d0, i0) = stats(o, m);
+    // Point estimates: every fold, seed and sample once.
+    let (mut o0, mut m0, mut d0, mut i0) = (0.0, 0.0, 0.0, 0.0);
+    for (goal, p) in &folds {
+        let full: Vec<(usize, Vec<usize>)> = p.iter().enumerate().map(|(k, s)| (k, (0..s.len()).collect())).collect();
+        let (o, m) = arm_means(p, &full);
+        let (d, i) = stats(*goal, o, m);
+        (o0, m0, d0, i0) = (o0 + o, m0 + m, d0 + d, i0 + i);
+    }
+    let nf = folds.len() as f64;
+    let (o0, m0, d0, i0) = (o0 / nf, m0 / nf, d0 / nf, i0 / nf);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut ds = Vec::with_capacity(replicates);
     let mut is = Vec::with_capacity(replicates);
-    let k = p.len();
     for _ in 0..replicates {
-        let draw: Vec<(usize, Vec<usize>)> = (0..k)
-            .map(|_| {
-                let s = rng.gen_range(0..k);
-                let n = p[s].len();
-                (s, (0..n).map(|_| rng.gen_range(0..n)).collect())
-            })
-            .collect();
-        let (o, m) = arm_means(&draw);
-        let (d, i) = stats(o, m);
-        ds.push(d);
-        is.push(i);
+        let (mut dsum, mut isum) = (0.0, 0.0);
+        for slot in 0..folds.len() {
+            let (goal, p) = if folds.len() == 1 { &folds[slot] } else { &folds[rng.gen_range(0..folds.len())] };
+            let k = p.len();
+            let draw: Vec<(usize, Vec<usize>)> = (0..k)
+                .map(|_| {
+                    let s = rng.gen_range(0..k);
+                    let n = p[s].len();
+                    (s, (0..n).map(|_| rng.gen_range(0..n)).collect())
+                })
+                .collect();
+            let (o, m) = arm_means(p, &draw);
+            let (d, i) = stats(*goal, o, m);
+            (dsum, isum) = (dsum + d, isum + i);
+        }
+        ds.push(dsum / nf);
+        is.push(isum / nf);
     }
     ds.sort_by(f64::total_cmp);
     is.sort_by(f64::total_cmp);
@@ -191,16 +229,22 @@ pub fn compare_metric_with(
     } else {
         Verdict::NoClearDifference
     };
+    let goal = match folds[0].0 {
+        Goal::Toward(_) => {
+            Goal::Toward(mean(folds.iter().map(|(g, _)| if let Goal::Toward(r) = g { *r } else { f64::NAN })))
+        }
+        g => g,
+    };
     Some(MetricVerdict {
         metric: metric.to_string(),
         goal,
-        original: o,
-        modified: m,
+        original: o0,
+        modified: m0,
         difference,
         improvement,
         verdict,
-        seeds: k,
-        samples: p.iter().map(Vec::len).max().unwrap_or(0),
+        seeds: folds.iter().map(|(_, p)| p.len()).sum(),
+        samples: folds.iter().flat_map(|(_, p)| p.iter().map(Vec::len)).max().unwrap_or(0),
     })
 }
 
@@ -292,5 +336,56 @@ mod tests {
         assert_eq!(v.samples, 1);
         assert!((v.difference.estimate - 1.0).abs() < 1e-12);
         assert!(compare_metric("x", Goal::Higher, &[vec![None]], &[vec![Some(1.0)]]).is_none());
+    }
+
+    /// One fold is the plain comparison, bit for bit (the committed verdict tables reproduce).
+    #[test]
+    fn one_fold_is_the_plain_comparison() {
+        let o = arm(&[&[0.1, 0.5, 0.2, 0.9], &[0.3, 0.3, 0.8, 0.1], &[0.6, 0.2, 0.4, 0.4]]);
+        let m = arm(&[&[0.4, 0.6, 0.1, 0.9], &[0.5, 0.2, 0.9, 0.3], &[0.9, 0.2, 0.7, 0.5]]);
+        for goal in [Goal::Higher, Goal::Lower, Goal::Toward(0.45)] {
+            let plain = compare_metric("x", goal, &o, &m).unwrap();
+            let folds = [FoldValues { goal, original: &o, modified: &m }];
+            let pooled = compare_metric_folds("x", &folds, BOOTSTRAP_REPLICATES, BOOTSTRAP_SEED).unwrap();
+            assert_eq!(plain, pooled);
+        }
+    }
+
+    /// The same constant shift in every fold: a point interval at the shift. Folds that agree
+    /// in sign pool to a clear verdict; folds that disagree leave none, however tight each is.
+    #[test]
+    fn folds_pool_and_their_spread_counts() {
+        let o = arm(&[&[1.0, 2.0, 3.0], &[2.0, 3.0, 4.0]]);
+        let up = arm(&[&[1.5, 2.5, 3.5], &[2.5, 3.5, 4.5]]);
+        let down = arm(&[&[0.5, 1.5, 2.5], &[1.5, 2.5, 3.5]]);
+        let fold = |m| FoldValues { goal: Goal::Higher, original: &o, modified: m };
+        let v = compare_metric_folds("x", &[fold(&up), fold(&up), fold(&up)], 2000, 1).unwrap();
+        assert!((v.difference.estimate - 0.5).abs() < 1e-12);
+        assert!((v.difference.lo - 0.5).abs() < 1e-12 && (v.difference.hi - 0.5).abs() < 1e-12);
+        assert_eq!((v.verdict, v.seeds), (Verdict::Better, 6));
+        let v = compare_metric_folds("x", &[fold(&up), fold(&down), fold(&up), fold(&down)], 2000, 1).unwrap();
+        assert!(v.difference.estimate.abs() < 1e-12);
+        assert!(v.difference.lo <= -0.25 && v.difference.hi >= 0.25, "{:?}", v.difference);
+        assert_eq!(v.verdict, Verdict::NoClearDifference);
+    }
+
+    /// Each fold is measured against its own reference: the modified model sits on fold A's
+    /// reference (10) and on fold B's (0), the original away from both, so it is better in both,
+    /// though its pooled mean (5) is no nearer the folds' mean reference (5) than the original's.
+    #[test]
+    fn each_fold_has_its_own_reference() {
+        let oa = arm(&[&[12.0, 12.0]]);
+        let ma = arm(&[&[10.0, 10.0]]);
+        let ob = arm(&[&[-2.0, -2.0]]);
+        let mb = arm(&[&[0.0, 0.0]]);
+        let folds = [
+            FoldValues { goal: Goal::Toward(10.0), original: &oa, modified: &ma },
+            FoldValues { goal: Goal::Toward(0.0), original: &ob, modified: &mb },
+        ];
+        let v = compare_metric_folds("x", &folds, 2000, 1).unwrap();
+        assert!((v.improvement.estimate - 2.0).abs() < 1e-12 && (v.improvement.lo - 2.0).abs() < 1e-12);
+        assert_eq!(v.verdict, Verdict::Better);
+        assert_eq!(v.goal, Goal::Toward(5.0));
+        assert!((v.original - 5.0).abs() < 1e-12 && (v.modified - 5.0).abs() < 1e-12);
     }
 }

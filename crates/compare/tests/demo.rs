@@ -99,7 +99,63 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
 
     // Re-running reuses every stage.
     let t = Instant::now();
-    run_demo(&args(out.clone(), wheel, full)).unwrap();
+    run_demo(&args(out.clone(), wheel.clone(), full)).unwrap();
     let again = t.elapsed().as_secs_f64() / 60.0;
     assert!(again < minutes, "the second run ({again:.2} min) redid work ({minutes:.2} min the first time)");
+
+    // Another fold holds out two other pieces, and pooling the two folds gives one verdict with
+    // each fold's own beside it.
+    let fold1 = tmp.path().join("demo_fold1");
+    run_demo(&DemoOptions { fold: 1, ..args(fold1.clone(), wheel, full) }).unwrap();
+    let eval_of = |d: &std::path::Path| -> Vec<String> {
+        let split: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("dataset/split.json")).unwrap()).unwrap();
+        let mut e: Vec<String> = split
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["split"] == "eval")
+            .map(|f| f["piece"].as_str().unwrap().to_string())
+            .collect();
+        e.sort();
+        e.dedup();
+        e
+    };
+    let (e0, e1) = (eval_of(&out), eval_of(&fold1));
+    assert_eq!((e0.len(), e1.len()), (2, 2));
+    assert!(e0.iter().all(|p| !e1.contains(p)), "folds 0 and 1 share an eval piece: {e0:?} {e1:?}");
+    let pooled_dir = tmp.path().join("pooled");
+    let folds = [out.join("comparison"), fold1.join("comparison")];
+    let p = cadenza_compare::pool_to(&folds, &pooled_dir).unwrap();
+    assert_eq!(p.folds.len(), 2);
+    assert_eq!(p.folds[1].eval_pieces, e1);
+    let nll = p.verdicts.iter().find(|v| v.pooled.metric == "eval_nll").unwrap();
+    assert_eq!(nll.folds, 2);
+    // The pooled eval NLL is the mean of the two folds' (each fold's mean over its seeds).
+    let fold_nll = |d: &std::path::Path, side: &str| -> f64 {
+        let c: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("comparison/comparison.json")).unwrap()).unwrap();
+        c[side]["eval_nll"].as_f64().unwrap()
+    };
+    let mean_orig = (fold_nll(&out, "original") + fold_nll(&fold1, "original")) / 2.0;
+    assert!((nll.pooled.original - mean_orig).abs() < 1e-9, "{} vs {mean_orig}", nll.pooled.original);
+    for v in &p.verdicts {
+        let d = &v.pooled.difference;
+        assert!(d.lo <= d.estimate + 1e-12 && d.estimate <= d.hi + 1e-12, "{v:?}");
+    }
+    let table = std::fs::read_to_string(pooled_dir.join("pooled.txt")).unwrap();
+    assert!(table.contains("in_key_ratio") && table.contains(&e1[0]), "{table}");
+    // The same fold twice, or a fold of another recipe, is refused naming the file.
+    let e = cadenza_compare::pool(&[folds[0].clone(), folds[0].clone()], 100).unwrap_err().to_string();
+    assert!(e.contains("same data"), "{e}");
+    let mut other: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fold1.join("comparison/comparison.json")).unwrap()).unwrap();
+    other["options"]["harmony_loss"] = serde_json::json!(0.5);
+    let other_file = tmp.path().join("other.json");
+    std::fs::write(&other_file, serde_json::to_vec(&other).unwrap()).unwrap();
+    let e = cadenza_compare::pool(&[folds[0].clone(), other_file.clone()], 100).unwrap_err().to_string();
+    assert!(e.contains("another experiment") && e.contains("harmony_loss") && e.contains("other.json"), "{e}");
+    std::fs::write(&other_file, b"{ not json").unwrap();
+    let e = cadenza_compare::pool(&[folds[0].clone(), other_file], 100).unwrap_err().to_string();
+    assert!(e.contains("other.json") && e.contains("not a comparison.json"), "{e}");
 }

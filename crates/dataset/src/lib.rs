@@ -32,7 +32,7 @@ pub enum DatasetError {
     Io { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}: output already exists (pass --force to replace it)")]
+    #[error("{0}: output already exists (a forced build replaces it)")]
     Exists(String),
     #[error("{path}: not a Cadenza dataset: {msg}")]
     NotADataset { path: String, msg: String },
@@ -47,6 +47,10 @@ pub struct BuildOptions {
     pub pipeline: PipelineOptions,
     pub eval_ratio: f64,
     pub seed: u64,
+    /// Cross-validation fold: which block of `round(eval_ratio·n)` pieces of the seeded shuffle
+    /// is held out (0: the first, the plain split). Folds never share an eval piece.
+    #[serde(default)]
+    pub fold: usize,
     /// Semitone shifts applied to training pieces (eval is never augmented).
     pub transpositions: Vec<i32>,
     pub stretches: Vec<f64>,
@@ -72,6 +76,7 @@ impl Default for BuildOptions {
             pipeline: PipelineOptions::default(),
             eval_ratio: 0.1,
             seed: 0,
+            fold: 0,
             transpositions: (-3..=3).collect(),
             stretches: vec![0.95, 0.975, 1.0, 1.025, 1.05],
             expand_repeats: false,
@@ -181,7 +186,18 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         eprintln!("{grouping}");
     }
     let all_pieces: BTreeSet<String> = pieces_of.values().cloned().collect();
-    let eval = split::eval_pieces(&all_pieces, opts.eval_ratio, opts.seed);
+    let eval = split::eval_fold(&all_pieces, opts.eval_ratio, opts.seed, opts.fold).ok_or_else(|| {
+        DatasetError::Input(format!(
+            "fold {} does not exist: {} pieces at eval ratio {} make {} fold(s), numbered from 0",
+            opts.fold,
+            all_pieces.len(),
+            opts.eval_ratio,
+            split::fold_count(all_pieces.len(), opts.eval_ratio)
+        ))
+    })?;
+    if opts.progress && opts.fold > 0 {
+        eprintln!("fold {}: eval pieces {}", opts.fold, eval.iter().cloned().collect::<Vec<_>>().join(", "));
+    }
 
     let bar =
         if opts.progress { indicatif::ProgressBar::new(files.len() as u64) } else { indicatif::ProgressBar::hidden() };

@@ -179,16 +179,42 @@ fn file_piece_id(f: &Path) -> String {
 /// Eval pieces: a seeded shuffle of the sorted piece ids, the first `round(ratio·n)` of them
 /// (at least one when the ratio is positive and there are two pieces or more).
 pub fn eval_pieces(pieces: &BTreeSet<String>, eval_ratio: f64, seed: u64) -> BTreeSet<String> {
-    let mut ids: Vec<&String> = pieces.iter().collect();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    ids.shuffle(&mut rng);
-    let n = pieces.len();
+    eval_fold(pieces, eval_ratio, seed, 0).unwrap_or_default()
+}
+
+/// How many eval pieces a split of `n` pieces at `eval_ratio` holds out.
+fn eval_count(n: usize, eval_ratio: f64) -> usize {
     let mut k = (eval_ratio * n as f64).round() as usize;
     if eval_ratio > 0.0 && k == 0 && n >= 2 {
         k = 1;
     }
-    k = k.min(n);
-    ids.into_iter().take(k).cloned().collect()
+    k.min(n)
+}
+
+/// How many disjoint folds of eval pieces the seeded shuffle holds: `⌊n / k⌋` (0 when the
+/// ratio holds nothing out).
+pub fn fold_count(pieces: usize, eval_ratio: f64) -> usize {
+    match eval_count(pieces, eval_ratio) {
+        0 => 0,
+        k => pieces / k,
+    }
+}
+
+/// Eval pieces of cross-validation fold `fold`: the same seeded shuffle as [`eval_pieces`], cut
+/// into consecutive blocks of `round(ratio·n)` pieces; fold `f` holds out block `f`. Fold 0 is
+/// [`eval_pieces`]' split, and different folds never share a piece, so a result measured on
+/// one fold can be checked on pieces it never saw. `None` when the fold is past the last whole
+/// block ([`fold_count`]).
+pub fn eval_fold(pieces: &BTreeSet<String>, eval_ratio: f64, seed: u64, fold: usize) -> Option<BTreeSet<String>> {
+    let mut ids: Vec<&String> = pieces.iter().collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    ids.shuffle(&mut rng);
+    let k = eval_count(pieces.len(), eval_ratio);
+    if k == 0 {
+        return (fold == 0).then(BTreeSet::new);
+    }
+    let block = ids.get(fold.checked_mul(k)?..fold.checked_add(1)?.checked_mul(k)?)?;
+    Some(block.iter().map(|s| (*s).clone()).collect())
 }
 
 #[cfg(test)]
@@ -205,5 +231,29 @@ mod tests {
         assert_eq!(eval_pieces(&pieces, 0.0, 7).len(), 0);
         let two: BTreeSet<String> = ["a".to_string(), "b".to_string()].into();
         assert_eq!(eval_pieces(&two, 0.1, 1).len(), 1);
+    }
+
+    /// Folds are disjoint blocks of one shuffle: fold 0 is the plain split, every piece is held
+    /// out by exactly one of the ⌊n/k⌋ folds, and a fold past the last is refused.
+    #[test]
+    fn folds_partition_the_pieces() {
+        let pieces: BTreeSet<String> = (0..20).map(|i| format!("p{i:02}")).collect();
+        assert_eq!(fold_count(20, 0.1), 10);
+        assert_eq!(eval_fold(&pieces, 0.1, 0, 0).unwrap(), eval_pieces(&pieces, 0.1, 0));
+        let mut seen = BTreeSet::new();
+        for f in 0..10 {
+            let e = eval_fold(&pieces, 0.1, 0, f).unwrap();
+            assert_eq!(e.len(), 2, "fold {f}");
+            for p in e {
+                assert!(seen.insert(p.clone()), "{p} held out by two folds");
+            }
+        }
+        assert_eq!(seen, pieces);
+        assert!(eval_fold(&pieces, 0.1, 0, 10).is_none());
+        assert!(eval_fold(&pieces, 0.1, 0, usize::MAX).is_none());
+        // 21 pieces at 0.1: blocks of 2, ten whole folds, one piece never held out.
+        let odd: BTreeSet<String> = (0..21).map(|i| format!("p{i:02}")).collect();
+        assert_eq!(fold_count(21, 0.1), 10);
+        assert!(eval_fold(&odd, 0.1, 3, 9).is_some() && eval_fold(&odd, 0.1, 3, 10).is_none());
     }
 }

@@ -17,7 +17,7 @@ pub enum GenerateError {
     /// A `--primer-pitches` / `--primer-melody` value out of range.
     #[error("primer: {0}")]
     PrimerValue(String),
-    #[error("the primer lasts {primer_seconds:.2} s, which is not shorter than the {total_seconds:.2} s requested (--num-steps {num_steps}); ask for more steps or trim the primer (--primer-seconds)")]
+    #[error("the primer lasts {primer_seconds:.2} s, which is not shorter than the {total_seconds:.2} s requested ({num_steps} steps); ask for more steps or a shorter primer")]
     PrimerTooLong { primer_seconds: f64, total_seconds: f64, num_steps: u32 },
     #[error("temperature must be a finite number greater than 0, got {0}")]
     Temperature(f64),

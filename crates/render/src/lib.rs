@@ -33,7 +33,7 @@ pub enum RenderError {
         #[source]
         source: std::io::Error,
     },
-    #[error("no SoundFont at {0}; install one with `apt-get install fluid-soundfont-gm` (Debian/Ubuntu) or pass --soundfont PATH")]
+    #[error("no SoundFont at {0}; install one with `apt-get install fluid-soundfont-gm` (Debian/Ubuntu) or give another SoundFont file")]
     NoSoundFont(String),
     #[error("SoundFont {path}: {msg}")]
     SoundFont { path: String, msg: String },

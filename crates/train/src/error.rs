@@ -10,6 +10,9 @@ pub enum TrainError {
     Setup(String),
     #[error("{path}: {msg}")]
     File { path: String, msg: String },
+    /// The run folder already holds checkpoints and resuming was not asked for.
+    #[error("{0}: already holds a run; resume it, or choose another run folder")]
+    RunExists(String),
     #[error("training stopped at step {step}: the loss became {value} (not a finite number); the last good checkpoint is {checkpoint}")]
     NonFinite { step: u64, value: f64, checkpoint: String },
 }

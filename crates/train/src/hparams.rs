@@ -36,12 +36,12 @@ impl Schedule {
     pub fn parse_exponential(s: &str) -> Result<Schedule, String> {
         let kv = parse_kv(s)?;
         if let Some((k, _)) = kv.iter().find(|(k, _)| k != "rate" && k != "steps") {
-            return Err(format!("--lr-decay takes rate=R,steps=N, not {k}"));
+            return Err(format!("exponential decay takes rate=R,steps=N, not {k}"));
         }
         let (decay_rate, decay_steps) =
-            (kv_value::<f64>(&kv, "--lr-decay", "rate")?, kv_value::<u64>(&kv, "--lr-decay", "steps")?);
+            (kv_value::<f64>(&kv, "exponential decay", "rate")?, kv_value::<u64>(&kv, "exponential decay", "steps")?);
         if !(decay_rate > 0.0 && decay_steps > 0) {
-            return Err("--lr-decay needs rate > 0 and steps > 0".into());
+            return Err("exponential decay needs rate > 0 and steps > 0".into());
         }
         Ok(Schedule::Exponential { decay_rate, decay_steps })
     }
@@ -49,10 +49,13 @@ impl Schedule {
     /// `--clr lower=0.00025,upper=0.001,step_size=470`.
     pub fn parse_clr(s: &str) -> Result<Schedule, String> {
         let kv = parse_kv(s)?;
-        let (lower, upper) = (kv_value::<f64>(&kv, "--clr", "lower")?, kv_value::<f64>(&kv, "--clr", "upper")?);
-        let step_size = kv_value::<u64>(&kv, "--clr", "step_size")?;
+        let (lower, upper) = (
+            kv_value::<f64>(&kv, "the cyclical learning rate", "lower")?,
+            kv_value::<f64>(&kv, "the cyclical learning rate", "upper")?,
+        );
+        let step_size = kv_value::<u64>(&kv, "the cyclical learning rate", "step_size")?;
         if !(lower > 0.0 && upper >= lower && step_size > 0) {
-            return Err("--clr needs 0 < lower ≤ upper and step_size > 0".into());
+            return Err("the cyclical learning rate needs 0 < lower ≤ upper and step_size > 0".into());
         }
         Ok(Schedule::Cyclical { lower, upper, step_size })
     }
@@ -101,12 +104,12 @@ impl Default for HParams {
 }
 
 /// The value of `key` in `kv` parsed as a `T`; the errors name `flag`.
-fn kv_value<T: std::str::FromStr>(kv: &[(String, String)], flag: &str, key: &str) -> Result<T, String>
+fn kv_value<T: std::str::FromStr>(kv: &[(String, String)], what: &str, key: &str) -> Result<T, String>
 where
     T::Err: std::fmt::Display,
 {
-    let v = kv.iter().find(|(k, _)| k == key).map(|(_, v)| v).ok_or_else(|| format!("{flag} needs {key}=…"))?;
-    v.parse::<T>().map_err(|e| format!("{flag} {key}: {e}"))
+    let v = kv.iter().find(|(k, _)| k == key).map(|(_, v)| v).ok_or_else(|| format!("{what} needs {key}=…"))?;
+    v.parse::<T>().map_err(|e| format!("{what} {key}: {e}"))
 }
 
 fn parse_kv(s: &str) -> Result<Vec<(String, String)>, String> {
@@ -294,13 +297,13 @@ impl EarlyStop {
     pub fn parse(s: &str) -> Result<EarlyStop, String> {
         let mut e = EarlyStop { mode: StopMode::Min, target: None, patience: 10, min_delta: 0.0 };
         for (k, v) in parse_kv(s)? {
-            let num = |v: &str| v.parse::<f64>().map_err(|err| format!("--early-stop {k}={v}: {err}"));
+            let num = |v: &str| v.parse::<f64>().map_err(|err| format!("early stopping {k}={v}: {err}"));
             match k.as_str() {
                 "mode" => {
                     e.mode = match v.as_str() {
                         "min" => StopMode::Min,
                         "max" => StopMode::Max,
-                        _ => return Err(format!("--early-stop mode must be min or max, got {v}")),
+                        _ => return Err(format!("early stopping: mode must be min or max, got {v}")),
                     }
                 }
                 "target_loss" | "target_acc" | "target_accuracy" | "target" => e.target = Some(num(&v)?),
@@ -308,7 +311,7 @@ impl EarlyStop {
                 "min_delta" => e.min_delta = num(&v)?.abs(),
                 other => {
                     return Err(format!(
-                        "--early-stop: unknown key '{other}' (mode, target_loss, target_acc, patience, min_delta)"
+                        "early stopping: unknown key '{other}' (mode, target_loss, target_acc, patience, min_delta)"
                     ))
                 }
             }

@@ -61,7 +61,7 @@ pub struct LrFindOptions {
 /// log learning rate) to `out`. The model is not saved: the test only reads the curve.
 pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     if !(o.min_lr > 0.0 && o.max_lr > o.min_lr && o.steps >= 2) {
-        return Err(TrainError::Setup("lr-find needs 0 < --min-lr < --max-lr and --steps ≥ 2".into()));
+        return Err(TrainError::Setup("the range test needs 0 < min_lr < max_lr and at least 2 steps".into()));
     }
     let ds = Dataset::open(&o.dataset).map_err(|e| TrainError::Setup(e.to_string()))?;
     if ds.train.is_empty() {
@@ -93,7 +93,7 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     let ratio = (o.max_lr / o.min_lr).ln();
     let (mut avg, mut best) = (0.0f64, f64::INFINITY);
     let mut points: Vec<LrPoint> = Vec::new();
-    let mut stopped = format!("reached --max-lr {} after {} steps", o.max_lr, o.steps);
+    let mut stopped = format!("reached the maximum learning rate {} after {} steps", o.max_lr, o.steps);
     for step in 0..o.steps {
         let lr = o.min_lr * (ratio * step as f64 / (o.steps - 1) as f64).exp();
         let ids = cursor.next(hp.batch_size, o.seed);

@@ -153,10 +153,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         (net, optim, st)
     } else {
         if index.latest.is_some() {
-            return Err(TrainError::Setup(format!(
-                "{}: already holds a run; pass --resume to continue it, or choose another --run-dir",
-                opts.run_dir.display()
-            )));
+            return Err(TrainError::RunExists(opts.run_dir.display().to_string()));
         }
         let mut hp = HParams::default();
         let layers = opts.overrides.apply(&mut hp).map_err(TrainError::Setup)?;

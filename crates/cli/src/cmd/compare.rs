@@ -163,6 +163,10 @@ pub struct DemoArgs {
     pub note_events: String,
     #[arg(long, default_value_t = DemoOptions::default().seed)]
     pub seed: u64,
+    /// Cross-validation fold of the split by piece: 0 is the plain split; fold F (1..9) holds out
+    /// two pieces no other fold holds out, to check a verdict on music it was not found on
+    #[arg(long, default_value_t = DemoOptions::default().fold)]
+    pub fold: usize,
     /// Evaluate on at most this many eval examples.
     #[arg(long, default_value_t = DemoOptions::default().eval_examples)]
     pub eval_examples: usize,
@@ -189,6 +193,7 @@ impl DemoArgs {
             num_steps: self.num_steps,
             note_events: NoteEvents::parse(&self.note_events).unwrap_or_default(),
             seed: self.seed,
+            fold: self.fold,
             eval_examples: self.eval_examples,
             device: self.device,
         }
@@ -197,4 +202,20 @@ impl DemoArgs {
 
 pub fn run_demo(args: DemoArgs) -> Result<()> {
     Ok(cadenza_compare::run_demo(&args.options())?)
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct PoolArgs {
+    /// Comparison folders (or their comparison.json) of one recipe, each on another fold.
+    #[arg(required = true, num_args = 2..)]
+    pub comparisons: Vec<PathBuf>,
+    /// Where to write pooled.json and pooled.txt.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run_pool(args: PoolArgs) -> Result<()> {
+    let p = cadenza_compare::pool_to(&args.comparisons, &args.out)?;
+    print!("{}", cadenza_compare::pooled_table(&p));
+    Ok(())
 }

@@ -1,0 +1,271 @@
+//! `cadenza pool`: one verdict from comparisons run on different held-out folds.
+//!
+//! A comparison's intervals cover its training seeds and its samples, not the choice of its
+//! eval pieces: with 20 pieces split 90:10 the reference is two pieces, and a verdict found on
+//! them may be theirs alone. Run the same recipe on other folds of the split by piece
+//! (`cadenza demo --fold F`, `cadenza dataset --fold F`: folds never share an eval piece), then
+//! pool them here. Each metric's difference modified − original is averaged over folds, every
+//! fold against its own reference music, with a paired bootstrap over folds × seeds × samples
+//! ([`stats::compare_metric_folds`]); each fold's own verdict is listed beside it.
+//!
+//! The comparisons must be the same experiment (same init, layers, steps, hyper-parameters,
+//! loss weights, samples and sampler) on different data: anything else is refused, naming the
+//! file and the setting, as is the same fold given twice.
+
+use crate::error::{bail, Ctx, Result};
+use crate::stats::{self, FoldValues, Interval, MetricVerdict, Verdict};
+use crate::{verdict_metrics, ComparisonReport};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// One fold as the pooled result lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FoldSummary {
+    /// The comparison's `comparison.json`.
+    pub comparison: PathBuf,
+    pub dataset: PathBuf,
+    pub dataset_fingerprint: String,
+    /// The fold's held-out pieces (from the dataset's `split.json`, when it is still there).
+    pub eval_pieces: Vec<String>,
+    pub reference_sequences: usize,
+    pub seeds: usize,
+    pub samples: usize,
+    /// The fold's eval NLL cost of the modified model, (modified − original) ÷ original.
+    pub eval_nll_relative_cost: f64,
+    /// The fold's own verdicts (as its `comparison.json` has them).
+    pub verdicts: Vec<MetricVerdict>,
+}
+
+/// One metric over all folds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PooledVerdict {
+    /// Pooled over folds × seeds × samples.
+    pub pooled: MetricVerdict,
+    /// Folds whose own interval calls the modified model better, and worse.
+    pub folds_better: usize,
+    pub folds_worse: usize,
+    /// Folds with a verdict on this metric.
+    pub folds: usize,
+}
+
+/// `pooled.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PooledComparison {
+    pub folds: Vec<FoldSummary>,
+    pub verdicts: Vec<PooledVerdict>,
+    /// The modified model's eval NLL cost, pooled: the eval NLL difference's interval ÷ the
+    /// original's pooled eval NLL.
+    pub eval_nll_relative_cost: Option<Interval>,
+    pub rhythm_loss: f64,
+    pub harmony_loss: f64,
+    pub replicates: usize,
+}
+
+/// `DIR` or `DIR/comparison.json` → the file.
+fn comparison_file(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join("comparison.json")
+    } else {
+        p.to_path_buf()
+    }
+}
+
+/// The eval pieces of a dataset, from its `split.json` (empty when it cannot be read).
+fn eval_pieces(dataset: &Path) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Entry {
+        piece: String,
+        split: String,
+    }
+    let Ok(bytes) = std::fs::read(dataset.join("split.json")) else { return Vec::new() };
+    let Ok(entries) = serde_json::from_slice::<Vec<Entry>>(&bytes) else { return Vec::new() };
+    let set: BTreeSet<String> = entries.into_iter().filter(|e| e.split == "eval").map(|e| e.piece).collect();
+    set.into_iter().collect()
+}
+
+/// The settings two folds of one experiment share, as `name=value` lines.
+fn experiment(r: &ComparisonReport) -> Vec<(&'static str, String)> {
+    let o = &r.options;
+    vec![
+        ("config", r.config.clone()),
+        ("layers", format!("{:?}", r.layers)),
+        ("init", o.init.as_ref().map_or("none (from scratch)".into(), |p| p.display().to_string())),
+        ("steps", o.steps.to_string()),
+        ("hparams", o.hparams.clone()),
+        ("rhythm_loss", o.rhythm_loss.to_string()),
+        ("harmony_loss", o.harmony_loss.to_string()),
+        ("rhythm_cost", format!("{:?}", o.rhythm_cost)),
+        ("samples", o.samples.to_string()),
+        ("num_steps", o.num_steps.to_string()),
+        ("temperature", o.temperature.to_string()),
+        ("sample_seed", o.sample_seed.to_string()),
+        ("note_events", format!("{:?}", o.note_events)),
+    ]
+}
+
+/// Reads the comparisons and pools them. `replicates` bootstrap draws (the comparisons use
+/// [`stats::BOOTSTRAP_REPLICATES`]).
+pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparison> {
+    if comparisons.len() < 2 {
+        bail!("pooling needs the comparisons of two folds or more (got {})", comparisons.len());
+    }
+    let mut reports: Vec<(PathBuf, ComparisonReport)> = Vec::new();
+    for c in comparisons {
+        let file = comparison_file(c);
+        let bytes = std::fs::read(&file).ctx(|| format!("cannot read {}", file.display()))?;
+        let r: ComparisonReport = serde_json::from_slice(&bytes)
+            .ctx(|| format!("{} is not a comparison.json of this Cadenza", file.display()))?;
+        if let Some((first_file, first)) = reports.first() {
+            for ((name, a), (_, b)) in experiment(first).into_iter().zip(experiment(&r)) {
+                if a != b {
+                    bail!(
+                        "{} is another experiment than {}: {name} is {b} there and {a} here; pool only folds of one recipe",
+                        file.display(),
+                        first_file.display()
+                    );
+                }
+            }
+        }
+        if let Some((same, _)) = reports.iter().find(|(_, o)| o.dataset_fingerprint == r.dataset_fingerprint) {
+            bail!(
+                "{} and {} are the same data (dataset fingerprint {}): a fold counted twice",
+                same.display(),
+                file.display(),
+                &r.dataset_fingerprint[..r.dataset_fingerprint.len().min(12)]
+            );
+        }
+        reports.push((file, r));
+    }
+    let mut held_out: Vec<(String, &Path)> = Vec::new();
+    let mut folds = Vec::new();
+    for (file, r) in &reports {
+        let pieces = eval_pieces(&r.options.dataset);
+        for p in &pieces {
+            if let Some((_, other)) = held_out.iter().find(|(q, _)| q == p) {
+                bail!(
+                    "{} and {} both hold out {p}: folds must not share an eval piece",
+                    other.display(),
+                    file.display()
+                );
+            }
+        }
+        held_out.extend(pieces.iter().map(|p| (p.clone(), file.as_path())));
+        folds.push(FoldSummary {
+            comparison: file.clone(),
+            dataset: r.options.dataset.clone(),
+            dataset_fingerprint: r.dataset_fingerprint.clone(),
+            eval_pieces: pieces,
+            reference_sequences: r.reference.sequences,
+            seeds: r.original.runs.len(),
+            samples: r.options.samples,
+            eval_nll_relative_cost: r.eval_nll_relative_cost,
+            verdicts: r.verdicts.clone(),
+        });
+    }
+
+    // The metrics every fold has, in the first fold's table order.
+    let per_fold: Vec<Vec<(String, stats::Goal)>> =
+        reports.iter().map(|(_, r)| verdict_metrics(&r.reference.metrics)).collect();
+    let mut verdicts = Vec::new();
+    for (metric, _) in &per_fold[0] {
+        let goals: Option<Vec<stats::Goal>> =
+            per_fold.iter().map(|ms| ms.iter().find(|(m, _)| m == metric).map(|(_, g)| *g)).collect();
+        let Some(goals) = goals else { continue };
+        let values: Vec<_> =
+            reports.iter().map(|(_, r)| (r.original.values(metric), r.modified.values(metric))).collect();
+        let fold_values: Vec<FoldValues> =
+            values.iter().zip(&goals).map(|((o, m), g)| FoldValues { goal: *g, original: o, modified: m }).collect();
+        let Some(pooled) = stats::compare_metric_folds(metric, &fold_values, replicates, stats::BOOTSTRAP_SEED) else {
+            continue;
+        };
+        let own: Vec<Verdict> =
+            folds.iter().filter_map(|f| f.verdicts.iter().find(|v| &v.metric == metric).map(|v| v.verdict)).collect();
+        verdicts.push(PooledVerdict {
+            pooled,
+            folds_better: own.iter().filter(|v| **v == Verdict::Better).count(),
+            folds_worse: own.iter().filter(|v| **v == Verdict::Worse).count(),
+            folds: own.len(),
+        });
+    }
+    let eval_nll_relative_cost = verdicts.iter().find(|v| v.pooled.metric == "eval_nll").map(|v| {
+        let (d, o) = (&v.pooled.difference, v.pooled.original);
+        Interval { estimate: d.estimate / o, lo: d.lo / o, hi: d.hi / o }
+    });
+    let first = &reports[0].1;
+    Ok(PooledComparison {
+        folds,
+        verdicts,
+        eval_nll_relative_cost,
+        rhythm_loss: first.options.rhythm_loss,
+        harmony_loss: first.options.harmony_loss,
+        replicates,
+    })
+}
+
+/// The pooled verdict table for the terminal (and `pooled.txt`).
+pub fn pooled_table(p: &PooledComparison) -> String {
+    let f = crate::report::num;
+    let ci = |i: &Interval| format!("{:+.4} [{:+.4}, {:+.4}]", i.estimate, i.lo, i.hi);
+    let mut s = String::new();
+    for (i, fold) in p.folds.iter().enumerate() {
+        s.push_str(&format!(
+            "fold {}: {} ({} eval sequences; {} seed(s) x {} samples; eval NLL cost {:+.2} %)\n",
+            i + 1,
+            if fold.eval_pieces.is_empty() { fold.dataset.display().to_string() } else { fold.eval_pieces.join(", ") },
+            fold.reference_sequences,
+            fold.seeds,
+            fold.samples,
+            100.0 * fold.eval_nll_relative_cost
+        ));
+    }
+    s.push_str(&format!(
+        "\n{:<22} {:>9} {:>9} {:>9}  {:<34} {:<20} {}\n",
+        "", "original", "modified", "reference", "modified - original [95% CI]", "verdict", "folds better/worse"
+    ));
+    for v in &p.verdicts {
+        let reference = match v.pooled.goal {
+            stats::Goal::Toward(r) => Some(r),
+            _ => None,
+        };
+        s.push_str(&format!(
+            "{:<22} {:>9} {:>9} {:>9}  {:<34} {:<20} {}/{} of {}\n",
+            v.pooled.metric,
+            f(Some(v.pooled.original)),
+            f(Some(v.pooled.modified)),
+            f(reference),
+            ci(&v.pooled.difference),
+            v.pooled.verdict.label(),
+            v.folds_better,
+            v.folds_worse,
+            v.folds
+        ));
+    }
+    s.push_str(&format!(
+        "{} folds, intervals over folds x seeds x samples ({} replicates); reference = each fold's own eval pieces (mean shown)\n",
+        p.folds.len(),
+        p.replicates
+    ));
+    if let Some(c) = &p.eval_nll_relative_cost {
+        s.push_str(&format!(
+            "eval NLL cost of the modified model {:+.2} % [{:+.2} %, {:+.2} %]\n",
+            100.0 * c.estimate,
+            100.0 * c.lo,
+            100.0 * c.hi
+        ));
+    }
+    s
+}
+
+/// Pools and writes `out/pooled.json` and `out/pooled.txt`.
+pub fn pool_to(comparisons: &[PathBuf], out: &Path) -> Result<PooledComparison> {
+    let p = pool(comparisons, stats::BOOTSTRAP_REPLICATES)?;
+    std::fs::create_dir_all(out).ctx(|| format!("cannot create {}", out.display()))?;
+    let json = serde_json::to_vec_pretty(&p).expect("serialisable");
+    let path = out.join("pooled.json");
+    cadenza_render::write_atomic(&path, &json).ctx(|| format!("cannot write {}", path.display()))?;
+    let path = out.join("pooled.txt");
+    cadenza_render::write_atomic(&path, pooled_table(&p).as_bytes())
+        .ctx(|| format!("cannot write {}", path.display()))?;
+    Ok(p)
+}

@@ -52,4 +52,4 @@ esac
 mkdir -p "fuzz/corpus/$target"
 cd fuzz
 # -rss_limit_mb: an allocation over 1 GB is a finding; -timeout: an input over 1 s is a hang.
-cargo +nightly fuzz run "$target" "corpus/$target" "$seeds" -- -runs="$runs" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=1 -max_len="$max_len" -print_final_stats=1
+cargo +nightly fuzz run ${SANITIZER:+--sanitizer "$SANITIZER"} "$target" "corpus/$target" "$seeds" -- -runs="$runs" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=1 -max_len="$max_len" -print_final_stats=1

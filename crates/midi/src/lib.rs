@@ -66,14 +66,76 @@ struct Instrument {
     cc_list: usize,
 }
 
+/// Whether midly would read a header chunk whose SMPTE frame-rate byte is 0x80. The chunks are
+/// walked as midly walks them (id, big-endian length, a short last chunk taking the rest; an
+/// RMID file's RIFF `data` chunk first), so bytes inside a track that merely spell `MThd` are
+/// not taken for a header: an earlier byte scan refused such valid files (fuzzing found one
+/// that Cadenza itself had written).
+fn overflowing_smpte_header(bytes: &[u8]) -> bool {
+    let mut rest = if bytes.starts_with(b"RIFF") {
+        match rmid_data(bytes) {
+            Some(d) => d,
+            None => return false,
+        }
+    } else {
+        bytes
+    };
+    while rest.len() >= 8 {
+        let id = &rest[..4];
+        let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+        rest = &rest[8..];
+        let data = if len <= rest.len() {
+            let (d, r) = rest.split_at(len);
+            rest = r;
+            d
+        } else {
+            std::mem::take(&mut rest)
+        };
+        if id == b"MThd" && data.get(4) == Some(&0x80) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The SMF inside an RMID file as midly unwraps it: the RIFF chunk's `RMID` form, then its
+/// first `data` chunk (little-endian lengths, odd chunks padded).
+fn rmid_data(bytes: &[u8]) -> Option<&[u8]> {
+    fn chunks(mut rest: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+        std::iter::from_fn(move || {
+            if rest.len() < 8 {
+                return None;
+            }
+            let id = &rest[..4];
+            let len = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+            rest = &rest[8..];
+            let data = if len <= rest.len() {
+                let (d, r) = rest.split_at(len);
+                rest = r;
+                d
+            } else {
+                std::mem::take(&mut rest)
+            };
+            if len % 2 == 1 && !rest.is_empty() {
+                rest = &rest[1..];
+            }
+            Some((id, data))
+        })
+    }
+    let (id, riff) = chunks(bytes).next()?;
+    if id != b"RIFF" || riff.get(..4) != Some(b"RMID") {
+        return None;
+    }
+    chunks(&riff[4..]).find(|(id, _)| *id == b"data").map(|(_, d)| d)
+}
+
 pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {
     let file = name.to_string();
     // midly negates the SMPTE frame-rate byte as an i8, which overflows (a panic in builds
     // with overflow checks) for 0x80; no real file has it (fuzzing found it, in the first
     // header and in a second `MThd` chunk among the tracks, which midly also reads), so refuse
     // it in any header chunk here.
-    let bad_header = bytes.windows(4).enumerate().any(|(at, w)| w == b"MThd" && bytes.get(at + 12) == Some(&0x80));
-    if bad_header {
+    if overflowing_smpte_header(bytes) {
         return Err(MidiError::Parse { file, msg: "invalid SMPTE timing in a header (frame-rate byte 0x80)".into() });
     }
     // And a net for anything else the parser might panic on: an error, never a crash.

@@ -212,7 +212,16 @@ pub fn pooled_table(p: &PooledComparison) -> String {
         s.push_str(&format!(
             "fold {}: {} ({} eval sequences; {} seed(s) x {} samples; eval NLL cost {:+.2} %)\n",
             i + 1,
-            if fold.eval_pieces.is_empty() { fold.dataset.display().to_string() } else { fold.eval_pieces.join(", ") },
+            if fold.eval_pieces.is_empty() {
+                fold.dataset.display().to_string()
+            } else {
+                // Piece ids are paths; their last part names the piece.
+                fold.eval_pieces
+                    .iter()
+                    .map(|p| Path::new(p).file_name().map_or(p.clone(), |n| n.to_string_lossy().into_owned()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
             fold.reference_sequences,
             fold.seeds,
             fold.samples,

@@ -13,21 +13,29 @@ max_len=${MAX_LEN:-262144}
 shared=$(cd ../shared && pwd)
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
+# Tiny models trained from scratch (2x4 and 1x8 units) for seeds smaller than MAX_LEN: leaves
+# their model folders in $seeds/tiny_4x4/ and $seeds/tiny_8/.
+tiny_models() {
+  cargo build --release -q --bin cadenza
+  ./target/release/cadenza dataset "$shared/data/asap/Bach/Fugue" --out "$seeds/ds" --transpose 0 --stretch 1 \
+    --group-by folder --max-events 64 >/dev/null 2>&1
+  for layers in 4,4 8; do
+    ./target/release/cadenza train --dataset "$seeds/ds" --run-dir "$seeds/run" --layers "$layers" --steps 2 \
+      --batch-size 2 --eval-every 2 >/dev/null 2>&1
+    mv "$seeds/run/best" "$seeds/tiny_${layers/,/x}"; rm -rf "$seeds/run"
+  done
+  rm -rf "$seeds/ds"
+}
 case "$target" in
   mag_bundle)
     cp "$shared"/fixtures/magenta/bundles/*.mag "$seeds"/
     # The fixtures are larger than MAX_LEN (a cut bundle is refused at once), so add whole
-    # template-free bundles of tiny models trained from scratch (2x4 and 1x8 units).
-    cargo build --release -q --bin cadenza
-    ./target/release/cadenza dataset "$shared/data/asap/Bach/Fugue" --out "$seeds/ds" --transpose 0 --stretch 1 \
-      --group-by folder --max-events 64 >/dev/null 2>&1
-    for layers in 4,4 8; do
-      ./target/release/cadenza train --dataset "$seeds/ds" --run-dir "$seeds/run" --layers "$layers" --steps 2 \
-        --batch-size 2 --eval-every 2 >/dev/null 2>&1
-      ./target/release/cadenza export "$seeds/run/best" --out "$seeds/tiny_${layers/,/x}.mag" >/dev/null 2>&1
-      rm -rf "$seeds/run"
+    # template-free bundles of tiny models.
+    tiny_models
+    for m in "$seeds"/tiny_*/; do
+      ./target/release/cadenza export "$m" --out "${m%/}.mag" >/dev/null 2>&1
     done
-    rm -rf "$seeds/ds" ;;
+    rm -rf "$seeds"/tiny_*/ ;;
   checkpoint)
     # The fixture bundles' V1 checkpoints (checkpoint_file[0]), as Cadenza model folders hold them,
     # and, since those are larger than MAX_LEN (a cut checkpoint loses its index and is refused at
@@ -37,14 +45,9 @@ case "$target" in
       ./target/release/cadenza import "$b" --out "$seeds/m" >/dev/null 2>&1
       cp "$seeds/m/weights.ckpt" "$seeds/$(basename "$b" .mag).ckpt"; rm -rf "$seeds/m"
     done
-    ./target/release/cadenza dataset "$shared/data/asap/Bach/Fugue" --out "$seeds/ds" --transpose 0 --stretch 1 \
-      --group-by folder --max-events 64 >/dev/null 2>&1
-    for layers in 4,4 8; do
-      ./target/release/cadenza train --dataset "$seeds/ds" --run-dir "$seeds/run" --layers "$layers" --steps 2 \
-        --batch-size 2 --eval-every 2 >/dev/null 2>&1
-      cp "$seeds/run/best/weights.ckpt" "$seeds/tiny_${layers/,/x}.ckpt"; rm -rf "$seeds/run"
-    done
-    rm -rf "$seeds/ds" ;;
+    tiny_models
+    for m in "$seeds"/tiny_*/; do cp "$m/weights.ckpt" "${m%/}.ckpt"; done
+    rm -rf "$seeds"/tiny_*/ ;;
   tfrecord)
     # Magenta SequenceExample TFRecords of two small ASAP folders, as `cadenza dataset --tfrecord` writes them.
     cargo build --release -q --bin cadenza

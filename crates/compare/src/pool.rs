@@ -73,13 +73,8 @@ fn comparison_file(p: &Path) -> PathBuf {
 
 /// The eval pieces of a dataset, from its `split.json` (empty when it cannot be read).
 fn eval_pieces(dataset: &Path) -> Vec<String> {
-    #[derive(Deserialize)]
-    struct Entry {
-        piece: String,
-        split: String,
-    }
     let Ok(bytes) = std::fs::read(dataset.join("split.json")) else { return Vec::new() };
-    let Ok(entries) = serde_json::from_slice::<Vec<Entry>>(&bytes) else { return Vec::new() };
+    let Ok(entries) = serde_json::from_slice::<Vec<cadenza_dataset::SplitFile>>(&bytes) else { return Vec::new() };
     let set: BTreeSet<String> = entries.into_iter().filter(|e| e.split == "eval").map(|e| e.piece).collect();
     set.into_iter().collect()
 }
@@ -206,7 +201,7 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
 /// The pooled verdict table for the terminal (and `pooled.txt`).
 pub fn pooled_table(p: &PooledComparison) -> String {
     let f = crate::report::num;
-    let ci = |i: &Interval| format!("{:+.4} [{:+.4}, {:+.4}]", i.estimate, i.lo, i.hi);
+    let ci = crate::table::ci;
     let mut s = String::new();
     for (i, fold) in p.folds.iter().enumerate() {
         s.push_str(&format!(

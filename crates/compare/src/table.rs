@@ -2,10 +2,14 @@
 
 use crate::ComparisonReport;
 
+/// An interval as the terminal tables print it: `+0.0123 [-0.0040, +0.0290]`.
+pub(crate) fn ci(i: &crate::stats::Interval) -> String {
+    format!("{:+.4} [{:+.4}, {:+.4}]", i.estimate, i.lo, i.hi)
+}
+
 /// A plain-text summary of a comparison for the terminal: the verdict table.
 pub fn summary_table(r: &ComparisonReport) -> String {
     let f = crate::report::num;
-    let ci = |i: &crate::stats::Interval| format!("{:+.4} [{:+.4}, {:+.4}]", i.estimate, i.lo, i.hi);
     let mut s = format!(
         "{:<22} {:>9} {:>9} {:>9} {:>9}  {:<34} {}\n",
         "", "base", "original", "modified", "reference", "modified - original [95% CI]", "verdict"

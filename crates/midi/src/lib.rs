@@ -72,7 +72,7 @@ struct Instrument {
 /// not taken for a header: an earlier byte scan refused such valid files (fuzzing found one
 /// that Cadenza itself had written).
 fn overflowing_smpte_header(bytes: &[u8]) -> bool {
-    let mut rest = if bytes.starts_with(b"RIFF") {
+    let smf = if bytes.starts_with(b"RIFF") {
         match rmid_data(bytes) {
             Some(d) => d,
             None => return false,
@@ -80,9 +80,30 @@ fn overflowing_smpte_header(bytes: &[u8]) -> bool {
     } else {
         bytes
     };
-    while rest.len() >= 8 {
+    chunks(smf, Chunks::Smf).any(|(id, data)| id == b"MThd" && data.get(4) == Some(&0x80))
+}
+
+/// How a file's chunks are laid out: SMF lengths are big-endian; RIFF's are little-endian and
+/// odd-sized chunks are padded to an even length.
+#[derive(Clone, Copy, PartialEq)]
+enum Chunks {
+    Smf,
+    Riff,
+}
+
+/// `(id, data)` of each chunk, as midly walks them: a chunk longer than what is left takes the
+/// rest, and the walk ends when fewer than 8 bytes (an id and a length) remain.
+fn chunks(mut rest: &[u8], layout: Chunks) -> impl Iterator<Item = (&[u8], &[u8])> {
+    std::iter::from_fn(move || {
+        if rest.len() < 8 {
+            return None;
+        }
         let id = &rest[..4];
-        let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+        let len_bytes = [rest[4], rest[5], rest[6], rest[7]];
+        let len = match layout {
+            Chunks::Smf => u32::from_be_bytes(len_bytes),
+            Chunks::Riff => u32::from_le_bytes(len_bytes),
+        } as usize;
         rest = &rest[8..];
         let data = if len <= rest.len() {
             let (d, r) = rest.split_at(len);
@@ -91,42 +112,21 @@ fn overflowing_smpte_header(bytes: &[u8]) -> bool {
         } else {
             std::mem::take(&mut rest)
         };
-        if id == b"MThd" && data.get(4) == Some(&0x80) {
-            return true;
+        if layout == Chunks::Riff && len % 2 == 1 && !rest.is_empty() {
+            rest = &rest[1..];
         }
-    }
-    false
+        Some((id, data))
+    })
 }
 
 /// The SMF inside an RMID file as midly unwraps it: the RIFF chunk's `RMID` form, then its
-/// first `data` chunk (little-endian lengths, odd chunks padded).
+/// first `data` chunk.
 fn rmid_data(bytes: &[u8]) -> Option<&[u8]> {
-    fn chunks(mut rest: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-        std::iter::from_fn(move || {
-            if rest.len() < 8 {
-                return None;
-            }
-            let id = &rest[..4];
-            let len = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
-            rest = &rest[8..];
-            let data = if len <= rest.len() {
-                let (d, r) = rest.split_at(len);
-                rest = r;
-                d
-            } else {
-                std::mem::take(&mut rest)
-            };
-            if len % 2 == 1 && !rest.is_empty() {
-                rest = &rest[1..];
-            }
-            Some((id, data))
-        })
-    }
-    let (id, riff) = chunks(bytes).next()?;
+    let (id, riff) = chunks(bytes, Chunks::Riff).next()?;
     if id != b"RIFF" || riff.get(..4) != Some(b"RMID") {
         return None;
     }
-    chunks(&riff[4..]).find(|(id, _)| *id == b"data").map(|(_, d)| d)
+    chunks(&riff[4..], Chunks::Riff).find(|(id, _)| *id == b"data").map(|(_, d)| d)
 }
 
 pub fn read_bytes(bytes: &[u8], name: &str) -> Result<NoteSequence, MidiError> {

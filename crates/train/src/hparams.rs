@@ -34,28 +34,26 @@ impl Schedule {
 
     /// `--lr-decay rate=0.5,steps=2500`: the learning rate times `rate` every `steps` steps.
     pub fn parse_exponential(s: &str) -> Result<Schedule, String> {
+        const WHAT: &str = "exponential decay";
         let kv = parse_kv(s)?;
         if let Some((k, _)) = kv.iter().find(|(k, _)| k != "rate" && k != "steps") {
-            return Err(format!("exponential decay takes rate=R,steps=N, not {k}"));
+            return Err(format!("{WHAT} takes rate=R,steps=N, not {k}"));
         }
-        let (decay_rate, decay_steps) =
-            (kv_value::<f64>(&kv, "exponential decay", "rate")?, kv_value::<u64>(&kv, "exponential decay", "steps")?);
+        let (decay_rate, decay_steps) = (kv_value::<f64>(&kv, WHAT, "rate")?, kv_value::<u64>(&kv, WHAT, "steps")?);
         if !(decay_rate > 0.0 && decay_steps > 0) {
-            return Err("exponential decay needs rate > 0 and steps > 0".into());
+            return Err(format!("{WHAT} needs rate > 0 and steps > 0"));
         }
         Ok(Schedule::Exponential { decay_rate, decay_steps })
     }
 
     /// `--clr lower=0.00025,upper=0.001,step_size=470`.
     pub fn parse_clr(s: &str) -> Result<Schedule, String> {
+        const WHAT: &str = "the cyclical learning rate";
         let kv = parse_kv(s)?;
-        let (lower, upper) = (
-            kv_value::<f64>(&kv, "the cyclical learning rate", "lower")?,
-            kv_value::<f64>(&kv, "the cyclical learning rate", "upper")?,
-        );
-        let step_size = kv_value::<u64>(&kv, "the cyclical learning rate", "step_size")?;
+        let (lower, upper) = (kv_value::<f64>(&kv, WHAT, "lower")?, kv_value::<f64>(&kv, WHAT, "upper")?);
+        let step_size = kv_value::<u64>(&kv, WHAT, "step_size")?;
         if !(lower > 0.0 && upper >= lower && step_size > 0) {
-            return Err("the cyclical learning rate needs 0 < lower ≤ upper and step_size > 0".into());
+            return Err(format!("{WHAT} needs 0 < lower ≤ upper and step_size > 0"));
         }
         Ok(Schedule::Cyclical { lower, upper, step_size })
     }
@@ -103,7 +101,7 @@ impl Default for HParams {
     }
 }
 
-/// The value of `key` in `kv` parsed as a `T`; the errors name `flag`.
+/// The value of `key` in `kv` parsed as a `T`; the errors name `what` is being parsed.
 fn kv_value<T: std::str::FromStr>(kv: &[(String, String)], what: &str, key: &str) -> Result<T, String>
 where
     T::Err: std::fmt::Display,

@@ -198,6 +198,10 @@ struct TrainArgs {
     /// interval-tension cost of the next note; the seed project used 0.25).
     #[arg(long)]
     harmony_loss: Option<f64>,
+    /// Which harmony loss --harmony-loss weighs: tension (expected out-of-key and interval-tension
+    /// cost, the first design) or key (log loss of the next note's key membership: strictly proper).
+    #[arg(long, value_parser = ["tension", "key"])]
+    harmony_cost: Option<String>,
     /// Triangular cyclical learning rate: lower=0.00025,upper=0.001,step_size=470.
     #[arg(long)]
     clr: Option<String>,
@@ -712,6 +716,7 @@ fn train(a: TrainArgs) -> Result<()> {
         rhythm_loss: a.rhythm_loss,
         harmony_loss: a.harmony_loss,
         rhythm_cost: a.rhythm_cost.as_deref().and_then(cadenza_train::RhythmCost::parse),
+        harmony_cost: a.harmony_cost.as_deref().and_then(cadenza_train::HarmonyCost::parse),
         ..Default::default()
     };
     let overrides =

@@ -73,6 +73,7 @@ pub struct DemoOptions {
     pub rhythm_loss: f64,
     pub harmony_loss: f64,
     pub rhythm_cost: cadenza_train::RhythmCost,
+    pub harmony_cost: cadenza_train::HarmonyCost,
     /// Training seeds per model.
     pub seeds: usize,
     /// Samples per trained model.
@@ -103,6 +104,7 @@ impl Default for DemoOptions {
             rhythm_loss: c.rhythm_loss,
             harmony_loss: c.harmony_loss,
             rhythm_cost: c.rhythm_cost,
+            harmony_cost: c.harmony_cost,
             seeds: c.seeds,
             samples: c.samples,
             num_steps: c.num_steps,
@@ -308,6 +310,7 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
         rhythm_loss: a.rhythm_loss,
         harmony_loss: a.harmony_loss,
         rhythm_cost: a.rhythm_cost,
+        harmony_cost: a.harmony_cost,
         eval_every: (a.steps / 6).max(1),
         eval_examples: Some(a.eval_examples),
         seed: a.seed,

@@ -38,7 +38,7 @@ use cadenza_evaluate::{
 use cadenza_generate::{GenerateOptions, NoteEvents};
 use cadenza_model::Weights;
 use cadenza_render::{AudioOptions, RollOptions, ScoreOptions};
-use cadenza_train::{evaluate_report, EvalReport, PerformanceRnn, RhythmCost, TrainOptions};
+use cadenza_train::{evaluate_report, EvalReport, HarmonyCost, PerformanceRnn, RhythmCost, TrainOptions};
 use serde::{Deserialize, Serialize};
 use stats::{compare_metric, Goal, MetricVerdict};
 use std::collections::BTreeMap;
@@ -67,6 +67,9 @@ pub struct CompareOptions {
     /// Which rhythm loss the modified model's `rhythm_loss` weighs.
     #[serde(default)]
     pub rhythm_cost: RhythmCost,
+    /// Which harmony loss the modified model's `harmony_loss` weighs.
+    #[serde(default)]
+    pub harmony_cost: HarmonyCost,
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples (all when `None`).
     pub eval_examples: Option<usize>,
@@ -113,6 +116,7 @@ impl Default for CompareOptions {
             rhythm_loss: 0.5,
             harmony_loss: 0.25,
             rhythm_cost: RhythmCost::Emd,
+            harmony_cost: HarmonyCost::Tension,
             eval_every: 100,
             eval_examples: None,
             seed: 0,
@@ -294,6 +298,10 @@ fn train_variant(
     if let Some(c) = rhythm_cost {
         variant["rhythm_cost"] = c.name().into();
     }
+    let harmony_cost = (harmony > 0.0 && o.harmony_cost != HarmonyCost::Tension).then_some(o.harmony_cost);
+    if let Some(c) = harmony_cost {
+        variant["harmony_cost"] = c.name().into();
+    }
     let variant_path = seed_folder(o, name, seed).join("variant.json");
     if let Some(old) =
         std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
@@ -319,6 +327,7 @@ fn train_variant(
             rhythm_loss: Some(rhythm),
             harmony_loss: Some(harmony),
             rhythm_cost,
+            harmony_cost,
             ..Default::default()
         });
     let topts = TrainOptions {
@@ -344,9 +353,10 @@ fn train_variant(
     cadenza_render::write_atomic(&variant_path, &variant_json)
         .ctx(|| format!("cannot write {}", variant_path.display()))?;
     eprintln!(
-        "{name} seed {seed}: training {} steps (rhythm loss {rhythm}{}, harmony loss {harmony}){}",
+        "{name} seed {seed}: training {} steps (rhythm loss {rhythm}{}, harmony loss {harmony}{}){}",
         o.steps,
         rhythm_cost.map_or(String::new(), |c| format!(" {}", c.name())),
+        harmony_cost.map_or(String::new(), |c| format!(" {}", c.name())),
         if resume { ", resuming" } else { "" }
     );
     let info = cadenza_train::train(&topts).ctx(|| format!("training the {name} model in {}", run_dir.display()))?;

@@ -59,6 +59,10 @@ pub struct PooledComparison {
     pub eval_nll_relative_cost: Option<Interval>,
     pub rhythm_loss: f64,
     pub harmony_loss: f64,
+    #[serde(default)]
+    pub rhythm_cost: cadenza_train::RhythmCost,
+    #[serde(default)]
+    pub harmony_cost: cadenza_train::HarmonyCost,
     pub replicates: usize,
 }
 
@@ -91,6 +95,7 @@ fn experiment(r: &ComparisonReport) -> Vec<(&'static str, String)> {
         ("rhythm_loss", o.rhythm_loss.to_string()),
         ("harmony_loss", o.harmony_loss.to_string()),
         ("rhythm_cost", format!("{:?}", o.rhythm_cost)),
+        ("harmony_cost", format!("{:?}", o.harmony_cost)),
         ("samples", o.samples.to_string()),
         ("num_steps", o.num_steps.to_string()),
         ("temperature", o.temperature.to_string()),
@@ -194,6 +199,8 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
         eval_nll_relative_cost,
         rhythm_loss: first.options.rhythm_loss,
         harmony_loss: first.options.harmony_loss,
+        rhythm_cost: first.options.rhythm_cost,
+        harmony_cost: first.options.harmony_cost,
         replicates,
     })
 }

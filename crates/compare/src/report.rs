@@ -71,7 +71,7 @@ pub fn html(r: &ComparisonReport, dir: &Path) -> Result<String> {
     let seeds = a.runs.len();
     let _ = writeln!(
         h,
-        "<h1>Does the modified Performance RNN make better classical music?</h1>\n<p>Both models: <code>{}</code> {:?}, initialised from <code>{}</code>, fine-tuned on <code>{}</code> (fingerprint {}) for {} steps{}, with {} training seed{} each (seeds {}…; seed k gives both the same initial weights, data order and dropout). The modified model adds the rhythm loss ({}) × {} and the harmony loss × {}. Every model generated {} samples of {} s from seeds {}…{} at temperature {}{}. The reference is the eval split ({} sequences of pieces neither model trained on).</p>",
+        "<h1>Does the modified Performance RNN make better classical music?</h1>\n<p>Both models: <code>{}</code> {:?}, initialised from <code>{}</code>, fine-tuned on <code>{}</code> (fingerprint {}) for {} steps{}, with {} training seed{} each (seeds {}…; seed k gives both the same initial weights, data order and dropout). The modified model adds the rhythm loss ({}) × {} and the harmony loss ({}) × {}. Every model generated {} samples of {} s from seeds {}…{} at temperature {}{}. The reference is the eval split ({} sequences of pieces neither model trained on).</p>",
         esc(&r.config),
         r.layers,
         esc(&r.options.init.as_ref().map_or("scratch".into(), |p| p.display().to_string())),
@@ -84,6 +84,7 @@ pub fn html(r: &ComparisonReport, dir: &Path) -> Result<String> {
         r.options.seed,
         r.options.rhythm_cost.name(),
         r.modified.rhythm_loss,
+        r.options.harmony_cost.name(),
         r.modified.harmony_loss,
         r.options.samples,
         r.options.num_steps as f64 / 100.0,

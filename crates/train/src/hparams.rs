@@ -1,7 +1,7 @@
 //! Training hyper-parameters: one typed struct, saved beside every checkpoint, changeable on
 //! resume (the change is logged), with Magenta's `--hparams "k=v,…"` syntax for overrides.
 
-use crate::losses::RhythmCost;
+use crate::losses::{HarmonyCost, RhythmCost};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +81,9 @@ pub struct HParams {
     /// Which rhythm loss `rhythm_loss` weighs (`emd` or `rps`; see [`crate::losses`]).
     #[serde(default)]
     pub rhythm_cost: RhythmCost,
+    /// Which harmony loss `harmony_loss` weighs (`tension` or `key`; see [`crate::losses`]).
+    #[serde(default)]
+    pub harmony_cost: HarmonyCost,
 }
 
 impl Default for HParams {
@@ -97,6 +100,7 @@ impl Default for HParams {
             rhythm_loss: 0.0,
             harmony_loss: 0.0,
             rhythm_cost: RhythmCost::Emd,
+            harmony_cost: HarmonyCost::Tension,
         }
     }
 }
@@ -151,6 +155,7 @@ pub struct HParamsOverrides {
     pub rhythm_loss: Option<f64>,
     pub harmony_loss: Option<f64>,
     pub rhythm_cost: Option<RhythmCost>,
+    pub harmony_cost: Option<HarmonyCost>,
     /// Magenta's `rnn_layer_sizes`: it shapes the model, which only a run from scratch may
     /// choose, so it is returned by [`Self::apply`] rather than set.
     pub rnn_layer_sizes: Option<Vec<usize>>,
@@ -170,7 +175,8 @@ macro_rules! hparam_fields {
             schedule,
             rhythm_loss,
             harmony_loss,
-            rhythm_cost
+            rhythm_cost,
+            harmony_cost
         )
     };
 }
@@ -192,11 +198,12 @@ impl HParamsOverrides {
                 "rhythm_loss" => o.rhythm_loss = Some(num(&v)?),
                 "harmony_loss" => o.harmony_loss = Some(num(&v)?),
                 "rhythm_cost" => o.rhythm_cost = Some(RhythmCost::parse(&v).ok_or_else(|| format!("hparam rhythm_cost={v}: known costs are emd and rps"))?),
+                "harmony_cost" => o.harmony_cost = Some(HarmonyCost::parse(&v).ok_or_else(|| format!("hparam harmony_cost={v}: known costs are tension and key"))?),
                 "rnn_layer_sizes" => {
                     let inner = v.trim().trim_start_matches('[').trim_end_matches(']');
                     o.rnn_layer_sizes = Some(inner.split(',').map(|x| x.trim().parse::<usize>().map_err(|e| format!("rnn_layer_sizes: {e}"))).collect::<Result<Vec<_>, _>>()?);
                 }
-                other => return Err(format!("unknown hparam '{other}' (known: batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, rhythm_loss, harmony_loss, rhythm_cost, rnn_layer_sizes)")),
+                other => return Err(format!("unknown hparam '{other}' (known: batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, rhythm_loss, harmony_loss, rhythm_cost, harmony_cost, rnn_layer_sizes)")),
             }
         }
         Ok(o)
@@ -366,6 +373,11 @@ mod tests {
                 RhythmCost::Rps
             } else {
                 RhythmCost::Emd
+            }),
+            harmony_cost: Some(if HParams::default().harmony_cost == HarmonyCost::Tension {
+                HarmonyCost::Key
+            } else {
+                HarmonyCost::Tension
             }),
             rnn_layer_sizes: Some(vec![7]),
         };

@@ -30,7 +30,7 @@ pub mod train;
 
 pub use device::{DeviceChoice, Selected};
 pub use hparams::{EarlyStop, HParams, HParamsOverrides, Schedule, StopMode};
-pub use losses::{MusicalWeights, RhythmCost, ShiftError};
+pub use losses::{HarmonyCost, MusicalWeights, RhythmCost, ShiftError};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
 pub use train::{

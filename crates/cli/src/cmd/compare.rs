@@ -37,6 +37,9 @@ pub struct CompareArgs {
     /// Which rhythm loss: "emd" (expected shift distance, the first design) or "rps" (ranked probability score, strictly proper)
     #[arg(long, default_value = CompareOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps"])]
     pub rhythm_cost: String,
+    /// Which harmony loss: "tension" (expected out-of-key and interval-tension cost, the first design) or "key" (log loss of the next note's key membership, strictly proper)
+    #[arg(long, default_value = CompareOptions::default().harmony_cost.name(), value_parser = ["tension", "key"])]
+    pub harmony_cost: String,
     #[arg(long, default_value_t = CompareOptions::default().eval_every)]
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples.
@@ -92,6 +95,7 @@ impl CompareArgs {
             rhythm_loss: self.rhythm_loss,
             harmony_loss: self.harmony_loss,
             rhythm_cost: cadenza_train::RhythmCost::parse(&self.rhythm_cost).unwrap_or_default(),
+            harmony_cost: cadenza_train::HarmonyCost::parse(&self.harmony_cost).unwrap_or_default(),
             eval_every: self.eval_every,
             eval_examples: self.eval_examples,
             seed: self.seed,
@@ -149,6 +153,9 @@ pub struct DemoArgs {
     /// Which rhythm loss: "emd" (expected shift distance) or "rps" (ranked probability score)
     #[arg(long, default_value = DemoOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps"])]
     pub rhythm_cost: String,
+    /// Which harmony loss: "tension" (expected out-of-key and tension cost) or "key" (log loss of the next note's key membership)
+    #[arg(long, default_value = DemoOptions::default().harmony_cost.name(), value_parser = ["tension", "key"])]
+    pub harmony_cost: String,
     /// Training seeds per model.
     #[arg(long, default_value_t = DemoOptions::default().seeds)]
     pub seeds: usize,
@@ -188,6 +195,7 @@ impl DemoArgs {
             rhythm_loss: self.rhythm_loss,
             harmony_loss: self.harmony_loss,
             rhythm_cost: cadenza_train::RhythmCost::parse(&self.rhythm_cost).unwrap_or_default(),
+            harmony_cost: cadenza_train::HarmonyCost::parse(&self.harmony_cost).unwrap_or_default(),
             seeds: self.seeds,
             samples: self.samples,
             num_steps: self.num_steps,

@@ -191,8 +191,9 @@ struct TrainArgs {
     #[arg(long)]
     rhythm_loss: Option<f64>,
     /// Which rhythm loss --rhythm-loss weighs: emd (expected shift distance, the first design)
-    /// or rps (ranked probability score: ordinal like the EMD, but strictly proper).
-    #[arg(long, value_parser = ["emd", "rps"])]
+    /// rps (ranked probability score: ordinal like the EMD, but strictly proper) or ratio (log loss
+    /// of the rhythm-ratio bin the next inter-onset interval makes with the last one).
+    #[arg(long, value_parser = ["emd", "rps", "ratio"])]
     rhythm_cost: Option<String>,
     /// The modified model: weight of the differentiable harmony loss (expected out-of-key and
     /// interval-tension cost of the next note; the seed project used 0.25).

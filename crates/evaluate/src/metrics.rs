@@ -16,13 +16,9 @@ pub const ONSET_TOLERANCE_SECONDS: f64 = 0.03;
 /// Bin edges (seconds) of [`SampleMetrics::ioi_histogram`]; the last bin is open-ended
 /// (`[2, ∞)`).
 pub const IOI_BIN_EDGES: [f64; 13] = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.375, 0.5, 0.75, 1.0, 1.5, 2.0, f64::INFINITY];
-/// Bin edges of [`SampleMetrics::rhythm_ratio_histogram`]: the interval ratio
-/// `a / (a + b)` of two successive inter-onset intervals falls in the bin of the nearest
-/// simple ratio (4:1 … 1:4 as 1/5, 1/4, 1/3, 2/5, 1/2, 3/5, 2/3, 3/4, 4/5), with one bin below
-/// 0.15 and one above 0.85. The edges are the midpoints between those ratios, so no simple
-/// ratio sits on an edge.
-pub const RHYTHM_RATIO_EDGES: [f64; 12] =
-    [0.0, 0.15, 0.225, 7.0 / 24.0, 11.0 / 30.0, 0.45, 0.55, 19.0 / 30.0, 17.0 / 24.0, 0.775, 0.85, 1.0];
+/// Bin edges of [`SampleMetrics::rhythm_ratio_histogram`] (defined with the performance
+/// events, where the training's ratio loss bins alike).
+pub use cadenza_performance::rhythm::RHYTHM_RATIO_EDGES;
 /// Grid positions per quarter note of the groove and empty-beat grid (16ths).
 pub const GRID_PER_QUARTER: u32 = 4;
 /// Tempo of the grid when the sequence declares none (MIDI's default).
@@ -365,12 +361,10 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
             *v /= iois.len() as f64;
         }
     }
-    let mut rhythm_ratio_histogram = vec![0.0; RHYTHM_RATIO_EDGES.len() - 1];
+    let mut rhythm_ratio_histogram = vec![0.0; cadenza_performance::rhythm::RHYTHM_RATIO_BINS];
     let ratios: Vec<f64> = iois.windows(2).filter(|w| w[0] + w[1] > 0.0).map(|w| w[0] / (w[0] + w[1])).collect();
     for &r in &ratios {
-        let last = rhythm_ratio_histogram.len() - 1;
-        let b = RHYTHM_RATIO_EDGES.windows(2).position(|e| r >= e[0] && r < e[1]).unwrap_or(last);
-        rhythm_ratio_histogram[b] += 1.0 / ratios.len() as f64;
+        rhythm_ratio_histogram[cadenza_performance::rhythm::ratio_bin(r)] += 1.0 / ratios.len() as f64;
     }
 
     // Groove and empty beats on the grid: every note onset snapped to the nearest 16th.

@@ -5,6 +5,7 @@
 //! * [`Performance`]: the event list of a quantised sequence, and back to notes.
 //! * [`OneHot`]: the 356/388-class index layout that decides weight compatibility.
 //! * [`controls`]: note-density and pitch-class-histogram conditioning signals.
+//! * [`rhythm`]: the simple-ratio bins of successive inter-onset intervals.
 //! * [`Config`]: the nine Performance RNN configs and their input encoders.
 #![forbid(unsafe_code)]
 
@@ -13,6 +14,7 @@ pub mod controls;
 mod event;
 mod onehot;
 pub mod pipeline;
+pub mod rhythm;
 
 pub use config::{Config, ControlValues, EncodedExample, Token};
 pub use event::{

@@ -197,7 +197,7 @@ impl HParamsOverrides {
                 "l2" | "l2_scale" => o.l2 = Some(num(&v)?),
                 "rhythm_loss" => o.rhythm_loss = Some(num(&v)?),
                 "harmony_loss" => o.harmony_loss = Some(num(&v)?),
-                "rhythm_cost" => o.rhythm_cost = Some(RhythmCost::parse(&v).ok_or_else(|| format!("hparam rhythm_cost={v}: known costs are emd and rps"))?),
+                "rhythm_cost" => o.rhythm_cost = Some(RhythmCost::parse(&v).ok_or_else(|| format!("hparam rhythm_cost={v}: known costs are emd, rps and ratio"))?),
                 "harmony_cost" => o.harmony_cost = Some(HarmonyCost::parse(&v).ok_or_else(|| format!("hparam harmony_cost={v}: known costs are tension and key"))?),
                 "rnn_layer_sizes" => {
                     let inner = v.trim().trim_start_matches('[').trim_end_matches(']');
@@ -426,7 +426,7 @@ mod tests {
         assert!(HParamsOverrides::parse("batch_size=2.5").is_err());
         h.apply_overrides("rhythm_loss=0.5,rhythm_cost=rps").unwrap();
         assert_eq!(h.rhythm_cost, RhythmCost::Rps);
-        assert!(h.apply_overrides("rhythm_cost=l2").unwrap_err().contains("emd and rps"));
+        assert!(h.apply_overrides("rhythm_cost=l2").unwrap_err().contains("emd, rps and ratio"));
         // hparams.json written before the choice existed reads as the first design.
         let mut v = serde_json::to_value(HParams::default()).unwrap();
         v.as_object_mut().unwrap().remove("rhythm_cost");

@@ -41,6 +41,16 @@
 //!   is lowest at the true distribution of the next shift, so it sharpens the rhythm the data
 //!   has instead of collapsing it to a median.
 //!
+//! * **Rhythm ratio** (`rhythm_cost=ratio`): the log loss of the *rhythm-ratio bin* the next
+//!   inter-onset interval makes with the previous one. At a position whose target is
+//!   TIME_SHIFT(t), with `a` the last inter-onset interval (between the last two distinct
+//!   onsets), `e` the time since the last onset and `r` the time from the end of this shift to
+//!   the next onset (read ahead in the labels), shift `k` would make the ratio
+//!   `a / (a + e + k + r)`; the set `S_p` holds the shifts whose ratio falls in the same simple-
+//!   ratio bin (4:1 … 1:4, [`cadenza_performance::rhythm`]) as the target's, and the loss is
+//!   `−log Σ_{k∈S_p} q_p(k)`. It scores the relation a listener hears (the next beat is as long
+//!   as this one, or twice, or a third) rather than the absolute length, and, as a log loss of
+//!   the bin, it is proper for the bin the music goes to where the EMD collapses to the median.
 //! * **Harmony, proper** (`harmony_cost=key`): the log loss of the next note's *key
 //!   membership*, `−log Σ_{k∈S_p} q_p(k)`, where `S_p` is the set of NOTE_ON classes in the
 //!   example's scale when the target note is in it, and the set outside it when it is not.
@@ -72,6 +82,8 @@ pub enum RhythmCost {
     Emd,
     /// The ranked probability score: squared CDF differences (strictly proper).
     Rps,
+    /// Log loss of the rhythm-ratio bin of the next inter-onset interval.
+    Ratio,
 }
 
 impl RhythmCost {
@@ -79,6 +91,7 @@ impl RhythmCost {
         match self {
             RhythmCost::Emd => "emd",
             RhythmCost::Rps => "rps",
+            RhythmCost::Ratio => "ratio",
         }
     }
 
@@ -86,6 +99,7 @@ impl RhythmCost {
         match s {
             "emd" => Some(RhythmCost::Emd),
             "rps" => Some(RhythmCost::Rps),
+            "ratio" => Some(RhythmCost::Ratio),
             _ => None,
         }
     }
@@ -274,6 +288,72 @@ fn shift_rows(config: Config, batch: &Batch, value: impl Fn(usize, usize) -> f32
     out
 }
 
+/// Rhythm-ratio rows: every position whose label is a TIME_SHIFT(t) after two distinct onsets
+/// and before another, with 1 for the shift classes whose interval ratio with the last
+/// inter-onset interval falls in the target's bin (see the module documentation).
+pub fn ratio_rows(config: Config, batch: &Batch) -> CostRows {
+    use cadenza_performance::rhythm::ratio_bin;
+    let oh = config.one_hot();
+    let n = oh.max_shift_steps as usize;
+    let mut out = CostRows { width: n, offset: 256, ..Default::default() };
+    for r in 0..batch.b {
+        let toks: Vec<(usize, u16, u16)> = row_tokens(batch, r).collect();
+        // Time (10 ms steps) at which each label's event happens, and after each position
+        // the time of the next NOTE_ON among the labels.
+        let mut label_time = Vec::with_capacity(toks.len());
+        let mut now = 0u64;
+        if let Some(&(_, first, _)) = toks.first() {
+            if let Some(Event::TimeShift(s)) = oh.decode(first as usize) {
+                now += s as u64;
+            }
+        }
+        let start = now;
+        for &(_, _, lab) in &toks {
+            if let Some(Event::TimeShift(s)) = oh.decode(lab as usize) {
+                now += s as u64;
+            }
+            label_time.push((now, matches!(oh.decode(lab as usize), Some(Event::NoteOn(_)))));
+        }
+        let mut next_onset = vec![None; toks.len()];
+        let mut upcoming = None;
+        for i in (0..toks.len()).rev() {
+            next_onset[i] = upcoming;
+            if label_time[i].1 {
+                upcoming = Some(label_time[i].0);
+            }
+        }
+        // Walk the inputs: the time after each input and the last two distinct onsets.
+        let (mut now, mut last_onset, mut last_ioi) = (start, None::<u64>, None::<u64>);
+        for (i, &(at, inp, lab)) in toks.iter().enumerate() {
+            if i > 0 {
+                match oh.decode(inp as usize) {
+                    Some(Event::TimeShift(s)) => now += s as u64,
+                    Some(Event::NoteOn(_)) if last_onset != Some(now) => {
+                        last_ioi = last_onset.map(|l| now - l);
+                        last_onset = Some(now);
+                    }
+                    _ => {}
+                }
+            } else if let Some(Event::NoteOn(_)) = oh.decode(inp as usize) {
+                last_onset = Some(now);
+            }
+            let (Some(Event::TimeShift(t)), Some(a), Some(l), Some(on)) =
+                (oh.decode(lab as usize), last_ioi, last_onset, next_onset[i])
+            else {
+                continue;
+            };
+            // Time from the end of this shift to the next onset, and since the last one.
+            let rest = on - (now + t as u64);
+            let (a, e) = (a as f64, (now - l) as f64);
+            let bin = |k: usize| ratio_bin(a / (a + e + k as f64 + rest as f64));
+            let target = bin(t as usize);
+            out.positions.push(at as i64);
+            out.costs.extend((1..=n).map(|k| if bin(k) == target { 1.0 } else { 0.0 }));
+        }
+    }
+    out
+}
+
 /// Rhythm cost rows: every position whose label is a TIME_SHIFT.
 pub fn rhythm_rows(config: Config, batch: &Batch) -> CostRows {
     shift_rows(config, batch, |k, t| (k as f32 - t as f32).abs() / 10.0)
@@ -334,6 +414,7 @@ pub fn musical_terms(config: Config, batch: &Batch, logits: &Tensor<2>, w: Music
             (false, _) => None,
             (true, RhythmCost::Emd) => expected_cost(logits, &rhythm_rows(config, batch)),
             (true, RhythmCost::Rps) => ranked_probability_score(logits, &rhythm_cdf_rows(config, batch)),
+            (true, RhythmCost::Ratio) => side_log_loss(logits, &ratio_rows(config, batch)),
         },
         harmony: match (w.harmony > 0.0, w.harmony_cost) {
             (false, _) => None,
@@ -674,6 +755,57 @@ mod tests {
             }
         }
         assert!(g[..(last2.positions[0] as usize) * c].iter().all(|&v| v == 0.0), "earlier rows get no gradient");
+    }
+
+    /// The ratio loss's sets: the shifts that would give the next inter-onset interval the
+    /// target's simple ratio with the last one, counting time already waited and time still to
+    /// wait after a NOTE_OFF.
+    #[test]
+    fn ratio_rows_hold_the_shifts_of_the_targets_ratio() {
+        use Event::*;
+        let evs = [
+            NoteOn(60),
+            TimeShift(50),
+            NoteOn(62),
+            TimeShift(50),
+            NoteOn(64),
+            TimeShift(25),
+            NoteOn(65),
+            TimeShift(50),
+            NoteOn(67),
+            TimeShift(30),
+            NoteOff(67),
+            TimeShift(20),
+            NoteOn(69),
+            NoteOn(72),
+        ];
+        let b = Batch::new(Config::Performance, &[ex(&evs)], vec![0]);
+        let rows = ratio_rows(Config::Performance, &b);
+        let members =
+            |i: usize| -> Vec<usize> { (0..100).filter(|&k| rows.costs[i * 100 + k] == 1.0).map(|k| k + 1).collect() };
+        // No ratio before two onsets (position 0); then every shift target has one.
+        assert_eq!(rows.positions, vec![2, 4, 6, 8, 10]);
+        // 50 after 50 is 1:1: the shifts 41..=61 give 50/(50+k) in [0.45, 0.55).
+        assert_eq!(members(0), (41..=61).collect::<Vec<_>>());
+        // 25 after 50 is 2:1: 21..=28 give 50/(50+k) in [19/30, 17/24).
+        assert_eq!(members(1), (21..=28).collect::<Vec<_>>());
+        // 50 after 25 is 1:2, a ratio of 1/3: 25/(25+k) in [7/24, 11/30) for k = 44..=60.
+        assert_eq!(members(2), (44..=60).collect::<Vec<_>>());
+        // A 30 shift, a NOTE_OFF, then 20 more before the onset: the interval is k + 20.
+        assert_eq!(members(3), (21..=41).collect::<Vec<_>>());
+        // The 20 after the NOTE_OFF: 30 already waited, so the interval is 30 + k.
+        assert_eq!(members(4), (11..=31).collect::<Vec<_>>());
+        // The loss prefers a model sure of a shift in the set to one sure of a shift outside.
+        let c = Config::Performance.num_logits();
+        let sure = |k: usize| {
+            let mut z = vec![0.0f32; b.t * c];
+            for &p in &rows.positions {
+                z[p as usize * c + 256 + k - 1] = 30.0;
+            }
+            let z = Tensor::<2>::from_data(TensorData::new(z, [b.t, c]), &Device::flex());
+            side_log_loss(&z, &rows).unwrap().into_scalar::<f32>()
+        };
+        assert!(sure(41) < sure(5), "{} {}", sure(41), sure(5));
     }
 
     #[test]

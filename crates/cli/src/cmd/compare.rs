@@ -34,8 +34,8 @@ pub struct CompareArgs {
     /// Weight of the harmony loss in the modified model (the seed project's 0.25).
     #[arg(long, default_value_t = CompareOptions::default().harmony_loss)]
     pub harmony_loss: f64,
-    /// Which rhythm loss: "emd" (expected shift distance, the first design) or "rps" (ranked probability score, strictly proper)
-    #[arg(long, default_value = CompareOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps"])]
+    /// Which rhythm loss: "emd" (expected shift distance, the first design), "rps" (ranked probability score, strictly proper) or "ratio" (log loss of the next interval's rhythm-ratio bin)
+    #[arg(long, default_value = CompareOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps", "ratio"])]
     pub rhythm_cost: String,
     /// Which harmony loss: "tension" (expected out-of-key and interval-tension cost, the first design) or "key" (log loss of the next note's key membership, strictly proper)
     #[arg(long, default_value = CompareOptions::default().harmony_cost.name(), value_parser = ["tension", "key"])]
@@ -150,8 +150,8 @@ pub struct DemoArgs {
     pub rhythm_loss: f64,
     #[arg(long, default_value_t = DemoOptions::default().harmony_loss)]
     pub harmony_loss: f64,
-    /// Which rhythm loss: "emd" (expected shift distance) or "rps" (ranked probability score)
-    #[arg(long, default_value = DemoOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps"])]
+    /// Which rhythm loss: "emd" (expected shift distance), "rps" (ranked probability score) or "ratio" (log loss of the next interval's rhythm-ratio bin)
+    #[arg(long, default_value = DemoOptions::default().rhythm_cost.name(), value_parser = ["emd", "rps", "ratio"])]
     pub rhythm_cost: String,
     /// Which harmony loss: "tension" (expected out-of-key and tension cost) or "key" (log loss of the next note's key membership)
     #[arg(long, default_value = DemoOptions::default().harmony_cost.name(), value_parser = ["tension", "key"])]

@@ -1,7 +1,10 @@
 //! The modified model's claims, on real data: trained with the harmony loss, a small model's
 //! samples sit more in their key than those of the same model trained with cross-entropy
 //! alone (same init, data, seed, steps, sampling seeds); trained with the rhythm loss, its
-//! time-shift predictions on the held-out pieces are closer to the truth.
+//! time-shift predictions on the held-out pieces are closer to the truth. The proper
+//! redesigns aim at what the listener hears: the key loss raises the in-key ratio, and the
+//! rhythm-ratio loss brings the samples' ratios of successive intervals nearer the held-out
+//! pieces'.
 
 use cadenza_dataset::{BuildOptions, Dataset};
 use cadenza_generate::GenerateOptions;
@@ -36,6 +39,31 @@ struct Trained {
     eval: EvalReport,
 }
 
+fn build_fugues(dir: &Path) -> PathBuf {
+    let ds = dir.join("ds");
+    let opts =
+        BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
+    cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue")], &ds, &opts).unwrap();
+    ds
+}
+
+/// The 29 fugues' scores alone (one `xml_score.mxl` per piece folder): music written on a
+/// grid, as the demo's corpus, where the performances play with free timing.
+fn build_fugue_scores(dir: &Path) -> PathBuf {
+    let ds = dir.join("scores");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(shared().join("data/asap/Bach/Fugue"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("xml_score.mxl"))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "{} fugue scores", files.len());
+    let opts =
+        BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
+    cadenza_dataset::build(&files, &ds, &opts).unwrap();
+    ds
+}
+
 fn train(ds: &Path, dir: &Path, name: &str, patch: &str) -> Trained {
     let run = dir.join(name);
     let opts = TrainOptions {
@@ -59,10 +87,13 @@ fn train(ds: &Path, dir: &Path, name: &str, patch: &str) -> Trained {
     Trained { weights, eval }
 }
 
-fn mean_in_key(w: &Weights) -> f64 {
+fn samples(w: &Weights) -> Vec<NoteSequence> {
     let opts = GenerateOptions { num_steps: 1500, num_outputs: 12, seed: 11, ..Default::default() };
-    let samples = cadenza_generate::generate(w, &opts, false).unwrap();
-    let r: Vec<f64> = samples.iter().filter_map(|s| in_key_ratio(&s.sequence)).collect();
+    cadenza_generate::generate(w, &opts, false).unwrap().into_iter().map(|s| s.sequence).collect()
+}
+
+fn mean_in_key(w: &Weights) -> f64 {
+    let r: Vec<f64> = samples(w).iter().filter_map(in_key_ratio).collect();
     assert!(r.len() >= 10, "too many empty samples");
     r.iter().sum::<f64>() / r.len() as f64
 }
@@ -70,10 +101,7 @@ fn mean_in_key(w: &Weights) -> f64 {
 #[test]
 fn harmony_loss_raises_in_key_ratio_and_rhythm_loss_lowers_shift_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let ds = tmp.path().join("ds");
-    let opts =
-        BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
-    cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue")], &ds, &opts).unwrap();
+    let ds = build_fugues(tmp.path());
 
     let base = train(&ds, tmp.path(), "original", "");
     let harmony = train(&ds, tmp.path(), "harmony", ",harmony_loss=2.0");
@@ -93,4 +121,43 @@ fn harmony_loss_raises_in_key_ratio_and_rhythm_loss_lowers_shift_error() {
         e0.expected, e1.expected, e0.argmax, e1.argmax, base.eval.metrics.loss, rhythm.eval.metrics.loss
     );
     assert!(e1.expected < e0.expected * 0.95, "rhythm loss did not lower the expected shift error: {e0:?} → {e1:?}");
+}
+
+/// Mean overlap of the samples' rhythm-ratio histograms with the held-out pieces' mean one.
+fn mean_ratio_overlap(w: &Weights, ds: &Path) -> f64 {
+    let data = Dataset::open(ds).unwrap();
+    let reference: Vec<cadenza_evaluate::SampleMetrics> =
+        cadenza_evaluate::decode_store(w.config.config, &data.eval, cadenza_evaluate::Split::Eval)
+            .iter()
+            .map(cadenza_evaluate::sample_metrics)
+            .collect();
+    let r = cadenza_evaluate::mean_histogram(reference.iter().map(|m| m.rhythm_ratio_histogram.as_slice())).unwrap();
+    let o: Vec<f64> = samples(w)
+        .iter()
+        .filter_map(|s| {
+            cadenza_evaluate::histogram_overlap(&cadenza_evaluate::sample_metrics(s).rhythm_ratio_histogram, &r)
+        })
+        .collect();
+    assert!(o.len() >= 10, "too many samples without three onsets");
+    o.iter().sum::<f64>() / o.len() as f64
+}
+
+#[test]
+fn key_loss_raises_in_key_ratio_and_ratio_loss_brings_rhythm_ratios_nearer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = build_fugue_scores(tmp.path());
+    let base = train(&ds, tmp.path(), "original", "");
+    let key = train(&ds, tmp.path(), "key", ",harmony_loss=2.0,harmony_cost=key");
+    let ratio = train(&ds, tmp.path(), "ratio", ",rhythm_loss=1.0,rhythm_cost=ratio");
+    let (k0, k1) = (mean_in_key(&base.weights), mean_in_key(&key.weights));
+    let (r0, r1) = (mean_ratio_overlap(&base.weights, &ds), mean_ratio_overlap(&ratio.weights, &ds));
+    eprintln!(
+        "in-key ratio {k0:.4} -> {k1:.4} (key loss); rhythm-ratio overlap {r0:.4} -> {r1:.4} (ratio loss); eval loss {:.4} / key {:.4} / ratio {:.4}",
+        base.eval.metrics.loss, key.eval.metrics.loss, ratio.eval.metrics.loss
+    );
+    // Measured on an AMD EPYC (Zen 4): 0.664 -> 0.724 and 0.407 -> 0.455, one seed. On the
+    // fugues' performances instead of their scores the ratio loss did not help (0.459 ->
+    // 0.440): free timing has no simple ratios to find.
+    assert!(k1 > k0 + 0.02, "key loss did not raise the in-key ratio: {k0:.4} -> {k1:.4}");
+    assert!(r1 > r0 + 0.02, "ratio loss did not bring the rhythm ratios nearer the eval pieces': {r0:.4} -> {r1:.4}");
 }

@@ -385,7 +385,7 @@ mod tests {
         let mut hp = HParams::default();
         assert_eq!(merged.apply(&mut hp).unwrap(), Some(vec![7]));
         let changed = hp.diff(&HParams::default());
-        assert_eq!(changed.len(), 10, "{changed:?}");
+        assert_eq!(changed.len(), 11, "{changed:?}");
     }
 
     #[test]

@@ -259,16 +259,11 @@ pub fn key_rows(config: Config, batch: &Batch) -> CostRows {
 /// `(1/|P|) Σ_p −log Σ_k softmax(z_p[block])_k · member_p(k)`, with `rows.costs` holding the
 /// 0/1 membership of the target's side: the log loss of the side the target is on.
 pub fn side_log_loss(logits: &Tensor<2>, rows: &CostRows) -> Option<Tensor<1>> {
-    let m = rows.positions.len();
-    if m == 0 {
-        return None;
-    }
-    let q = block_softmax(logits, rows);
-    let member = Tensor::<2>::from_data(TensorData::new(rows.costs.clone(), [m, rows.width]), &logits.device());
+    let (q, member) = block_and_rows(logits, rows)?;
     // The block softmax is positive everywhere and the target's class is a member, so the
     // share is > 0; the floor only guards a softmax that underflowed in f32.
     let share = (q * member).sum_dim(1).clamp_min(1e-30);
-    Some(share.log().sum().neg().div_scalar(m as f32))
+    Some(share.log().sum().neg().div_scalar(rows.positions.len() as f32))
 }
 
 /// Rows over the shift classes at every position whose label is a TIME_SHIFT(t): column
@@ -366,16 +361,22 @@ fn block_softmax(logits: &Tensor<2>, rows: &CostRows) -> Tensor<2> {
     softmax(logits.clone().select(0, idx).slice(s![.., rows.offset..rows.offset + rows.width]), 1)
 }
 
-/// `(1/|P|) Σ_p Σ_k softmax(z_p[block])_k · cost_p(k)`: differentiable in the logits.
-/// `None` when no position of the batch has a target in the block.
-pub fn expected_cost(logits: &Tensor<2>, rows: &CostRows) -> Option<Tensor<1>> {
+/// The block softmax at the rows' positions and the rows' values as a tensor, both
+/// `[|P|, width]`; `None` when no position of the batch has a target in the block.
+fn block_and_rows(logits: &Tensor<2>, rows: &CostRows) -> Option<(Tensor<2>, Tensor<2>)> {
     let m = rows.positions.len();
     if m == 0 {
         return None;
     }
-    let q = block_softmax(logits, rows);
-    let cost = Tensor::<2>::from_data(TensorData::new(rows.costs.clone(), [m, rows.width]), &logits.device());
-    Some((q * cost).sum().div_scalar(m as f32))
+    let values = Tensor::<2>::from_data(TensorData::new(rows.costs.clone(), [m, rows.width]), &logits.device());
+    Some((block_softmax(logits, rows), values))
+}
+
+/// `(1/|P|) Σ_p Σ_k softmax(z_p[block])_k · cost_p(k)`: differentiable in the logits.
+/// `None` when no position of the batch has a target in the block.
+pub fn expected_cost(logits: &Tensor<2>, rows: &CostRows) -> Option<Tensor<1>> {
+    let (q, cost) = block_and_rows(logits, rows)?;
+    Some((q * cost).sum().div_scalar(rows.positions.len() as f32))
 }
 
 /// Target rows of the ranked probability score: every position whose label is a
@@ -387,18 +388,13 @@ pub fn rhythm_cdf_rows(config: Config, batch: &Batch) -> CostRows {
 /// `(1/|P|) Σ_p Σ_j (CDF_q(j) − CDF_target(j))² / 10`, `q = softmax(z_p[block])`, with
 /// `rows.costs` holding the target CDFs: the ranked probability score in tenths of a second.
 pub fn ranked_probability_score(logits: &Tensor<2>, rows: &CostRows) -> Option<Tensor<1>> {
-    let m = rows.positions.len();
-    if m == 0 {
-        return None;
-    }
-    let (dev, w) = (logits.device(), rows.width);
-    let q = block_softmax(logits, rows);
+    let (q, target) = block_and_rows(logits, rows)?;
+    let w = rows.width;
     // CDF by a matmul with the upper-triangular ones: CDF(j) = Σ_{i ≤ j} q_i.
     let tri: Vec<f32> = (0..w * w).map(|x| if x / w <= x % w { 1.0 } else { 0.0 }).collect();
-    let cdf = q.matmul(Tensor::<2>::from_data(TensorData::new(tri, [w, w]), &dev));
-    let target = Tensor::<2>::from_data(TensorData::new(rows.costs.clone(), [m, w]), &dev);
+    let cdf = q.matmul(Tensor::<2>::from_data(TensorData::new(tri, [w, w]), &logits.device()));
     let d = cdf - target;
-    Some((d.clone() * d).sum().div_scalar(10.0 * m as f32))
+    Some((d.clone() * d).sum().div_scalar(10.0 * rows.positions.len() as f32))
 }
 
 /// The musical terms of one batch (unweighted), each `None` when its weight is 0 or the

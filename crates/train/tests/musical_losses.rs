@@ -39,18 +39,23 @@ struct Trained {
     eval: EvalReport,
 }
 
-fn build_fugues(dir: &Path) -> PathBuf {
-    let ds = dir.join("ds");
+/// A dataset of `inputs` in `dir/name`: one key, no stretch, 20 % of the pieces held out.
+fn build(inputs: &[PathBuf], dir: &Path, name: &str) -> PathBuf {
+    let ds = dir.join(name);
     let opts =
         BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
-    cadenza_dataset::build(&[shared().join("data/asap/Bach/Fugue")], &ds, &opts).unwrap();
+    cadenza_dataset::build(inputs, &ds, &opts).unwrap();
     ds
+}
+
+/// The fugues' folders: each piece's score and performances.
+fn build_fugues(dir: &Path) -> PathBuf {
+    build(&[shared().join("data/asap/Bach/Fugue")], dir, "ds")
 }
 
 /// The 29 fugues' scores alone (one `xml_score.mxl` per piece folder): music written on a
 /// grid, as the demo's corpus, where the performances play with free timing.
 fn build_fugue_scores(dir: &Path) -> PathBuf {
-    let ds = dir.join("scores");
     let mut files: Vec<PathBuf> = std::fs::read_dir(shared().join("data/asap/Bach/Fugue"))
         .unwrap()
         .map(|e| e.unwrap().path().join("xml_score.mxl"))
@@ -58,10 +63,7 @@ fn build_fugue_scores(dir: &Path) -> PathBuf {
         .collect();
     files.sort();
     assert!(files.len() >= 20, "{} fugue scores", files.len());
-    let opts =
-        BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
-    cadenza_dataset::build(&files, &ds, &opts).unwrap();
-    ds
+    build(&files, dir, "scores")
 }
 
 fn train(ds: &Path, dir: &Path, name: &str, patch: &str) -> Trained {

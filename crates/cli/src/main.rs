@@ -191,9 +191,10 @@ struct TrainArgs {
     #[arg(long)]
     rhythm_loss: Option<f64>,
     /// Which rhythm loss --rhythm-loss weighs: emd (expected shift distance, the first design)
-    /// rps (ranked probability score: ordinal like the EMD, but strictly proper) or ratio (log loss
-    /// of the rhythm-ratio bin the next inter-onset interval makes with the last one).
-    #[arg(long, value_parser = ["emd", "rps", "ratio"])]
+    /// rps (ranked probability score: ordinal like the EMD, but strictly proper), ratio (log loss
+    /// of the rhythm-ratio bin the next inter-onset interval makes with the last one) or elapsed
+    /// (the same bins for the time elapsed at the end of the shift: strictly proper).
+    #[arg(long, value_parser = cadenza_train::RhythmCost::NAMES)]
     rhythm_cost: Option<String>,
     /// The modified model: weight of the differentiable harmony loss (expected out-of-key and
     /// interval-tension cost of the next note; the seed project used 0.25).
@@ -201,7 +202,7 @@ struct TrainArgs {
     harmony_loss: Option<f64>,
     /// Which harmony loss --harmony-loss weighs: tension (expected out-of-key and interval-tension
     /// cost, the first design) or key (log loss of the next note's key membership: strictly proper).
-    #[arg(long, value_parser = ["tension", "key"])]
+    #[arg(long, value_parser = cadenza_train::HarmonyCost::NAMES)]
     harmony_cost: Option<String>,
     /// Triangular cyclical learning rate: lower=0.00025,upper=0.001,step_size=470.
     #[arg(long)]

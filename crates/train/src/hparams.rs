@@ -197,8 +197,8 @@ impl HParamsOverrides {
                 "l2" | "l2_scale" => o.l2 = Some(num(&v)?),
                 "rhythm_loss" => o.rhythm_loss = Some(num(&v)?),
                 "harmony_loss" => o.harmony_loss = Some(num(&v)?),
-                "rhythm_cost" => o.rhythm_cost = Some(RhythmCost::parse(&v).ok_or_else(|| format!("hparam rhythm_cost={v}: known costs are emd, rps and ratio"))?),
-                "harmony_cost" => o.harmony_cost = Some(HarmonyCost::parse(&v).ok_or_else(|| format!("hparam harmony_cost={v}: known costs are tension and key"))?),
+                "rhythm_cost" => o.rhythm_cost = Some(RhythmCost::parse(&v).ok_or_else(|| format!("hparam rhythm_cost={v}: known costs are {}", RhythmCost::NAMES.join(", ")))?),
+                "harmony_cost" => o.harmony_cost = Some(HarmonyCost::parse(&v).ok_or_else(|| format!("hparam harmony_cost={v}: known costs are {}", HarmonyCost::NAMES.join(", ")))?),
                 "rnn_layer_sizes" => {
                     let inner = v.trim().trim_start_matches('[').trim_end_matches(']');
                     o.rnn_layer_sizes = Some(inner.split(',').map(|x| x.trim().parse::<usize>().map_err(|e| format!("rnn_layer_sizes: {e}"))).collect::<Result<Vec<_>, _>>()?);

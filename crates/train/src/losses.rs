@@ -51,6 +51,13 @@
 //!   `−log Σ_{k∈S_p} q_p(k)`. It scores the relation a listener hears (the next beat is as long
 //!   as this one, or twice, or a third) rather than the absolute length, and, as a log loss of
 //!   the bin, it is proper for the bin the music goes to where the EMD collapses to the median.
+//! * **Elapsed ratio** (`rhythm_cost=elapsed`): the same bins without reading ahead (`r = 0`):
+//!   the ratio the time since the last onset, at the end of the shift, makes with the last
+//!   interval. Every shift target after two onsets has a row, and `S_p` is a function of the
+//!   target shift alone, so this is the log loss of a coarsening of the next event: strictly
+//!   proper for the shift distribution, so it agrees with cross-entropy at the optimum. The
+//!   `ratio` set depends on later labels too, so it is not proper (and it cost +6 % eval NLL
+//!   on held-out folds).
 //! * **Harmony, proper** (`harmony_cost=key`): the log loss of the next note's *key
 //!   membership*, `−log Σ_{k∈S_p} q_p(k)`, where `S_p` is the set of NOTE_ON classes in the
 //!   example's scale when the target note is in it, and the set outside it when it is not.
@@ -82,26 +89,24 @@ pub enum RhythmCost {
     Emd,
     /// The ranked probability score: squared CDF differences (strictly proper).
     Rps,
-    /// Log loss of the rhythm-ratio bin of the next inter-onset interval.
+    /// Log loss of the rhythm-ratio bin of the next inter-onset interval (reads ahead).
     Ratio,
+    /// Log loss of the rhythm-ratio bin reached at the end of the target shift (proper).
+    Elapsed,
 }
 
 impl RhythmCost {
+    /// Every cost, in the order of [`RhythmCost::NAMES`].
+    pub const ALL: [RhythmCost; 4] = [RhythmCost::Emd, RhythmCost::Rps, RhythmCost::Ratio, RhythmCost::Elapsed];
+    /// The names the command line and the hparams take.
+    pub const NAMES: [&'static str; 4] = ["emd", "rps", "ratio", "elapsed"];
+
     pub fn name(self) -> &'static str {
-        match self {
-            RhythmCost::Emd => "emd",
-            RhythmCost::Rps => "rps",
-            RhythmCost::Ratio => "ratio",
-        }
+        Self::NAMES[Self::ALL.iter().position(|&c| c == self).unwrap_or(0)]
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "emd" => Some(RhythmCost::Emd),
-            "rps" => Some(RhythmCost::Rps),
-            "ratio" => Some(RhythmCost::Ratio),
-            _ => None,
-        }
+        Self::NAMES.iter().position(|&n| n == s).map(|i| Self::ALL[i])
     }
 }
 
@@ -117,19 +122,17 @@ pub enum HarmonyCost {
 }
 
 impl HarmonyCost {
+    /// Every cost, in the order of [`HarmonyCost::NAMES`].
+    pub const ALL: [HarmonyCost; 2] = [HarmonyCost::Tension, HarmonyCost::Key];
+    /// The names the command line and the hparams take.
+    pub const NAMES: [&'static str; 2] = ["tension", "key"];
+
     pub fn name(self) -> &'static str {
-        match self {
-            HarmonyCost::Tension => "tension",
-            HarmonyCost::Key => "key",
-        }
+        Self::NAMES[Self::ALL.iter().position(|&c| c == self).unwrap_or(0)]
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "tension" => Some(HarmonyCost::Tension),
-            "key" => Some(HarmonyCost::Key),
-            _ => None,
-        }
+        Self::NAMES.iter().position(|&n| n == s).map(|i| Self::ALL[i])
     }
 }
 
@@ -283,62 +286,56 @@ fn shift_rows(config: Config, batch: &Batch, value: impl Fn(usize, usize) -> f32
     out
 }
 
-/// Rhythm-ratio rows: every position whose label is a TIME_SHIFT(t) after two distinct onsets
-/// and before another, with 1 for the shift classes whose interval ratio with the last
-/// inter-onset interval falls in the target's bin (see the module documentation).
-pub fn ratio_rows(config: Config, batch: &Batch) -> CostRows {
+/// Rhythm-ratio rows: every position whose label is a TIME_SHIFT(t) after two distinct onsets,
+/// with 1 for the shift classes whose interval ratio with the last inter-onset interval falls
+/// in the target's bin (see the module documentation). With `lookahead` (`ratio`) the interval
+/// runs to the next onset among the labels, and a shift with no onset after it has no row;
+/// without it (`elapsed`) the interval ends with the shift, so the set depends on the target
+/// alone.
+pub fn ratio_rows(config: Config, batch: &Batch, lookahead: bool) -> CostRows {
     use cadenza_performance::rhythm::ratio_bin;
     let oh = config.one_hot();
     let n = oh.max_shift_steps as usize;
     let mut out = CostRows { width: n, offset: 256, ..Default::default() };
     for r in 0..batch.b {
         let toks: Vec<(usize, u16, u16)> = row_tokens(batch, r).collect();
-        // Time (10 ms steps) at which each label's event happens, and after each position
-        // the time of the next NOTE_ON among the labels.
-        let mut label_time = Vec::with_capacity(toks.len());
-        let mut now = 0u64;
-        if let Some(&(_, first, _)) = toks.first() {
-            if let Some(Event::TimeShift(s)) = oh.decode(first as usize) {
-                now += s as u64;
-            }
-        }
-        let start = now;
-        for &(_, _, lab) in &toks {
-            if let Some(Event::TimeShift(s)) = oh.decode(lab as usize) {
-                now += s as u64;
-            }
-            label_time.push((now, matches!(oh.decode(lab as usize), Some(Event::NoteOn(_)))));
-        }
-        let mut next_onset = vec![None; toks.len()];
-        let mut upcoming = None;
-        for i in (0..toks.len()).rev() {
-            next_onset[i] = upcoming;
-            if label_time[i].1 {
-                upcoming = Some(label_time[i].0);
-            }
-        }
-        // Walk the inputs: the time after each input and the last two distinct onsets.
-        let (mut now, mut last_onset, mut last_ioi) = (start, None::<u64>, None::<u64>);
-        for (i, &(at, inp, lab)) in toks.iter().enumerate() {
-            if i > 0 {
-                match oh.decode(inp as usize) {
-                    Some(Event::TimeShift(s)) => now += s as u64,
-                    Some(Event::NoteOn(_)) if last_onset != Some(now) => {
-                        last_ioi = last_onset.map(|l| now - l);
-                        last_onset = Some(now);
-                    }
-                    _ => {}
+        let Some(&(_, first, _)) = toks.first() else { continue };
+        // The row's events (its first input, then every label), decoded once; event i + 1 is
+        // the label at position i. `time[j]` is the time (10 ms steps) after event j, and
+        // `next_onset[j]` the time of the first NOTE_ON after event j.
+        let events: Vec<Option<Event>> =
+            std::iter::once(first).chain(toks.iter().map(|t| t.2)).map(|c| oh.decode(c as usize)).collect();
+        let time: Vec<u64> = events
+            .iter()
+            .scan(0u64, |now, ev| {
+                if let Some(Event::TimeShift(s)) = ev {
+                    *now += *s as u64;
                 }
-            } else if let Some(Event::NoteOn(_)) = oh.decode(inp as usize) {
+                Some(*now)
+            })
+            .collect();
+        let mut next_onset = vec![None; events.len()];
+        for j in (0..events.len() - 1).rev() {
+            next_onset[j] =
+                if matches!(events[j + 1], Some(Event::NoteOn(_))) { Some(time[j + 1]) } else { next_onset[j + 1] };
+        }
+        // Walk the positions: the input (event i) has happened; keep the last two onsets.
+        let (mut last_onset, mut last_ioi) = (None::<u64>, None::<u64>);
+        for (i, &(at, _, _)) in toks.iter().enumerate() {
+            let now = time[i];
+            if matches!(events[i], Some(Event::NoteOn(_))) && last_onset != Some(now) {
+                last_ioi = last_onset.map(|l| now - l);
                 last_onset = Some(now);
             }
-            let (Some(Event::TimeShift(t)), Some(a), Some(l), Some(on)) =
-                (oh.decode(lab as usize), last_ioi, last_onset, next_onset[i])
-            else {
+            let (Some(Event::TimeShift(t)), Some(a), Some(l)) = (events[i + 1], last_ioi, last_onset) else {
                 continue;
             };
-            // Time from the end of this shift to the next onset, and since the last one.
-            let rest = on - (now + t as u64);
+            // Time from the end of this shift to the next onset (0 without lookahead).
+            let rest = match (lookahead, next_onset[i + 1]) {
+                (false, _) => 0,
+                (true, Some(on)) => on - time[i + 1],
+                (true, None) => continue,
+            };
             let (a, e) = (a as f64, (now - l) as f64);
             let bin = |k: usize| ratio_bin(a / (a + e + k as f64 + rest as f64));
             let target = bin(t as usize);
@@ -410,7 +407,8 @@ pub fn musical_terms(config: Config, batch: &Batch, logits: &Tensor<2>, w: Music
             (false, _) => None,
             (true, RhythmCost::Emd) => expected_cost(logits, &rhythm_rows(config, batch)),
             (true, RhythmCost::Rps) => ranked_probability_score(logits, &rhythm_cdf_rows(config, batch)),
-            (true, RhythmCost::Ratio) => side_log_loss(logits, &ratio_rows(config, batch)),
+            (true, RhythmCost::Ratio) => side_log_loss(logits, &ratio_rows(config, batch, true)),
+            (true, RhythmCost::Elapsed) => side_log_loss(logits, &ratio_rows(config, batch, false)),
         },
         harmony: match (w.harmony > 0.0, w.harmony_cost) {
             (false, _) => None,
@@ -756,6 +754,33 @@ mod tests {
     /// The ratio loss's sets: the shifts that would give the next inter-onset interval the
     /// target's simple ratio with the last one, counting time already waited and time still to
     /// wait after a NOTE_OFF.
+    /// `elapsed` is the log loss of a partition of the shifts that depends on the history and
+    /// the target alone (so it is proper); `ratio`'s set also depends on what comes after.
+    #[test]
+    fn elapsed_sets_partition_the_shifts_and_ratio_sets_read_ahead() {
+        use Event::*;
+        let set = |t: u32, after: &[Event], lookahead: bool| -> Vec<usize> {
+            let mut evs = vec![NoteOn(60), TimeShift(40), NoteOn(62), TimeShift(30), NoteOn(64), TimeShift(t)];
+            evs.extend_from_slice(after);
+            let b = Batch::new(Config::Performance, &[ex(&evs)], vec![0]);
+            let rows = ratio_rows(Config::Performance, &b, lookahead);
+            let i = rows.positions.iter().position(|&p| p == 4).expect("a row for the last shift");
+            (0..100).filter(|&k| rows.costs[i * 100 + k] == 1.0).map(|k| k + 1).collect()
+        };
+        let sets: Vec<Vec<usize>> = (1..=100).map(|t| set(t, &[NoteOn(65)], false)).collect();
+        for (t, s) in sets.iter().enumerate() {
+            assert!(s.contains(&(t + 1)), "target {} outside its own set {s:?}", t + 1);
+            for k in s {
+                assert_eq!(&sets[k - 1], s, "shifts {} and {k} share a set but not their sets", t + 1);
+            }
+        }
+        assert!(sets.iter().collect::<std::collections::HashSet<_>>().len() > 2);
+        // The same target, a different future: elapsed keeps its set, ratio changes it.
+        let later = [TimeShift(60), NoteOn(65)];
+        assert_eq!(set(20, &[NoteOn(65)], false), set(20, &later, false));
+        assert_ne!(set(20, &[NoteOn(65)], true), set(20, &later, true));
+    }
+
     #[test]
     fn ratio_rows_hold_the_shifts_of_the_targets_ratio() {
         use Event::*;
@@ -774,12 +799,14 @@ mod tests {
             TimeShift(20),
             NoteOn(69),
             NoteOn(72),
+            TimeShift(20),
         ];
         let b = Batch::new(Config::Performance, &[ex(&evs)], vec![0]);
-        let rows = ratio_rows(Config::Performance, &b);
+        let rows = ratio_rows(Config::Performance, &b, true);
         let members =
             |i: usize| -> Vec<usize> { (0..100).filter(|&k| rows.costs[i * 100 + k] == 1.0).map(|k| k + 1).collect() };
-        // No ratio before two onsets (position 0); then every shift target has one.
+        // No ratio before two onsets (position 0), nor for the last shift, with no onset after
+        // it; every other shift target has one.
         assert_eq!(rows.positions, vec![2, 4, 6, 8, 10]);
         // 50 after 50 is 1:1: the shifts 41..=61 give 50/(50+k) in [0.45, 0.55).
         assert_eq!(members(0), (41..=61).collect::<Vec<_>>());
@@ -802,6 +829,23 @@ mod tests {
             side_log_loss(&z, &rows).unwrap().into_scalar::<f32>()
         };
         assert!(sure(41) < sure(5), "{} {}", sure(41), sure(5));
+
+        // Without lookahead the interval ends with the shift: the same sets wherever an onset
+        // follows the shift at once, and a row for the last shift too.
+        let rows = ratio_rows(Config::Performance, &b, false);
+        let members =
+            |i: usize| -> Vec<usize> { (0..100).filter(|&k| rows.costs[i * 100 + k] == 1.0).map(|k| k + 1).collect() };
+        assert_eq!(rows.positions, vec![2, 4, 6, 8, 10, 13]);
+        assert_eq!(members(0), (41..=61).collect::<Vec<_>>());
+        assert_eq!(members(1), (21..=28).collect::<Vec<_>>());
+        assert_eq!(members(2), (44..=60).collect::<Vec<_>>());
+        // The 30 before the NOTE_OFF: 50/80 is near 3:2 (0.6), whose bin [0.55, 19/30) holds
+        // 50/(50+k) for k = 29..=40.
+        assert_eq!(members(3), (29..=40).collect::<Vec<_>>());
+        assert_eq!(members(4), (11..=31).collect::<Vec<_>>());
+        // The last 20 after an interval of 50 (the chord at 225 is one onset): 50/70 lies in
+        // [17/24, 0.775), which holds 50/(50+k) for k = 15..=20.
+        assert_eq!(members(5), (15..=20).collect::<Vec<_>>());
     }
 
     #[test]

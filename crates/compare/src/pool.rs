@@ -28,6 +28,10 @@ pub struct FoldSummary {
     pub dataset_fingerprint: String,
     /// The fold's held-out pieces (from the dataset's `split.json`, when it is still there).
     pub eval_pieces: Vec<String>,
+    /// The dataset's cross-validation fold (`cadenza dataset --fold`, from its `dataset.json`,
+    /// when it is still there); the table names the fold by it.
+    #[serde(default)]
+    pub split_fold: Option<usize>,
     pub reference_sequences: usize,
     pub seeds: usize,
     pub samples: usize,
@@ -81,6 +85,14 @@ fn eval_pieces(dataset: &Path) -> Vec<String> {
     let Ok(entries) = serde_json::from_slice::<Vec<cadenza_dataset::SplitFile>>(&bytes) else { return Vec::new() };
     let set: BTreeSet<String> = entries.into_iter().filter(|e| e.split == "eval").map(|e| e.piece).collect();
     set.into_iter().collect()
+}
+
+/// The cross-validation fold a dataset was split with, from its `dataset.json` (`None` when
+/// it cannot be read).
+fn split_fold(dataset: &Path) -> Option<usize> {
+    let bytes = std::fs::read(dataset.join("dataset.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v["options"]["fold"].as_u64().map(|f| f as usize)
 }
 
 /// The settings two folds of one experiment share, as `name=value` lines.
@@ -156,6 +168,7 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
             dataset: r.options.dataset.clone(),
             dataset_fingerprint: r.dataset_fingerprint.clone(),
             eval_pieces: pieces,
+            split_fold: split_fold(&r.options.dataset),
             reference_sequences: r.reference.sequences,
             seeds: r.original.runs.len(),
             samples: r.options.samples,
@@ -213,7 +226,7 @@ pub fn pooled_table(p: &PooledComparison) -> String {
     for (i, fold) in p.folds.iter().enumerate() {
         s.push_str(&format!(
             "fold {}: {} ({} eval sequences; {} seed(s) x {} samples; eval NLL cost {:+.2} %)\n",
-            i + 1,
+            fold.split_fold.map_or(format!("#{}", i + 1), |f| f.to_string()),
             if fold.eval_pieces.is_empty() {
                 fold.dataset.display().to_string()
             } else {

@@ -146,6 +146,9 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
     let table = std::fs::read_to_string(pooled_dir.join("pooled.txt")).unwrap();
     let name = std::path::Path::new(&e1[0]).file_name().unwrap().to_string_lossy().into_owned();
     assert!(table.contains("in_key_ratio") && table.contains(&name), "{table}");
+    // Each fold is named by its split's fold number, not its place in the list.
+    assert_eq!((p.folds[0].split_fold, p.folds[1].split_fold), (Some(0), Some(1)));
+    assert!(table.contains("fold 0: ") && table.contains("fold 1: ") && !table.contains("fold 2: "), "{table}");
     // The same fold twice, or a fold of another recipe, is refused naming the file.
     let e = cadenza_compare::pool(&[folds[0].clone(), folds[0].clone()], 100).unwrap_err().to_string();
     assert!(e.contains("same data"), "{e}");

@@ -91,8 +91,7 @@ fn eval_pieces(dataset: &Path) -> Vec<String> {
 /// it cannot be read).
 fn split_fold(dataset: &Path) -> Option<usize> {
     let bytes = std::fs::read(dataset.join("dataset.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    v["options"]["fold"].as_u64().map(|f| f as usize)
+    serde_json::from_slice::<cadenza_dataset::Manifest>(&bytes).ok().map(|m| m.options.fold)
 }
 
 /// The settings two folds of one experiment share, as `name=value` lines.

@@ -172,13 +172,21 @@ pub struct SampleMetrics {
     /// beat of the last (onsets snapped to the nearest 16th as for the groove): long silences
     /// and held notes raise it.
     pub empty_beat_rate: Option<f64>,
+    /// Onsets on the beat grid, without being told the tempo: of the intervals between
+    /// successive distinct onsets (in 10 ms steps, the events' time unit), the share that is a
+    /// whole number of one grid unit within a step, for the unit from 60 to 400 ms that fits
+    /// best, corrected for chance as Cohen's kappa ([`cadenza_performance::rhythm::on_grid_ratio`]).
+    /// A score rendered at its tempo is near 1; onsets that keep no pulse are near 0. `null`
+    /// with fewer than 9 onsets.
+    #[serde(default)]
+    pub on_grid_ratio: Option<f64>,
     /// The beat grid: the sequence's first tempo and time signature, else 120 qpm 4/4.
     pub grid: Grid,
 }
 
 /// The scalar features of [`SampleMetrics`], in table order: the ones aggregated and
 /// compared against a reference.
-pub const FEATURES: [&str; 13] = [
+pub const FEATURES: [&str; 14] = [
     "pitch_class_entropy",
     "in_key_ratio",
     "key_consistency",
@@ -192,6 +200,7 @@ pub const FEATURES: [&str; 13] = [
     "ioi_std",
     "groove_consistency",
     "empty_beat_rate",
+    "on_grid_ratio",
 ];
 
 impl SampleMetrics {
@@ -211,6 +220,7 @@ impl SampleMetrics {
             "ioi_std" => self.ioi_std,
             "groove_consistency" => self.groove_consistency,
             "empty_beat_rate" => self.empty_beat_rate,
+            "on_grid_ratio" => self.on_grid_ratio,
             _ => None,
         }
         .filter(|v| v.is_finite())
@@ -367,6 +377,9 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         rhythm_ratio_histogram[cadenza_performance::rhythm::ratio_bin(r)] += 1.0 / ratios.len() as f64;
     }
 
+    let step_intervals: Vec<f64> = onsets.windows(2).map(|w| ((w[1] - w[0]) * 100.0).round()).collect();
+    let on_grid_ratio = cadenza_performance::rhythm::on_grid_ratio(&step_intervals);
+
     // Groove and empty beats on the grid: every note onset snapped to the nearest 16th.
     let step = grid.step_seconds();
     let mut positions: Vec<u64> = notes.iter().map(|x| (x.start.max(0.0) / step).round() as u64).collect();
@@ -427,6 +440,7 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         key_relative_pc_histogram,
         groove_consistency,
         empty_beat_rate,
+        on_grid_ratio,
         grid,
     }
 }

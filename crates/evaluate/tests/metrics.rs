@@ -143,6 +143,33 @@ fn hand_computed_groove_and_empty_beats() {
     assert!(close(m.polyphony, 1.0));
 }
 
+/// A score-like passage at 100 qpm (16ths of 150 ms) is on its grid; the same rhythm with
+/// 30–40 ms of timing noise on every onset is much less so, and the unit is found without the
+/// sequence's tempo.
+#[test]
+fn on_grid_ratio_separates_a_metronomic_rhythm_from_a_loose_one() {
+    let sixteenths = [2u32, 1, 1, 2, 2, 4, 1, 1, 2, 3, 1, 4, 2, 2];
+    let passage = |jitter: &[f64]| -> Vec<(u8, u8, f64, f64)> {
+        let mut pos = 0u32;
+        sixteenths
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                let t = pos as f64 * 0.15 + jitter[i % jitter.len()];
+                pos += d;
+                (60 + (i % 7) as u8, 80, t.max(0.0), t.max(0.0) + 0.1)
+            })
+            .collect()
+    };
+    let strict = sample_metrics(&sequence_of(&passage(&[0.0])));
+    assert!(strict.on_grid_ratio.unwrap() > 0.99, "{:?}", strict.on_grid_ratio);
+    let loose = sample_metrics(&sequence_of(&passage(&[0.0, 0.035, -0.03, 0.04, -0.035, 0.03])));
+    assert!(loose.on_grid_ratio.unwrap() < 0.6, "{:?}", loose.on_grid_ratio);
+    assert_eq!(strict.feature("on_grid_ratio"), strict.on_grid_ratio);
+    // Eight onsets make seven intervals: too few to say.
+    assert_eq!(sample_metrics(&sequence_of(&passage(&[0.0])[..8])).on_grid_ratio, None);
+}
+
 #[test]
 fn key_consistency_falls_when_the_music_modulates() {
     let c_major = [60u8, 62, 64, 65, 67, 69, 71, 72];

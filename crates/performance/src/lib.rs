@@ -5,7 +5,8 @@
 //! * [`Performance`]: the event list of a quantised sequence, and back to notes.
 //! * [`OneHot`]: the 356/388-class index layout that decides weight compatibility.
 //! * [`controls`]: note-density and pitch-class-histogram conditioning signals.
-//! * [`rhythm`]: the simple-ratio bins of successive inter-onset intervals.
+//! * [`rhythm`]: the simple-ratio bins of successive inter-onset intervals, and the metrical
+//!   grid of score music.
 //! * [`Config`]: the nine Performance RNN configs and their input encoders.
 #![forbid(unsafe_code)]
 

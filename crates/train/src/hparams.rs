@@ -426,7 +426,7 @@ mod tests {
         assert!(HParamsOverrides::parse("batch_size=2.5").is_err());
         h.apply_overrides("rhythm_loss=0.5,rhythm_cost=rps").unwrap();
         assert_eq!(h.rhythm_cost, RhythmCost::Rps);
-        assert!(h.apply_overrides("rhythm_cost=l2").unwrap_err().contains("emd, rps, ratio, elapsed"));
+        assert!(h.apply_overrides("rhythm_cost=l2").unwrap_err().contains("emd, rps, ratio, elapsed, grid"));
         h.apply_overrides("rhythm_cost=elapsed,harmony_cost=key").unwrap();
         assert_eq!((h.rhythm_cost, h.harmony_cost), (RhythmCost::Elapsed, HarmonyCost::Key));
         assert!(h.apply_overrides("harmony_cost=chord").unwrap_err().contains("tension, key"));

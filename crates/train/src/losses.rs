@@ -58,6 +58,17 @@
 //!   proper for the shift distribution, so it agrees with cross-entropy at the optimum. The
 //!   `ratio` set depends on later labels too, so it is not proper. Measured on held-out folds,
 //!   both cost about +6 % eval NLL at weight 1: properness did not lower the price.
+//! * **Grid** (`rhythm_cost=grid`), for score data: the log loss of landing on the example's
+//!   metrical grid. A score rendered at its tempo puts every onset a whole number of grid
+//!   units after the previous one ([`cadenza_performance::rhythm`]). The unit is found from
+//!   the example's own inter-onset intervals (the longest unit that 90 % of them are
+//!   multiples of, as the key is found from the example's pitches); at a position whose target
+//!   is TIME_SHIFT(t), with `e` the time since the last onset, `S_p` holds the shifts `k` for
+//!   which `e + k` is on the grid when `e + t` is, and the shifts off it when it is not. `S_p`
+//!   depends on the target alone, so this is the log loss of a two-way partition of the
+//!   shifts: strictly proper, and it weighs the one fact a listener hears most about timing,
+//!   that the notes keep the pulse. Examples without a grid (a performance with rubato, fewer
+//!   than 8 intervals) have no rows: on performance data the loss does nothing.
 //! * **Harmony, proper** (`harmony_cost=key`): the log loss of the next note's *key
 //!   membership*, `−log Σ_{k∈S_p} q_p(k)`, where `S_p` is the set of NOTE_ON classes in the
 //!   example's scale when the target note is in it, and the set outside it when it is not.
@@ -93,13 +104,16 @@ pub enum RhythmCost {
     Ratio,
     /// Log loss of the rhythm-ratio bin reached at the end of the target shift (proper).
     Elapsed,
+    /// Log loss of landing on the example's metrical grid, or off it (proper; score data).
+    Grid,
 }
 
 impl RhythmCost {
     /// Every cost, in the order of [`RhythmCost::NAMES`] (a test checks the two agree).
-    pub const ALL: [RhythmCost; 4] = [RhythmCost::Emd, RhythmCost::Rps, RhythmCost::Ratio, RhythmCost::Elapsed];
+    pub const ALL: [RhythmCost; 5] =
+        [RhythmCost::Emd, RhythmCost::Rps, RhythmCost::Ratio, RhythmCost::Elapsed, RhythmCost::Grid];
     /// The names the command line and the hparams take.
-    pub const NAMES: [&'static str; 4] = ["emd", "rps", "ratio", "elapsed"];
+    pub const NAMES: [&'static str; 5] = ["emd", "rps", "ratio", "elapsed", "grid"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -107,6 +121,7 @@ impl RhythmCost {
             RhythmCost::Rps => "rps",
             RhythmCost::Ratio => "ratio",
             RhythmCost::Elapsed => "elapsed",
+            RhythmCost::Grid => "grid",
         }
     }
 
@@ -354,6 +369,51 @@ pub fn ratio_rows(config: Config, batch: &Batch, lookahead: bool) -> CostRows {
     out
 }
 
+/// Grid rows: every position whose label is a TIME_SHIFT(t) after the row's first onset, in a
+/// row whose onsets have a grid unit `u` ([`cadenza_performance::rhythm::grid_unit`]), with
+/// 1 for the shifts `k` that land on the same side of the grid as `t` (`e + k` a whole number
+/// of units after the last onset, `e` the time since it, or not) and 0 for the others.
+pub fn grid_rows(config: Config, batch: &Batch) -> CostRows {
+    use cadenza_performance::rhythm::{grid_unit, on_grid};
+    let oh = config.one_hot();
+    let n = oh.max_shift_steps as usize;
+    let mut out = CostRows { width: n, offset: 256, ..Default::default() };
+    for r in 0..batch.b {
+        let toks: Vec<(usize, u16, u16)> = row_tokens(batch, r).collect();
+        let Some(&(_, first, _)) = toks.first() else { continue };
+        // The row's events (its first input, then every label); `time[j]` is the time (10 ms
+        // steps) after event j.
+        let events: Vec<Option<Event>> =
+            std::iter::once(first).chain(toks.iter().map(|t| t.2)).map(|c| oh.decode(c as usize)).collect();
+        let time: Vec<u64> = events
+            .iter()
+            .scan(0u64, |now, ev| {
+                if let Some(Event::TimeShift(s)) = ev {
+                    *now += *s as u64;
+                }
+                Some(*now)
+            })
+            .collect();
+        let mut onsets: Vec<u64> =
+            events.iter().zip(&time).filter(|(e, _)| matches!(e, Some(Event::NoteOn(_)))).map(|(_, &t)| t).collect();
+        onsets.dedup();
+        let intervals: Vec<f64> = onsets.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+        let Some(unit) = grid_unit(&intervals) else { continue };
+        let mut last_onset = None::<u64>;
+        for (i, &(at, _, _)) in toks.iter().enumerate() {
+            if matches!(events[i], Some(Event::NoteOn(_))) {
+                last_onset = Some(time[i]);
+            }
+            let (Some(Event::TimeShift(t)), Some(l)) = (events[i + 1], last_onset) else { continue };
+            let e = (time[i] - l) as f64;
+            let side = on_grid(e + t as f64, unit);
+            out.positions.push(at as i64);
+            out.costs.extend((1..=n).map(|k| if on_grid(e + k as f64, unit) == side { 1.0 } else { 0.0 }));
+        }
+    }
+    out
+}
+
 /// Rhythm cost rows: every position whose label is a TIME_SHIFT.
 pub fn rhythm_rows(config: Config, batch: &Batch) -> CostRows {
     shift_rows(config, batch, |k, t| (k as f32 - t as f32).abs() / 10.0)
@@ -417,6 +477,7 @@ pub fn musical_terms(config: Config, batch: &Batch, logits: &Tensor<2>, w: Music
             (true, RhythmCost::Rps) => ranked_probability_score(logits, &rhythm_cdf_rows(config, batch)),
             (true, RhythmCost::Ratio) => side_log_loss(logits, &ratio_rows(config, batch, true)),
             (true, RhythmCost::Elapsed) => side_log_loss(logits, &ratio_rows(config, batch, false)),
+            (true, RhythmCost::Grid) => side_log_loss(logits, &grid_rows(config, batch)),
         },
         harmony: match (w.harmony > 0.0, w.harmony_cost) {
             (false, _) => None,
@@ -869,6 +930,63 @@ mod tests {
         // The last 20 after an interval of 50 (the chord at 225 is one onset): 50/70 lies in
         // [17/24, 0.775), which holds 50/(50+k) for k = 15..=20.
         assert_eq!(members(5), (15..=20).collect::<Vec<_>>());
+    }
+
+    /// A score at 120 qpm (16ths of 12.5 steps, rounded): the grid rows hold the shifts that
+    /// land a whole number of 16ths after the last onset, the sets partition the shifts by the
+    /// target alone, and a row with rubato has no grid and no rows.
+    #[test]
+    fn grid_rows_hold_the_shifts_that_land_on_the_examples_grid() {
+        use Event::*;
+        // Onsets at rounded multiples of 12.5 steps: 16ths, 8ths and a dotted 8th.
+        let sixteenths = [1u32, 1, 2, 1, 1, 2, 3, 1, 2, 2, 1, 1, 2];
+        let score = |jitter: &[i64]| -> Vec<Event> {
+            let mut evs = vec![NoteOn(60)];
+            let (mut pos, mut prev) = (0u32, 0i64);
+            for (i, &d) in sixteenths.iter().enumerate() {
+                pos += d;
+                let at = (pos as f64 * 12.5).round() as i64 + jitter[i % jitter.len()];
+                evs.push(TimeShift((at - prev) as u32));
+                evs.push(NoteOn(60 + (i % 5) as u8));
+                prev = at;
+            }
+            evs.push(TimeShift(20));
+            evs
+        };
+        let on = |d: usize| cadenza_performance::rhythm::on_grid(d as f64, 12.5);
+        let b = Batch::new(Config::Performance, &[ex(&score(&[0]))], vec![0]);
+        let rows = grid_rows(Config::Performance, &b);
+        // Every shift has a row (each follows an onset), the trailing 20 too.
+        assert_eq!(rows.positions, (0..=sixteenths.len() as i64).map(|i| 2 * i).collect::<Vec<_>>());
+        let members =
+            |i: usize| -> Vec<usize> { (0..100).filter(|&k| rows.costs[i * 100 + k] == 1.0).map(|k| k + 1).collect() };
+        // The first shift (12 or 13 steps, one 16th) is on the grid: the set is the shifts a
+        // whole number of 16ths long, within a step.
+        let on_set: Vec<usize> = (1..=100).filter(|&k| on(k)).collect();
+        assert_eq!(members(0), on_set);
+        assert!(on_set.starts_with(&[12, 13, 24, 25, 26, 37]) && on_set.len() < 30, "{on_set:?}");
+        // The trailing 20 steps after the last onset is off the grid: its set is the rest.
+        let last = rows.positions.len() - 1;
+        assert_eq!(members(last), (1..=100).filter(|&k| !on(k)).collect::<Vec<_>>());
+        // The loss prefers a model sure of a shift on the grid to one sure of an off-grid one.
+        let c = Config::Performance.num_logits();
+        let sure = |k: usize| {
+            let mut z = vec![0.0f32; b.t * c];
+            for &p in &rows.positions[..last] {
+                z[p as usize * c + 256 + k - 1] = 30.0;
+            }
+            let z = Tensor::<2>::from_data(TensorData::new(z, [b.t, c]), &Device::flex());
+            let only_on = CostRows {
+                positions: rows.positions[..last].to_vec(),
+                costs: rows.costs[..last * 100].to_vec(),
+                ..rows.clone()
+            };
+            side_log_loss(&z, &only_on).unwrap().into_scalar::<f32>()
+        };
+        assert!(sure(25) < 1e-3 && sure(19) > 5.0, "{} {}", sure(25), sure(19));
+        // A played version, every onset 3–4 steps (30–40 ms) early or late: no grid, no rows.
+        let b = Batch::new(Config::Performance, &[ex(&score(&[3, -4, 4, -3, 3]))], vec![0]);
+        assert!(grid_rows(Config::Performance, &b).positions.is_empty());
     }
 
     #[test]

@@ -25,6 +25,10 @@ Where the definitions match, the values must agree within 1e-6 (exit status 1 ot
                        within 30 ms of its first)
   rhythm_ratio_histogram  a/(a+b) of successive intervals,  the same onsets, binned here
                        binned at the nearest simple ratio   (max |diff| over the 11 bins)
+  on_grid_ratio        onsets on a beat grid (intervals     the same onsets, re-implemented here
+                       in 10 ms steps a whole number of     from the definition (no library has
+                       one unit within a step; best unit    it)
+                       60-400 ms by 1/32 step; kappa)
 Where they differ (reported, not checked):
   empty_beat_rate      Cadenza: beats with no onset from the first onset's beat to the last's,
                        onsets snapped to the nearest 16th; MusPy: beats with no onset from time 0
@@ -117,6 +121,17 @@ def independent(path, key=None):
             b = next((i for i in range(len(hist)) if RATIO_EDGES[i] <= r < RATIO_EDGES[i + 1]), len(hist) - 1)
             hist[b] += 1.0 / len(ratios)
         out["rhythm_ratio_histogram"] = hist
+        rnd = lambda x: math.floor(x + 0.5)  # Rust's f64::round for x >= 0 (Python's round is to even)
+        steps = [rnd(d * 100.0) for d in iois]
+        if len(steps) >= 8:
+            best = None
+            for i in range(int(round((40.0 - 6.0) * 32)) + 1):
+                unit = 6.0 + i / 32.0
+                on = sum(1 for d in steps if abs(d - max(rnd(d / unit), 1.0) * unit) <= 1.0 + 1e-9)
+                chance = min(3.0 / unit, 1.0)
+                kappa = (on / len(steps) - chance) / (1.0 - chance)
+                best = kappa if best is None else max(best, kappa)
+            out["on_grid_ratio"] = best
     if notes and self_overlap(notes):
         out["polyphony_unison_overlap"] = True
     if key is not None and notes:
@@ -131,7 +146,7 @@ def independent(path, key=None):
     return out, has_pedal(pm)
 
 
-CHECKED = ["in_key_ratio", "pitch_range", "pitch_class_entropy", "scale_consistency", "polyphony", "velocity_mean", "velocity_std", "note_density", "ioi_mean", "rhythm_ratio_histogram"]
+CHECKED = ["in_key_ratio", "pitch_range", "pitch_class_entropy", "scale_consistency", "polyphony", "velocity_mean", "velocity_std", "note_density", "ioi_mean", "rhythm_ratio_histogram", "on_grid_ratio"]
 REPORTED = ["empty_beat_rate", "groove_consistency"]
 
 

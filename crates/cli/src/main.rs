@@ -190,10 +190,12 @@ struct TrainArgs {
     /// distance, an earth mover's distance; the seed project used 0.5). May change on --resume.
     #[arg(long)]
     rhythm_loss: Option<f64>,
-    /// Which rhythm loss --rhythm-loss weighs: emd (expected shift distance, the first design)
+    /// Which rhythm loss --rhythm-loss weighs: emd (expected shift distance, the first design),
     /// rps (ranked probability score: ordinal like the EMD, but strictly proper), ratio (log loss
-    /// of the rhythm-ratio bin the next inter-onset interval makes with the last one) or elapsed
-    /// (the same bins for the time elapsed at the end of the shift: strictly proper).
+    /// of the rhythm-ratio bin the next inter-onset interval makes with the last one), elapsed
+    /// (the same bins for the time elapsed at the end of the shift: strictly proper) or grid (log
+    /// loss of landing on the example's metrical grid or off it: strictly proper; score data
+    /// only, examples with free timing have no grid and no term).
     #[arg(long, value_parser = cadenza_train::RhythmCost::NAMES)]
     rhythm_cost: Option<String>,
     /// The modified model: weight of the differentiable harmony loss (expected out-of-key and

@@ -34,7 +34,7 @@ pub struct CompareArgs {
     /// Weight of the harmony loss in the modified model (the seed project's 0.25).
     #[arg(long, default_value_t = CompareOptions::default().harmony_loss)]
     pub harmony_loss: f64,
-    /// Which rhythm loss: "emd" (expected shift distance, the first design), "rps" (ranked probability score, strictly proper), "ratio" (log loss of the next interval's rhythm-ratio bin) or "elapsed" (the same bins for the time elapsed at the end of the shift, strictly proper)
+    /// Which rhythm loss: "emd" (expected shift distance, the first design), "rps" (ranked probability score, strictly proper), "ratio" (log loss of the next interval's rhythm-ratio bin), "elapsed" (the same bins for the time elapsed at the end of the shift, strictly proper) or "grid" (log loss of landing on the metrical grid of score data, strictly proper)
     #[arg(long, default_value = CompareOptions::default().rhythm_cost.name(), value_parser = cadenza_train::RhythmCost::NAMES)]
     pub rhythm_cost: String,
     /// Which harmony loss: "tension" (expected out-of-key and interval-tension cost, the first design) or "key" (log loss of the next note's key membership, strictly proper)
@@ -150,7 +150,7 @@ pub struct DemoArgs {
     pub rhythm_loss: f64,
     #[arg(long, default_value_t = DemoOptions::default().harmony_loss)]
     pub harmony_loss: f64,
-    /// Which rhythm loss: "emd" (expected shift distance), "rps" (ranked probability score), "ratio" (log loss of the next interval's rhythm-ratio bin) or "elapsed" (the same bins for the time elapsed at the end of the shift, strictly proper)
+    /// Which rhythm loss: "emd" (expected shift distance), "rps" (ranked probability score), "ratio" (log loss of the next interval's rhythm-ratio bin), "elapsed" (the same bins for the time elapsed at the end of the shift, strictly proper) or "grid" (log loss of landing on the metrical grid of score data, strictly proper)
     #[arg(long, default_value = DemoOptions::default().rhythm_cost.name(), value_parser = cadenza_train::RhythmCost::NAMES)]
     pub rhythm_cost: String,
     /// Which harmony loss: "tension" (expected out-of-key and tension cost) or "key" (log loss of the next note's key membership)

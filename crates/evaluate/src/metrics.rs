@@ -377,7 +377,7 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         rhythm_ratio_histogram[cadenza_performance::rhythm::ratio_bin(r)] += 1.0 / ratios.len() as f64;
     }
 
-    let step_intervals: Vec<f64> = onsets.windows(2).map(|w| ((w[1] - w[0]) * 100.0).round()).collect();
+    let step_intervals: Vec<f64> = iois.iter().map(|d| (d * 100.0).round()).collect();
     let on_grid_ratio = cadenza_performance::rhythm::on_grid_ratio(&step_intervals);
 
     // Groove and empty beats on the grid: every note onset snapped to the nearest 16th.

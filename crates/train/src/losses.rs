@@ -86,7 +86,7 @@ use crate::network::Batch;
 use burn::tensor::activation::softmax;
 use burn::tensor::{s, Int, Tensor, TensorData};
 use cadenza_performance::controls::estimate_key;
-use cadenza_performance::{Config, Event};
+use cadenza_performance::{Config, Event, OneHot};
 
 /// Tension of an interval, by semitones mod 12 (0 = unison/octave … 11 = major 7th).
 pub const TENSION: [f32; 12] = [0.0, 1.0, 0.6, 0.25, 0.2, 0.1, 0.9, 0.0, 0.25, 0.2, 0.6, 1.0];
@@ -218,6 +218,33 @@ fn row_tokens(batch: &Batch, r: usize) -> impl Iterator<Item = (usize, u16, u16)
         .map(move |at| (at, batch.inputs[at], batch.labels[at]))
 }
 
+/// One row of a batch with its events decoded once: `toks[i]` is position `i`'s (flat position,
+/// input, label), `events[0]` the row's first input and `events[i + 1]` the label at position
+/// `i`, and `time[j]` the time (10 ms steps) after event `j`.
+struct RowEvents {
+    toks: Vec<(usize, u16, u16)>,
+    events: Vec<Option<Event>>,
+    time: Vec<u64>,
+}
+
+/// Row `r` of the batch as [`RowEvents`]; `None` when the row has no position.
+fn row_events(oh: &OneHot, batch: &Batch, r: usize) -> Option<RowEvents> {
+    let toks: Vec<(usize, u16, u16)> = row_tokens(batch, r).collect();
+    let &(_, first, _) = toks.first()?;
+    let events: Vec<Option<Event>> =
+        std::iter::once(first).chain(toks.iter().map(|t| t.2)).map(|c| oh.decode(c as usize)).collect();
+    let time: Vec<u64> = events
+        .iter()
+        .scan(0u64, |now, ev| {
+            if let Some(Event::TimeShift(s)) = ev {
+                *now += *s as u64;
+            }
+            Some(*now)
+        })
+        .collect();
+    Some(RowEvents { toks, events, time })
+}
+
 /// Per row of the batch, the scale of its key: Krumhansl–Schmuckler over the row's NOTE_ON
 /// pitch classes (its first input and every label).
 fn row_scale(config: Config, batch: &Batch, r: usize) -> [bool; 12] {
@@ -321,22 +348,8 @@ pub fn ratio_rows(config: Config, batch: &Batch, lookahead: bool) -> CostRows {
     let n = oh.max_shift_steps as usize;
     let mut out = CostRows { width: n, offset: 256, ..Default::default() };
     for r in 0..batch.b {
-        let toks: Vec<(usize, u16, u16)> = row_tokens(batch, r).collect();
-        let Some(&(_, first, _)) = toks.first() else { continue };
-        // The row's events (its first input, then every label), decoded once; event i + 1 is
-        // the label at position i. `time[j]` is the time (10 ms steps) after event j, and
-        // `next_onset[j]` the time of the first NOTE_ON after event j.
-        let events: Vec<Option<Event>> =
-            std::iter::once(first).chain(toks.iter().map(|t| t.2)).map(|c| oh.decode(c as usize)).collect();
-        let time: Vec<u64> = events
-            .iter()
-            .scan(0u64, |now, ev| {
-                if let Some(Event::TimeShift(s)) = ev {
-                    *now += *s as u64;
-                }
-                Some(*now)
-            })
-            .collect();
+        let Some(RowEvents { toks, events, time }) = row_events(&oh, batch, r) else { continue };
+        // `next_onset[j]`: the time of the first NOTE_ON after event j.
         let mut next_onset = vec![None; events.len()];
         for j in (0..events.len() - 1).rev() {
             next_onset[j] =
@@ -379,21 +392,7 @@ pub fn grid_rows(config: Config, batch: &Batch) -> CostRows {
     let n = oh.max_shift_steps as usize;
     let mut out = CostRows { width: n, offset: 256, ..Default::default() };
     for r in 0..batch.b {
-        let toks: Vec<(usize, u16, u16)> = row_tokens(batch, r).collect();
-        let Some(&(_, first, _)) = toks.first() else { continue };
-        // The row's events (its first input, then every label); `time[j]` is the time (10 ms
-        // steps) after event j.
-        let events: Vec<Option<Event>> =
-            std::iter::once(first).chain(toks.iter().map(|t| t.2)).map(|c| oh.decode(c as usize)).collect();
-        let time: Vec<u64> = events
-            .iter()
-            .scan(0u64, |now, ev| {
-                if let Some(Event::TimeShift(s)) = ev {
-                    *now += *s as u64;
-                }
-                Some(*now)
-            })
-            .collect();
+        let Some(RowEvents { toks, events, time }) = row_events(&oh, batch, r) else { continue };
         let mut onsets: Vec<u64> =
             events.iter().zip(&time).filter(|(e, _)| matches!(e, Some(Event::NoteOn(_)))).map(|(_, &t)| t).collect();
         onsets.dedup();
@@ -820,9 +819,6 @@ mod tests {
         assert!(g[..(last2.positions[0] as usize) * c].iter().all(|&v| v == 0.0), "earlier rows get no gradient");
     }
 
-    /// The ratio loss's sets: the shifts that would give the next inter-onset interval the
-    /// target's simple ratio with the last one, counting time already waited and time still to
-    /// wait after a NOTE_OFF.
     /// The names the command line offers, `name`, `parse` and the serde names of
     /// `hparams.json` are one list.
     #[test]
@@ -865,6 +861,9 @@ mod tests {
         assert_ne!(set(20, &[NoteOn(65)], true), set(20, &later, true));
     }
 
+    /// The ratio loss's sets: the shifts that would give the next inter-onset interval the
+    /// target's simple ratio with the last one, counting time already waited and time still to
+    /// wait after a NOTE_OFF.
     #[test]
     fn ratio_rows_hold_the_shifts_of_the_targets_ratio() {
         use Event::*;

@@ -159,21 +159,33 @@ fn official_bundle_shapes_run_end_to_end() {
     }
 }
 
-/// The shipped base `.mag` is the model folder's checkpoint, byte for byte, with the graph
-/// built for its shape: the two cannot drift apart.
+/// Every shipped base `.mag` (`models/NAME.mag`) is its model folder's (`models/NAME/`)
+/// checkpoint, byte for byte, with the graph built for its shape: the two cannot drift apart.
 #[test]
-fn the_shipped_base_bundle_is_the_base_model() {
+fn the_shipped_base_bundles_are_the_base_models() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = root.join("models/perf_dyn_3x256_asap");
-    let bundle = cadenza_mag::Bundle::read(root.join("models/perf_dyn_3x256_asap.mag")).unwrap();
-    assert_eq!(bundle.checkpoint_bytes(), std::fs::read(dir.join("weights.ckpt")).unwrap().as_slice());
-    let w = Weights::load(&dir).unwrap();
-    let shape = cadenza_mag::GraphShape {
-        input_size: w.config.input_size(),
-        layers: w.config.layers.clone(),
-        num_classes: w.config.num_logits(),
-    };
-    use prost::Message;
-    assert_eq!(bundle.metagraph_bytes(), cadenza_mag::generation_metagraph(&shape).unwrap().encode_to_vec());
-    assert!(bundle.bundle_description().contains("CC BY-NC-SA 4.0"));
+    let mut bundles: Vec<PathBuf> = std::fs::read_dir(root.join("models"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "mag"))
+        .collect();
+    bundles.sort();
+    assert!(bundles.iter().any(|p| p.ends_with("perf_dyn_3x256_asap.mag")), "{bundles:?}");
+    for path in &bundles {
+        let dir = path.with_extension("");
+        let bundle = cadenza_mag::Bundle::read(path).unwrap();
+        let ckpt = std::fs::read(dir.join("weights.ckpt")).unwrap();
+        assert_eq!(bundle.checkpoint_bytes(), ckpt.as_slice(), "{}", path.display());
+        let w = Weights::load(&dir).unwrap();
+        let shape = cadenza_mag::GraphShape {
+            input_size: w.config.input_size(),
+            layers: w.config.layers.clone(),
+            num_classes: w.config.num_logits(),
+        };
+        use prost::Message;
+        let graph = cadenza_mag::generation_metagraph(&shape).unwrap().encode_to_vec();
+        assert_eq!(bundle.metagraph_bytes(), graph, "{}", path.display());
+        assert!(bundle.bundle_description().contains("CC BY-NC-SA 4.0"), "{}", path.display());
+        assert!(dir.join("MODEL_CARD.md").is_file(), "{} has no model card", dir.display());
+    }
 }

@@ -2,7 +2,10 @@
 //! error, expected harmony cost) the comparison reports.
 
 use crate::data::{examples, floats, scalar};
-use crate::losses::{check_config, expected_cost, harmony_rows, ShiftError, ShiftErrorSum};
+use crate::losses::{
+    check_config, expected_cost, harmony_rows, in_key_rows, on_grid_rows, ratio_rows, CostRows, ShiftError,
+    ShiftErrorSum,
+};
 use crate::metrics::{Metrics, MetricsSum};
 use crate::network::{Batch, PerformanceRnn};
 use burn::module::Module;
@@ -89,4 +92,48 @@ pub fn evaluate_report(
         shift_error: shifts.finish(),
         harmony_cost: (one_hot && hn > 0).then(|| hsum / hn as f64),
     }
+}
+
+/// The shares the side losses push, read from the model's softmax on a store (dropout off):
+/// quantities that a training step moves directly, so a test of a loss's effect can assert on
+/// them on every CPU, where sampled notes depend on the SIMD level's rounding of the whole
+/// training trajectory. Each is a mean over the positions its loss looks at, `None` when the
+/// store has none (or the config has no one-hot events).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MusicalShares {
+    /// In-key mass of the next NOTE_ON (given that a note starts), in the example's key, at
+    /// every position whose target is a NOTE_ON: what `harmony_cost=key` raises.
+    pub in_key: Option<f64>,
+    /// On-grid mass of the next TIME_SHIFT (given that time moves), on the example's grid:
+    /// what `rhythm_cost=grid` raises. Examples without a grid have no positions.
+    pub on_grid: Option<f64>,
+    /// Mass of the target's rhythm-ratio bin (reading ahead): what `rhythm_cost=ratio` raises.
+    pub ratio_bin: Option<f64>,
+}
+
+/// [`MusicalShares`] on (a prefix of) a store.
+pub fn musical_shares(
+    net: &PerformanceRnn,
+    model: &ModelConfig,
+    store: &ExampleStore,
+    batch_size: usize,
+    limit: Option<usize>,
+) -> MusicalShares {
+    if check_config(model.config).is_err() {
+        return MusicalShares::default();
+    }
+    let kinds: [fn(cadenza_performance::Config, &Batch) -> CostRows; 3] =
+        [in_key_rows, on_grid_rows, |c, b| ratio_rows(c, b, true)];
+    let mut sums = [(0.0f64, 0usize); 3];
+    for_each_eval_batch(net, model, store, batch_size, limit, |batch, out| {
+        for (rows_of, (sum, n)) in kinds.iter().zip(sums.iter_mut()) {
+            let rows = rows_of(model.config, batch);
+            if let Some(m) = expected_cost(&out.logits, &rows) {
+                *sum += scalar(m) * rows.positions.len() as f64;
+                *n += rows.positions.len();
+            }
+        }
+    });
+    let mean = |(sum, n): (f64, usize)| (n > 0).then(|| sum / n as f64);
+    MusicalShares { in_key: mean(sums[0]), on_grid: mean(sums[1]), ratio_bin: mean(sums[2]) }
 }

@@ -29,6 +29,7 @@ pub mod stop;
 pub mod train;
 
 pub use device::{DeviceChoice, Selected};
+pub use eval::{musical_shares, MusicalShares};
 pub use hparams::{EarlyStop, HParams, HParamsOverrides, Schedule, StopMode};
 pub use losses::{HarmonyCost, MusicalWeights, RhythmCost, ShiftError};
 pub use metrics::Metrics;

@@ -294,6 +294,18 @@ pub fn harmony_rows(config: Config, batch: &Batch) -> CostRows {
 /// classes on the same side of the example's scale as `t` (in it, or out of it) and 0 for the
 /// others.
 pub fn key_rows(config: Config, batch: &Batch) -> CostRows {
+    key_rows_by(config, batch, |in_scale, target_in| in_scale == target_in)
+}
+
+/// In-key rows: every position whose label is a NOTE_ON, with 1 for the NOTE_ON classes in the
+/// example's scale. Their [`expected_cost`] is the model's in-key mass of the next note, the
+/// share the key loss moves (read from the model, not from sampled notes).
+pub fn in_key_rows(config: Config, batch: &Batch) -> CostRows {
+    key_rows_by(config, batch, |in_scale, _| in_scale)
+}
+
+/// Rows at every NOTE_ON label: column `q` holds `member(q in the scale, the target in it)`.
+fn key_rows_by(config: Config, batch: &Batch, member: impl Fn(bool, bool) -> bool) -> CostRows {
     let oh = config.one_hot();
     let mut out = CostRows { width: 128, offset: 0, ..Default::default() };
     for r in 0..batch.b {
@@ -302,7 +314,7 @@ pub fn key_rows(config: Config, batch: &Batch) -> CostRows {
             if let Some(Event::NoteOn(t)) = oh.decode(lab as usize) {
                 let side = scale[t as usize % 12];
                 out.positions.push(at as i64);
-                out.costs.extend((0..128).map(|q| if scale[q % 12] == side { 1.0 } else { 0.0 }));
+                out.costs.extend((0..128).map(|q| if member(scale[q % 12], side) { 1.0 } else { 0.0 }));
             }
         }
     }
@@ -387,6 +399,18 @@ pub fn ratio_rows(config: Config, batch: &Batch, lookahead: bool) -> CostRows {
 /// 1 for the shifts `k` that land on the same side of the grid as `t` (`e + k` a whole number
 /// of units after the last onset, `e` the time since it, or not) and 0 for the others.
 pub fn grid_rows(config: Config, batch: &Batch) -> CostRows {
+    grid_rows_by(config, batch, |on, target_on| on == target_on)
+}
+
+/// On-grid rows: the positions of [`grid_rows`], with 1 for the shifts that land on the grid.
+/// Their [`expected_cost`] is the model's on-grid mass of the next shift, the share the grid
+/// loss moves (read from the model, not from sampled notes).
+pub fn on_grid_rows(config: Config, batch: &Batch) -> CostRows {
+    grid_rows_by(config, batch, |on, _| on)
+}
+
+/// The positions of [`grid_rows`]: column `k - 1` holds `member(e + k on the grid, e + t on it)`.
+fn grid_rows_by(config: Config, batch: &Batch, member: impl Fn(bool, bool) -> bool) -> CostRows {
     use cadenza_performance::rhythm::{grid_unit, on_grid};
     let oh = config.one_hot();
     let n = oh.max_shift_steps as usize;
@@ -407,7 +431,7 @@ pub fn grid_rows(config: Config, batch: &Batch) -> CostRows {
             let e = (time[i] - l) as f64;
             let side = on_grid(e + t as f64, unit);
             out.positions.push(at as i64);
-            out.costs.extend((1..=n).map(|k| if on_grid(e + k as f64, unit) == side { 1.0 } else { 0.0 }));
+            out.costs.extend((1..=n).map(|k| if member(on_grid(e + k as f64, unit), side) { 1.0 } else { 0.0 }));
         }
     }
     out

@@ -228,3 +228,93 @@ fn training_steps_are_bit_identical_when_repeated() {
     let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
     assert_eq!(differ, 0, "{differ} of {} parameter bits differ between two identical runs", a.len());
 }
+
+/// What the tolerances of [`simd_levels_agree_on_forward_backward_and_a_training_step`] allow,
+/// relative to the largest magnitude of each quantity: the levels sum in different orders (FMA
+/// lanes of 8 or 16, scalar left to right) and use their own exp/tanh approximations, so bit
+/// patterns differ; the numbers may not differ by more than float rounding accumulated over a
+/// few hundred terms. Adam's first step is `lr · g / (|g| + ε)` per weight, about `±lr` for any
+/// gradient well above ε: a gradient near ε (a weight the batch barely touches) turns its
+/// rounding difference into a visible change of its step, so the step gets a looser bound.
+/// Measured on an Intel Xeon (AVX-512), relative to the scalar level: logits 3e-7, loss 0,
+/// gradients 2e-7, step 8e-4 (AVX2) and the same order for AVX-512.
+const LEVEL_TOLERANCE: [(&str, f32); 4] = [("logits", 1e-5), ("loss", 1e-6), ("gradients", 1e-5), ("step", 5e-3)];
+
+/// The numbers of one forward pass, its backward pass and one Adam step (dropout 0.8, packed
+/// sizes of 64 and 32 units, a row tail of 7), at this process's SIMD level.
+fn level_numbers() -> Vec<Vec<f32>> {
+    let ad = Device::flex().autodiff();
+    let config = Config::PerformanceWithDynamics;
+    let mc = ModelConfig::new(config, vec![64, 32]);
+    let mut r = rng(31);
+    let exs: Vec<EncodedExample> = (0..7).map(|k| random_example(config, 30 + k, &mut r)).collect();
+    let batch = Batch::new(config, &exs, (0..7).collect());
+    let w = Weights::init(mc.clone(), 9);
+    let net = PerformanceRnn::from_weights(&w, &ad);
+    let out = net.forward(&mc, &batch, 0.8, &mut rng(32));
+    let (logits, loss) = (vec_of(out.logits.clone()), vec_of(out.loss.clone()));
+    let grads = out.loss.backward();
+    let mut g: Vec<f32> = Vec::new();
+    for k in &net.kernels {
+        g.extend(vec_of(k.val().grad(&grads).unwrap()));
+    }
+    for b in &net.biases {
+        g.extend(vec_of(b.val().grad(&grads).unwrap()));
+    }
+    g.extend(vec_of(net.fc_w.val().grad(&grads).unwrap()));
+    let gp = GradientsParams::from_grads(grads, &net);
+    let mut opt = AdamConfig::new().with_epsilon(1e-8).init();
+    let stepped = opt.step(0.01, net, gp);
+    let after = stepped.to_weights(&mc, &w.names);
+    // The step's change of each weight (the weights themselves would hide it under their size).
+    let mut step: Vec<f32> = Vec::new();
+    for (a, b) in after.kernels.iter().zip(&w.kernels) {
+        step.extend(a.iter().zip(b).map(|(x, y)| x - y));
+    }
+    step.extend(after.fc_w.iter().zip(&w.fc_w).map(|(x, y)| x - y));
+    vec![logits, loss, g, step]
+}
+
+/// The scalar, AVX2 and AVX-512 kernels (each this CPU has) agree on the same inputs: forward
+/// logits and loss, every gradient of the backward pass, and the change one Adam step makes,
+/// each within [`LEVEL_TOLERANCE`] of the scalar level's, relative to its largest magnitude.
+/// Each level runs in a child process (`CADENZA_SIMD`), since the level is chosen per process.
+#[test]
+fn simd_levels_agree_on_forward_backward_and_a_training_step() {
+    use cadenza_model::kernels::simd::Level;
+    if let Some(out) = std::env::var_os("CADENZA_LEVEL_OUT") {
+        std::fs::write(out, serde_json::to_vec(&level_numbers()).unwrap()).unwrap();
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut by_level: Vec<(&str, Vec<Vec<f32>>)> = Vec::new();
+    for level in Level::available() {
+        let path = tmp.path().join(level.name());
+        let out = std::process::Command::new(&exe)
+            .args(["simd_levels_agree_on_forward_backward_and_a_training_step", "--exact", "--test-threads", "1"])
+            .env("CADENZA_SIMD", level.name())
+            .env_remove("CADENZA_NO_SIMD")
+            .env("CADENZA_LEVEL_OUT", &path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "at CADENZA_SIMD={}: {}", level.name(), String::from_utf8_lossy(&out.stderr));
+        by_level.push((level.name(), serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()));
+    }
+    assert!(by_level.len() >= 2 || cfg!(not(target_arch = "x86_64")), "x86_64 has at least scalar and AVX2 here");
+    let (base_name, base) = &by_level[0];
+    assert_eq!(*base_name, "scalar");
+    for (name, nums) in &by_level[1..] {
+        for ((what, tol), (a, b)) in LEVEL_TOLERANCE.iter().zip(base.iter().zip(nums)) {
+            assert_eq!(a.len(), b.len());
+            let scale = a.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(f32::MIN_POSITIVE);
+            let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max) / scale;
+            let differ = a.iter().zip(b).filter(|(x, y)| x.to_bits() != y.to_bits()).count();
+            eprintln!(
+                "{name} vs scalar, {what}: max |diff| / max |x| = {worst:.2e} ({differ} of {} differ in bits)",
+                a.len()
+            );
+            assert!(worst <= *tol, "{name} vs scalar, {what}: {worst:.2e} > {tol:.0e}");
+        }
+    }
+}

@@ -39,6 +39,9 @@ enum Command {
     Generate(Box<cmd::generate::GenerateArgs>),
     /// Objective metrics of samples (pitch, key, rhythm, groove), optionally against a reference set.
     Evaluate(Box<cmd::evaluate::EvaluateArgs>),
+    /// Can a classifier tell the samples from real music? AUC with its permutation null and
+    /// interval, the Fréchet distance, and the features that separate them most.
+    Judge(Box<cmd::judge::JudgeArgs>),
     /// Train an original and a modified (rhythm + harmony losses) model the same way, then
     /// evaluate, sample and measure both: report.html and comparison.json.
     Compare(Box<cmd::compare::CompareArgs>),
@@ -785,6 +788,7 @@ fn main() {
         Command::Demo(a) => cmd::compare::run_demo(*a),
         Command::Pool(a) => cmd::compare::run_pool(a),
         Command::Evaluate(a) => cmd::evaluate::run(*a),
+        Command::Judge(a) => cmd::judge::run(*a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -4,3 +4,4 @@
 pub mod compare;
 pub mod evaluate;
 pub mod generate;
+pub mod judge;

@@ -1,0 +1,109 @@
+//! `cadenza judge`: can a classifier tell the samples from real music? A classifier two-sample
+//! test (grouped cross-validation, permutation null, bootstrap interval), the Fréchet distance
+//! and the features that separate them, as a table on stdout and JSON.
+
+use anyhow::Result;
+use cadenza_judge::{judge, load_items, render_table, GroupBy, JudgeOptions};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Grouping {
+    /// Each file is its own group.
+    File,
+    /// The files of one folder are one group (one piece's performances).
+    Folder,
+}
+
+impl From<Grouping> for GroupBy {
+    fn from(g: Grouping) -> Self {
+        match g {
+            Grouping::File => GroupBy::File,
+            Grouping::Folder => GroupBy::Folder,
+        }
+    }
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct JudgeArgs {
+    /// Generated samples: folders of MIDI/MusicXML files (searched recursively) or files.
+    #[arg(long, num_args = 1.., required = true)]
+    pub samples: Vec<PathBuf>,
+    /// Real music to tell them from: folders or files (performances, for a performance model).
+    #[arg(long, num_args = 1.., required = true)]
+    pub reference: Vec<PathBuf>,
+    /// How the samples are grouped for cross-validation (a group is held out whole).
+    #[arg(long, value_enum, default_value = "file")]
+    pub sample_groups: Grouping,
+    /// How the reference is grouped: `folder` suits ASAP (a piece's folder holds its performances).
+    #[arg(long, value_enum, default_value = "folder")]
+    pub reference_groups: Grouping,
+    /// Skip files whose name contains this (repeatable; ASAP's score renderings by default; "" for none).
+    #[arg(long, default_values = ["midi_score"])]
+    pub exclude: Vec<String>,
+    /// Window length in seconds.
+    #[arg(long)]
+    pub window: Option<f64>,
+    /// Notes a window needs.
+    #[arg(long)]
+    pub min_notes: Option<usize>,
+    /// At most this many windows per group.
+    #[arg(long)]
+    pub max_windows: Option<usize>,
+    /// Cross-validation folds.
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// Label permutations for the null.
+    #[arg(long)]
+    pub permutations: Option<usize>,
+    /// Trees of the random forest.
+    #[arg(long)]
+    pub trees: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the report as JSON (atomically).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+impl JudgeArgs {
+    /// The options: each flag given overrides the library's default.
+    pub fn options(&self) -> JudgeOptions {
+        let d = JudgeOptions::default();
+        JudgeOptions {
+            window_seconds: self.window.unwrap_or(d.window_seconds),
+            min_notes: self.min_notes.unwrap_or(d.min_notes),
+            max_windows_per_group: self.max_windows.unwrap_or(d.max_windows_per_group),
+            folds: self.folds.unwrap_or(d.folds),
+            permutations: self.permutations.unwrap_or(d.permutations),
+            trees: self.trees.unwrap_or(d.trees),
+            seed: self.seed.unwrap_or(d.seed),
+            ..d
+        }
+    }
+}
+
+pub fn run(args: JudgeArgs) -> Result<()> {
+    let opts = args.options();
+    anyhow::ensure!(
+        opts.window_seconds > 0.0 && opts.window_seconds.is_finite(),
+        "--window must be a positive number of seconds"
+    );
+    anyhow::ensure!(opts.folds >= 2, "--folds must be at least 2");
+    let samples = load_items(&args.samples, args.sample_groups.into(), &args.exclude)?;
+    let reference = load_items(&args.reference, args.reference_groups.into(), &args.exclude)?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("judge {bar:30} {pos}/{len} cross-validations ({eta})")
+            .expect("a valid template"),
+    );
+    let report = judge(&samples, &reference, &opts, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    print!("{}", render_table(&report));
+    if let Some(out) = &args.json {
+        super::evaluate::write_json_atomic(out, &report)?;
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! An untargeted judge of realism: can a classifier tell generated music from real music?
+//!
+//! Every file is cut into windows of fixed length ([`features::windows`]), each window becomes
+//! one broad feature vector ([`features::features`]), and two classifiers are cross-validated
+//! to tell the generated windows from the real ones, with whole groups (a real piece, a
+//! generated sample) held out together ([`classify`]). An AUC of 0.5 means the classifier
+//! cannot tell them apart; 1.0 means it always can. The AUC is read against its own null (the
+//! same pipeline with the labels permuted between groups), with a bootstrap interval over
+//! groups. Beside it: the Fréchet distance between the two sides' feature distributions
+//! ([`frechet`]), which still ranks arms when the AUC sits at 1, the logistic regression's mean
+//! held-out log-odds, and the features that separate the sides most.
+//!
+//! No Cadenza loss targets these features, so a recipe cannot win here by pushing its own
+//! metric.
+
+#![forbid(unsafe_code)]
+
+pub mod classify;
+pub mod features;
+pub mod frechet;
+
+use cadenza_notes::NoteSequence;
+use classify::{Classifier, CvSettings, Table};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use classify::Classifier as ClassifierKind;
+pub use features::FEATURE_NAMES;
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum JudgeError {
+    #[error("{}: {source}", path.display())]
+    Load { path: PathBuf, source: cadenza_import::LoadError },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: no MIDI or MusicXML file found", path.display())]
+    NoFiles { path: PathBuf },
+    #[error("the {side} have {groups} groups with a window of {seconds} s and {min_notes}+ notes; the judge needs at least {needed} (one per fold) — give more or longer files, or lower the window or the folds")]
+    TooFew { side: &'static str, groups: usize, seconds: f64, min_notes: usize, needed: usize },
+    #[error("{0}")]
+    Fit(String),
+}
+
+/// The judge's settings; the defaults are stated here once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeOptions {
+    /// Window length, seconds.
+    pub window_seconds: f64,
+    /// A window needs this many notes.
+    pub min_notes: usize,
+    /// At most this many windows per group (evenly spaced), so long pieces do not dominate.
+    pub max_windows_per_group: usize,
+    /// Cross-validation folds (grouped, stratified).
+    pub folds: usize,
+    /// Permutations of the labels between groups for the null.
+    pub permutations: usize,
+    /// Bootstrap resamples of the groups for the AUC's interval.
+    pub bootstrap: usize,
+    /// The logistic regression's L2 penalty (on standardised features).
+    pub alpha: f64,
+    /// Trees of the random forest.
+    pub trees: usize,
+    pub seed: u64,
+}
+
+impl Default for JudgeOptions {
+    fn default() -> Self {
+        JudgeOptions {
+            window_seconds: 15.0,
+            min_notes: 8,
+            max_windows_per_group: 8,
+            folds: 5,
+            permutations: 50,
+            bootstrap: 1000,
+            alpha: 1.0,
+            trees: 50,
+            seed: 0,
+        }
+    }
+}
+
+/// One piece of music and the group it belongs to (its piece for real music, itself for a
+/// generated sample): a group's windows are held out together.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub name: String,
+    pub group: String,
+    pub sequence: NoteSequence,
+}
+
+/// How files are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// Each file is its own group (generated samples; a folder of distinct pieces).
+    File,
+    /// Files in one folder are one group (ASAP: a piece's folder holds its performances).
+    Folder,
+}
+
+/// Every MIDI or MusicXML file under `paths`, read, except those whose file name contains one
+/// of `exclude` (e.g. ASAP's `midi_score`, the score rendered as MIDI), grouped by `group_by`.
+pub fn load_items(paths: &[PathBuf], group_by: GroupBy, exclude: &[String]) -> Result<Vec<Item>, JudgeError> {
+    let mut items = Vec::new();
+    for root in paths {
+        let files = cadenza_import::collect_files(std::slice::from_ref(root))
+            .map_err(|source| JudgeError::Io { path: root.clone(), source })?;
+        let files: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|f| {
+                let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                !exclude.iter().any(|x| !x.is_empty() && name.contains(x.as_str()))
+            })
+            .collect();
+        if files.is_empty() {
+            return Err(JudgeError::NoFiles { path: root.clone() });
+        }
+        for f in files {
+            let (sequence, _) = cadenza_import::load_file(&f, &Default::default())
+                .map_err(|source| JudgeError::Load { path: f.clone(), source })?;
+            let group = match group_by {
+                GroupBy::File => f.display().to_string(),
+                GroupBy::Folder => f.parent().unwrap_or(Path::new("")).display().to_string(),
+            };
+            items.push(Item { name: f.display().to_string(), group, sequence });
+        }
+    }
+    Ok(items)
+}
+
+/// How many files, groups and windows one side gave.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SideSummary {
+    pub files: usize,
+    pub groups: usize,
+    pub windows: usize,
+}
+
+/// One classifier's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierResult {
+    pub classifier: Classifier,
+    /// Held-out AUC for "generated" (0.5: cannot tell; 1: always tells).
+    pub auc: f64,
+    /// 95 % bootstrap interval over groups.
+    pub interval: [f64; 2],
+    /// The null: the AUC with the labels permuted between groups (mean and 95 % band).
+    pub null_mean: f64,
+    pub null_band: [f64; 2],
+    /// One-sided permutation p-value of an AUC this high under the null.
+    pub p_value: f64,
+    pub permutations: usize,
+    /// The AUC is at the ceiling (≥ 0.95): every arm there looks equally fake to it; read the
+    /// Fréchet distance and the log-odds instead.
+    pub saturated: bool,
+}
+
+/// A feature that separates the sides: its means and the standardised mean difference
+/// (samples − reference, over the pooled standard deviation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureGap {
+    pub feature: String,
+    pub samples: f64,
+    pub reference: f64,
+    pub effect: f64,
+}
+
+/// The judge's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeReport {
+    pub options: JudgeOptions,
+    pub samples: SideSummary,
+    pub reference: SideSummary,
+    pub classifiers: Vec<ClassifierResult>,
+    /// The logistic regression's mean held-out log-odds that a generated window is generated
+    /// (0: no idea; higher: easier to tell).
+    pub mean_log_odds: f64,
+    /// Fréchet distance between the sides' windows, features standardised by the reference's.
+    pub frechet: f64,
+    /// Every feature, the largest |effect| first.
+    pub separating: Vec<FeatureGap>,
+}
+
+/// The windows of one side as rows with group ids from `first_group` on.
+fn side_rows(items: &[Item], opts: &JudgeOptions, first_group: usize) -> (Vec<Vec<f64>>, Vec<usize>, SideSummary) {
+    let mut by_group: BTreeMap<&str, Vec<Vec<f64>>> = BTreeMap::new();
+    for it in items {
+        let w = features::windows(&it.sequence, opts.window_seconds, opts.min_notes);
+        let e = by_group.entry(it.group.as_str()).or_default();
+        e.extend(w.iter().map(|w| features::features(w, opts.window_seconds)));
+    }
+    let (mut x, mut g) = (Vec::new(), Vec::new());
+    let mut groups = 0;
+    for rows in by_group.into_values() {
+        if rows.is_empty() {
+            continue;
+        }
+        let k = opts.max_windows_per_group.max(1).min(rows.len());
+        // Evenly spaced over the group's windows.
+        for i in 0..k {
+            x.push(rows[i * rows.len() / k].clone());
+            g.push(first_group + groups);
+        }
+        groups += 1;
+    }
+    let summary = SideSummary { files: items.len(), groups, windows: x.len() };
+    (x, g, summary)
+}
+
+fn mean_sd(rows: &[Vec<f64>], j: usize) -> (f64, f64) {
+    let n = rows.len().max(1) as f64;
+    let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
+    (m, (rows.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n).sqrt())
+}
+
+/// Judges `samples` against `reference`. `on_step(done, total)` reports progress over the
+/// cross-validations (one per classifier and permutation).
+pub fn judge(
+    samples: &[Item],
+    reference: &[Item],
+    opts: &JudgeOptions,
+    on_step: &mut dyn FnMut(usize, usize),
+) -> Result<JudgeReport, JudgeError> {
+    let (xr, gr, rs) = side_rows(reference, opts, 0);
+    let (xs, gs, ss) = side_rows(samples, opts, rs.groups);
+    for (side, s) in [("samples", &ss), ("reference", &rs)] {
+        if s.groups < opts.folds.max(2) {
+            return Err(JudgeError::TooFew {
+                side,
+                groups: s.groups,
+                seconds: opts.window_seconds,
+                min_notes: opts.min_notes,
+                needed: opts.folds.max(2),
+            });
+        }
+    }
+    let mut t = Table::default();
+    for (x, g) in xr.iter().zip(&gr) {
+        t.x.push(x.clone());
+        t.generated.push(false);
+        t.group.push(*g);
+    }
+    for (x, g) in xs.iter().zip(&gs) {
+        t.x.push(x.clone());
+        t.generated.push(true);
+        t.group.push(*g);
+    }
+    let classes = t.group_classes();
+    let settings = CvSettings { folds: opts.folds.max(2), alpha: opts.alpha, trees: opts.trees };
+    let total = Classifier::ALL.len() * (1 + opts.permutations);
+    let mut done = 0;
+    let mut results = Vec::new();
+    let mut mean_log_odds = 0.0;
+    for c in Classifier::ALL {
+        let scores = classify::cv_scores(&t, &classes, c, settings, opts.seed).map_err(JudgeError::Fit)?;
+        done += 1;
+        on_step(done, total);
+        let auc = classify::auc(&scores, &t.generated);
+        if c == Classifier::Logistic {
+            let gen: Vec<f64> = scores.iter().zip(&t.generated).filter(|(_, &y)| y).map(|(s, _)| *s).collect();
+            mean_log_odds = gen.iter().sum::<f64>() / gen.len().max(1) as f64;
+        }
+        let interval = classify::bootstrap_auc(&t, &scores, opts.bootstrap, opts.seed ^ 0xb007);
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x9e37_79b9);
+        let mut null = Vec::with_capacity(opts.permutations);
+        for p in 0..opts.permutations {
+            let perm = classify::permuted(&classes, &mut rng);
+            let labels: Vec<bool> = t.group.iter().map(|&g| perm[g]).collect();
+            let s = classify::cv_scores(&t, &perm, c, settings, opts.seed.wrapping_add(1 + p as u64))
+                .map_err(JudgeError::Fit)?;
+            null.push(classify::auc(&s, &labels));
+            done += 1;
+            on_step(done, total);
+        }
+        let null_mean = null.iter().sum::<f64>() / null.len().max(1) as f64;
+        let above = null.iter().filter(|&&a| a >= auc).count();
+        results.push(ClassifierResult {
+            classifier: c,
+            auc,
+            interval,
+            null_mean: if null.is_empty() { f64::NAN } else { null_mean },
+            null_band: [classify::quantile(&null, 0.025), classify::quantile(&null, 0.975)],
+            p_value: (1 + above) as f64 / (1 + null.len()) as f64,
+            permutations: null.len(),
+            saturated: auc >= 0.95,
+        });
+    }
+    // Fréchet distance and the separating features, on the reference's scale.
+    let d = FEATURE_NAMES.len();
+    let stats: Vec<(f64, f64)> = (0..d).map(|j| mean_sd(&xr, j)).collect();
+    let z = |rows: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        rows.iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(j, v)| (v - stats[j].0) / if stats[j].1 > 1e-12 { stats[j].1 } else { 1.0 })
+                    .collect()
+            })
+            .collect()
+    };
+    let frechet = frechet::frechet_distance(&z(&xs), &z(&xr)).map_err(JudgeError::Fit)?;
+    let mut separating: Vec<FeatureGap> = (0..d)
+        .map(|j| {
+            let ((ms, ss_), (mr, sr)) = (mean_sd(&xs, j), stats[j]);
+            let pooled = ((ss_ * ss_ + sr * sr) / 2.0).sqrt();
+            FeatureGap {
+                feature: FEATURE_NAMES[j].to_string(),
+                samples: ms,
+                reference: mr,
+                effect: if pooled > 1e-12 { (ms - mr) / pooled } else { 0.0 },
+            }
+        })
+        .collect();
+    separating.sort_by(|a, b| b.effect.abs().total_cmp(&a.effect.abs()));
+    Ok(JudgeReport {
+        options: opts.clone(),
+        samples: ss,
+        reference: rs,
+        classifiers: results,
+        mean_log_odds,
+        frechet,
+        separating,
+    })
+}
+
+/// The report as a table for the terminal.
+pub fn render_table(r: &JudgeReport) -> String {
+    let mut s = String::new();
+    s += &format!(
+        "windows of {} s ({}+ notes, at most {} per group): samples {} files, {} groups, {} windows; reference {} files, {} groups, {} windows\n\n",
+        r.options.window_seconds,
+        r.options.min_notes,
+        r.options.max_windows_per_group,
+        r.samples.files,
+        r.samples.groups,
+        r.samples.windows,
+        r.reference.files,
+        r.reference.groups,
+        r.reference.windows
+    );
+    s += "classifier   AUC     95% CI            null (permuted)        p\n";
+    for c in &r.classifiers {
+        s += &format!(
+            "{:<12} {:.3}   [{:.3}, {:.3}]    {:.3} [{:.3}, {:.3}]   {:.3}{}\n",
+            c.classifier.name(),
+            c.auc,
+            c.interval[0],
+            c.interval[1],
+            c.null_mean,
+            c.null_band[0],
+            c.null_band[1],
+            c.p_value,
+            if c.saturated { "  (saturated)" } else { "" }
+        );
+    }
+    s += &format!(
+        "\nFréchet distance {:.3} (features standardised by the reference); mean held-out log-odds {:+.3}\n",
+        r.frechet, r.mean_log_odds
+    );
+    s += "AUC: how often the classifier ranks a generated window above a real one, on pieces it did not\n\
+          see. 0.5 = it cannot tell them apart (read it against the permuted null); 1 = it always can.\n";
+    if r.classifiers.iter().any(|c| c.saturated) {
+        s += "The AUC is saturated: the samples are always told from real music; compare arms by the\n\
+              Fréchet distance and the log-odds, and fix the features below first.\n";
+    }
+    s += "\nwhat separates them most (standardised mean difference, samples − reference):\n";
+    for g in r.separating.iter().take(8) {
+        s +=
+            &format!("  {:<18} {:+.2}   samples {:.3}, reference {:.3}\n", g.feature, g.effect, g.samples, g.reference);
+    }
+    s
+}

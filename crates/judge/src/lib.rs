@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod arms;
 pub mod classify;
 pub mod features;
 pub mod frechet;
@@ -102,11 +103,36 @@ pub enum GroupBy {
     Folder,
 }
 
+/// The files of one split (`"train"` or `"eval"`) of a `cadenza dataset` folder, read from its
+/// `split.json` and grouped by the piece the dataset gave them. Files that no longer load (the
+/// dataset skipped unreadable ones too) are left out; none loading is an error.
+pub fn dataset_items(dataset: &Path, split: &str) -> Result<Vec<Item>, JudgeError> {
+    let path = dataset.join("split.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| JudgeError::Io { path: path.clone(), source })?;
+    let files: Vec<cadenza_dataset::SplitFile> = serde_json::from_str(&text)
+        .map_err(|e| JudgeError::Io { path: path.clone(), source: std::io::Error::other(e) })?;
+    let mut items = Vec::new();
+    for f in files.iter().filter(|f| f.split == split) {
+        if let Ok((sequence, _)) = cadenza_import::load_file(Path::new(&f.path), &Default::default()) {
+            items.push(Item { name: f.path.clone(), group: f.piece.clone(), sequence });
+        }
+    }
+    if items.is_empty() {
+        return Err(JudgeError::NoFiles { path });
+    }
+    Ok(items)
+}
+
 /// Every MIDI or MusicXML file under `paths`, read, except those whose file name contains one
 /// of `exclude` (e.g. ASAP's `midi_score`, the score rendered as MIDI), grouped by `group_by`.
+/// A `cadenza dataset` folder stands for its eval split's files, grouped by piece.
 pub fn load_items(paths: &[PathBuf], group_by: GroupBy, exclude: &[String]) -> Result<Vec<Item>, JudgeError> {
     let mut items = Vec::new();
     for root in paths {
+        if root.join("dataset.json").is_file() && root.join("split.json").is_file() {
+            items.extend(dataset_items(root, "eval")?);
+            continue;
+        }
         let files = cadenza_import::collect_files(std::slice::from_ref(root))
             .map_err(|source| JudgeError::Io { path: root.clone(), source })?;
         let files: Vec<PathBuf> = files
@@ -186,7 +212,11 @@ pub struct JudgeReport {
 }
 
 /// The windows of one side as rows with group ids from `first_group` on.
-fn side_rows(items: &[Item], opts: &JudgeOptions, first_group: usize) -> (Vec<Vec<f64>>, Vec<usize>, SideSummary) {
+pub(crate) fn side_rows(
+    items: &[Item],
+    opts: &JudgeOptions,
+    first_group: usize,
+) -> (Vec<Vec<f64>>, Vec<usize>, SideSummary) {
     let mut by_group: BTreeMap<&str, Vec<Vec<f64>>> = BTreeMap::new();
     for it in items {
         let w = features::windows(&it.sequence, opts.window_seconds, opts.min_notes);
@@ -211,7 +241,7 @@ fn side_rows(items: &[Item], opts: &JudgeOptions, first_group: usize) -> (Vec<Ve
     (x, g, summary)
 }
 
-fn mean_sd(rows: &[Vec<f64>], j: usize) -> (f64, f64) {
+pub(crate) fn mean_sd(rows: &[Vec<f64>], j: usize) -> (f64, f64) {
     let n = rows.len().max(1) as f64;
     let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
     (m, (rows.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n).sqrt())

@@ -26,6 +26,7 @@ pub mod demo;
 pub mod error;
 pub mod pool;
 pub mod report;
+pub mod rule;
 pub mod stats;
 pub mod table;
 
@@ -152,7 +153,8 @@ pub struct SampleFiles {
 }
 
 /// Per-sample metrics measured against the reference beyond [`FEATURES`].
-pub const REFERENCE_METRICS: [&str; 3] = ["pitch_class_overlap", "ioi_overlap", "rhythm_ratio_overlap"];
+pub const REFERENCE_METRICS: [&str; 4] =
+    ["pitch_class_overlap", "ioi_overlap", "rhythm_ratio_overlap", rule::JUDGE_METRIC];
 
 /// One trained (or given) model: its eval numbers and samples.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +181,9 @@ pub struct RunSummary {
     pub sample_values: BTreeMap<String, Vec<Option<f64>>>,
     /// Full metrics per sample.
     pub evaluation: Evaluation,
+    /// The samples themselves, for the judge (not saved: they are the MIDI files).
+    #[serde(skip)]
+    pub sequences: Vec<cadenza_notes::NoteSequence>,
 }
 
 /// One arm (base, original or modified): `comparison.json`'s `base`, `original` and
@@ -248,6 +253,117 @@ pub struct ComparisonReport {
     pub eval_nll_relative_cost: f64,
     /// The synthesiser of the WAV players.
     pub audio: Option<String>,
+    /// The untargeted judge: how well a classifier tells each arm's samples from the eval
+    /// pieces, with its anchors (absent in comparisons made before it existed).
+    #[serde(default)]
+    pub judge: Option<ComparisonJudge>,
+    /// The verdict rule's outcome ([`rule`]): the report's first sentence.
+    #[serde(default)]
+    pub headline: Option<rule::Headline>,
+}
+
+/// An anchor of the judge's scale: its AUC for a pair of sets whose answer is known.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JudgeAnchor {
+    pub name: String,
+    pub auc: f64,
+    pub interval: [f64; 2],
+}
+
+/// The judge's part of a comparison.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ComparisonJudge {
+    /// Base (when there is one), original and modified against the eval pieces' files.
+    pub arms: cadenza_judge::arms::ArmsJudgement,
+    /// Floor: the training pieces' files against the eval pieces' (two sets of real music).
+    pub floor: Option<JudgeAnchor>,
+    /// Ceiling: the initial model sampled at temperature 1.5 against the eval pieces.
+    pub ceiling: Option<JudgeAnchor>,
+    /// What could not be measured, and why.
+    pub notes: Vec<String>,
+}
+
+/// The judge's settings in a comparison: windows as long as a sample when samples are shorter
+/// than the default window.
+fn judge_options(o: &CompareOptions) -> cadenza_judge::JudgeOptions {
+    let d = cadenza_judge::JudgeOptions::default();
+    cadenza_judge::JudgeOptions { window_seconds: d.window_seconds.min(o.num_steps as f64 / 100.0), seed: o.seed, ..d }
+}
+
+/// One anchor: `samples` against `reference` by the judge's logistic regression, no permutations.
+fn anchor(
+    name: &str,
+    samples: &[cadenza_judge::Item],
+    reference: &[cadenza_judge::Item],
+    jo: &cadenza_judge::JudgeOptions,
+) -> std::result::Result<JudgeAnchor, String> {
+    let opts = cadenza_judge::JudgeOptions { permutations: 0, ..jo.clone() };
+    let r = cadenza_judge::judge(samples, reference, &opts, &mut |_, _| {}).map_err(|e| format!("{name}: {e}"))?;
+    let c = &r.classifiers[0];
+    Ok(JudgeAnchor { name: name.into(), auc: c.auc, interval: c.interval })
+}
+
+/// Runs the judge on every arm (inserting each sample's log-odds into its run's
+/// `sample_values`) and on the anchors. What cannot run becomes a note, not an error.
+fn run_judge(
+    o: &CompareOptions,
+    arms: &mut [&mut Vec<RunSummary>],
+    names: &[&str],
+    init_weights: Option<&Weights>,
+) -> Option<ComparisonJudge> {
+    let jo = judge_options(o);
+    let reference = match cadenza_judge::dataset_items(&o.dataset, "eval") {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("note: the judge cannot read the eval pieces' files: {e}");
+            return None;
+        }
+    };
+    eprintln!("judge: {} arms against {} eval files", arms.len(), reference.len());
+    let input: Vec<cadenza_judge::arms::ArmSamples> = arms
+        .iter()
+        .zip(names)
+        .map(|(runs, n)| (n.to_string(), runs.iter().map(|r| r.sequences.clone()).collect()))
+        .collect();
+    let judged = match cadenza_judge::arms::judge_arms(&input, &reference, &jo) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("note: the judge could not run: {e}");
+            return None;
+        }
+    };
+    for (runs, lo) in arms.iter_mut().zip(&judged.log_odds) {
+        for (run, values) in runs.iter_mut().zip(lo) {
+            run.sample_values.insert(rule::JUDGE_METRIC.to_string(), values.clone());
+        }
+    }
+    let mut notes = Vec::new();
+    let floor = cadenza_judge::dataset_items(&o.dataset, "train")
+        .map_err(|e| e.to_string())
+        .and_then(|train| anchor("floor: training pieces against eval pieces", &train, &reference, &jo));
+    let floor = floor.map_err(|e| notes.push(e)).ok();
+    let ceiling = init_weights.and_then(|w| {
+        let g = GenerateOptions {
+            num_steps: o.num_steps,
+            temperature: 1.5,
+            num_outputs: o.samples.max(jo.folds),
+            seed: o.sample_seed,
+            note_events: o.note_events,
+            ..Default::default()
+        };
+        let hot = cadenza_generate::generate(w, &g, false).map_err(|e| notes.push(format!("ceiling: {e}"))).ok()?;
+        let items: Vec<cadenza_judge::Item> = hot
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| cadenza_judge::Item {
+                name: format!("hot#{i}"),
+                group: format!("hot#{i}"),
+                sequence: s.sequence,
+            })
+            .collect();
+        anchor("ceiling: the initial model at temperature 1.5", &items, &reference, &jo).map_err(|e| notes.push(e)).ok()
+    });
+    Some(ComparisonJudge { arms: judged, floor, ceiling, notes })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -508,6 +624,7 @@ fn run_summary(
     let files = render_all(&o.out, &dir.join("samples"), &format!("{label} sample"), &seqs, soundfont)?;
     let seqs: Vec<_> = samples.into_iter().map(|s| s.sequence).collect();
     let evaluation = evaluate_sequences(&seqs);
+    let sequences = seqs;
     Ok(RunSummary {
         seed,
         model: model.display().to_string(),
@@ -522,6 +639,7 @@ fn run_summary(
         samples: files,
         sample_values: refs.sample_values(&evaluation),
         evaluation,
+        sequences,
     })
 }
 
@@ -567,6 +685,9 @@ pub fn verdict_metrics(reference: &BTreeMap<String, Option<f64>>) -> Vec<(String
         ("pitch_class_overlap".into(), Goal::Higher),
         ("ioi_overlap".into(), Goal::Higher),
         ("rhythm_ratio_overlap".into(), Goal::Higher),
+        // The untargeted judge's per-sample held-out log-odds of "generated": lower = more
+        // like the real music.
+        (rule::JUDGE_METRIC.into(), Goal::Lower),
     ];
     for f in FEATURES {
         if let Some(Some(r)) = reference.get(f) {
@@ -642,7 +763,7 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
         picked.iter().map(|&i| (i as u64, 0.0, &ref_seqs[i])).collect();
     let pieces = render_all(&o.out, &o.out.join("reference"), "eval piece", &picked_seqs, soundfont.as_ref())?;
 
-    let base = match (&o.init, given) {
+    let mut base = match (&o.init, given) {
         (Some(init), false) => {
             let r = run_summary(o, "base", &o.out.join("base"), init, None, Some(0), &ds, &refs, soundfont.as_ref())?;
             Some(arm_summary("base", 0.0, 0.0, vec![r], &reference))
@@ -675,6 +796,26 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
             soundfont.as_ref(),
         )?);
     }
+    // The judge sees every arm at once (one classifier, one scale), then the summaries.
+    let mut base_runs = base.take().map(|b| b.runs);
+    let init_weights = match &o.init {
+        Some(p) => Some(Weights::load(p).ctx(|| format!("cannot load {}", p.display()))?),
+        None => None,
+    };
+    let judge = {
+        let mut arms: Vec<&mut Vec<RunSummary>> = Vec::new();
+        let mut names = Vec::new();
+        if let Some(b) = base_runs.as_mut() {
+            arms.push(b);
+            names.push("base");
+        }
+        arms.push(&mut orig_runs);
+        names.push("original");
+        arms.push(&mut mod_runs);
+        names.push("modified");
+        run_judge(o, &mut arms, &names, init_weights.as_ref())
+    };
+    let base = base_runs.map(|runs| arm_summary("base", 0.0, 0.0, runs, &reference));
     let original = arm_summary("original", 0.0, 0.0, orig_runs, &reference);
     let modified = arm_summary("modified", o.rhythm_loss, o.harmony_loss, mod_runs, &reference);
     let verdicts: Vec<MetricVerdict> = verdict_metrics(&ref_metrics)
@@ -682,6 +823,9 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
         .filter_map(|(m, g)| compare_metric(&m, g, &original.values(&m), &modified.values(&m)))
         .collect();
     let w = Weights::load(&trained[0].1 .0).ctx(|| format!("cannot load {}", trained[0].1 .0.display()))?;
+    let eval_nll_relative_cost = (modified.eval_nll - original.eval_nll) / original.eval_nll;
+    let headline =
+        rule::headline(&verdicts, judge.as_ref().and_then(|j| j.arms.delta_auc.as_ref()), Some(eval_nll_relative_cost));
     let report = ComparisonReport {
         options: o.clone(),
         dataset_fingerprint: ds.manifest.fingerprint.clone(),
@@ -696,12 +840,14 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
             rhythm_ratio_histogram: refs.ratio.clone(),
             pieces,
         },
-        eval_nll_relative_cost: (modified.eval_nll - original.eval_nll) / original.eval_nll,
+        eval_nll_relative_cost,
         base,
         original,
         modified,
         verdicts,
         audio,
+        judge,
+        headline: Some(headline),
     };
     let json = serde_json::to_vec_pretty(&report).expect("serialisable");
     let path = o.out.join("comparison.json");

@@ -68,6 +68,10 @@ pub struct PooledComparison {
     #[serde(default)]
     pub harmony_cost: cadenza_train::HarmonyCost,
     pub replicates: usize,
+    /// The verdict rule on the pooled verdicts ([`crate::rule`]; the judge by its per-sample
+    /// log-odds, pooled like the other rows).
+    #[serde(default)]
+    pub headline: Option<crate::rule::Headline>,
 }
 
 /// `DIR` or `DIR/comparison.json` → the file.
@@ -205,6 +209,8 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
         Interval { estimate: d.estimate / o, lo: d.lo / o, hi: d.hi / o }
     });
     let first = &reports[0].1;
+    let pooled_verdicts: Vec<stats::MetricVerdict> = verdicts.iter().map(|v| v.pooled.clone()).collect();
+    let headline = crate::rule::headline(&pooled_verdicts, None, eval_nll_relative_cost.map(|c| c.estimate));
     Ok(PooledComparison {
         folds,
         verdicts,
@@ -214,6 +220,7 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
         rhythm_cost: first.options.rhythm_cost,
         harmony_cost: first.options.harmony_cost,
         replicates,
+        headline: Some(headline),
     })
 }
 
@@ -222,6 +229,9 @@ pub fn pooled_table(p: &PooledComparison) -> String {
     let f = crate::report::num;
     let ci = crate::table::ci;
     let mut s = String::new();
+    if let Some(h) = &p.headline {
+        s.push_str(&format!("{}\n\n", h.sentence));
+    }
     for (i, fold) in p.folds.iter().enumerate() {
         s.push_str(&format!(
             "fold {}: {} ({} eval sequences; {} seed(s) x {} samples; eval NLL cost {:+.2} %)\n",

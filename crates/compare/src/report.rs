@@ -98,6 +98,62 @@ pub fn html(r: &ComparisonReport, dir: &Path) -> Result<String> {
         r.reference.sequences
     );
 
+    if let Some(hl) = &r.headline {
+        let _ = writeln!(
+            h,
+            "<p class=\"headline\" data-better=\"{}\"><b>{}</b></p>\n<p><small>The rule, fixed before it was run: better classical music only when (a) the untargeted judge does not find the modified samples easier to tell from the real music (neither ΔAUC's nor the log-odds' interval above 0), (b) at least one harmony or rhythm measure improves with an interval excluding 0 and none moves away from the reference, and (c) the eval NLL costs at most 2 %.</small></p>",
+            hl.better,
+            esc(&hl.sentence)
+        );
+    }
+    if let Some(j) = &r.judge {
+        h.push_str("<h2>The untargeted judge</h2>\n<p><small>A logistic regression on 37 features of 15 s windows (pitch, key-relative pitch classes, intervals, timing, durations, dynamics, polyphony, chords, density, register), none of which a Cadenza loss targets, tells each model's samples from the eval pieces, with whole pieces and samples held out. AUC 0.5: it cannot tell them apart; 1: it always can. The floor is two sets of real music, the ceiling a plainly bad generator. At the ceiling the AUC stops ranking; the log-odds and the Fréchet distance still do.</small></p>\n<table><thead><tr><th>arm</th><th>AUC [95 % CI]</th><th>mean log-odds</th><th>Fréchet</th><th>most apart from the real music</th></tr></thead><tbody>\n");
+        for a in &j.arms.arms {
+            let _ = writeln!(
+                h,
+                "<tr><th>{}</th><td>{:.3} [{:.3}, {:.3}]{}</td><td>{:+.2}</td><td>{:.2}</td><td>{}</td></tr>",
+                esc(&a.name),
+                a.auc,
+                a.interval[0],
+                a.interval[1],
+                if a.saturated { " (saturated)" } else { "" },
+                a.mean_log_odds,
+                a.frechet,
+                esc(&a
+                    .separating
+                    .iter()
+                    .take(3)
+                    .map(|g| format!("{} {:+.2}", g.feature, g.effect))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            );
+        }
+        for x in j.floor.iter().chain(&j.ceiling) {
+            let _ = writeln!(
+                h,
+                "<tr><th>{}</th><td>{:.3} [{:.3}, {:.3}]</td><td></td><td></td><td></td></tr>",
+                esc(&x.name),
+                x.auc,
+                x.interval[0],
+                x.interval[1]
+            );
+        }
+        h.push_str("</tbody></table>\n");
+        if let Some(d) = &j.arms.delta_auc {
+            let _ = writeln!(
+                h,
+                "<p>ΔAUC {} − {}: {:+.3} [{:+.3}, {:+.3}] (paired bootstrap over eval pieces and seeds × samples).</p>",
+                esc(&d.minuend),
+                esc(&d.subtrahend),
+                d.estimate,
+                d.interval[0],
+                d.interval[1]
+            );
+        }
+        for n in &j.notes {
+            let _ = writeln!(h, "<p><small>note: {}</small></p>", esc(n));
+        }
+    }
     let better = r.verdicts.iter().filter(|v| v.verdict == Verdict::Better).count();
     let worse = r.verdicts.iter().filter(|v| v.verdict == Verdict::Worse).count();
     let _ = writeln!(h, "<h2>Verdict</h2>\n<p><b>{better} better, {worse} worse, {} with no clear difference</b>; eval NLL cost of the modified model {:+.2} %.</p>\n<p><small>Each row: the mean over runs × samples, and modified − original with a paired bootstrap 95 % interval over training seeds × samples (10,000 replicates). A metric is called better or worse only when the interval of its improvement excludes 0. Music features count as better when they move <i>toward</i> the reference's mean (the interval shown is then of |original − ref| − |modified − ref|); the two overlaps (key-relative pitch-class histogram, inter-onset-interval histogram, each intersected with the reference's) when they rise. With one seed the interval covers the samples' spread only, not training's.</small></p>", r.verdicts.len() - better - worse, 100.0 * r.eval_nll_relative_cost);

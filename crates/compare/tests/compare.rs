@@ -127,6 +127,24 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
         assert!(r.verdicts.iter().any(|v| v.metric == m), "no verdict on {m}");
     }
     assert!(j["verdicts"][0]["difference"]["lo"].is_f64());
+    // The untargeted judge: every arm against the eval pieces' files (6 s windows, as long as
+    // the samples), each sample's log-odds as a verdict row, the anchors, and the rule's
+    // headline, whatever it says.
+    let judge = r.judge.as_ref().expect("the judge ran");
+    let names: Vec<&str> = judge.arms.arms.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["base", "original", "modified"]);
+    for a in &judge.arms.arms {
+        assert!((0.0..=1.0).contains(&a.auc) && a.interval[0] <= a.auc && a.auc <= a.interval[1], "{a:?}");
+    }
+    assert!(judge.floor.is_some() && judge.ceiling.is_some(), "{:?}", judge.notes);
+    let d = judge.arms.delta_auc.as_ref().unwrap();
+    assert_eq!((d.minuend.as_str(), d.subtrahend.as_str()), ("modified", "original"));
+    assert!(r.verdicts.iter().any(|v| v.metric == "judge_log_odds"), "no verdict on the judge");
+    let h = r.headline.as_ref().unwrap();
+    assert!(h.sentence.starts_with("Better classical music by the rule: "), "{}", h.sentence);
+    assert_eq!(h.better, h.judge.met == Some(true) && h.music.met == Some(true) && h.likelihood.met == Some(true));
+    let table = cadenza_compare::summary_table(&r);
+    assert!(table.starts_with(&h.sentence) && table.contains("ΔAUC modified - original"), "{table}");
     // The eval pieces are rendered beside the samples, with audio even without a SoundFont.
     assert_eq!(r.reference.pieces.len(), 2);
     assert!(out.join("reference/sample_01.wav").is_file() && out.join("base/samples/sample_01.mid").is_file());
@@ -146,7 +164,11 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
             && html.contains("modified/seed_0/samples/sample_02.musicxml")
     );
     assert!(
-        html.contains("reference/sample_01.wav") && html.contains("base (not fine-tuned)") && html.contains("95 %")
+        html.contains("reference/sample_01.wav")
+            && html.contains("base (not fine-tuned)")
+            && html.contains("95 %")
+            && html.contains("class=\"headline\"")
+            && html.contains("The untargeted judge")
     );
     match chromium() {
         Some(b) => {

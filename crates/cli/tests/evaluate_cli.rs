@@ -69,6 +69,8 @@ fn evaluate_asap_performances_against_a_dataset() {
         "A min",
         "pitch_class_entropy",
         "groove_consistency",
+        "chord_progression_irregularity",
+        "structureness",
         "mean OA over features",
     ] {
         assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
@@ -81,14 +83,22 @@ fn evaluate_asap_performances_against_a_dataset() {
     assert_eq!(s[0]["key"]["name"], "C major");
     assert_eq!(s[1]["key"]["name"], "A minor");
     assert!(s[0]["in_key_ratio"].as_f64().unwrap() > 0.8);
-    assert_eq!(r["evaluation"]["aggregate"].as_array().unwrap().len(), 14, "one per feature");
+    let aggregate: Vec<&str> =
+        r["evaluation"]["aggregate"].as_array().unwrap().iter().map(|f| f["feature"].as_str().unwrap()).collect();
+    assert_eq!(aggregate, cadenza_evaluate::FEATURES, "one per feature, in order");
+    assert_eq!(aggregate.len(), 17);
+    // MusDr's metrics on a 2-minute prelude: defined, fractions.
+    for f in ["chord_progression_irregularity", "dominant_tonic_ratio", "structureness"] {
+        let v = s[0][f].as_f64().unwrap_or_else(|| panic!("{f}: {}", s[0][f]));
+        assert!((0.0..=1.0).contains(&v), "{f}: {v}");
+    }
     assert_eq!(r["reference_split"], "eval");
     assert_eq!(r["reference"]["samples"].as_array().unwrap().len() as u64, eval_examples);
     let c = &r["comparison"];
     assert_eq!(c["num_samples"], 3);
     assert_eq!(c["num_reference"].as_u64().unwrap(), eval_examples);
     let features = c["features"].as_array().unwrap();
-    assert_eq!(features.len(), 14, "one per feature");
+    assert_eq!(features.len(), cadenza_evaluate::FEATURES.len(), "one per feature");
     for f in features {
         let oa = f["distribution"]["overlap_area"].as_f64().unwrap_or_else(|| panic!("{f}"));
         assert!((0.0..=1.0).contains(&oa), "{f}");

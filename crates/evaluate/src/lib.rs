@@ -3,7 +3,8 @@
 //!
 //! * [`sample_metrics`] / [`evaluate_sequences`]: per-sample metrics (pitch-class entropy,
 //!   in-key ratio, key and scale consistency, polyphony, note density, pitch range,
-//!   velocity, inter-onset intervals, groove consistency, empty beats; each defined on its
+//!   velocity, inter-onset intervals, groove consistency, empty beats, MusDr's chord
+//!   progression irregularity and structureness, root motion by fifths; each defined on its
 //!   field of [`SampleMetrics`]) and their mean and standard deviation over the set.
 //! * [`compare_to_reference`]: Yang & Lerch (2018): per feature, Gaussian KDEs of the
 //!   feature over the samples and over the reference, their overlapping area and
@@ -12,10 +13,13 @@
 //!   or the examples of a `cadenza dataset` folder decoded back to notes.
 #![forbid(unsafe_code)]
 
+pub mod chords;
 pub mod compare;
 pub mod metrics;
+pub mod structure;
 pub mod table;
 
+pub use chords::{Chord, ChordQuality};
 pub use compare::{divergence, inter_set_divergence, scott_bandwidth, Divergence};
 pub use metrics::{
     histogram_overlap, mean_histogram, sample_metrics, Grid, Key, SampleMetrics, FEATURES, IOI_BIN_EDGES,

@@ -4,6 +4,8 @@
 //! Magenta's pipeline does before encoding) and is either a number or `None` (JSON `null`)
 //! when it is undefined for the sample (no notes, one onset, …): never NaN.
 
+use crate::chords::{beat_chords, chord_progression_irregularity, dominant_tonic_ratio, merge_repeats};
+use crate::structure::structureness;
 use cadenza_notes::NoteSequence;
 use cadenza_performance::controls::{estimate_key, EstimatedKey};
 use serde::{Deserialize, Serialize};
@@ -180,13 +182,32 @@ pub struct SampleMetrics {
     /// with fewer than 9 onsets.
     #[serde(default)]
     pub on_grid_ratio: Option<f64>,
+    /// Wu & Yang (2020, MusDr) chord progression irregularity: one chord per beat of
+    /// [`Self::grid`] (template matching, [`crate::chords`]), consecutive repeats merged, then
+    /// the number of distinct chord trigrams over the number of trigrams, as a fraction
+    /// (MusDr reports a percentage). Low for a progression that loops, 1 when no three
+    /// successive chords recur. `null` with fewer than 3 chords after merging (and for a
+    /// piece over an hour).
+    #[serde(default)]
+    pub chord_progression_irregularity: Option<f64>,
+    /// Functional harmony: of the successive merged beat chords whose roots differ, the share
+    /// whose root falls a perfect fifth (V→I, ii→V, I→IV; [`crate::chords::dominant_tonic_ratio`]).
+    /// About 1/11 for roots that move at random; `null` without a change of root.
+    #[serde(default)]
+    pub dominant_tonic_ratio: Option<f64>,
+    /// A simplified MusDr structureness indicator SI(3 s, 8 s) ([`crate::structure`]): the
+    /// mean cosine similarity of the 0.5 s pitch-class frames (a note counting for its first
+    /// second) of the best-repeated passage of 3–8 s to its best non-overlapping repeat at the
+    /// same tempo, 0..1. `null` for pieces under 16 s (or over an hour).
+    #[serde(default)]
+    pub structureness: Option<f64>,
     /// The beat grid: the sequence's first tempo and time signature, else 120 qpm 4/4.
     pub grid: Grid,
 }
 
 /// The scalar features of [`SampleMetrics`], in table order: the ones aggregated and
 /// compared against a reference.
-pub const FEATURES: [&str; 14] = [
+pub const FEATURES: [&str; 17] = [
     "pitch_class_entropy",
     "in_key_ratio",
     "key_consistency",
@@ -201,6 +222,9 @@ pub const FEATURES: [&str; 14] = [
     "groove_consistency",
     "empty_beat_rate",
     "on_grid_ratio",
+    "chord_progression_irregularity",
+    "dominant_tonic_ratio",
+    "structureness",
 ];
 
 impl SampleMetrics {
@@ -221,6 +245,9 @@ impl SampleMetrics {
             "groove_consistency" => self.groove_consistency,
             "empty_beat_rate" => self.empty_beat_rate,
             "on_grid_ratio" => self.on_grid_ratio,
+            "chord_progression_irregularity" => self.chord_progression_irregularity,
+            "dominant_tonic_ratio" => self.dominant_tonic_ratio,
+            "structureness" => self.structureness,
             _ => None,
         }
         .filter(|v| v.is_finite())
@@ -411,6 +438,8 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         _ => (None, None),
     };
 
+    let progression = merge_repeats(&beat_chords(seq, grid.step_seconds() * grid.steps_per_beat() as f64));
+
     let key_relative_pc_histogram = match key.filter(|_| n > 0) {
         Some(k) => {
             let shift = (k.tonic as usize + if k.minor { 3 } else { 0 }) % 12;
@@ -441,6 +470,9 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         groove_consistency,
         empty_beat_rate,
         on_grid_ratio,
+        chord_progression_irregularity: chord_progression_irregularity(&progression),
+        dominant_tonic_ratio: dominant_tonic_ratio(&progression),
+        structureness: structureness(seq),
         grid,
     }
 }

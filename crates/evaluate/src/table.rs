@@ -31,7 +31,7 @@ pub fn render_table(r: &Report) -> String {
     let _ = writeln!(o, "samples: {} ({} files)", r.samples_path, e.samples.len());
     let _ = writeln!(
         o,
-        "{:<44} {:>5} {:>6} {:<9} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
+        "{:<44} {:>5} {:>6} {:<9} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
         "sample",
         "notes",
         "sec",
@@ -45,12 +45,14 @@ pub fn render_table(r: &Report) -> String {
         "range",
         "vel",
         "groov",
-        "empty"
+        "empty",
+        "CPI",
+        "SI"
     );
     for s in &e.samples {
         let _ = writeln!(
             o,
-            "{:<44} {:>5} {:>6.1} {:<9} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
+            "{:<44} {:>5} {:>6.1} {:<9} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
             short_name(&s.name),
             s.num_notes,
             s.seconds,
@@ -65,9 +67,13 @@ pub fn render_table(r: &Report) -> String {
             num(s.velocity_mean, 0),
             num(s.groove_consistency, 2),
             num(s.empty_beat_rate, 2),
+            num(s.chord_progression_irregularity, 2),
+            num(s.structureness, 2),
         );
     }
     let _ = writeln!(o);
+    // The feature column fits the longest name.
+    let w = FEATURES.iter().map(|f| f.len()).max().unwrap_or(0);
     match (&r.reference, &r.comparison) {
         (Some(re), Some(c)) => {
             let _ = writeln!(
@@ -79,7 +85,7 @@ pub fn render_table(r: &Report) -> String {
             );
             let _ = writeln!(
                 o,
-                "{:<20} {:>19} {:>19} {:>6} {:>7} {:>8} {:>9}",
+                "{:<w$} {:>19} {:>19} {:>6} {:>7} {:>8} {:>9}",
                 "feature", "samples mean±std", "reference mean±std", "OA", "KL", "inter OA", "inter KL"
             );
             for f in &c.features {
@@ -87,7 +93,7 @@ pub fn render_table(r: &Report) -> String {
                 let mr = format!("{}±{}", num(f.reference.mean, 3), num(f.reference.std, 3));
                 let _ = writeln!(
                     o,
-                    "{:<20} {:>19} {:>19} {:>6} {:>7} {:>8} {:>9}",
+                    "{:<w$} {:>19} {:>19} {:>6} {:>7} {:>8} {:>9}",
                     f.feature,
                     ms,
                     mr,
@@ -100,12 +106,12 @@ pub fn render_table(r: &Report) -> String {
             let _ = writeln!(o, "mean OA over features: {}", num(c.mean_overlap_area, 3));
         }
         _ => {
-            let _ = writeln!(o, "{:<20} {:>6} {:>9} {:>9} {:>9} {:>9}", "feature", "n", "mean", "std", "min", "max");
+            let _ = writeln!(o, "{:<w$} {:>6} {:>9} {:>9} {:>9} {:>9}", "feature", "n", "mean", "std", "min", "max");
             for f in FEATURES {
                 if let Some(s) = e.summary(f) {
                     let _ = writeln!(
                         o,
-                        "{:<20} {:>6} {:>9} {:>9} {:>9} {:>9}",
+                        "{:<w$} {:>6} {:>9} {:>9} {:>9} {:>9}",
                         f,
                         s.n,
                         num(s.mean, 3),

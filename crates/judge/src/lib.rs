@@ -174,11 +174,12 @@ pub struct ClassifierResult {
     pub auc: f64,
     /// 95 % bootstrap interval over groups.
     pub interval: [f64; 2],
-    /// The null: the AUC with the labels permuted between groups (mean and 95 % band).
-    pub null_mean: f64,
-    pub null_band: [f64; 2],
+    /// The null: the AUC with the labels permuted between groups (mean and 95 % band);
+    /// `None` without permutations.
+    pub null_mean: Option<f64>,
+    pub null_band: Option<[f64; 2]>,
     /// One-sided permutation p-value of an AUC this high under the null.
-    pub p_value: f64,
+    pub p_value: Option<f64>,
     pub permutations: usize,
     /// The AUC is at the ceiling (≥ 0.95): every arm there looks equally fake to it; read the
     /// Fréchet distance and the log-odds instead.
@@ -247,14 +248,13 @@ pub(crate) fn mean_sd(rows: &[Vec<f64>], j: usize) -> (f64, f64) {
     (m, (rows.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n).sqrt())
 }
 
-/// Judges `samples` against `reference`. `on_step(done, total)` reports progress over the
-/// cross-validations (one per classifier and permutation).
-pub fn judge(
+/// The windows of both sides as one table (reference rows first, then the samples'), with
+/// each side's counts: what [`judge`] classifies, for a cross-check outside Cadenza.
+pub fn window_table(
     samples: &[Item],
     reference: &[Item],
     opts: &JudgeOptions,
-    on_step: &mut dyn FnMut(usize, usize),
-) -> Result<JudgeReport, JudgeError> {
+) -> Result<(Table, SideSummary, SideSummary), JudgeError> {
     let (xr, gr, rs) = side_rows(reference, opts, 0);
     let (xs, gs, ss) = side_rows(samples, opts, rs.groups);
     for (side, s) in [("samples", &ss), ("reference", &rs)] {
@@ -269,16 +269,43 @@ pub fn judge(
         }
     }
     let mut t = Table::default();
-    for (x, g) in xr.iter().zip(&gr) {
-        t.x.push(x.clone());
+    for (x, g) in xr.into_iter().zip(gr) {
+        t.x.push(x);
         t.generated.push(false);
-        t.group.push(*g);
+        t.group.push(g);
     }
-    for (x, g) in xs.iter().zip(&gs) {
-        t.x.push(x.clone());
+    for (x, g) in xs.into_iter().zip(gs) {
+        t.x.push(x);
         t.generated.push(true);
-        t.group.push(*g);
+        t.group.push(g);
     }
+    Ok((t, ss, rs))
+}
+
+/// The table as CSV: `group,generated,<feature>…`, one row per window.
+pub fn table_csv(t: &Table) -> String {
+    let mut s = format!("group,generated,{}\n", FEATURE_NAMES.join(","));
+    for ((x, g), y) in t.x.iter().zip(&t.group).zip(&t.generated) {
+        s += &format!("{g},{}", *y as u8);
+        for v in x {
+            s += &format!(",{v}");
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Judges `samples` against `reference`. `on_step(done, total)` reports progress over the
+/// cross-validations (one per classifier and permutation).
+pub fn judge(
+    samples: &[Item],
+    reference: &[Item],
+    opts: &JudgeOptions,
+    on_step: &mut dyn FnMut(usize, usize),
+) -> Result<JudgeReport, JudgeError> {
+    let (t, ss, rs) = window_table(samples, reference, opts)?;
+    let xr: Vec<Vec<f64>> = t.x.iter().zip(&t.generated).filter(|(_, &y)| !y).map(|(x, _)| x.clone()).collect();
+    let xs: Vec<Vec<f64>> = t.x.iter().zip(&t.generated).filter(|(_, &y)| y).map(|(x, _)| x.clone()).collect();
     let classes = t.group_classes();
     let settings = CvSettings { folds: opts.folds.max(2), alpha: opts.alpha, trees: opts.trees };
     let total = Classifier::ALL.len() * (1 + opts.permutations);
@@ -312,9 +339,9 @@ pub fn judge(
             classifier: c,
             auc,
             interval,
-            null_mean: if null.is_empty() { f64::NAN } else { null_mean },
-            null_band: [classify::quantile(&null, 0.025), classify::quantile(&null, 0.975)],
-            p_value: (1 + above) as f64 / (1 + null.len()) as f64,
+            null_mean: (!null.is_empty()).then_some(null_mean),
+            null_band: (!null.is_empty()).then(|| [classify::quantile(&null, 0.025), classify::quantile(&null, 0.975)]),
+            p_value: (!null.is_empty()).then(|| (1 + above) as f64 / (1 + null.len()) as f64),
             permutations: null.len(),
             saturated: auc >= 0.95,
         });
@@ -374,16 +401,16 @@ pub fn render_table(r: &JudgeReport) -> String {
     );
     s += "classifier   AUC     95% CI            null (permuted)        p\n";
     for c in &r.classifiers {
+        let null = match (c.null_mean, c.null_band, c.p_value) {
+            (Some(m), Some(b), Some(p)) => format!("{m:.3} [{:.3}, {:.3}]   {p:.3}", b[0], b[1]),
+            _ => format!("{:<22} {:<5}", "not run", "–"),
+        };
         s += &format!(
-            "{:<12} {:.3}   [{:.3}, {:.3}]    {:.3} [{:.3}, {:.3}]   {:.3}{}\n",
+            "{:<12} {:.3}   [{:.3}, {:.3}]    {null}{}\n",
             c.classifier.name(),
             c.auc,
             c.interval[0],
             c.interval[1],
-            c.null_mean,
-            c.null_band[0],
-            c.null_band[1],
-            c.p_value,
             if c.saturated { "  (saturated)" } else { "" }
         );
     }

@@ -63,6 +63,9 @@ pub struct JudgeArgs {
     /// Write the report as JSON (atomically).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also write every window's group, class and features as CSV (for tools/check_judge.py).
+    #[arg(long)]
+    pub features_csv: Option<PathBuf>,
 }
 
 impl JudgeArgs {
@@ -91,6 +94,12 @@ pub fn run(args: JudgeArgs) -> Result<()> {
     anyhow::ensure!(opts.folds >= 2, "--folds must be at least 2");
     let samples = load_items(&args.samples, args.sample_groups.into(), &args.exclude)?;
     let reference = load_items(&args.reference, args.reference_groups.into(), &args.exclude)?;
+    if let Some(csv) = &args.features_csv {
+        let (t, _, _) = cadenza_judge::window_table(&samples, &reference, &opts)?;
+        cadenza_atomic::write_atomic(csv, cadenza_judge::table_csv(&t).as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", csv.display()))?;
+        eprintln!("wrote {}", csv.display());
+    }
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("judge {bar:30} {pos}/{len} cross-validations ({eta})")
             .expect("a valid template"),

@@ -275,7 +275,7 @@ pub struct JudgeAnchor {
 pub struct ComparisonJudge {
     /// Base (when there is one), original and modified against the eval pieces' files.
     pub arms: cadenza_judge::arms::ArmsJudgement,
-    /// Floor: the training pieces' files against the eval pieces' (two sets of real music).
+    /// Floor: the real music's pieces in two halves, one against the other.
     pub floor: Option<JudgeAnchor>,
     /// Ceiling: the initial model sampled at temperature 1.5 against the eval pieces.
     pub ceiling: Option<JudgeAnchor>,
@@ -290,36 +290,73 @@ fn judge_options(o: &CompareOptions) -> cadenza_judge::JudgeOptions {
     cadenza_judge::JudgeOptions { window_seconds: d.window_seconds.min(o.num_steps as f64 / 100.0), seed: o.seed, ..d }
 }
 
-/// One anchor: `samples` against `reference` by the judge's logistic regression, no permutations.
+/// One anchor: `samples` against `reference` by the judge's logistic regression, no
+/// permutations, with as many folds as the smaller side's groups allow (at most the judge's).
 fn anchor(
     name: &str,
     samples: &[cadenza_judge::Item],
     reference: &[cadenza_judge::Item],
     jo: &cadenza_judge::JudgeOptions,
 ) -> std::result::Result<JudgeAnchor, String> {
-    let opts = cadenza_judge::JudgeOptions { permutations: 0, ..jo.clone() };
+    let groups = |items: &[cadenza_judge::Item]| items.iter().map(|i| &i.group).collect::<std::collections::BTreeSet<_>>().len();
+    let folds = jo.folds.min(groups(samples)).min(groups(reference)).max(2);
+    let opts = cadenza_judge::JudgeOptions { permutations: 0, folds, ..jo.clone() };
     let r = cadenza_judge::judge(samples, reference, &opts, &mut |_, _| {}).map_err(|e| format!("{name}: {e}"))?;
     let c = &r.classifiers[0];
     Ok(JudgeAnchor { name: name.into(), auc: c.auc, interval: c.interval })
 }
 
+/// Is this file a score (MusicXML) rather than a performance?
+fn is_score(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.ends_with(".xml") || n.ends_with(".musicxml") || n.ends_with(".mxl")
+}
+
 /// Runs the judge on every arm (inserting each sample's log-odds into its run's
 /// `sample_values`) and on the anchors. What cannot run becomes a note, not an error.
+///
+/// The real music is the eval pieces' own files, or, when the eval split has fewer pieces than
+/// the judge has folds (the demo holds out two), every piece of the dataset. When it is all
+/// scores, the features no score has (dynamics, articulation) are left out.
 fn run_judge(
     o: &CompareOptions,
     arms: &mut [&mut Vec<RunSummary>],
     names: &[&str],
     init_weights: Option<&Weights>,
 ) -> Option<ComparisonJudge> {
-    let jo = judge_options(o);
-    let reference = match cadenza_judge::dataset_items(&o.dataset, "eval") {
+    let mut jo = judge_options(o);
+    let mut notes = Vec::new();
+    let pieces = |items: &[cadenza_judge::Item]| {
+        items.iter().map(|i| i.group.clone()).collect::<std::collections::BTreeSet<_>>()
+    };
+    let mut reference = match cadenza_judge::dataset_items(&o.dataset, "eval") {
         Ok(r) => r,
         Err(e) => {
             eprintln!("note: the judge cannot read the eval pieces' files: {e}");
             return None;
         }
     };
-    eprintln!("judge: {} arms against {} eval files", arms.len(), reference.len());
+    if pieces(&reference).len() < jo.folds {
+        match cadenza_judge::dataset_items(&o.dataset, "train") {
+            Ok(train) => {
+                notes.push(format!(
+                    "the eval split has {} pieces, fewer than the judge's {} folds: the real music is every piece of the dataset",
+                    pieces(&reference).len(),
+                    jo.folds
+                ));
+                reference.extend(train);
+            }
+            Err(e) => notes.push(format!("the training pieces' files: {e}")),
+        }
+    }
+    if reference.iter().all(|i| is_score(&i.name)) {
+        jo.exclude_features = cadenza_judge::PERFORMANCE_FEATURES.iter().map(|s| s.to_string()).collect();
+        notes.push(format!(
+            "the real music is scores: the judge leaves out what no score has ({})",
+            cadenza_judge::PERFORMANCE_FEATURES.join(", ")
+        ));
+    }
+    eprintln!("judge: {} arms against {} files of real music", arms.len(), reference.len());
     let input: Vec<cadenza_judge::arms::ArmSamples> = arms
         .iter()
         .zip(names)
@@ -337,11 +374,14 @@ fn run_judge(
             run.sample_values.insert(rule::JUDGE_METRIC.to_string(), values.clone());
         }
     }
-    let mut notes = Vec::new();
-    let floor = cadenza_judge::dataset_items(&o.dataset, "train")
-        .map_err(|e| e.to_string())
-        .and_then(|train| anchor("floor: training pieces against eval pieces", &train, &reference, &jo));
-    let floor = floor.map_err(|e| notes.push(e)).ok();
+    // Floor: the real music's pieces in two halves (alternating in name order).
+    let all: Vec<String> = pieces(&reference).into_iter().collect();
+    let half_a: std::collections::BTreeSet<&String> = all.iter().step_by(2).collect();
+    let (a, b): (Vec<cadenza_judge::Item>, Vec<cadenza_judge::Item>) =
+        reference.iter().cloned().partition(|i| half_a.contains(&i.group));
+    let floor = anchor("floor: the real music's pieces, one half against the other", &a, &b, &jo)
+        .map_err(|e| notes.push(e))
+        .ok();
     let ceiling = init_weights.and_then(|w| {
         let g = GenerateOptions {
             num_steps: o.num_steps,
@@ -355,11 +395,7 @@ fn run_judge(
         let items: Vec<cadenza_judge::Item> = hot
             .into_iter()
             .enumerate()
-            .map(|(i, s)| cadenza_judge::Item {
-                name: format!("hot#{i}"),
-                group: format!("hot#{i}"),
-                sequence: s.sequence,
-            })
+            .map(|(i, s)| cadenza_judge::Item { name: format!("hot#{i}"), group: format!("hot#{i}"), sequence: s.sequence })
             .collect();
         anchor("ceiling: the initial model at temperature 1.5", &items, &reference, &jo).map_err(|e| notes.push(e)).ok()
     });

@@ -68,6 +68,8 @@ pub type ArmSamples = (String, Vec<Vec<NoteSequence>>);
 
 /// Judges every arm against `reference` (see the module documentation).
 pub fn judge_arms(arms: &[ArmSamples], reference: &[Item], opts: &JudgeOptions) -> Result<ArmsJudgement, JudgeError> {
+    opts.check()?;
+    let kept = opts.kept();
     let (xr, gr, rs) = crate::side_rows(reference, opts, 0);
     if rs.groups < opts.folds.max(2) {
         return Err(JudgeError::TooFew {
@@ -94,7 +96,7 @@ pub fn judge_arms(arms: &[ArmSamples], reference: &[Item], opts: &JudgeOptions) 
                 let w = features::windows(seq, opts.window_seconds, opts.min_notes);
                 let k = opts.max_windows_per_group.max(1).min(w.len());
                 for j in 0..k {
-                    t.x.push(features::features(&w[j * w.len() / k], opts.window_seconds));
+                    t.x.push(crate::window_row(&w[j * w.len() / k], opts, &kept));
                     t.generated.push(true);
                     t.group.push(next_group);
                     origin.push(Some((a, r, i)));
@@ -136,7 +138,7 @@ pub fn judge_arms(arms: &[ArmSamples], reference: &[Item], opts: &JudgeOptions) 
         }
     }
 
-    let d = FEATURE_NAMES.len();
+    let d = kept.len();
     let stats: Vec<(f64, f64)> = (0..d).map(|j| mean_sd(&xr, j)).collect();
     let z = |rows: &[Vec<f64>]| -> Vec<Vec<f64>> {
         rows.iter()
@@ -170,7 +172,7 @@ pub fn judge_arms(arms: &[ArmSamples], reference: &[Item], opts: &JudgeOptions) 
                 let ((ms, ss), (mr, sr)) = (mean_sd(&xa, j), stats[j]);
                 let pooled = ((ss * ss + sr * sr) / 2.0).sqrt();
                 FeatureGap {
-                    feature: FEATURE_NAMES[j].to_string(),
+                    feature: FEATURE_NAMES[kept[j]].to_string(),
                     samples: ms,
                     reference: mr,
                     effect: if pooled > 1e-12 { (ms - mr) / pooled } else { 0.0 },

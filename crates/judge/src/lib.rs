@@ -44,6 +44,8 @@ pub enum JudgeError {
     TooFew { side: &'static str, groups: usize, seconds: f64, min_notes: usize, needed: usize },
     #[error("{0}")]
     Fit(String),
+    #[error("no feature is named {name:?}; the features are {valid}")]
+    UnknownFeature { name: String, valid: String },
 }
 
 /// The judge's settings; the defaults are stated here once.
@@ -66,6 +68,34 @@ pub struct JudgeOptions {
     /// Trees of the random forest.
     pub trees: usize,
     pub seed: u64,
+    /// Features left out (by name): [`PERFORMANCE_FEATURES`] when the reference is scores,
+    /// whose dynamics and articulation no performance has.
+    #[serde(default)]
+    pub exclude_features: Vec<String>,
+}
+
+/// The features a score lacks (constant velocity, no articulation): left out when real music
+/// means scores, so a performance model does not "improve" by playing deadpan.
+pub const PERFORMANCE_FEATURES: [&str; 3] = ["velocity_mean", "velocity_std", "short_notes"];
+
+impl JudgeOptions {
+    /// The indices into [`FEATURE_NAMES`] of the features used.
+    pub fn kept(&self) -> Vec<usize> {
+        (0..FEATURE_NAMES.len()).filter(|&j| !self.exclude_features.iter().any(|x| x == FEATURE_NAMES[j])).collect()
+    }
+
+    fn check(&self) -> Result<(), JudgeError> {
+        match self.exclude_features.iter().find(|x| !FEATURE_NAMES.contains(&x.as_str())) {
+            Some(x) => Err(JudgeError::UnknownFeature { name: x.clone(), valid: FEATURE_NAMES.join(", ") }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One window's features, without the excluded ones.
+pub(crate) fn window_row(w: &NoteSequence, opts: &JudgeOptions, kept: &[usize]) -> Vec<f64> {
+    let all = features::features(w, opts.window_seconds);
+    kept.iter().map(|&j| all[j]).collect()
 }
 
 impl Default for JudgeOptions {
@@ -80,6 +110,7 @@ impl Default for JudgeOptions {
             alpha: 1.0,
             trees: 50,
             seed: 0,
+            exclude_features: Vec::new(),
         }
     }
 }
@@ -218,11 +249,12 @@ pub(crate) fn side_rows(
     opts: &JudgeOptions,
     first_group: usize,
 ) -> (Vec<Vec<f64>>, Vec<usize>, SideSummary) {
+    let kept = opts.kept();
     let mut by_group: BTreeMap<&str, Vec<Vec<f64>>> = BTreeMap::new();
     for it in items {
         let w = features::windows(&it.sequence, opts.window_seconds, opts.min_notes);
         let e = by_group.entry(it.group.as_str()).or_default();
-        e.extend(w.iter().map(|w| features::features(w, opts.window_seconds)));
+        e.extend(w.iter().map(|w| window_row(w, opts, &kept)));
     }
     let (mut x, mut g) = (Vec::new(), Vec::new());
     let mut groups = 0;
@@ -255,6 +287,7 @@ pub fn window_table(
     reference: &[Item],
     opts: &JudgeOptions,
 ) -> Result<(Table, SideSummary, SideSummary), JudgeError> {
+    opts.check()?;
     let (xr, gr, rs) = side_rows(reference, opts, 0);
     let (xs, gs, ss) = side_rows(samples, opts, rs.groups);
     for (side, s) in [("samples", &ss), ("reference", &rs)] {
@@ -283,8 +316,9 @@ pub fn window_table(
 }
 
 /// The table as CSV: `group,generated,<feature>…`, one row per window.
-pub fn table_csv(t: &Table) -> String {
-    let mut s = format!("group,generated,{}\n", FEATURE_NAMES.join(","));
+pub fn table_csv(t: &Table, opts: &JudgeOptions) -> String {
+    let names: Vec<&str> = opts.kept().iter().map(|&j| FEATURE_NAMES[j]).collect();
+    let mut s = format!("group,generated,{}\n", names.join(","));
     for ((x, g), y) in t.x.iter().zip(&t.group).zip(&t.generated) {
         s += &format!("{g},{}", *y as u8);
         for v in x {
@@ -347,7 +381,8 @@ pub fn judge(
         });
     }
     // Fréchet distance and the separating features, on the reference's scale.
-    let d = FEATURE_NAMES.len();
+    let kept = opts.kept();
+    let d = kept.len();
     let stats: Vec<(f64, f64)> = (0..d).map(|j| mean_sd(&xr, j)).collect();
     let z = |rows: &[Vec<f64>]| -> Vec<Vec<f64>> {
         rows.iter()
@@ -365,7 +400,7 @@ pub fn judge(
             let ((ms, ss_), (mr, sr)) = (mean_sd(&xs, j), stats[j]);
             let pooled = ((ss_ * ss_ + sr * sr) / 2.0).sqrt();
             FeatureGap {
-                feature: FEATURE_NAMES[j].to_string(),
+                feature: FEATURE_NAMES[kept[j]].to_string(),
                 samples: ms,
                 reference: mr,
                 effect: if pooled > 1e-12 { (ms - mr) / pooled } else { 0.0 },

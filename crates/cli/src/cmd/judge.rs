@@ -60,6 +60,10 @@ pub struct JudgeArgs {
     pub trees: Option<usize>,
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Leave these features out (comma-separated names; `performance` = velocity_mean,
+    /// velocity_std, short_notes, which scores lack: use it when the reference is scores).
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_features: Vec<String>,
     /// Write the report as JSON (atomically).
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -80,6 +84,17 @@ impl JudgeArgs {
             permutations: self.permutations.unwrap_or(d.permutations),
             trees: self.trees.unwrap_or(d.trees),
             seed: self.seed.unwrap_or(d.seed),
+            exclude_features: self
+                .exclude_features
+                .iter()
+                .flat_map(|x| {
+                    if x == "performance" {
+                        cadenza_judge::PERFORMANCE_FEATURES.iter().map(|s| s.to_string()).collect()
+                    } else {
+                        vec![x.clone()]
+                    }
+                })
+                .collect(),
             ..d
         }
     }
@@ -96,7 +111,7 @@ pub fn run(args: JudgeArgs) -> Result<()> {
     let reference = load_items(&args.reference, args.reference_groups.into(), &args.exclude)?;
     if let Some(csv) = &args.features_csv {
         let (t, _, _) = cadenza_judge::window_table(&samples, &reference, &opts)?;
-        cadenza_atomic::write_atomic(csv, cadenza_judge::table_csv(&t).as_bytes())
+        cadenza_atomic::write_atomic(csv, cadenza_judge::table_csv(&t, &opts).as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", csv.display()))?;
         eprintln!("wrote {}", csv.display());
     }

@@ -189,26 +189,9 @@ struct TrainArgs {
     /// L2 weight on the same tensors.
     #[arg(long)]
     l2: Option<f64>,
-    /// The modified model: weight of the differentiable rhythm loss (expected time-shift
-    /// distance, an earth mover's distance; the seed project used 0.5). May change on --resume.
-    #[arg(long)]
-    rhythm_loss: Option<f64>,
-    /// Which rhythm loss --rhythm-loss weighs: emd (expected shift distance, the first design),
-    /// rps (ranked probability score: ordinal like the EMD, but strictly proper), ratio (log loss
-    /// of the rhythm-ratio bin the next inter-onset interval makes with the last one), elapsed
-    /// (the same bins for the time elapsed at the end of the shift: strictly proper) or grid (log
-    /// loss of landing on the example's metrical grid or off it: strictly proper; score data
-    /// only, examples with free timing have no grid and no term).
-    #[arg(long, value_parser = cadenza_train::RhythmCost::NAMES)]
-    rhythm_cost: Option<String>,
-    /// The modified model: weight of the differentiable harmony loss (expected out-of-key and
-    /// interval-tension cost of the next note; the seed project used 0.25).
-    #[arg(long)]
-    harmony_loss: Option<f64>,
-    /// Which harmony loss --harmony-loss weighs: tension (expected out-of-key and interval-tension
-    /// cost, the first design) or key (log loss of the next note's key membership: strictly proper).
-    #[arg(long, value_parser = cadenza_train::HarmonyCost::NAMES)]
-    harmony_cost: Option<String>,
+    /// The modified model's losses (none by default; may change on --resume).
+    #[command(flatten)]
+    recipe: cmd::recipe::RecipeArgs,
     /// Triangular cyclical learning rate: lower=0.00025,upper=0.001,step_size=470.
     #[arg(long)]
     clr: Option<String>,
@@ -720,11 +703,7 @@ fn train(a: TrainArgs) -> Result<()> {
         l1: a.l1,
         l2: a.l2,
         schedule,
-        rhythm_loss: a.rhythm_loss,
-        harmony_loss: a.harmony_loss,
-        rhythm_cost: a.rhythm_cost.as_deref().and_then(cadenza_train::RhythmCost::parse),
-        harmony_cost: a.harmony_cost.as_deref().and_then(cadenza_train::HarmonyCost::parse),
-        ..Default::default()
+        ..a.recipe.overrides()
     };
     let overrides =
         cadenza_train::HParamsOverrides::parse(&a.hparams).map_err(|e| anyhow::anyhow!("--hparams: {e}"))?.then(&flags);

@@ -391,3 +391,33 @@ fn lr_find_sweeps_the_learning_rate_and_suggests_one() {
     assert!(out.join("lr_find.png").is_file() && out.join("lr_find.svg").is_file());
     assert!(String::from_utf8_lossy(&o.stdout).contains("suggested lr"));
 }
+
+/// `--recipe` names the modified model's losses once; a part flag changes one part of it; an
+/// unknown name is refused with the names that exist.
+#[test]
+fn a_named_recipe_with_one_part_changed_reaches_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let r = tmp.path().join("run");
+    let o = train(
+        &ds,
+        &r,
+        &["--layers", "16", "--steps", "2", "--eval-every", "2", "--eval-examples", "8", "--checkpoint-every", "2"]
+            .iter()
+            .chain(&["--recipe", "grid-key", "--rhythm-loss", "0.2"])
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(r.join("checkpoints/ckpt-00000002/state.json")).unwrap())
+            .unwrap();
+    let h = &state["hparams"];
+    assert_eq!(
+        (&h["rhythm_loss"], &h["rhythm_cost"], &h["harmony_loss"], &h["harmony_cost"]),
+        (&serde_json::json!(0.2), &serde_json::json!("grid"), &serde_json::json!(1.0), &serde_json::json!("key"))
+    );
+    let o = run(&["compare", "--dataset", s(&ds), "--out", s(&tmp.path().join("c")), "--recipe", "sead"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("none, seed, grid-key") && err.contains("emd, rps"), "{err}");
+}

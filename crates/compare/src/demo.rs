@@ -70,10 +70,8 @@ pub struct DemoOptions {
     pub steps: u64,
     /// Fine-tuning hyper-parameters of both models (Magenta's `k=v,…`).
     pub hparams: String,
-    pub rhythm_loss: f64,
-    pub harmony_loss: f64,
-    pub rhythm_cost: cadenza_train::RhythmCost,
-    pub harmony_cost: cadenza_train::HarmonyCost,
+    /// The modified model's losses.
+    pub recipe: cadenza_train::Recipe,
     /// Training seeds per model.
     pub seeds: usize,
     /// Samples per trained model.
@@ -101,10 +99,7 @@ impl Default for DemoOptions {
             layers: vec![128, 128],
             steps: 200,
             hparams: "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8".into(),
-            rhythm_loss: c.rhythm_loss,
-            harmony_loss: c.harmony_loss,
-            rhythm_cost: c.rhythm_cost,
-            harmony_cost: c.harmony_cost,
+            recipe: c.recipe,
             seeds: c.seeds,
             samples: c.samples,
             num_steps: c.num_steps,
@@ -307,10 +302,7 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
         layers: a.layers.clone(),
         steps: a.steps,
         hparams: a.hparams.clone(),
-        rhythm_loss: a.rhythm_loss,
-        harmony_loss: a.harmony_loss,
-        rhythm_cost: a.rhythm_cost,
-        harmony_cost: a.harmony_cost,
+        recipe: a.recipe,
         eval_every: (a.steps / 6).max(1),
         eval_examples: Some(a.eval_examples),
         seed: a.seed,

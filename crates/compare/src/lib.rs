@@ -39,7 +39,7 @@ use cadenza_evaluate::{
 use cadenza_generate::{GenerateOptions, NoteEvents};
 use cadenza_model::Weights;
 use cadenza_render::{AudioOptions, RollOptions, ScoreOptions};
-use cadenza_train::{evaluate_report, EvalReport, HarmonyCost, PerformanceRnn, RhythmCost, TrainOptions};
+use cadenza_train::{evaluate_report, EvalReport, HarmonyCost, PerformanceRnn, Recipe, RhythmCost, TrainOptions};
 use serde::{Deserialize, Serialize};
 use stats::{compare_metric, Goal, MetricVerdict};
 use std::collections::BTreeMap;
@@ -63,14 +63,10 @@ pub struct CompareOptions {
     pub steps: u64,
     /// Magenta-style overrides for both runs, e.g. `batch_size=16,learning_rate=0.002`.
     pub hparams: String,
-    pub rhythm_loss: f64,
-    pub harmony_loss: f64,
-    /// Which rhythm loss the modified model's `rhythm_loss` weighs.
-    #[serde(default)]
-    pub rhythm_cost: RhythmCost,
-    /// Which harmony loss the modified model's `harmony_loss` weighs.
-    #[serde(default)]
-    pub harmony_cost: HarmonyCost,
+    /// The modified model's losses (in JSON, its four fields `rhythm_loss`, `harmony_loss`,
+    /// `rhythm_cost`, `harmony_cost`, as before).
+    #[serde(flatten)]
+    pub recipe: Recipe,
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples (all when `None`).
     pub eval_examples: Option<usize>,
@@ -100,6 +96,10 @@ pub struct CompareOptions {
     pub device: cadenza_train::DeviceChoice,
 }
 
+/// The modified model's recipe when none is given: the seed project's, until a recipe passes
+/// the verdict rule ([`rule`]) on held-out folds (see the README).
+pub const DEFAULT_RECIPE: Recipe = Recipe::SEED;
+
 fn default_seeds() -> usize {
     1
 }
@@ -114,10 +114,7 @@ impl Default for CompareOptions {
             modified_model: None,
             steps: 1000,
             hparams: String::new(),
-            rhythm_loss: 0.5,
-            harmony_loss: 0.25,
-            rhythm_cost: RhythmCost::Emd,
-            harmony_cost: HarmonyCost::Tension,
+            recipe: DEFAULT_RECIPE,
             eval_every: 100,
             eval_examples: None,
             seed: 0,
@@ -298,7 +295,8 @@ fn anchor(
     reference: &[cadenza_judge::Item],
     jo: &cadenza_judge::JudgeOptions,
 ) -> std::result::Result<JudgeAnchor, String> {
-    let groups = |items: &[cadenza_judge::Item]| items.iter().map(|i| &i.group).collect::<std::collections::BTreeSet<_>>().len();
+    let groups =
+        |items: &[cadenza_judge::Item]| items.iter().map(|i| &i.group).collect::<std::collections::BTreeSet<_>>().len();
     let folds = jo.folds.min(groups(samples)).min(groups(reference)).max(2);
     let opts = cadenza_judge::JudgeOptions { permutations: 0, folds, ..jo.clone() };
     let r = cadenza_judge::judge(samples, reference, &opts, &mut |_, _| {}).map_err(|e| format!("{name}: {e}"))?;
@@ -395,7 +393,11 @@ fn run_judge(
         let items: Vec<cadenza_judge::Item> = hot
             .into_iter()
             .enumerate()
-            .map(|(i, s)| cadenza_judge::Item { name: format!("hot#{i}"), group: format!("hot#{i}"), sequence: s.sequence })
+            .map(|(i, s)| cadenza_judge::Item {
+                name: format!("hot#{i}"),
+                group: format!("hot#{i}"),
+                sequence: s.sequence,
+            })
             .collect();
         anchor("ceiling: the initial model at temperature 1.5", &items, &reference, &jo).map_err(|e| notes.push(e)).ok()
     });
@@ -446,11 +448,12 @@ fn train_variant(
         "seed": seed,
     });
     // Recorded only when it matters, so runs made before the choice existed stay reusable.
-    let rhythm_cost = (rhythm > 0.0 && o.rhythm_cost != RhythmCost::Emd).then_some(o.rhythm_cost);
+    let rhythm_cost = (rhythm > 0.0 && o.recipe.rhythm_cost != RhythmCost::Emd).then_some(o.recipe.rhythm_cost);
     if let Some(c) = rhythm_cost {
         variant["rhythm_cost"] = c.name().into();
     }
-    let harmony_cost = (harmony > 0.0 && o.harmony_cost != HarmonyCost::Tension).then_some(o.harmony_cost);
+    let harmony_cost =
+        (harmony > 0.0 && o.recipe.harmony_cost != HarmonyCost::Tension).then_some(o.recipe.harmony_cost);
     if let Some(c) = harmony_cost {
         variant["harmony_cost"] = c.name().into();
     }
@@ -741,7 +744,7 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     if o.seeds == 0 {
         bail!("the comparison needs at least one training seed per model");
     }
-    if o.rhythm_loss <= 0.0 && o.harmony_loss <= 0.0 {
+    if !o.recipe.any() {
         bail!("the modified model needs a rhythm or a harmony loss weight above 0 (else it is the original)");
     }
     let ds = Dataset::open(&o.dataset).map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
@@ -778,7 +781,7 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
         };
         let modi = match &o.modified_model {
             Some(p) => (p.clone(), None),
-            None => train_variant(o, "modified", seed, o.rhythm_loss, o.harmony_loss)?,
+            None => train_variant(o, "modified", seed, o.recipe.rhythm, o.recipe.harmony)?,
         };
         trained.push((seed, orig, modi));
     }
@@ -853,7 +856,7 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     };
     let base = base_runs.map(|runs| arm_summary("base", 0.0, 0.0, runs, &reference));
     let original = arm_summary("original", 0.0, 0.0, orig_runs, &reference);
-    let modified = arm_summary("modified", o.rhythm_loss, o.harmony_loss, mod_runs, &reference);
+    let modified = arm_summary("modified", o.recipe.rhythm, o.recipe.harmony, mod_runs, &reference);
     let verdicts: Vec<MetricVerdict> = verdict_metrics(&ref_metrics)
         .into_iter()
         .filter_map(|(m, g)| compare_metric(&m, g, &original.values(&m), &modified.values(&m)))

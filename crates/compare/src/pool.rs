@@ -61,12 +61,9 @@ pub struct PooledComparison {
     /// The modified model's eval NLL cost, pooled: the eval NLL difference's interval ÷ the
     /// original's pooled eval NLL.
     pub eval_nll_relative_cost: Option<Interval>,
-    pub rhythm_loss: f64,
-    pub harmony_loss: f64,
-    #[serde(default)]
-    pub rhythm_cost: cadenza_train::RhythmCost,
-    #[serde(default)]
-    pub harmony_cost: cadenza_train::HarmonyCost,
+    /// The recipe every fold's modified model trained with.
+    #[serde(flatten)]
+    pub recipe: cadenza_train::Recipe,
     pub replicates: usize,
     /// The verdict rule on the pooled verdicts ([`crate::rule`]; the judge by its per-sample
     /// log-odds, pooled like the other rows).
@@ -107,10 +104,10 @@ fn experiment(r: &ComparisonReport) -> Vec<(&'static str, String)> {
         ("init", o.init.as_ref().map_or("none (from scratch)".into(), |p| p.display().to_string())),
         ("steps", o.steps.to_string()),
         ("hparams", o.hparams.clone()),
-        ("rhythm_loss", o.rhythm_loss.to_string()),
-        ("harmony_loss", o.harmony_loss.to_string()),
-        ("rhythm_cost", format!("{:?}", o.rhythm_cost)),
-        ("harmony_cost", format!("{:?}", o.harmony_cost)),
+        ("rhythm_loss", o.recipe.rhythm.to_string()),
+        ("harmony_loss", o.recipe.harmony.to_string()),
+        ("rhythm_cost", format!("{:?}", o.recipe.rhythm_cost)),
+        ("harmony_cost", format!("{:?}", o.recipe.harmony_cost)),
         ("samples", o.samples.to_string()),
         ("num_steps", o.num_steps.to_string()),
         ("temperature", o.temperature.to_string()),
@@ -215,10 +212,7 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
         folds,
         verdicts,
         eval_nll_relative_cost,
-        rhythm_loss: first.options.rhythm_loss,
-        harmony_loss: first.options.harmony_loss,
-        rhythm_cost: first.options.rhythm_cost,
-        harmony_cost: first.options.harmony_cost,
+        recipe: first.options.recipe,
         replicates,
         headline: Some(headline),
     })

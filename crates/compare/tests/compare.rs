@@ -186,13 +186,13 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
     }
 
     // Other loss weights in the same folder: an error, never the old model reused.
-    let other = CompareOptions { harmony_loss: 0.5, ..o.clone() };
+    let other = CompareOptions { recipe: cadenza_train::Recipe { harmony: 0.5, ..o.recipe }, ..o.clone() };
     let e = compare(&other).unwrap_err().to_string();
     assert!(e.contains("other settings"), "{e}");
 
     // Bad input is an error naming the problem, not a panic.
     let bad = CompareOptions { dataset: tmp.path().join("nope"), out: tmp.path().join("x"), ..o.clone() };
     assert!(compare(&bad).is_err());
-    let same = CompareOptions { rhythm_loss: 0.0, harmony_loss: 0.0, ..o };
+    let same = CompareOptions { recipe: cadenza_train::Recipe::NONE, ..o };
     assert!(compare(&same).unwrap_err().to_string().contains("rhythm or a harmony loss"));
 }

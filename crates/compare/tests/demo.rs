@@ -26,8 +26,7 @@ fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoOptions {
         } else {
             "batch_size=4,learning_rate=0.001".into()
         },
-        rhythm_loss: 0.5,
-        harmony_loss: 0.25,
+        recipe: cadenza_train::Recipe::SEED,
         seeds: if full { 3 } else { 1 },
         samples: if full { 16 } else { 1 },
         num_steps: if full { 3000 } else { 300 },

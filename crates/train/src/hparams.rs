@@ -86,6 +86,18 @@ pub struct HParams {
     pub harmony_cost: HarmonyCost,
 }
 
+impl HParams {
+    /// The musical losses these hyper-parameters train with.
+    pub fn recipe(&self) -> crate::Recipe {
+        crate::Recipe {
+            rhythm: self.rhythm_loss,
+            harmony: self.harmony_loss,
+            rhythm_cost: self.rhythm_cost,
+            harmony_cost: self.harmony_cost,
+        }
+    }
+}
+
 impl Default for HParams {
     /// Magenta's `performance_rnn` defaults.
     fn default() -> Self {
@@ -182,6 +194,17 @@ macro_rules! hparam_fields {
 }
 
 impl HParamsOverrides {
+    /// Overrides that set all four of a recipe's fields.
+    pub fn recipe(r: crate::Recipe) -> Self {
+        HParamsOverrides {
+            rhythm_loss: Some(r.rhythm),
+            harmony_loss: Some(r.harmony),
+            rhythm_cost: Some(r.rhythm_cost),
+            harmony_cost: Some(r.harmony_cost),
+            ..Default::default()
+        }
+    }
+
     /// Magenta's `k=v,…` syntax (`rnn_layer_sizes=[64,64]` keeps its commas).
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut o = HParamsOverrides::default();

@@ -9,6 +9,7 @@
 //! * [`lstm_op`]: the LSTM layer as one op — fused CPU kernels with a hand-written backward
 //!   on burn's `Flex` backend, composed tensor ops on any other backend.
 //! * [`losses`]: the modified model's differentiable rhythm and harmony losses.
+//! * [`recipe`]: which of them, how much of each, and the named recipes.
 //! * [`device`]: the CPU (fused kernels) or, with the `vulkan` feature, a Vulkan GPU.
 
 pub mod bench;
@@ -24,6 +25,7 @@ pub mod lstm_op;
 pub mod metrics;
 pub mod network;
 mod optim;
+pub mod recipe;
 pub mod run_dir;
 pub mod stop;
 pub mod train;
@@ -34,6 +36,7 @@ pub use hparams::{EarlyStop, HParams, HParamsOverrides, Schedule, StopMode};
 pub use losses::{HarmonyCost, MusicalWeights, RhythmCost, ShiftError};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
+pub use recipe::{Recipe, RecipeError};
 pub use train::{
     evaluate, evaluate_report, lr_find, request_stop, train, EvalReport, LrFind, LrFindOptions, LrPoint, StopInfo,
     StopReason, TrainError, TrainOptions, TrainState,

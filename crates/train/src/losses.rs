@@ -159,20 +159,8 @@ impl HarmonyCost {
     }
 }
 
-/// Weights of the two musical losses (0 = off: the original recipe).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct MusicalWeights {
-    pub rhythm: f64,
-    pub harmony: f64,
-    pub rhythm_cost: RhythmCost,
-    pub harmony_cost: HarmonyCost,
-}
-
-impl MusicalWeights {
-    pub fn any(&self) -> bool {
-        self.rhythm > 0.0 || self.harmony > 0.0
-    }
-}
+/// Weights of the two musical losses (0 = off: the original recipe): the [`crate::Recipe`].
+pub type MusicalWeights = crate::recipe::Recipe;
 
 /// Why a config cannot carry the musical losses.
 pub fn check_config(config: Config) -> Result<(), String> {

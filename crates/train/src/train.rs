@@ -283,12 +283,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             }
         }
         let (mut rhythm_v, mut harmony_v) = (0.0, 0.0);
-        let mw = MusicalWeights {
-            rhythm: hp.rhythm_loss,
-            harmony: hp.harmony_loss,
-            rhythm_cost: hp.rhythm_cost,
-            harmony_cost: hp.harmony_cost,
-        };
+        let mw: MusicalWeights = hp.recipe();
         if mw.any() {
             let terms = musical_terms(config, &batch, &out.logits, mw);
             if let Some(t) = terms.rhythm {

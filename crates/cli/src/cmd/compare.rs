@@ -28,18 +28,9 @@ pub struct CompareArgs {
     /// Magenta-style overrides for both runs: batch_size=48,dropout_keep_prob=0.5,learning_rate=0.001.
     #[arg(long, default_value = "")]
     pub hparams: String,
-    /// Weight of the rhythm loss in the modified model (the seed project's 0.5).
-    #[arg(long, default_value_t = CompareOptions::default().rhythm_loss)]
-    pub rhythm_loss: f64,
-    /// Weight of the harmony loss in the modified model (the seed project's 0.25).
-    #[arg(long, default_value_t = CompareOptions::default().harmony_loss)]
-    pub harmony_loss: f64,
-    /// Which rhythm loss: "emd" (expected shift distance, the first design), "rps" (ranked probability score, strictly proper), "ratio" (log loss of the next interval's rhythm-ratio bin), "elapsed" (the same bins for the time elapsed at the end of the shift, strictly proper) or "grid" (log loss of landing on the metrical grid of score data, strictly proper)
-    #[arg(long, default_value = CompareOptions::default().rhythm_cost.name(), value_parser = cadenza_train::RhythmCost::NAMES)]
-    pub rhythm_cost: String,
-    /// Which harmony loss: "tension" (expected out-of-key and interval-tension cost, the first design) or "key" (log loss of the next note's key membership, strictly proper)
-    #[arg(long, default_value = CompareOptions::default().harmony_cost.name(), value_parser = cadenza_train::HarmonyCost::NAMES)]
-    pub harmony_cost: String,
+    /// The modified model's losses (default: the seed project's recipe, `seed`).
+    #[command(flatten)]
+    pub recipe: super::recipe::RecipeArgs,
     #[arg(long, default_value_t = CompareOptions::default().eval_every)]
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples.
@@ -92,10 +83,7 @@ impl CompareArgs {
             modified_model: self.modified_model.clone(),
             steps: self.steps,
             hparams: self.hparams.clone(),
-            rhythm_loss: self.rhythm_loss,
-            harmony_loss: self.harmony_loss,
-            rhythm_cost: cadenza_train::RhythmCost::parse(&self.rhythm_cost).unwrap_or_default(),
-            harmony_cost: cadenza_train::HarmonyCost::parse(&self.harmony_cost).unwrap_or_default(),
+            recipe: self.recipe.over(CompareOptions::default().recipe),
             eval_every: self.eval_every,
             eval_examples: self.eval_examples,
             seed: self.seed,
@@ -146,16 +134,9 @@ pub struct DemoArgs {
     /// Fine-tuning hyper-parameters of both models.
     #[arg(long, default_value_t = DemoOptions::default().hparams)]
     pub hparams: String,
-    #[arg(long, default_value_t = DemoOptions::default().rhythm_loss)]
-    pub rhythm_loss: f64,
-    #[arg(long, default_value_t = DemoOptions::default().harmony_loss)]
-    pub harmony_loss: f64,
-    /// Which rhythm loss: "emd" (expected shift distance), "rps" (ranked probability score), "ratio" (log loss of the next interval's rhythm-ratio bin), "elapsed" (the same bins for the time elapsed at the end of the shift, strictly proper) or "grid" (log loss of landing on the metrical grid of score data, strictly proper)
-    #[arg(long, default_value = DemoOptions::default().rhythm_cost.name(), value_parser = cadenza_train::RhythmCost::NAMES)]
-    pub rhythm_cost: String,
-    /// Which harmony loss: "tension" (expected out-of-key and tension cost) or "key" (log loss of the next note's key membership)
-    #[arg(long, default_value = DemoOptions::default().harmony_cost.name(), value_parser = cadenza_train::HarmonyCost::NAMES)]
-    pub harmony_cost: String,
+    /// The modified model's losses (default: the seed project's recipe, `seed`).
+    #[command(flatten)]
+    pub recipe: super::recipe::RecipeArgs,
     /// Training seeds per model.
     #[arg(long, default_value_t = DemoOptions::default().seeds)]
     pub seeds: usize,
@@ -192,10 +173,7 @@ impl DemoArgs {
             layers: self.layers.clone(),
             steps: self.steps,
             hparams: self.hparams.clone(),
-            rhythm_loss: self.rhythm_loss,
-            harmony_loss: self.harmony_loss,
-            rhythm_cost: cadenza_train::RhythmCost::parse(&self.rhythm_cost).unwrap_or_default(),
-            harmony_cost: cadenza_train::HarmonyCost::parse(&self.harmony_cost).unwrap_or_default(),
+            recipe: self.recipe.over(DemoOptions::default().recipe),
             seeds: self.seeds,
             samples: self.samples,
             num_steps: self.num_steps,

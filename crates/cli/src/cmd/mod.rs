@@ -5,3 +5,4 @@ pub mod compare;
 pub mod evaluate;
 pub mod generate;
 pub mod judge;
+pub mod recipe;

@@ -1,0 +1,218 @@
+//! The modified model's recipe: which rhythm and harmony losses, and how much of each.
+//!
+//! One type for every command that trains or compares (`train`, `compare`, `demo`): the four
+//! numbers that used to travel as separate strings and floats, named recipes for the ones the
+//! project has measured, and one text form for the command line and the reports:
+//!
+//! ```text
+//! none                               the original recipe (cross-entropy alone)
+//! seed                               the seed project's: rhythm=emd:0.5,harmony=tension:0.25
+//! grid-key                           the fourth check's: rhythm=grid:0.1,harmony=key:1
+//! rhythm=ratio:1,harmony=key:2       any other: COST:WEIGHT for each part (a part left out is off)
+//! ```
+//!
+//! In JSON (`comparison.json`'s options, `pooled.json`) a recipe is its four fields
+//! `rhythm_loss`, `rhythm_cost`, `harmony_loss`, `harmony_cost`, as before it was a type.
+
+use crate::losses::{HarmonyCost, RhythmCost};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Which musical losses, with their weights (0 = off).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    /// Weight of the rhythm loss.
+    #[serde(rename = "rhythm_loss")]
+    pub rhythm: f64,
+    /// Weight of the harmony loss.
+    #[serde(rename = "harmony_loss")]
+    pub harmony: f64,
+    #[serde(default)]
+    pub rhythm_cost: RhythmCost,
+    #[serde(default)]
+    pub harmony_cost: HarmonyCost,
+}
+
+impl Recipe {
+    /// Cross-entropy alone: the original model.
+    pub const NONE: Recipe =
+        Recipe { rhythm: 0.0, harmony: 0.0, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension };
+    /// The seed project's losses, made differentiable: EMD rhythm × 0.5 + tension harmony × 0.25.
+    pub const SEED: Recipe =
+        Recipe { rhythm: 0.5, harmony: 0.25, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension };
+    /// The project's fourth check: grid rhythm × 0.1 + key harmony × 1.
+    pub const GRID_KEY: Recipe =
+        Recipe { rhythm: 0.1, harmony: 1.0, rhythm_cost: RhythmCost::Grid, harmony_cost: HarmonyCost::Key };
+
+    /// The named recipes: name, recipe, what it is.
+    pub const NAMED: [(&'static str, Recipe, &'static str); 3] = [
+        ("none", Recipe::NONE, "cross-entropy alone (the original model)"),
+        ("seed", Recipe::SEED, "the seed project's: EMD rhythm x 0.5 + tension harmony x 0.25"),
+        ("grid-key", Recipe::GRID_KEY, "grid rhythm x 0.1 + key harmony x 1 (results/folds4)"),
+    ];
+
+    /// Whether any musical loss is on.
+    pub fn any(&self) -> bool {
+        self.rhythm > 0.0 || self.harmony > 0.0
+    }
+
+    /// The recipe's name when it is a named one (costs of a part that is off do not matter).
+    pub fn name(&self) -> Option<&'static str> {
+        Recipe::NAMED.iter().find(|(_, r, _)| r.same_as(self)).map(|(n, _, _)| *n)
+    }
+
+    /// Equal as losses: the weights, and the cost of each part that is on.
+    pub fn same_as(&self, other: &Recipe) -> bool {
+        self.rhythm == other.rhythm
+            && self.harmony == other.harmony
+            && (self.rhythm == 0.0 || self.rhythm_cost == other.rhythm_cost)
+            && (self.harmony == 0.0 || self.harmony_cost == other.harmony_cost)
+    }
+
+    /// The spec form `rhythm=COST:W,harmony=COST:W` (the parts that are on; `none` when off).
+    pub fn spec(&self) -> String {
+        let mut parts = Vec::new();
+        if self.rhythm > 0.0 {
+            parts.push(format!("rhythm={}:{}", self.rhythm_cost.name(), self.rhythm));
+        }
+        if self.harmony > 0.0 {
+            parts.push(format!("harmony={}:{}", self.harmony_cost.name(), self.harmony));
+        }
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(",")
+        }
+    }
+}
+
+impl fmt::Display for Recipe {
+    /// The name of a named recipe, else its spec.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => f.write_str(&self.spec()),
+        }
+    }
+}
+
+/// Why a recipe's text does not parse; the message lists what would.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{text:?} is not a recipe: {why}. Use a name ({names}) or \"rhythm=COST:WEIGHT,harmony=COST:WEIGHT\" with rhythm costs {rhythm} and harmony costs {harmony}")]
+pub struct RecipeError {
+    pub text: String,
+    pub why: String,
+    names: String,
+    rhythm: String,
+    harmony: String,
+}
+
+impl RecipeError {
+    fn new(text: &str, why: impl Into<String>) -> Self {
+        RecipeError {
+            text: text.into(),
+            why: why.into(),
+            names: Recipe::NAMED.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", "),
+            rhythm: RhythmCost::NAMES.join(", "),
+            harmony: HarmonyCost::NAMES.join(", "),
+        }
+    }
+}
+
+impl FromStr for Recipe {
+    type Err = RecipeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        if let Some((_, r, _)) = Recipe::NAMED.iter().find(|(n, _, _)| *n == t) {
+            return Ok(*r);
+        }
+        if !t.contains('=') {
+            return Err(RecipeError::new(s, "no such name"));
+        }
+        let mut r = Recipe::NONE;
+        let (mut seen_r, mut seen_h) = (false, false);
+        for part in t.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) =
+                part.split_once('=').ok_or_else(|| RecipeError::new(s, format!("{part:?} has no '='")))?;
+            let (cost, weight) = value
+                .split_once(':')
+                .ok_or_else(|| RecipeError::new(s, format!("{part:?}: write COST:WEIGHT, e.g. grid:0.1")))?;
+            let w: f64 = weight
+                .trim()
+                .parse()
+                .ok()
+                .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+                .ok_or_else(|| RecipeError::new(s, format!("{weight:?} is not a weight (a number >= 0)")))?;
+            match key.trim() {
+                "rhythm" if !seen_r => {
+                    r.rhythm_cost = RhythmCost::parse(cost.trim())
+                        .ok_or_else(|| RecipeError::new(s, format!("no rhythm cost is named {cost:?}")))?;
+                    r.rhythm = w;
+                    seen_r = true;
+                }
+                "harmony" if !seen_h => {
+                    r.harmony_cost = HarmonyCost::parse(cost.trim())
+                        .ok_or_else(|| RecipeError::new(s, format!("no harmony cost is named {cost:?}")))?;
+                    r.harmony = w;
+                    seen_h = true;
+                }
+                "rhythm" | "harmony" => return Err(RecipeError::new(s, format!("{key} is given twice"))),
+                other => return Err(RecipeError::new(s, format!("{other:?} is neither rhythm nor harmony"))),
+            }
+        }
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_specs_and_display_round_trip() {
+        for (name, r, _) in Recipe::NAMED {
+            assert_eq!(name.parse::<Recipe>().unwrap(), r);
+            assert_eq!(r.to_string(), name);
+            assert!(r.spec().parse::<Recipe>().unwrap().same_as(&r), "{}", r.spec());
+        }
+        assert_eq!("rhythm=emd:0.5,harmony=tension:0.25".parse::<Recipe>().unwrap().to_string(), "seed");
+        let r: Recipe = "harmony=key:2, rhythm=ratio:1".parse().unwrap();
+        assert_eq!(
+            r,
+            Recipe { rhythm: 1.0, harmony: 2.0, rhythm_cost: RhythmCost::Ratio, harmony_cost: HarmonyCost::Key }
+        );
+        assert_eq!(r.to_string(), "rhythm=ratio:1,harmony=key:2");
+        // A part left out is off, whatever its cost.
+        let k: Recipe = "harmony=key:1".parse().unwrap();
+        assert_eq!((k.rhythm, k.harmony, k.harmony_cost), (0.0, 1.0, HarmonyCost::Key));
+        assert!(Recipe { rhythm_cost: RhythmCost::Grid, ..Recipe::NONE }.same_as(&Recipe::NONE));
+    }
+
+    #[test]
+    fn bad_recipes_say_what_would_parse() {
+        for bad in ["sead", "rhythm=emd", "rhythm=foo:1", "harmony=key:-1", "tempo=emd:1", "rhythm=emd:1,rhythm=rps:1"]
+        {
+            let e = bad.parse::<Recipe>().unwrap_err().to_string();
+            assert!(
+                e.contains("none, seed, grid-key")
+                    && e.contains("emd, rps, ratio, elapsed, grid")
+                    && e.contains("tension, key"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    /// In JSON a recipe is the four fields it always was, so older comparisons still load.
+    #[test]
+    fn json_keeps_the_four_fields() {
+        let v = serde_json::to_value(Recipe::GRID_KEY).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"rhythm_loss": 0.1, "harmony_loss": 1.0, "rhythm_cost": "grid", "harmony_cost": "key"})
+        );
+        let old = serde_json::json!({"rhythm_loss": 0.5, "harmony_loss": 0.25});
+        assert_eq!(serde_json::from_value::<Recipe>(old).unwrap(), Recipe::SEED);
+    }
+}

@@ -59,6 +59,11 @@ pub struct CompareOptions {
     pub layers: Vec<usize>,
     /// Take these trained models instead of training (either or both; then one seed).
     pub original_model: Option<PathBuf>,
+    /// Take the original arm's runs from this earlier comparison's folder (its
+    /// `original/seed_K/`; trained there when missing), so several recipes face the very same
+    /// original models.
+    #[serde(default)]
+    pub original_from: Option<PathBuf>,
     pub modified_model: Option<PathBuf>,
     pub steps: u64,
     /// Magenta-style overrides for both runs, e.g. `batch_size=16,learning_rate=0.002`.
@@ -111,6 +116,7 @@ impl Default for CompareOptions {
             init: None,
             layers: vec![512, 512, 512],
             original_model: None,
+            original_from: None,
             modified_model: None,
             steps: 1000,
             hparams: String::new(),
@@ -424,7 +430,10 @@ pub struct ReferenceSummary {
 
 /// `OUT/{name}/seed_{seed}`: one training seed's run, settings and samples.
 fn seed_folder(o: &CompareOptions, name: &str, seed: u64) -> PathBuf {
-    o.out.join(name).join(format!("seed_{seed}"))
+    match (&o.original_from, name) {
+        (Some(dir), "original") => dir.join(name).join(format!("seed_{seed}")),
+        _ => o.out.join(name).join(format!("seed_{seed}")),
+    }
 }
 
 /// Trains (or resumes, or reuses) one run and returns its best model folder.
@@ -524,8 +533,16 @@ fn train_variant(
     Ok((best, Some(info.step)))
 }
 
+/// `p` relative to the report's folder `out` (a sibling folder's files, as `original_from`'s,
+/// through `../`).
 fn rel(out: &Path, p: &Path) -> String {
-    p.strip_prefix(out).unwrap_or(p).to_string_lossy().replace('\\', "/")
+    let up = out.parent().filter(|up| !up.as_os_str().is_empty());
+    let r = match (p.strip_prefix(out), up.and_then(|up| p.strip_prefix(up).ok())) {
+        (Ok(r), _) => r.to_path_buf(),
+        (Err(_), Some(r)) => Path::new("..").join(r),
+        (Err(_), None) => p.to_path_buf(),
+    };
+    r.to_string_lossy().replace('\\', "/")
 }
 
 /// The reference's mean histograms, against which each sample's are intersected.

@@ -95,6 +95,29 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
     );
     assert!(c["base"]["eval_nll"].as_f64().unwrap() > 0.0);
     assert!(c["verdicts"].as_array().unwrap().len() >= 10);
+    assert_eq!(c["options"]["rhythm_cost"], "emd", "the first modified arm is the seed project's recipe");
+    // The third arm: the project's recipe against the very same original models (not retrained
+    // in its own folder), and one page with each recipe's headline under the rule.
+    let p: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("comparison_project/comparison.json")).unwrap()).unwrap();
+    assert_eq!(
+        (p["options"]["rhythm_cost"].as_str(), p["options"]["harmony_cost"].as_str()),
+        (Some("grid"), Some("key"))
+    );
+    assert_eq!(p["original"]["eval_nll"], c["original"]["eval_nll"]);
+    assert!(!out.join("comparison_project/original").exists());
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for r in [
+        "seed",
+        "grid-key",
+        "comparison/report.html",
+        "comparison_project/report.html",
+        "Better classical music by the rule",
+    ] {
+        assert!(index.contains(r), "index.html lacks {r}: {index}");
+    }
+    let html = std::fs::read_to_string(out.join("comparison_project/report.html")).unwrap();
+    assert!(html.contains("../comparison/original/seed_0/samples/sample_01.mid"), "links into the shared original arm");
 
     // Re-running reuses every stage.
     let t = Instant::now();

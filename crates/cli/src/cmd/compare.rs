@@ -19,6 +19,10 @@ pub struct CompareArgs {
     /// Use this trained model as the original instead of training one.
     #[arg(long)]
     pub original_model: Option<PathBuf>,
+    /// Take the original arm's runs from this earlier comparison's folder (trained there when
+    /// missing), so another recipe faces the very same original models.
+    #[arg(long)]
+    pub original_from: Option<PathBuf>,
     /// Use this trained model as the modified one instead of training one.
     #[arg(long)]
     pub modified_model: Option<PathBuf>,
@@ -80,6 +84,7 @@ impl CompareArgs {
             init: self.init.clone(),
             layers: self.layers.clone(),
             original_model: self.original_model.clone(),
+            original_from: self.original_from.clone(),
             modified_model: self.modified_model.clone(),
             steps: self.steps,
             hparams: self.hparams.clone(),
@@ -137,6 +142,10 @@ pub struct DemoArgs {
     /// The modified model's losses (default: the seed project's recipe, `seed`).
     #[command(flatten)]
     pub recipe: super::recipe::RecipeArgs,
+    /// A third arm: the project's recipe (default "grid-key") against the same original
+    /// models; "none" for the original and one modified arm only.
+    #[arg(long, default_value = "grid-key")]
+    pub project_recipe: String,
     /// Training seeds per model.
     #[arg(long, default_value_t = DemoOptions::default().seeds)]
     pub seeds: usize,
@@ -164,8 +173,8 @@ pub struct DemoArgs {
 }
 
 impl DemoArgs {
-    pub fn options(&self) -> DemoOptions {
-        DemoOptions {
+    pub fn options(&self) -> anyhow::Result<DemoOptions> {
+        Ok(DemoOptions {
             out: self.out.clone(),
             wheel: self.wheel.clone(),
             init: self.init.clone(),
@@ -174,6 +183,10 @@ impl DemoArgs {
             steps: self.steps,
             hparams: self.hparams.clone(),
             recipe: self.recipe.over(DemoOptions::default().recipe),
+            project_recipe: match self.project_recipe.as_str() {
+                "none" => None,
+                p => Some(p.parse().map_err(|e: cadenza_train::RecipeError| anyhow::anyhow!("--project-recipe: {e}"))?),
+            },
             seeds: self.seeds,
             samples: self.samples,
             num_steps: self.num_steps,
@@ -182,12 +195,12 @@ impl DemoArgs {
             fold: self.fold,
             eval_examples: self.eval_examples,
             device: self.device,
-        }
+        })
     }
 }
 
 pub fn run_demo(args: DemoArgs) -> Result<()> {
-    Ok(cadenza_compare::run_demo(&args.options())?)
+    Ok(cadenza_compare::run_demo(&args.options()?)?)
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -880,8 +880,12 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
         .collect();
     let w = Weights::load(&trained[0].1 .0).ctx(|| format!("cannot load {}", trained[0].1 .0.display()))?;
     let eval_nll_relative_cost = (modified.eval_nll - original.eval_nll) / original.eval_nll;
-    let headline =
-        rule::headline(&verdicts, judge.as_ref().and_then(|j| j.arms.delta_auc.as_ref()), Some(eval_nll_relative_cost));
+    let headline = rule::headline(
+        &verdicts,
+        judge.as_ref().and_then(|j| j.arms.delta_auc.as_ref()),
+        Some(eval_nll_relative_cost),
+        &judge.as_ref().map(|j| j.arms.options.exclude_features.clone()).unwrap_or_default(),
+    );
     let report = ComparisonReport {
         options: o.clone(),
         dataset_fingerprint: ds.manifest.fingerprint.clone(),

@@ -207,7 +207,13 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
     });
     let first = &reports[0].1;
     let pooled_verdicts: Vec<stats::MetricVerdict> = verdicts.iter().map(|v| v.pooled.clone()).collect();
-    let headline = crate::rule::headline(&pooled_verdicts, None, eval_nll_relative_cost.map(|c| c.estimate));
+    // Rows the judge left out for scores (dynamics) do not count in (b) either.
+    let ignore: Vec<String> = reports
+        .iter()
+        .filter_map(|(_, r)| r.judge.as_ref())
+        .flat_map(|j| j.arms.options.exclude_features.iter().cloned())
+        .collect();
+    let headline = crate::rule::headline(&pooled_verdicts, None, eval_nll_relative_cost.map(|c| c.estimate), &ignore);
     Ok(PooledComparison {
         folds,
         verdicts,

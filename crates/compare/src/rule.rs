@@ -63,11 +63,19 @@ fn is_music(metric: &str) -> bool {
     !metric.starts_with("eval_") && metric != JUDGE_METRIC
 }
 
-/// Applies the rule to a comparison's (or a pooled comparison's) verdicts.
-pub fn headline(verdicts: &[MetricVerdict], delta_auc: Option<&DeltaAuc>, nll_cost: Option<f64>) -> Headline {
+/// Applies the rule to a comparison's (or a pooled comparison's) verdicts. Rows named in
+/// `ignore` do not count in (b): the dynamics rows when the real music is scores, which have
+/// none (a performance model does not get better by playing deadpan).
+pub fn headline(
+    verdicts: &[MetricVerdict],
+    delta_auc: Option<&DeltaAuc>,
+    nll_cost: Option<f64>,
+    ignore: &[String],
+) -> Headline {
+    let verdicts: Vec<&MetricVerdict> = verdicts.iter().filter(|v| !ignore.contains(&v.metric)).collect();
     let f = |x: f64| format!("{x:+.3}");
     // (a)
-    let log_odds = verdicts.iter().find(|v| v.metric == JUDGE_METRIC);
+    let log_odds = verdicts.iter().find(|v| v.metric == JUDGE_METRIC).copied();
     let judge = match (delta_auc, log_odds) {
         (None, None) => Part { met: None, detail: "the judge could not run (samples too short or too few)".into() },
         _ => {
@@ -188,26 +196,28 @@ mod tests {
             row(JUDGE_METRIC, Verdict::NoClearDifference, (0.0, -0.2, 0.2)),
             row("polyphony", Verdict::NoClearDifference, (0.0, -1.0, 1.0)),
         ];
-        let h = headline(&good, Some(&d), Some(0.01));
+        let h = headline(&good, Some(&d), Some(0.01), &[]);
         assert!(h.better, "{}", h.sentence);
         // (a): the judge finds the modified samples easier to tell.
         let easier = DeltaAuc { interval: [0.01, 0.05], estimate: 0.03, ..d.clone() };
-        let h = headline(&good, Some(&easier), Some(0.01));
+        let h = headline(&good, Some(&easier), Some(0.01), &[]);
         assert!(!h.better && h.judge.met == Some(false) && h.sentence.contains("(a) judge"), "{}", h.sentence);
         // (b): a measure moved away (overshoot counts).
         let mut away = good.clone();
         away.push(row("polyphony", Verdict::Worse, (2.0, 1.0, 3.0)));
-        let h = headline(&away, Some(&d), Some(0.01));
+        let h = headline(&away, Some(&d), Some(0.01), &[]);
         assert!(!h.better && h.sentence.contains("moved away from the reference: polyphony"), "{}", h.sentence);
+        // ... unless that row is ignored (dynamics against scores).
+        assert!(headline(&away, Some(&d), Some(0.01), &["polyphony".to_string()]).better);
         // (b): nothing improved; a model number's "better" does not count.
         let none = vec![row("eval_harmony_cost", Verdict::Better, (-0.1, -0.2, -0.05))];
-        assert_eq!(headline(&none, Some(&d), Some(0.0)).music.met, Some(false));
+        assert_eq!(headline(&none, Some(&d), Some(0.0), &[]).music.met, Some(false));
         // (c)
-        let h = headline(&good, Some(&d), Some(0.025));
+        let h = headline(&good, Some(&d), Some(0.025), &[]);
         assert!(!h.better && h.likelihood.met == Some(false));
         // No judge: not met.
         let no_judge: Vec<MetricVerdict> = good.iter().filter(|v| v.metric != JUDGE_METRIC).cloned().collect();
-        let h = headline(&no_judge, None, Some(0.0));
+        let h = headline(&no_judge, None, Some(0.0), &[]);
         assert!(!h.better && h.judge.met.is_none() && h.sentence.contains("could not run"), "{}", h.sentence);
     }
 }

@@ -687,7 +687,7 @@ fn likelihood(a: LikelihoodArgs) -> Result<()> {
     Ok(())
 }
 
-fn train(a: TrainArgs) -> Result<()> {
+fn train(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
     let mut schedule = match &a.clr {
         Some(s) => Some(cadenza_train::Schedule::parse_clr(s).map_err(|e| anyhow::anyhow!("--clr {s}: {e}"))?),
         None => None,
@@ -712,6 +712,7 @@ fn train(a: TrainArgs) -> Result<()> {
         None => None,
     };
     let opts = cadenza_train::TrainOptions {
+        cancel,
         dataset: a.dataset,
         run_dir: a.run_dir,
         init: a.init,
@@ -751,20 +752,32 @@ fn train(a: TrainArgs) -> Result<()> {
 
 fn main() {
     let cli = Cli::parse();
+    // Ctrl-C asks training to stop at its next step with a checkpoint (the libraries take the
+    // flag; the signal is the binary's). A second Ctrl-C while one is pending exits at once.
+    let cancel = cadenza_train::Cancel::default();
+    {
+        let c = cancel.clone();
+        let _ = ctrlc::set_handler(move || {
+            if c.is_cancelled() {
+                std::process::exit(130);
+            }
+            c.cancel();
+        });
+    }
     let r = match cli.command {
         Command::Dataset(a) => dataset(a),
         Command::Encode(a) => encode(a),
         Command::Import(a) => import(a),
         Command::Export(a) => export(a),
         Command::Likelihood(a) => likelihood(a),
-        Command::Train(a) => train(*a),
+        Command::Train(a) => train(*a, cancel),
         Command::Bench(BenchCommand::Data(a)) => bench_data(a),
         Command::Bench(BenchCommand::Train(a)) => bench_train(a),
         Command::Bench(BenchCommand::Generate(a)) => bench_generate(a),
         Command::Generate(a) => cmd::generate::run(*a),
-        Command::Compare(a) => cmd::compare::run(*a),
+        Command::Compare(a) => cmd::compare::run(*a, cancel),
         Command::LrFind(a) => lr_find(a),
-        Command::Demo(a) => cmd::compare::run_demo(*a),
+        Command::Demo(a) => cmd::compare::run_demo(*a, cancel),
         Command::Pool(a) => cmd::compare::run_pool(a),
         Command::Evaluate(a) => cmd::evaluate::run(*a),
         Command::Judge(a) => cmd::judge::run(*a),

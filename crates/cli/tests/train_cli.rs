@@ -421,3 +421,54 @@ fn a_named_recipe_with_one_part_changed_reaches_the_run() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("none, seed, grid-key") && err.contains("emd, rps"), "{err}");
 }
+
+/// Ctrl-C (SIGINT) is the binary's: training stops at its next step with a checkpoint, says so
+/// in stop.json, exits cleanly, and `--resume` continues from there.
+#[test]
+fn ctrl_c_checkpoints_and_resume_continues() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let r = tmp.path().join("run");
+    let args = [
+        "train",
+        "--dataset",
+        s(&ds),
+        "--run-dir",
+        s(&r),
+        "--batch-size",
+        "8",
+        "--layers",
+        "32",
+        "--eval-every",
+        "1000",
+        "--checkpoint-every",
+        "1000",
+        "--summary-every",
+        "1",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .args(args)
+        .args(["--steps", "100000"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until training runs (its metrics file has a row), then send SIGINT.
+    let t0 = std::time::Instant::now();
+    while std::fs::read_to_string(r.join("metrics.csv")).unwrap_or_default().lines().count() < 2
+        && t0.elapsed().as_secs() < 120
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "training did not exit cleanly on Ctrl-C: {status:?}");
+    let stop = stop_json(&r);
+    assert!(stop.to_string().contains("nterrupt"), "{stop}");
+    let step = stop["step"].as_u64().unwrap();
+    assert!(step > 0 && step < 100000);
+    // The checkpoint written on the way out resumes.
+    let o = run(&[&args[..], &["--steps", &(step + 2).to_string(), "--resume"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stop_json(&r)["step"].as_u64().unwrap(), step + 2);
+}

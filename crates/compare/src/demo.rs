@@ -88,6 +88,8 @@ pub struct DemoOptions {
     /// Evaluate on at most this many eval examples.
     pub eval_examples: usize,
     pub device: cadenza_train::DeviceChoice,
+    /// Stops training at the next step (the binary's Ctrl-C); a rerun resumes.
+    pub cancel: cadenza_train::Cancel,
 }
 
 impl Default for DemoOptions {
@@ -113,6 +115,7 @@ impl Default for DemoOptions {
             fold: 0,
             eval_examples: 400,
             device: Default::default(),
+            cancel: Default::default(),
         }
     }
 }
@@ -318,6 +321,7 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
         out: a.out.join("comparison"),
         progress: true,
         device: a.device,
+        cancel: a.cancel.clone(),
         ..Default::default()
     };
     let r = compare(&o)?;

@@ -99,6 +99,10 @@ pub struct CompareOptions {
     /// Where both models train (`auto`: a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU).
     #[serde(default)]
     pub device: cadenza_train::DeviceChoice,
+    /// Set it to stop training at the next step, with a checkpoint (the binary's Ctrl-C); a
+    /// rerun resumes.
+    #[serde(skip)]
+    pub cancel: cadenza_train::Cancel,
 }
 
 /// The modified model's recipe when none is given: the seed project's, until a recipe passes
@@ -138,6 +142,7 @@ impl Default for CompareOptions {
             out: PathBuf::new(),
             progress: false,
             device: cadenza_train::DeviceChoice::Auto,
+            cancel: Default::default(),
         }
     }
 }
@@ -509,6 +514,7 @@ fn train_variant(
         resume,
         progress: o.progress,
         device: o.device,
+        cancel: o.cancel.clone(),
         ..Default::default()
     };
     std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out))

@@ -38,6 +38,6 @@ pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
 pub use recipe::{Recipe, RecipeError};
 pub use train::{
-    evaluate, evaluate_report, lr_find, request_stop, train, EvalReport, LrFind, LrFindOptions, LrPoint, StopInfo,
+    evaluate, evaluate_report, lr_find, train, Cancel, EvalReport, LrFind, LrFindOptions, LrPoint, StopInfo,
     StopReason, TrainError, TrainOptions, TrainState,
 };

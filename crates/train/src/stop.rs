@@ -13,7 +13,7 @@ pub enum StopReason {
     /// Early stopping: the eval metric reached its target or stopped improving (the sentence
     /// says which, with the values).
     EarlyStop(String),
-    /// Stopped by Ctrl-C or [`crate::request_stop`], after writing a checkpoint to resume from.
+    /// Stopped by Ctrl-C or a [`crate::Cancel`], after writing a checkpoint to resume from.
     Interrupted,
     /// The training loss became NaN or infinite (the sentence gives the value and the step).
     NonFinite(String),

@@ -35,6 +35,7 @@ use cadenza_performance::Config;
 use rand::SeedableRng;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -64,11 +65,14 @@ pub struct TrainOptions {
     /// Tests only: pretend the loss of this step is NaN (the NaN path on real data).
     #[doc(hidden)]
     pub test_nan_at_step: Option<u64>,
+    /// Set it to stop the run at its next step, with a checkpoint (the binary's Ctrl-C).
+    pub cancel: Cancel,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
+            cancel: Cancel::default(),
             dataset: PathBuf::new(),
             run_dir: PathBuf::new(),
             init: None,
@@ -91,12 +95,21 @@ impl Default for TrainOptions {
     }
 }
 
-/// Set by Ctrl-C: the loop saves a checkpoint and returns.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// A cancellation flag a caller shares with running training: once set, the loop writes a
+/// checkpoint at the end of its step and returns [`StopReason::Interrupted`]. The library
+/// installs no signal handler; the binary sets this on Ctrl-C.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
 
-/// Asks a running `train` to stop at the next step, as Ctrl-C does.
-pub fn request_stop() {
-    INTERRUPTED.store(true, Ordering::SeqCst);
+impl Cancel {
+    /// Asks every run holding this flag to stop at its next step.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// Runs (or resumes) training. Returns why it stopped.
@@ -217,8 +230,6 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     let mut csv = MetricsCsv::open(&opts.run_dir, st.step).map_err(|e| ferr(&opts.run_dir.join("metrics.csv"), e))?;
     let mut tb_train = EventWriter::create(&opts.run_dir.join("train")).map_err(|e| ferr(&opts.run_dir, e))?;
     let mut tb_eval = EventWriter::create(&opts.run_dir.join("eval")).map_err(|e| ferr(&opts.run_dir, e))?;
-    INTERRUPTED.store(false, Ordering::SeqCst);
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
 
     let bar = if opts.progress { indicatif::ProgressBar::new(opts.steps) } else { indicatif::ProgressBar::hidden() };
     bar.set_style(
@@ -395,7 +406,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             }
         }
 
-        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let interrupted = opts.cancel.is_cancelled();
         let due = st.step % opts.checkpoint_every.max(1) == 0
             || last_ckpt_time.elapsed().as_secs_f64() >= opts.checkpoint_minutes * 60.0;
         if due || is_best || interrupted || stop_reason.is_some() || st.step == opts.steps {

@@ -103,13 +103,14 @@ impl CompareArgs {
             out: self.out.clone(),
             progress: !self.quiet,
             device: self.device,
+            cancel: Default::default(),
         }
     }
 }
 
 /// Runs `cadenza compare`.
-pub fn run(args: CompareArgs) -> Result<()> {
-    let r = compare(&args.options())?;
+pub fn run(args: CompareArgs, cancel: cadenza_train::Cancel) -> Result<()> {
+    let r = compare(&CompareOptions { cancel, ..args.options() })?;
     print!("{}", summary_table(&r));
     eprintln!("wrote {} and {}", args.out.join("report.html").display(), args.out.join("comparison.json").display());
     Ok(())
@@ -195,12 +196,13 @@ impl DemoArgs {
             fold: self.fold,
             eval_examples: self.eval_examples,
             device: self.device,
+            cancel: Default::default(),
         })
     }
 }
 
-pub fn run_demo(args: DemoArgs) -> Result<()> {
-    Ok(cadenza_compare::run_demo(&args.options()?)?)
+pub fn run_demo(args: DemoArgs, cancel: cadenza_train::Cancel) -> Result<()> {
+    Ok(cadenza_compare::run_demo(&DemoOptions { cancel, ..args.options()? })?)
 }
 
 #[derive(Debug, Clone, clap::Args)]

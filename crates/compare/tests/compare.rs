@@ -94,7 +94,12 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
         }
     }
     assert_eq!(j["original"]["rhythm_loss"], 0.0);
-    assert_eq!(j["modified"]["harmony_loss"], 0.25);
+    // The default recipe: grid-key (grid rhythm x 0.1 + key harmony x 1).
+    assert_eq!((j["modified"]["rhythm_loss"].as_f64(), j["modified"]["harmony_loss"].as_f64()), (Some(0.1), Some(1.0)));
+    assert_eq!(
+        (j["options"]["rhythm_cost"].as_str(), j["options"]["harmony_cost"].as_str()),
+        (Some("grid"), Some("key"))
+    );
     // Same init, data, seed and steps: the modified run differs only by its losses, so
     // the logs show the loss terms only on the modified side.
     let log = |s: &str| std::fs::read_to_string(out.join(s).join("seed_0/run/log.txt")).unwrap();

@@ -301,6 +301,11 @@ fn judge_options(o: &CompareOptions) -> cadenza_judge::JudgeOptions {
     cadenza_judge::JudgeOptions { window_seconds: d.window_seconds.min(o.num_steps as f64 / 100.0), seed: o.seed, ..d }
 }
 
+/// The distinct groups (pieces, or samples) of some items.
+fn pieces(items: &[cadenza_judge::Item]) -> std::collections::BTreeSet<String> {
+    items.iter().map(|i| i.group.clone()).collect()
+}
+
 /// One anchor: `samples` against `reference` by the judge's logistic regression, no
 /// permutations, with as many folds as the smaller side's groups allow (at most the judge's).
 fn anchor(
@@ -309,9 +314,7 @@ fn anchor(
     reference: &[cadenza_judge::Item],
     jo: &cadenza_judge::JudgeOptions,
 ) -> std::result::Result<JudgeAnchor, String> {
-    let groups =
-        |items: &[cadenza_judge::Item]| items.iter().map(|i| &i.group).collect::<std::collections::BTreeSet<_>>().len();
-    let folds = jo.folds.min(groups(samples)).min(groups(reference)).max(2);
+    let folds = jo.folds.min(pieces(samples).len()).min(pieces(reference).len()).max(2);
     let opts = cadenza_judge::JudgeOptions { permutations: 0, folds, ..jo.clone() };
     let r = cadenza_judge::judge(samples, reference, &opts, &mut |_, _| {}).map_err(|e| format!("{name}: {e}"))?;
     let c = &r.classifiers[0];
@@ -338,9 +341,6 @@ fn run_judge(
 ) -> Option<ComparisonJudge> {
     let mut jo = judge_options(o);
     let mut notes = Vec::new();
-    let pieces = |items: &[cadenza_judge::Item]| {
-        items.iter().map(|i| i.group.clone()).collect::<std::collections::BTreeSet<_>>()
-    };
     let mut reference = match cadenza_judge::dataset_items(&o.dataset, "eval") {
         Ok(r) => r,
         Err(e) => {

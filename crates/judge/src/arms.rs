@@ -15,7 +15,7 @@
 //! resampled, and the arms' (run, sample) pairs resampled together.
 
 use crate::classify::{self, Classifier, CvSettings, Table};
-use crate::{features, frechet, mean_sd, FeatureGap, Item, JudgeError, JudgeOptions, SideSummary, FEATURE_NAMES};
+use crate::{features, FeatureGap, Item, JudgeError, JudgeOptions, SideSummary};
 use cadenza_notes::NoteSequence;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -138,19 +138,7 @@ pub fn judge_arms(arms: &[ArmSamples], reference: &[Item], opts: &JudgeOptions) 
         }
     }
 
-    let d = kept.len();
-    let stats: Vec<(f64, f64)> = (0..d).map(|j| mean_sd(&xr, j)).collect();
-    let z = |rows: &[Vec<f64>]| -> Vec<Vec<f64>> {
-        rows.iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .map(|(j, v)| (v - stats[j].0) / if stats[j].1 > 1e-12 { stats[j].1 } else { 1.0 })
-                    .collect()
-            })
-            .collect()
-    };
-    let zr = z(&xr);
+    let scale = crate::ReferenceScale::of(&xr, &kept);
     let mut results = Vec::new();
     for (a, (name, _)) in arms.iter().enumerate() {
         let rows: Vec<usize> = (0..t.x.len()).filter(|&k| origin[k].is_none_or(|(b, _, _)| b == a)).collect();
@@ -167,19 +155,7 @@ pub fn judge_arms(arms: &[ArmSamples], reference: &[Item], opts: &JudgeOptions) 
         }
         let auc = classify::auc(&sub_scores, &sub.generated);
         let gen_scores: Vec<f64> = rows.iter().filter(|&&k| origin[k].is_some()).map(|&k| scores[k]).collect();
-        let mut separating: Vec<FeatureGap> = (0..d)
-            .map(|j| {
-                let ((ms, ss), (mr, sr)) = (mean_sd(&xa, j), stats[j]);
-                let pooled = ((ss * ss + sr * sr) / 2.0).sqrt();
-                FeatureGap {
-                    feature: FEATURE_NAMES[kept[j]].to_string(),
-                    samples: ms,
-                    reference: mr,
-                    effect: if pooled > 1e-12 { (ms - mr) / pooled } else { 0.0 },
-                }
-            })
-            .collect();
-        separating.sort_by(|a, b| b.effect.abs().total_cmp(&a.effect.abs()));
+        let mut separating = scale.separating(&xa);
         separating.truncate(5);
         results.push(ArmJudgement {
             name: name.clone(),
@@ -188,7 +164,7 @@ pub fn judge_arms(arms: &[ArmSamples], reference: &[Item], opts: &JudgeOptions) 
             interval: classify::bootstrap_auc(&sub, &sub_scores, opts.bootstrap, opts.seed ^ (0xa5 + a as u64)),
             saturated: auc >= 0.95,
             mean_log_odds: gen_scores.iter().sum::<f64>() / gen_scores.len() as f64,
-            frechet: frechet::frechet_distance(&z(&xa), &zr).map_err(JudgeError::Fit)?,
+            frechet: scale.frechet(&xa)?,
             separating,
         });
     }

@@ -329,6 +329,57 @@ pub fn table_csv(t: &Table, opts: &JudgeOptions) -> String {
     s
 }
 
+/// The reference's mean and spread of each feature used: the scale on which the Fréchet
+/// distance and the separating features of any set of windows are measured.
+pub(crate) struct ReferenceScale<'a> {
+    stats: Vec<(f64, f64)>,
+    standardised: Vec<Vec<f64>>,
+    kept: &'a [usize],
+}
+
+impl<'a> ReferenceScale<'a> {
+    pub(crate) fn of(reference: &[Vec<f64>], kept: &'a [usize]) -> Self {
+        let stats: Vec<(f64, f64)> = (0..kept.len()).map(|j| mean_sd(reference, j)).collect();
+        let mut scale = ReferenceScale { stats, standardised: Vec::new(), kept };
+        scale.standardised = scale.standardise(reference);
+        scale
+    }
+
+    /// Rows in the reference's standard units (a constant reference feature keeps its units).
+    fn standardise(&self, rows: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let s = &self.stats;
+        rows.iter()
+            .map(|r| {
+                r.iter().enumerate().map(|(j, v)| (v - s[j].0) / if s[j].1 > 1e-12 { s[j].1 } else { 1.0 }).collect()
+            })
+            .collect()
+    }
+
+    /// Fréchet distance of `rows` to the reference, on this scale.
+    pub(crate) fn frechet(&self, rows: &[Vec<f64>]) -> Result<f64, JudgeError> {
+        frechet::frechet_distance(&self.standardise(rows), &self.standardised).map_err(JudgeError::Fit)
+    }
+
+    /// Every feature's standardised mean difference of `rows` from the reference, the largest
+    /// |effect| first.
+    pub(crate) fn separating(&self, rows: &[Vec<f64>]) -> Vec<FeatureGap> {
+        let mut gaps: Vec<FeatureGap> = (0..self.kept.len())
+            .map(|j| {
+                let ((ms, ss), (mr, sr)) = (mean_sd(rows, j), self.stats[j]);
+                let pooled = ((ss * ss + sr * sr) / 2.0).sqrt();
+                FeatureGap {
+                    feature: FEATURE_NAMES[self.kept[j]].to_string(),
+                    samples: ms,
+                    reference: mr,
+                    effect: if pooled > 1e-12 { (ms - mr) / pooled } else { 0.0 },
+                }
+            })
+            .collect();
+        gaps.sort_by(|a, b| b.effect.abs().total_cmp(&a.effect.abs()));
+        gaps
+    }
+}
+
 /// Judges `samples` against `reference`. `on_step(done, total)` reports progress over the
 /// cross-validations (one per classifier and permutation).
 pub fn judge(
@@ -338,6 +389,18 @@ pub fn judge(
     on_step: &mut dyn FnMut(usize, usize),
 ) -> Result<JudgeReport, JudgeError> {
     let (t, ss, rs) = window_table(samples, reference, opts)?;
+    judge_table(&t, ss, rs, opts, on_step)
+}
+
+/// [`judge`] on a table [`window_table`] made (so a caller that also writes the table out
+/// measures the windows once).
+pub fn judge_table(
+    t: &Table,
+    ss: SideSummary,
+    rs: SideSummary,
+    opts: &JudgeOptions,
+    on_step: &mut dyn FnMut(usize, usize),
+) -> Result<JudgeReport, JudgeError> {
     let xr: Vec<Vec<f64>> = t.x.iter().zip(&t.generated).filter(|(_, &y)| !y).map(|(x, _)| x.clone()).collect();
     let xs: Vec<Vec<f64>> = t.x.iter().zip(&t.generated).filter(|(_, &y)| y).map(|(x, _)| x.clone()).collect();
     let classes = t.group_classes();
@@ -347,7 +410,7 @@ pub fn judge(
     let mut results = Vec::new();
     let mut mean_log_odds = 0.0;
     for c in Classifier::ALL {
-        let scores = classify::cv_scores(&t, &classes, c, settings, opts.seed).map_err(JudgeError::Fit)?;
+        let scores = classify::cv_scores(t, &classes, c, settings, opts.seed).map_err(JudgeError::Fit)?;
         done += 1;
         on_step(done, total);
         let auc = classify::auc(&scores, &t.generated);
@@ -355,13 +418,13 @@ pub fn judge(
             let gen: Vec<f64> = scores.iter().zip(&t.generated).filter(|(_, &y)| y).map(|(s, _)| *s).collect();
             mean_log_odds = gen.iter().sum::<f64>() / gen.len().max(1) as f64;
         }
-        let interval = classify::bootstrap_auc(&t, &scores, opts.bootstrap, opts.seed ^ 0xb007);
+        let interval = classify::bootstrap_auc(t, &scores, opts.bootstrap, opts.seed ^ 0xb007);
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x9e37_79b9);
         let mut null = Vec::with_capacity(opts.permutations);
         for p in 0..opts.permutations {
             let perm = classify::permuted(&classes, &mut rng);
             let labels: Vec<bool> = t.group.iter().map(|&g| perm[g]).collect();
-            let s = classify::cv_scores(&t, &perm, c, settings, opts.seed.wrapping_add(1 + p as u64))
+            let s = classify::cv_scores(t, &perm, c, settings, opts.seed.wrapping_add(1 + p as u64))
                 .map_err(JudgeError::Fit)?;
             null.push(classify::auc(&s, &labels));
             done += 1;
@@ -382,32 +445,9 @@ pub fn judge(
     }
     // Fréchet distance and the separating features, on the reference's scale.
     let kept = opts.kept();
-    let d = kept.len();
-    let stats: Vec<(f64, f64)> = (0..d).map(|j| mean_sd(&xr, j)).collect();
-    let z = |rows: &[Vec<f64>]| -> Vec<Vec<f64>> {
-        rows.iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .map(|(j, v)| (v - stats[j].0) / if stats[j].1 > 1e-12 { stats[j].1 } else { 1.0 })
-                    .collect()
-            })
-            .collect()
-    };
-    let frechet = frechet::frechet_distance(&z(&xs), &z(&xr)).map_err(JudgeError::Fit)?;
-    let mut separating: Vec<FeatureGap> = (0..d)
-        .map(|j| {
-            let ((ms, ss_), (mr, sr)) = (mean_sd(&xs, j), stats[j]);
-            let pooled = ((ss_ * ss_ + sr * sr) / 2.0).sqrt();
-            FeatureGap {
-                feature: FEATURE_NAMES[kept[j]].to_string(),
-                samples: ms,
-                reference: mr,
-                effect: if pooled > 1e-12 { (ms - mr) / pooled } else { 0.0 },
-            }
-        })
-        .collect();
-    separating.sort_by(|a, b| b.effect.abs().total_cmp(&a.effect.abs()));
+    let scale = ReferenceScale::of(&xr, &kept);
+    let frechet = scale.frechet(&xs)?;
+    let separating = scale.separating(&xs);
     Ok(JudgeReport {
         options: opts.clone(),
         samples: ss,

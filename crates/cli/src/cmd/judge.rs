@@ -3,7 +3,7 @@
 //! and the features that separate them, as a table on stdout and JSON.
 
 use anyhow::Result;
-use cadenza_judge::{judge, load_items, render_table, GroupBy, JudgeOptions};
+use cadenza_judge::{judge_table, load_items, render_table, GroupBy, JudgeOptions};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -109,9 +109,9 @@ pub fn run(args: JudgeArgs) -> Result<()> {
     anyhow::ensure!(opts.folds >= 2, "--folds must be at least 2");
     let samples = load_items(&args.samples, args.sample_groups.into(), &args.exclude)?;
     let reference = load_items(&args.reference, args.reference_groups.into(), &args.exclude)?;
+    let (table, ss, rs) = cadenza_judge::window_table(&samples, &reference, &opts)?;
     if let Some(csv) = &args.features_csv {
-        let (t, _, _) = cadenza_judge::window_table(&samples, &reference, &opts)?;
-        cadenza_atomic::write_atomic(csv, cadenza_judge::table_csv(&t, &opts).as_bytes())
+        cadenza_atomic::write_atomic(csv, cadenza_judge::table_csv(&table, &opts).as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", csv.display()))?;
         eprintln!("wrote {}", csv.display());
     }
@@ -119,7 +119,7 @@ pub fn run(args: JudgeArgs) -> Result<()> {
         indicatif::ProgressStyle::with_template("judge {bar:30} {pos}/{len} cross-validations ({eta})")
             .expect("a valid template"),
     );
-    let report = judge(&samples, &reference, &opts, &mut |done, total| {
+    let report = judge_table(&table, ss, rs, &opts, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;

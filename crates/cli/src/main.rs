@@ -51,6 +51,9 @@ enum Command {
     /// One verdict from comparisons of one recipe on different held-out folds (`demo --fold F`):
     /// intervals over folds x seeds x samples, each fold against its own eval pieces.
     Pool(cmd::compare::PoolArgs),
+    /// A blind pairwise listening test from a comparison (a page to send to musicians), and
+    /// `listen tally` to unblind and count their answers.
+    Listen(Box<cmd::listen::ListenArgs>),
     /// Measure Cadenza's speed on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -781,6 +784,7 @@ fn main() {
         Command::Pool(a) => cmd::compare::run_pool(a),
         Command::Evaluate(a) => cmd::evaluate::run(*a),
         Command::Judge(a) => cmd::judge::run(*a),
+        Command::Listen(a) => cmd::listen::run(*a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -2,7 +2,8 @@
 //!
 //! * [`roll`]: piano-roll PNG (pitch × time, velocity as colour), drawn pixel by pixel and
 //!   encoded with the `png` crate: no fonts, no system libraries.
-//! * [`audio`]: WAV through a SoundFont with `rustysynth` (pure Rust) and `hound`.
+//! * [`audio`]: WAV through a SoundFont with `rustysynth` (pure Rust) and `hound`; FLAC with
+//!   `flacenc` (pure Rust).
 //! * [`score`]: MusicXML 4.0 partwise of the notes quantised to a 16th grid in 4/4, on a
 //!   grand staff, that MuseScore opens and Cadenza's importer reads back.
 //!
@@ -14,8 +15,8 @@ pub mod roll;
 pub mod score;
 
 pub use audio::{
-    default_soundfont, load_soundfont, piano_soundfont, piano_soundfont_loaded, render_audio, sine_soundfont,
-    sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT,
+    default_soundfont, flac_bytes, load_soundfont, piano_soundfont, piano_soundfont_loaded, render_audio,
+    sine_soundfont, sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT,
 };
 pub use roll::{piano_roll_png, write_piano_roll, RollOptions};
 /// The loaded SoundFont type `load_soundfont` returns.
@@ -43,6 +44,8 @@ pub enum RenderError {
     Png(String),
     #[error("WAV: {0}")]
     Wav(String),
+    #[error("FLAC: {0}")]
+    Flac(String),
     #[error("{0}")]
     Invalid(String),
 }

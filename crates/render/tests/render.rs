@@ -268,3 +268,25 @@ fn builtin_piano_is_audible_at_the_notes_pitch_and_decays() {
     let (_, seconds, rms) = wav_stats(&wav_bytes(&asap(4.0), &sf, &AudioOptions::default()).unwrap());
     assert!(seconds > 4.0 && rms > 0.02, "{seconds} s, rms {rms}");
 }
+
+#[test]
+fn flac_of_a_real_performance_decodes_to_the_same_samples_and_is_smaller_than_wav() {
+    let seq = asap(6.0);
+    let sf = piano_soundfont_loaded();
+    let opts = AudioOptions { sample_rate: 22_050, stereo: false, ..Default::default() };
+    let (l, r) = render_audio(&seq, &sf, &opts).unwrap();
+    let mono: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)).collect();
+    let flac = flac_bytes(&mono, 22_050).unwrap();
+    // Decoded by an independent decoder (claxon): the same 16-bit samples, bit for bit.
+    let mut reader = claxon::FlacReader::new(&flac[..]).unwrap();
+    let info = reader.streaminfo();
+    assert_eq!((info.sample_rate, info.channels, info.bits_per_sample), (22_050, 1, 16));
+    let decoded: Vec<i32> = reader.samples().map(|s| s.unwrap()).collect();
+    let expect: Vec<i32> = mono.iter().map(|x| (x.clamp(-1.0, 1.0) * 32767.0).round() as i32).collect();
+    assert_eq!(decoded.len(), expect.len());
+    assert!(decoded == expect, "FLAC is lossless");
+    assert!(expect.iter().any(|&s| s.abs() > 1000), "not silent");
+    let wav = wav_bytes(&seq, &sf, &opts).unwrap();
+    assert!(flac.len() < wav.len() * 3 / 4, "FLAC {} B vs WAV {} B", flac.len(), wav.len());
+    assert!(flac_bytes(&[], 22_050).is_err());
+}

@@ -5,4 +5,5 @@ pub mod compare;
 pub mod evaluate;
 pub mod generate;
 pub mod judge;
+pub mod listen;
 pub mod recipe;

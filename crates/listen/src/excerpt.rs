@@ -66,12 +66,12 @@ pub fn cut_sequence(seq: &NoteSequence, cut: &Cut) -> NoteSequence {
     for c in ccs {
         if c.time < cut.start {
             carried.retain(|x| (x.controller, x.instrument) != (c.controller, c.instrument));
-            carried.push(ControlChange { time: 0.0, ..c.clone() });
+            carried.push(ControlChange { time: 0.0, ..*c });
         } else if c.time < cut.end {
-            out.control_changes.push(ControlChange { time: c.time - cut.start, ..c.clone() });
+            out.control_changes.push(ControlChange { time: c.time - cut.start, ..*c });
         }
     }
-    carried.extend(out.control_changes.drain(..));
+    carried.append(&mut out.control_changes);
     out.control_changes = carried;
     out.total_time = cut.end - cut.start;
     out

@@ -366,6 +366,10 @@ fn demo_index(reports: &[(cadenza_train::Recipe, PathBuf, crate::ComparisonRepor
     } else {
         h.push_str("</ul>\n");
     }
+    h.push_str(&format!(
+        "<p>These are measures; the last word is for ears. A blind listening test for musicians: <code>cadenza listen {} --out listen</code>, send <code>listen/listeners.zip</code>, then <code>cadenza listen tally listen ANSWERS.json...</code>.</p>\n",
+        esc(&out.display().to_string())
+    ));
     h.push_str("</body></html>\n");
     h
 }

@@ -308,6 +308,10 @@ struct DatasetArgs {
     eval_ratio: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Hold out these folders (repeatable) instead of a random block: every piece with a file
+    /// under one of them is eval, the rest train; e.g. whole composers of ASAP.
+    #[arg(long)]
+    eval_from: Vec<PathBuf>,
     /// Cross-validation fold: hold out block F of the seed's shuffled pieces (0: the plain split;
     /// folds never share an eval piece, so a result can be checked on pieces it never saw)
     #[arg(long, default_value_t = 0)]
@@ -411,6 +415,7 @@ fn dataset(a: DatasetArgs) -> Result<()> {
         tfrecord: a.tfrecord,
         group_by: a.group_by,
         exclude: a.exclude,
+        eval_from: a.eval_from,
         progress: true,
         force: a.force,
     };

@@ -306,3 +306,67 @@ fn tfrecord_matches_the_store() {
     }
     assert!(cadenza_mag::tfrecord::read_file(out.join("eval_performances.tfrecord")).unwrap().is_empty());
 }
+
+/// `--eval-from`: whole folders held out (a composer, a genre): every piece under them is eval,
+/// nothing under them is trained on, and a folder that holds none of the files is an error.
+#[test]
+fn eval_from_holds_out_whole_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bach = shared().join("data/asap/Bach");
+    let out = tmp.path().join("ds");
+    let o = cadenza()
+        .arg("dataset")
+        .arg(&bach)
+        .args(["--transpose", "0", "--stretch", "1", "--exclude", "xml_score.*", "--exclude", "midi_score.mid"])
+        .arg("--eval-from")
+        .arg(bach.join("Prelude"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let split = read_json(&out.join("split.json"));
+    let files = split.as_array().unwrap();
+    let (mut eval, mut train) = (0, 0);
+    for f in files {
+        let path = f["path"].as_str().unwrap();
+        let is_prelude = path.contains("/Bach/Prelude/");
+        match f["split"].as_str().unwrap() {
+            "eval" => {
+                assert!(is_prelude, "{path} is eval");
+                eval += 1;
+            }
+            _ => {
+                assert!(!is_prelude, "{path} is trained on");
+                train += 1;
+            }
+        }
+    }
+    assert!(eval >= 20 && train >= 20, "{eval} eval, {train} train files");
+    eprintln!("{eval} eval, {train} train files");
+    let manifest = read_json(&out.join("dataset.json"));
+    assert_eq!(manifest["options"]["eval_from"][0], bach.join("Prelude").display().to_string());
+    // A folder with none of the files, and holding everything out: errors that say so.
+    let o = cadenza()
+        .arg("dataset")
+        .arg(bach.join("Fugue"))
+        .arg("--eval-from")
+        .arg(bach.join("Prelude"))
+        .arg("--out")
+        .arg(tmp.path().join("x"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("none of the dataset's files is under it"), "{err}");
+    let o = cadenza()
+        .arg("dataset")
+        .arg(&bach)
+        .arg("--eval-from")
+        .arg(&bach)
+        .arg("--out")
+        .arg(tmp.path().join("y"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("nothing is left to train on"), "{err}");
+}

@@ -64,6 +64,11 @@ pub struct BuildOptions {
     /// File-name glob patterns (`midi_score.mid`, `*.mxl`) of files to leave out.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Hold out these folders instead of a random block: every piece with a file under one of
+    /// them is eval, every other piece train (`eval_ratio` and `fold` are then unused). Whole
+    /// composers held out: `asap/Haydn`, `asap/Mozart`.
+    #[serde(default)]
+    pub eval_from: Vec<PathBuf>,
     #[serde(skip)]
     pub progress: bool,
     #[serde(skip)]
@@ -83,6 +88,7 @@ impl Default for BuildOptions {
             tfrecord: false,
             group_by: split::GroupBy::Auto,
             exclude: Vec::new(),
+            eval_from: Vec::new(),
             progress: false,
             force: false,
         }
@@ -186,15 +192,19 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         eprintln!("{grouping}");
     }
     let all_pieces: BTreeSet<String> = pieces_of.values().cloned().collect();
-    let eval = split::eval_fold(&all_pieces, opts.eval_ratio, opts.seed, opts.fold).ok_or_else(|| {
-        DatasetError::Input(format!(
-            "fold {} does not exist: {} pieces at eval ratio {} make {} fold(s), numbered from 0",
-            opts.fold,
-            all_pieces.len(),
-            opts.eval_ratio,
-            split::fold_count(all_pieces.len(), opts.eval_ratio)
-        ))
-    })?;
+    let eval = if opts.eval_from.is_empty() {
+        split::eval_fold(&all_pieces, opts.eval_ratio, opts.seed, opts.fold).ok_or_else(|| {
+            DatasetError::Input(format!(
+                "fold {} does not exist: {} pieces at eval ratio {} make {} fold(s), numbered from 0",
+                opts.fold,
+                all_pieces.len(),
+                opts.eval_ratio,
+                split::fold_count(all_pieces.len(), opts.eval_ratio)
+            ))
+        })?
+    } else {
+        split::eval_from(&pieces_of, &opts.eval_from).map_err(DatasetError::Input)?
+    };
     if opts.progress && opts.fold > 0 {
         eprintln!("fold {}: eval pieces {}", opts.fold, eval.iter().cloned().collect::<Vec<_>>().join(", "));
     }

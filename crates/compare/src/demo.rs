@@ -1,8 +1,9 @@
 //! `cadenza demo`: the seed project's experiment on a corpus anyone can fetch.
 //!
-//! 1. `pip download music21 --no-deps` (a wheel is a zip) and take 20 public-domain keyboard
-//!    and chamber pieces from its bundled MusicXML corpus (`../shared/reference/demo-corpus.md`),
-//!    recording each file's source and rights text in `corpus/SOURCES.json`;
+//! 1. 20 public-domain keyboard and chamber pieces from music21's MusicXML corpus
+//!    (`../shared/reference/demo-corpus.md`), shipped in [`SHIPPED_CORPUS`] with each file's
+//!    source, rights text and checksum in `SOURCES.json` (or taken again from a music21 wheel,
+//!    given or fetched with `pip download music21 --no-deps`: a wheel is a zip);
 //! 2. a dataset in all 12 keys, split by piece (no transposed copy of an eval piece trains);
 //! 3. `cadenza compare`: the shipped base model ([`BASE_MODEL`], pre-trained on ASAP's
 //!    performances) or any `--init` bundle fine-tuned twice, as the original recipe and as the
@@ -45,6 +46,56 @@ pub const PIECES: [(&str, &str); 20] = [
 /// The shipped base model, relative to the repository root.
 pub const BASE_MODEL: &str = "models/perf_dyn_3x256_asap_v2";
 
+/// The shipped corpus (the 20 pieces, `SOURCES.json` with checksums, `PROVENANCE.md`),
+/// relative to the repository root.
+pub const SHIPPED_CORPUS: &str = "corpus/music21";
+
+/// The shipped corpus: under the current folder, else in the source tree this binary was
+/// built from.
+pub fn shipped_corpus() -> Option<PathBuf> {
+    let here = PathBuf::from(SHIPPED_CORPUS);
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(SHIPPED_CORPUS);
+    [here, built].into_iter().find(|p| p.join("SOURCES.json").is_file())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// Copies the corpus at `from` (a `SOURCES.json` and its files) into `corpus`, checking every
+/// file's checksum first; returns the files. A missing or changed file is an error naming it.
+pub fn copy_corpus(from: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
+    let sources_path = from.join("SOURCES.json");
+    let bytes = std::fs::read(&sources_path).ctx(|| format!("cannot read {}", sources_path.display()))?;
+    let sources: Vec<Source> =
+        serde_json::from_slice(&bytes).ctx(|| format!("{} is not a corpus list", sources_path.display()))?;
+    let tmp = corpus.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).ctx(|| format!("cannot create {}", tmp.display()))?;
+    let copied = (|| -> Result<()> {
+        for s in &sources {
+            let f = from.join(&s.file);
+            let b = std::fs::read(&f).ctx(|| format!("cannot read {}", f.display()))?;
+            match &s.sha256 {
+                Some(want) if *want == sha256_hex(&b) => {}
+                Some(want) => bail!("{} has changed: its SHA-256 is not {want} as SOURCES.json says", f.display()),
+                None => bail!("{} lists no checksum for {}", sources_path.display(), s.file),
+            }
+            std::fs::write(tmp.join(&s.file), &b).ctx(|| format!("cannot write {}", tmp.join(&s.file).display()))?;
+        }
+        std::fs::write(tmp.join("SOURCES.json"), &bytes)
+            .ctx(|| format!("cannot write {}", tmp.join("SOURCES.json").display()))
+    })();
+    if let Err(e) = copied {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let _ = std::fs::remove_dir_all(corpus);
+    std::fs::rename(&tmp, corpus).ctx(|| format!("cannot move {} to {}", tmp.display(), corpus.display()))?;
+    Ok(sources.iter().map(|s| corpus.join(&s.file)).collect())
+}
+
 /// The shipped base model: `models/…` under the current folder, else in the source tree this
 /// binary was built from.
 pub fn base_model() -> Option<PathBuf> {
@@ -58,8 +109,10 @@ pub fn base_model() -> Option<PathBuf> {
 pub struct DemoOptions {
     /// Working folder: corpus/, dataset/, comparison/ (report.html inside).
     pub out: PathBuf,
-    /// A music21 wheel already downloaded (`None`: `pip download music21 --no-deps`).
+    /// Take the pieces from this music21 wheel instead of the shipped corpus.
     pub wheel: Option<PathBuf>,
+    /// Take them from a wheel fetched with `pip download music21 --no-deps` (when no `wheel`).
+    pub download: bool,
     /// Both models start here (`None`: the shipped base, [`BASE_MODEL`]).
     pub init: Option<PathBuf>,
     /// Train small models from scratch instead of fine-tuning a base.
@@ -98,6 +151,7 @@ impl Default for DemoOptions {
         DemoOptions {
             out: PathBuf::from("demo"),
             wheel: None,
+            download: false,
             init: None,
             from_scratch: false,
             layers: vec![128, 128],
@@ -129,6 +183,9 @@ pub struct Source {
     pub path_in_wheel: String,
     pub piece: String,
     pub rights: Option<String>,
+    /// The file's SHA-256 (hex), checked before a shipped or reused corpus is used.
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 fn find_wheel(dir: &Path) -> Option<PathBuf> {
@@ -243,6 +300,7 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
             path_in_wheel: inner,
             piece: piece.to_string(),
             rights,
+            sha256: Some(sha256_hex(&bytes)),
         });
     }
     let sources_json = serde_json::to_vec_pretty(&sources).expect("serialisable");
@@ -258,20 +316,19 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&a.out).ctx(|| format!("cannot create {}", a.out.display()))?;
     let corpus = a.out.join("corpus");
-    let files = if corpus.join("SOURCES.json").is_file() {
-        extract_corpus(Path::new(""), &corpus).or_else(|_| {
-            let wheel = match &a.wheel {
-                Some(w) => w.clone(),
-                None => download_wheel(&a.out.join("download"))?,
-            };
-            extract_corpus(&wheel, &corpus)
-        })?
-    } else {
-        let wheel = match &a.wheel {
-            Some(w) => w.clone(),
-            None => download_wheel(&a.out.join("download"))?,
-        };
-        extract_corpus(&wheel, &corpus)?
+    // A corpus already in place is reused; else a wheel given or downloaded on request; else the
+    // corpus shipped with Cadenza (no Python, no network); pip only when none is found.
+    let wheel = || match &a.wheel {
+        Some(w) => Ok(w.clone()),
+        None => download_wheel(&a.out.join("download")),
+    };
+    let files = match extract_corpus(Path::new(""), &corpus) {
+        Ok(files) if a.wheel.is_none() && !a.download => files,
+        _ if a.wheel.is_some() || a.download => extract_corpus(&wheel()?, &corpus)?,
+        _ => match shipped_corpus() {
+            Some(from) => copy_corpus(&from, &corpus)?,
+            None => extract_corpus(&wheel()?, &corpus)?,
+        },
     };
     eprintln!("[1/3] corpus: {} pieces in {}", files.len(), corpus.display());
 

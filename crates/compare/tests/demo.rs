@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// The wheel, downloaded once into the target folder and reused by later runs.
+/// A music21 wheel, downloaded once into the target folder and reused by later runs.
 fn cached_wheel() -> Option<PathBuf> {
     cadenza_compare::demo::download_wheel(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("music21-wheel")).ok()
 }
 
-fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoOptions {
+fn args(out: PathBuf, full: bool) -> DemoOptions {
     DemoOptions {
         out,
-        wheel: Some(wheel),
+        wheel: None,
         init: None,
         from_scratch: false,
         layers: vec![128, 128],
@@ -38,22 +38,19 @@ fn args(out: PathBuf, wheel: PathBuf, full: bool) -> DemoOptions {
 
 #[test]
 fn demo_runs_end_to_end_on_the_music21_corpus() {
-    let Some(wheel) = cached_wheel() else {
-        eprintln!("skipped: pip could not download music21 (no PyPI access)");
-        return;
-    };
     let full = std::env::var("CADENZA_FULL_DEMO").is_ok_and(|v| v == "1");
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
     let t = Instant::now();
-    run_demo(&args(out.clone(), wheel.clone(), full)).unwrap();
+    run_demo(&args(out.clone(), full)).unwrap();
     let minutes = t.elapsed().as_secs_f64() / 60.0;
     eprintln!("demo ({}) took {minutes:.1} min", if full { "full" } else { "slice" });
     if full {
         assert!(minutes < 20.0, "the demo took {minutes:.1} min");
     }
 
-    // The corpus: 20 pieces with their source and rights recorded.
+    // The corpus (shipped with Cadenza, no pip): 20 pieces with their source, rights and
+    // checksum recorded.
     let sources: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("corpus/SOURCES.json")).unwrap()).unwrap();
     let sources = sources.as_array().unwrap();
@@ -121,14 +118,14 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
 
     // Re-running reuses every stage.
     let t = Instant::now();
-    run_demo(&args(out.clone(), wheel.clone(), full)).unwrap();
+    run_demo(&args(out.clone(), full)).unwrap();
     let again = t.elapsed().as_secs_f64() / 60.0;
     assert!(again < minutes, "the second run ({again:.2} min) redid work ({minutes:.2} min the first time)");
 
     // Another fold holds out two other pieces, and pooling the two folds gives one verdict with
     // each fold's own beside it.
     let fold1 = tmp.path().join("demo_fold1");
-    run_demo(&DemoOptions { fold: 1, ..args(fold1.clone(), wheel, full) }).unwrap();
+    run_demo(&DemoOptions { fold: 1, ..args(fold1.clone(), full) }).unwrap();
     let eval_of = |d: &std::path::Path| -> Vec<String> {
         let split: serde_json::Value =
             serde_json::from_slice(&std::fs::read(d.join("dataset/split.json")).unwrap()).unwrap();
@@ -184,4 +181,47 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
     std::fs::write(&other_file, b"{ not json").unwrap();
     let e = cadenza_compare::pool(&[folds[0].clone(), other_file], 100).unwrap_err().to_string();
     assert!(e.contains("other.json") && e.contains("not a comparison.json"), "{e}");
+}
+
+/// The shipped corpus is music21's files byte for byte: a fresh wheel (when pip can fetch one)
+/// gives the same 20 files with the same checksums; a changed shipped file is refused by name.
+#[test]
+fn the_shipped_corpus_is_the_wheels_and_is_checked() {
+    let shipped = cadenza_compare::demo::shipped_corpus().expect("corpus/music21 in the source tree");
+    let list: Vec<cadenza_compare::demo::Source> =
+        serde_json::from_slice(&std::fs::read(shipped.join("SOURCES.json")).unwrap()).unwrap();
+    assert_eq!(list.len(), 20);
+    assert!(list.iter().all(|s| s.sha256.as_deref().is_some_and(|h| h.len() == 64)));
+    // No rights text but one CC-BY encoding (Corelli's), as PROVENANCE.md says.
+    let rights: Vec<&str> = list.iter().filter_map(|s| s.rights.as_deref()).collect();
+    assert_eq!(rights, ["© 2014, Creative Commons License (CC-BY)"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let files = cadenza_compare::demo::copy_corpus(&shipped, &tmp.path().join("corpus")).unwrap();
+    assert_eq!(files.len(), 20);
+    assert!(files.iter().all(|f| f.is_file()));
+    // A shipped file changed: refused, naming it.
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    for e in std::fs::read_dir(&shipped).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), bad.join(e.file_name())).unwrap();
+    }
+    std::fs::write(bad.join(&list[3].file), b"<score-partwise/>").unwrap();
+    let err = cadenza_compare::demo::copy_corpus(&bad, &tmp.path().join("c2")).unwrap_err().to_string();
+    assert!(err.contains(&list[3].file) && err.contains("has changed"), "{err}");
+    assert!(!tmp.path().join("c2").exists(), "nothing half-copied");
+    match cached_wheel() {
+        Some(w) => {
+            let from_wheel = tmp.path().join("from_wheel");
+            cadenza_compare::demo::extract_corpus(&w, &from_wheel).unwrap();
+            let again: Vec<cadenza_compare::demo::Source> =
+                serde_json::from_slice(&std::fs::read(from_wheel.join("SOURCES.json")).unwrap()).unwrap();
+            let pairs: Vec<(String, Option<String>)> =
+                again.iter().map(|s| (s.file.clone(), s.sha256.clone())).collect();
+            let shipped_pairs: Vec<(String, Option<String>)> =
+                list.iter().map(|s| (s.file.clone(), s.sha256.clone())).collect();
+            assert_eq!(pairs, shipped_pairs, "the wheel's files differ from the shipped ones");
+        }
+        None => eprintln!("the wheel check skipped: pip could not download music21"),
+    }
 }

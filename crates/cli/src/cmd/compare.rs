@@ -122,9 +122,12 @@ pub struct DemoArgs {
     /// Working folder: corpus/, dataset/, comparison/ (report.html inside).
     #[arg(long, default_value_os_t = DemoOptions::default().out)]
     pub out: PathBuf,
-    /// A music21 wheel already downloaded (default: `pip download music21 --no-deps`).
+    /// Take the 20 pieces from this music21 wheel instead of the corpus shipped in corpus/music21.
     #[arg(long)]
     pub wheel: Option<PathBuf>,
+    /// Take them from a music21 wheel fetched with `pip download music21 --no-deps`.
+    #[arg(long)]
+    pub download: bool,
     /// Start both models from this .mag (e.g. Magenta's performance_with_dynamics.mag) or model
     /// folder (default: the shipped base, models/perf_dyn_3x256_asap).
     #[arg(long)]
@@ -179,6 +182,7 @@ impl DemoArgs {
         Ok(DemoOptions {
             out: self.out.clone(),
             wheel: self.wheel.clone(),
+            download: self.download,
             init: self.init.clone(),
             from_scratch: self.from_scratch,
             layers: self.layers.clone(),

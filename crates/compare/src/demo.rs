@@ -398,7 +398,7 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
         reports.push((p, o2.out.clone(), r2));
     }
     let index = a.out.join("index.html");
-    cadenza_render::write_atomic(&index, demo_index(&reports, &a.out).as_bytes())
+    cadenza_atomic::write_atomic(&index, demo_index(&reports, &a.out).as_bytes())
         .ctx(|| format!("cannot write {}", index.display()))?;
     eprintln!("demo finished in {:.1} min: open {}", started.elapsed().as_secs_f64() / 60.0, index.display());
     Ok(())

@@ -523,7 +523,7 @@ fn train_variant(
     std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out))
         .ctx(|| format!("cannot create {}", run_dir.display()))?;
     let variant_json = serde_json::to_vec_pretty(&variant).expect("serialisable");
-    cadenza_render::write_atomic(&variant_path, &variant_json)
+    cadenza_atomic::write_atomic(&variant_path, &variant_json)
         .ctx(|| format!("cannot write {}", variant_path.display()))?;
     eprintln!(
         "{name} seed {seed}: training {} steps (rhythm loss {rhythm}{}, harmony loss {harmony}{}){}",
@@ -920,9 +920,9 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     };
     let json = serde_json::to_vec_pretty(&report).expect("serialisable");
     let path = o.out.join("comparison.json");
-    cadenza_render::write_atomic(&path, &json).ctx(|| format!("cannot write {}", path.display()))?;
+    cadenza_atomic::write_atomic(&path, &json).ctx(|| format!("cannot write {}", path.display()))?;
     let html = report::html(&report, &o.out)?;
     let path = o.out.join("report.html");
-    cadenza_render::write_atomic(&path, html.as_bytes()).ctx(|| format!("cannot write {}", path.display()))?;
+    cadenza_atomic::write_atomic(&path, html.as_bytes()).ctx(|| format!("cannot write {}", path.display()))?;
     Ok(report)
 }

@@ -296,9 +296,9 @@ pub fn pool_to(comparisons: &[PathBuf], out: &Path) -> Result<PooledComparison> 
     std::fs::create_dir_all(out).ctx(|| format!("cannot create {}", out.display()))?;
     let json = serde_json::to_vec_pretty(&p).expect("serialisable");
     let path = out.join("pooled.json");
-    cadenza_render::write_atomic(&path, &json).ctx(|| format!("cannot write {}", path.display()))?;
+    cadenza_atomic::write_atomic(&path, &json).ctx(|| format!("cannot write {}", path.display()))?;
     let path = out.join("pooled.txt");
-    cadenza_render::write_atomic(&path, pooled_table(&p).as_bytes())
+    cadenza_atomic::write_atomic(&path, pooled_table(&p).as_bytes())
         .ctx(|| format!("cannot write {}", path.display()))?;
     Ok(p)
 }

@@ -217,6 +217,28 @@ pub fn eval_fold(pieces: &BTreeSet<String>, eval_ratio: f64, seed: u64, fold: us
     Some(block.iter().map(|s| (*s).clone()).collect())
 }
 
+/// The pieces held out by folder: every piece with a file under one of `folders` (compared as
+/// canonical paths). An error when a folder holds none of the files, or when nothing would be
+/// left to train on.
+pub fn eval_from(pieces_of: &BTreeMap<PathBuf, String>, folders: &[PathBuf]) -> Result<BTreeSet<String>, String> {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut eval = BTreeSet::new();
+    for dir in folders {
+        let d = canon(dir);
+        let found: Vec<&String> =
+            pieces_of.iter().filter(|(f, _)| canon(f).starts_with(&d)).map(|(_, piece)| piece).collect();
+        if found.is_empty() {
+            return Err(format!("--eval-from {}: none of the dataset's files is under it", dir.display()));
+        }
+        eval.extend(found.into_iter().cloned());
+    }
+    let all: BTreeSet<&String> = pieces_of.values().collect();
+    if eval.len() == all.len() {
+        return Err("every piece would be held out: nothing is left to train on".into());
+    }
+    Ok(eval)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,26 +278,4 @@ mod tests {
         assert_eq!(fold_count(21, 0.1), 10);
         assert!(eval_fold(&odd, 0.1, 3, 9).is_some() && eval_fold(&odd, 0.1, 3, 10).is_none());
     }
-}
-
-/// The pieces held out by folder: every piece with a file under one of `folders` (compared as
-/// canonical paths). An error when a folder holds none of the files, or when nothing would be
-/// left to train on.
-pub fn eval_from(pieces_of: &BTreeMap<PathBuf, String>, folders: &[PathBuf]) -> Result<BTreeSet<String>, String> {
-    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let mut eval = BTreeSet::new();
-    for dir in folders {
-        let d = canon(dir);
-        let found: Vec<&String> =
-            pieces_of.iter().filter(|(f, _)| canon(f).starts_with(&d)).map(|(_, piece)| piece).collect();
-        if found.is_empty() {
-            return Err(format!("--eval-from {}: none of the dataset's files is under it", dir.display()));
-        }
-        eval.extend(found.into_iter().cloned());
-    }
-    let all: BTreeSet<&String> = pieces_of.values().collect();
-    if eval.len() == all.len() {
-        return Err("every piece would be held out: nothing is left to train on".into());
-    }
-    Ok(eval)
 }

@@ -150,19 +150,11 @@ impl Bundle {
         self.proto.encode_to_vec()
     }
 
-    /// Write the bundle to `path` atomically (see [`write_file_atomic`]).
+    /// Write the bundle to `path` atomically, through `cadenza_atomic` (a temporary file
+    /// beside it, fsync, rename, fsync the folder): an existing file is never left torn.
     pub fn write_atomic(&self, path: impl AsRef<Path>) -> Result<()> {
         self.validate()?;
-        write_file_atomic(path, &self.to_bytes())
+        let path = path.as_ref();
+        cadenza_atomic::write_atomic(path, &self.to_bytes()).map_err(|e| MagError::io(path, e))
     }
-}
-
-/// Write `bytes` to `path` without ever leaving a half-written file there: write a
-/// temporary file in the same directory, fsync it, rename it over `path`, then fsync
-/// the directory (best effort). On error the temporary file is removed and an existing
-/// file at `path` is left untouched; a new file gets the usual mode, a replaced one keeps its
-/// own (`cadenza_atomic`).
-pub fn write_file_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
-    let path = path.as_ref();
-    cadenza_atomic::write_atomic(path, bytes).map_err(|e| MagError::io(path, e))
 }

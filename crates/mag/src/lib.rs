@@ -37,7 +37,7 @@ pub mod proto;
 pub mod table;
 pub mod tfrecord;
 
-pub use bundle::{write_file_atomic, Bundle};
+pub use bundle::Bundle;
 pub use checkpoint::{read_v1, read_v2, write_v1, write_v2, Checkpoint, Tensor, V2Checkpoint};
 pub use error::{MagError, Result};
 pub use export::replace_checkpoint;

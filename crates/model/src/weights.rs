@@ -332,7 +332,12 @@ impl Weights {
     pub fn save_dir(&self, dir: &Path, provenance: &str) -> Result<(), ModelError> {
         std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.display().to_string(), source })?;
         let bytes = cadenza_mag::write_v1(&self.to_checkpoint()?)?;
-        cadenza_mag::write_file_atomic(dir.join("weights.ckpt"), &bytes)?;
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            cadenza_atomic::write_atomic(&path, bytes)
+                .map_err(|source| ModelError::Io { path: path.display().to_string(), source })
+        };
+        write("weights.ckpt", &bytes)?;
         let mf = ModelFile {
             format: 1,
             model: self.config.clone(),
@@ -340,7 +345,7 @@ impl Weights {
             provenance: provenance.to_string(),
         };
         let json = serde_json::to_vec_pretty(&mf).expect("serialisable");
-        cadenza_mag::write_file_atomic(dir.join("model.json"), &json)?;
+        write("model.json", &json)?;
         Ok(())
     }
 

@@ -50,9 +50,9 @@ pub enum RenderError {
     Invalid(String),
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// crash never leaves a half-written file under the final name.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
+/// Writes `bytes` to `path` through `cadenza_atomic` (the one atomic writer), with the
+/// render error naming the file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RenderError> {
     cadenza_atomic::write_atomic(path, bytes)
         .map_err(|source| RenderError::Io { path: path.display().to_string(), source })
 }

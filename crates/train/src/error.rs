@@ -24,5 +24,5 @@ pub(crate) fn ferr(path: &Path, e: impl std::fmt::Display) -> TrainError {
 /// JSON through a temp file and a rename.
 pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), TrainError> {
     let bytes = serde_json::to_vec_pretty(v).expect("serialisable");
-    cadenza_mag::write_file_atomic(path, &bytes).map_err(|e| ferr(path, e))
+    cadenza_atomic::write_atomic(path, &bytes).map_err(|e| ferr(path, e))
 }

@@ -152,7 +152,7 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     for p in &r.points {
         csv.push_str(&format!("{},{},{},{}\n", p.step, p.learning_rate, p.loss, p.smoothed_loss));
     }
-    cadenza_mag::write_file_atomic(o.out.join("lr_find.csv"), csv.as_bytes())
+    cadenza_atomic::write_atomic(&o.out.join("lr_find.csv"), csv.as_bytes())
         .map_err(|e| ferr(&o.out.join("lr_find.csv"), e))?;
     write_json_atomic(&o.out.join("lr_find.json"), &r)?;
     plot_lr_find(&r.points, r.suggested, &o.out).map_err(|e| ferr(&o.out, e))?;

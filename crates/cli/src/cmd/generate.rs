@@ -327,7 +327,8 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         samples: reports,
     };
     let json = serde_json::to_vec_pretty(&report)?;
-    cadenza_render::write_atomic(&args.out.join("generate.json"), &json)?;
+    cadenza_atomic::write_atomic(&args.out.join("generate.json"), &json)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.join("generate.json").display()))?;
     Ok(())
 }
 

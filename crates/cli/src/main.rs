@@ -283,8 +283,8 @@ struct BenchTrainArgs {
 
 #[derive(clap::Args)]
 struct BenchDataArgs {
-    #[arg(default_value = "../shared/data/asap")]
-    dir: PathBuf,
+    /// Default: the shared folder's ASAP (`$CADENZA_SHARED`, else `../shared`).
+    dir: Option<PathBuf>,
     /// Timed repetitions; the best is reported.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -487,7 +487,11 @@ const MAGENTA_SECONDS_PER_XML: f64 = 0.10;
 const MAGENTA_SECONDS_PER_MIDI: f64 = 0.067;
 
 fn bench_data(a: BenchDataArgs) -> Result<()> {
-    let files: Vec<PathBuf> = cadenza_dataset::collect_files(std::slice::from_ref(&a.dir))?
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => cadenza_shared::dir()?.join("data/asap"),
+    };
+    let files: Vec<PathBuf> = cadenza_dataset::collect_files(std::slice::from_ref(&dir))?
         .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n != "midi_score.mid"))
         .collect();
@@ -495,7 +499,7 @@ fn bench_data(a: BenchDataArgs) -> Result<()> {
         files.iter().filter(|p| cadenza_dataset::file_kind(p) == Some(cadenza_dataset::FileKind::MusicXml)).count();
     let midi = files.len() - xml;
     if files.is_empty() {
-        bail!("{}: no MIDI or MusicXML files", a.dir.display());
+        bail!("{}: no MIDI or MusicXML files", dir.display());
     }
     let opts = BuildOptions { transpositions: vec![0], stretches: vec![1.0], ..Default::default() };
     let mut best = f64::INFINITY;
@@ -561,8 +565,8 @@ fn bench_train(a: BenchTrainArgs) -> Result<()> {
 }
 
 fn bench_generate(a: BenchGenerateArgs) -> Result<()> {
-    let fixture = PathBuf::from("../shared/fixtures/magenta/bundles/perf_dyn_full512.mag");
-    let model = a.model.clone().or_else(|| fixture.exists().then_some(fixture));
+    let fixture = cadenza_shared::dir().ok().map(|d| d.join("fixtures/magenta/bundles/perf_dyn_full512.mag"));
+    let model = a.model.clone().or_else(|| fixture.filter(|f| f.exists()));
     let weights = match &model {
         Some(p) => cadenza_model::Weights::load(p).with_context(|| format!("cannot load model {}", p.display()))?,
         None => cadenza_model::Weights::init(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn shared() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let p = cadenza_shared::require("");
     assert!(p.join("data/asap").is_dir(), "../shared/data/asap must sit beside the project root ({})", p.display());
     p
 }
@@ -369,4 +369,29 @@ fn eval_from_holds_out_whole_folders() {
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("nothing is left to train on"), "{err}");
+}
+
+/// The binary's defaults find the shared folder by one rule: `CADENZA_SHARED` wins, else
+/// `../shared`; a wrong value is an error that names it.
+#[test]
+fn the_shared_folder_comes_from_cadenza_shared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let asap = tmp.path().join("mine/data/asap");
+    std::fs::create_dir_all(&asap).unwrap();
+    std::fs::copy(shared().join("data/asap/Bach/Prelude/bwv_846/Shi05M.mid"), asap.join("one.mid")).unwrap();
+    let o = cadenza()
+        .args(["bench", "data", "--runs", "1"])
+        .env("CADENZA_SHARED", tmp.path().join("mine"))
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("1 files") || text.contains("1 file"), "{text}");
+    let o = cadenza()
+        .args(["bench", "data", "--runs", "1"])
+        .env("CADENZA_SHARED", tmp.path().join("nope"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("CADENZA_SHARED=") && err.contains("is not a folder"), "{err}");
 }

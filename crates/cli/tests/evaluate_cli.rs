@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn asap() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asap");
+    let p = cadenza_shared::require("data/asap");
     assert!(p.is_dir(), "../shared/data/asap must sit beside the project root ({})", p.display());
     p
 }

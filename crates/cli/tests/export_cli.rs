@@ -10,7 +10,7 @@ use cadenza_model::{ModelConfig, Weights};
 use cadenza_performance::Config;
 
 fn asap() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asap/Bach/Fugue/bwv_846");
+    let p = cadenza_shared::require("data/asap/Bach/Fugue/bwv_846");
     assert!(p.is_dir(), "ASAP data missing at {}", p.display());
     p
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixtures() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta");
+    let p = cadenza_shared::require("fixtures/magenta");
     assert!(p.is_dir(), "Magenta fixtures missing at {}", p.display());
     p
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn shared() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let p = cadenza_shared::require("");
     assert!(p.join("data/asap").is_dir(), "../shared/data/asap missing ({})", p.display());
     p
 }

@@ -4,7 +4,7 @@ use cadenza_performance::pipeline::{examples, PipelineOptions, PipelineStats};
 use std::time::Instant;
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or("../shared/data/asap".into());
+    let dir = std::env::args().nth(1).unwrap_or_else(|| cadenza_shared::require("data/asap").display().to_string());
     let files: Vec<_> = collect_files(&[dir.into()])
         .unwrap()
         .into_iter()

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn asap() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asap");
+    let p = cadenza_shared::require("data/asap");
     assert!(p.join("metadata.csv").is_file(), "../shared/data/asap missing ({})", p.display());
     p
 }

@@ -10,7 +10,7 @@ use cadenza_notes::{NoteSequence, Tempo};
 use std::path::PathBuf;
 
 fn asap() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asap");
+    let p = cadenza_shared::require("data/asap");
     assert!(p.is_dir(), "../shared/data/asap must sit beside the project root ({})", p.display());
     p
 }

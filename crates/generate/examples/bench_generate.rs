@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
     let model = args
         .next()
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/fixtures/magenta/bundles/perf_dyn_full512.mag"));
+        .unwrap_or_else(|| cadenza_shared::require("fixtures/magenta/bundles/perf_dyn_full512.mag"));
     let num_steps: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(6000);
     let mut batches: Vec<usize> = args.map(|s| s.parse()).collect::<Result<_, _>>()?;
     if batches.is_empty() {

@@ -4,15 +4,14 @@
 use cadenza_generate::*;
 use cadenza_model::{ModelConfig, Weights};
 use cadenza_performance::{Config, Event};
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const SMALL: &str = "../../../shared/fixtures/magenta/bundles/perf_dyn_small64.mag";
-const ASAP_PERFORMANCE: &str = "../../../shared/data/asap/Bach/Prelude/bwv_846/Shi05M.mid";
+const SMALL: &str = "fixtures/magenta/bundles/perf_dyn_small64.mag";
+const ASAP_PERFORMANCE: &str = "data/asap/Bach/Prelude/bwv_846/Shi05M.mid";
 
 fn small() -> &'static Weights {
     static W: OnceLock<Weights> = OnceLock::new();
-    W.get_or_init(|| Weights::load(Path::new(SMALL)).expect("fixture bundle (../shared beside the project)"))
+    W.get_or_init(|| Weights::load(&cadenza_shared::require(SMALL)).expect("the fixture bundle"))
 }
 
 fn opts(num_steps: u32, seed: u64) -> GenerateOptions {
@@ -146,7 +145,7 @@ fn beam_search_returns_the_best_of_its_beams() {
 #[test]
 fn a_real_primer_is_kept_at_the_start() {
     let w = small();
-    let primer = PathBuf::from(ASAP_PERFORMANCE);
+    let primer = cadenza_shared::require(ASAP_PERFORMANCE);
     let o = GenerateOptions { primer: Primer::File(primer.clone()), primer_seconds: Some(4.0), ..opts(1200, 5) };
     let s = &generate(w, &o, false).unwrap()[0];
     // The primer's own encoding, padded to the generate start, opens the output.

@@ -96,11 +96,11 @@ pub fn collect_files(inputs: &[std::path::PathBuf]) -> std::io::Result<Vec<std::
 mod tests {
     use super::*;
 
-    const ASAP: &str = "../../../shared/data/asap/Bach/Prelude/bwv_846";
+    const ASAP: &str = "data/asap/Bach/Prelude/bwv_846";
 
     #[test]
     fn dispatches_by_extension_and_names_unsupported_files() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(ASAP);
+        let dir = cadenza_shared::require(ASAP);
         let (perf, _) = load_file(&dir.join("Shi05M.mid"), &LoadOptions::default()).unwrap();
         let (score, _) = load_file(&dir.join("xml_score.mxl"), &LoadOptions::default()).unwrap();
         assert!(perf.notes.len() > 500 && score.notes.len() > 500, "{} {}", perf.notes.len(), score.notes.len());

@@ -12,7 +12,7 @@ fn root() -> PathBuf {
 }
 
 fn asap() -> PathBuf {
-    let p = root().join("../shared/data/asap");
+    let p = cadenza_shared::require("data/asap");
     assert!(p.is_dir(), "../shared/data/asap missing ({})", p.display());
     p
 }

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 fn shared() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let p = cadenza_shared::require("");
     assert!(p.join("data/asap").is_dir(), "../shared/data/asap missing ({})", p.display());
     p
 }

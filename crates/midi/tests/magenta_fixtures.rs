@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 fn shared() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let p = cadenza_shared::require("");
     assert!(
         p.join("fixtures/magenta/events").is_dir(),
         "../shared/fixtures/magenta/events is missing beside the project root ({})",

@@ -5,7 +5,7 @@ use cadenza_notes::NoteSequence;
 use std::path::{Path, PathBuf};
 
 fn asap() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asap");
+    let p = cadenza_shared::require("data/asap");
     assert!(p.is_dir(), "ASAP data missing at {}", p.display());
     p
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 fn fixtures() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta");
+    let p = cadenza_shared::require("fixtures/magenta");
     assert!(p.is_dir(), "Magenta fixtures missing at {}", p.display());
     p
 }

@@ -32,7 +32,7 @@ fn pass(files: &[PathBuf], opts: &ImportOptions, threads: usize) -> f64 {
 }
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "../shared/data/asap".into());
+    let dir = std::env::args().nth(1).unwrap_or_else(|| cadenza_shared::require("data/asap").display().to_string());
     let mut files = Vec::new();
     scores(Path::new(&dir), &mut files);
     files.sort();

@@ -11,7 +11,7 @@ const COMPAT: ImportOptions = ImportOptions { magenta_compat: true, expand_repea
 const DEFAULT: ImportOptions = ImportOptions { magenta_compat: false, expand_repeats: false };
 
 fn asap_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asap");
+    let dir = cadenza_shared::require("data/asap");
     assert!(
         dir.is_dir(),
         "ASAP data not found at {} (expected /work/shared/data/asap next to the repository); \

@@ -3,7 +3,6 @@
 
 use cadenza_musicxml::{read_bytes, ImportOptions};
 use std::io::Read;
-use std::path::Path;
 
 const WEIRD: [&str; 14] = [
     "",
@@ -35,7 +34,7 @@ impl Rng {
 }
 
 fn real_score() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/asap/Bach/Fugue/bwv_846/xml_score.mxl");
+    let path = cadenza_shared::require("data/asap/Bach/Fugue/bwv_846/xml_score.mxl");
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("ASAP data missing at {}: {e}", path.display()));
     let mut zip = zip::ZipArchive::new(file).unwrap();
     let mut xml = String::new();

@@ -4,11 +4,10 @@ use cadenza_notes::{Note, NoteSequence};
 use cadenza_render::*;
 use std::path::Path;
 
-const ASAP_PERFORMANCE: &str = "../../../shared/data/asap/Bach/Prelude/bwv_846/Shi05M.mid";
+const ASAP_PERFORMANCE: &str = "data/asap/Bach/Prelude/bwv_846/Shi05M.mid";
 
 fn asap(seconds: f64) -> NoteSequence {
-    let mut seq =
-        cadenza_midi::read_file(Path::new(ASAP_PERFORMANCE)).expect("ASAP performance (../shared beside the project)");
+    let mut seq = cadenza_midi::read_file(&cadenza_shared::require(ASAP_PERFORMANCE)).expect("an ASAP performance");
     seq.notes.retain(|n| n.start < seconds);
     for n in &mut seq.notes {
         n.end = n.end.min(seconds);

@@ -11,7 +11,7 @@ use cadenza_train::TrainOptions;
 use std::path::PathBuf;
 
 fn shared() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let p = cadenza_shared::require("");
     assert!(p.join("data/asap").is_dir(), "../shared/data/asap missing ({})", p.display());
     p
 }

@@ -19,7 +19,7 @@ use cadenza_train::{evaluate_report, musical_shares, EvalReport, MusicalShares, 
 use std::path::{Path, PathBuf};
 
 fn shared() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    let p = cadenza_shared::require("");
     assert!(p.join("data/asap").is_dir(), "../shared/data/asap missing ({})", p.display());
     p
 }

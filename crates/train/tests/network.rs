@@ -9,7 +9,6 @@ use cadenza_performance::{Config, EncodedExample};
 use cadenza_train::lstm_op::{lstm_layer, lstm_layer_composed};
 use cadenza_train::{Batch, PerformanceRnn};
 use rand::{Rng, SeedableRng};
-use std::path::PathBuf;
 
 fn rng(seed: u64) -> rand_chacha::ChaCha8Rng {
     rand_chacha::ChaCha8Rng::seed_from_u64(seed)
@@ -33,18 +32,13 @@ fn network_checks_pass_at_every_simd_level() {
 
 #[test]
 fn burn_network_matches_reference_inference_on_magenta_bundle() {
-    let bundle =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta/bundles/perf_dyn_small64.mag");
+    let bundle = cadenza_shared::require("fixtures/magenta/bundles/perf_dyn_small64.mag");
     let w = Weights::load(&bundle).unwrap();
-    let probs: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(bundle.with_file_name("../probs_small64.json")).unwrap_or_else(|_| {
-            std::fs::read_to_string(
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta/probs_small64.json"),
-            )
-            .unwrap()
-        }),
-    )
-    .unwrap();
+    let probs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.with_file_name("../probs_small64.json")).unwrap_or_else(
+            |_| std::fs::read_to_string(cadenza_shared::require("fixtures/magenta/probs_small64.json")).unwrap(),
+        ))
+        .unwrap();
     let tokens: Vec<u16> =
         probs["primer_class_indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u16).collect();
     let net = PerformanceRnn::from_weights(&w, &Device::flex());

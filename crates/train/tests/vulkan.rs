@@ -20,7 +20,7 @@ use rand::SeedableRng;
 use std::path::PathBuf;
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    cadenza_shared::require("")
 }
 
 fn vulkan() -> Selected {

@@ -352,7 +352,9 @@ mod tests {
 
     use clap::Parser;
 
-    const SMALL: &str = "../../../shared/fixtures/magenta/bundles/perf_dyn_small64.mag";
+    fn small() -> String {
+        cadenza_shared::require("fixtures/magenta/bundles/perf_dyn_small64.mag").display().to_string()
+    }
 
     #[derive(Parser)]
     struct Cli {
@@ -362,7 +364,7 @@ mod tests {
 
     #[test]
     fn key_flag_gives_one_histogram_per_key() {
-        let cli = Cli::parse_from(["x", "--model", SMALL, "--out", "unused", "--key", "C major, F# major"]);
+        let cli = Cli::parse_from(["x", "--model", &small(), "--out", "unused", "--key", "C major, F# major"]);
         let o = cli.g.options(5).unwrap();
         let want: Vec<Vec<f64>> = [(0, false), (6, false)]
             .iter()
@@ -370,7 +372,7 @@ mod tests {
             .collect();
         assert_eq!(o.controls.pitch_class_histogram, want);
         assert_eq!((o.seed, o.note_events), (5, cadenza_generate::NoteEvents::Any));
-        let cli = Cli::parse_from(["x", "--model", SMALL, "--out", "unused", "--note-events", "paired"]);
+        let cli = Cli::parse_from(["x", "--model", &small(), "--out", "unused", "--note-events", "paired"]);
         assert_eq!(cli.g.options(5).unwrap().note_events, cadenza_generate::NoteEvents::Paired);
     }
 
@@ -383,7 +385,7 @@ mod tests {
         let cli = Cli::parse_from([
             "x",
             "--model",
-            SMALL,
+            &small(),
             "--out",
             out.to_str().unwrap(),
             "--num-steps",
@@ -433,7 +435,7 @@ mod tests {
         let cli = Cli::parse_from([
             "x",
             "--model",
-            SMALL,
+            &small(),
             "--out",
             out.to_str().unwrap(),
             "--wav",
@@ -443,8 +445,16 @@ mod tests {
         ]);
         let e = run(cli.g).unwrap_err().to_string();
         assert!(e.contains("apt-get install fluid-soundfont-gm"), "{e}");
-        let cli =
-            Cli::parse_from(["x", "--model", SMALL, "--out", out.to_str().unwrap(), "--temperature", "0", "--quiet"]);
+        let cli = Cli::parse_from([
+            "x",
+            "--model",
+            &small(),
+            "--out",
+            out.to_str().unwrap(),
+            "--temperature",
+            "0",
+            "--quiet",
+        ]);
         assert!(run(cli.g).unwrap_err().to_string().contains("temperature"));
     }
 }

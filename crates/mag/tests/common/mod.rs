@@ -2,13 +2,13 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
 /// `/work/shared/fixtures/magenta`, found relative to this crate.
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/magenta")
+    cadenza_shared::require("fixtures/magenta")
 }
 
 /// The path of a fixture file; panics with a clear message when it is missing.

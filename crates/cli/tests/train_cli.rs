@@ -163,7 +163,12 @@ fn early_stopping_fires_in_both_modes_and_on_target() {
         );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let stop = stop_json(&r);
-        let reason = stop["reason"].as_str().unwrap();
+        assert_eq!(stop["reason"]["kind"], "no_improvement", "{stop}");
+        assert_eq!(
+            (&stop["reason"]["metric"], &stop["reason"]["evaluations"]),
+            (&serde_json::json!(metric), &serde_json::json!(2))
+        );
+        let reason = stop["message"].as_str().unwrap();
         assert!(
             reason.contains("early stopping") && reason.contains(metric) && reason.contains("2 evaluations"),
             "{reason}"
@@ -191,7 +196,8 @@ fn early_stopping_fires_in_both_modes_and_on_target() {
     );
     assert!(o.status.success());
     let stop = stop_json(&r);
-    assert!(stop["reason"].as_str().unwrap().contains("reached the target"), "{stop}");
+    assert_eq!(stop["reason"]["kind"], "target_reached", "{stop}");
+    assert!(stop["message"].as_str().unwrap().contains("reached the target"), "{stop}");
     assert_eq!(stop["step"], 5);
 }
 

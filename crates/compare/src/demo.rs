@@ -346,8 +346,7 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
             progress: true,
             ..Default::default()
         };
-        let stats = cadenza_dataset::build(&files, &dataset, &opts)
-            .map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
+        let stats = cadenza_dataset::build(&files, &dataset, &opts)?;
         eprintln!("       {}", serde_json::to_string(&stats).unwrap_or_default().chars().take(300).collect::<String>());
     }
 

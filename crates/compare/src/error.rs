@@ -8,6 +8,9 @@ pub enum CompareError {
     /// Options that cannot work, or a folder in a state the comparison will not overwrite.
     #[error("{0}")]
     Setup(String),
+    /// The dataset could not be opened or built.
+    #[error(transparent)]
+    Dataset(#[from] cadenza_dataset::DatasetError),
     /// A stage below failed while doing `msg` (which names the file or folder).
     #[error("{msg}: {source}")]
     Context {

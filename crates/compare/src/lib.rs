@@ -773,7 +773,7 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
     if !o.recipe.any() {
         bail!("the modified model needs a rhythm or a harmony loss weight above 0 (else it is the original)");
     }
-    let ds = Dataset::open(&o.dataset).map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
+    let ds = Dataset::open(&o.dataset)?;
     if ds.eval.is_empty() {
         bail!("{}: the eval split is empty; the comparison scores both models on it", o.dataset.display());
     }

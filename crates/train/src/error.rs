@@ -8,8 +8,19 @@ use thiserror::Error;
 pub enum TrainError {
     #[error("{0}")]
     Setup(String),
-    #[error("{path}: {msg}")]
-    File { path: String, msg: String },
+    /// The dataset could not be opened.
+    #[error(transparent)]
+    Dataset(#[from] cadenza_dataset::DatasetError),
+    /// A model (`--init`, a checkpoint's weights) could not be loaded.
+    #[error(transparent)]
+    Model(#[from] cadenza_model::ModelError),
+    /// A file or folder of the run could not be read or written; `source` is why.
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The run folder already holds checkpoints and resuming was not asked for.
     #[error("{0}: already holds a run; resume it, or choose another run folder")]
     RunExists(String),
@@ -17,12 +28,31 @@ pub enum TrainError {
     NonFinite { step: u64, value: f64, checkpoint: String },
 }
 
-pub(crate) fn ferr(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::File { path: path.display().to_string(), msg: e.to_string() }
+pub(crate) fn ferr(path: &Path, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TrainError {
+    TrainError::File { path: path.display().to_string(), source: e.into() }
 }
 
 /// JSON through a temp file and a rename.
 pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), TrainError> {
     let bytes = serde_json::to_vec_pretty(v).expect("serialisable");
     cadenza_atomic::write_atomic(path, &bytes).map_err(|e| ferr(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file error keeps its cause: the message names the file, `source()` gives the error
+    /// below (an `io::Error` here) for a caller to inspect.
+    #[test]
+    fn file_errors_keep_their_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        let e = ferr(Path::new("/runs/a/metrics.csv"), io);
+        assert_eq!(e.to_string(), "/runs/a/metrics.csv: No space left on device");
+        let src = std::error::Error::source(&e).expect("a source");
+        assert_eq!(src.downcast_ref::<std::io::Error>().map(|x| x.kind()), Some(std::io::ErrorKind::StorageFull));
+        let Err(e) = cadenza_dataset::Dataset::open(Path::new("/no/such/dataset")) else { panic!("opened nothing") };
+        let d = TrainError::from(e);
+        assert!(matches!(d, TrainError::Dataset(_)) && d.to_string().contains("/no/such/dataset"), "{d}");
+    }
 }

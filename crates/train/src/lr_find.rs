@@ -63,14 +63,14 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     if !(o.min_lr > 0.0 && o.max_lr > o.min_lr && o.steps >= 2) {
         return Err(TrainError::Setup("the range test needs 0 < min_lr < max_lr and at least 2 steps".into()));
     }
-    let ds = Dataset::open(&o.dataset).map_err(|e| TrainError::Setup(e.to_string()))?;
+    let ds = Dataset::open(&o.dataset)?;
     if ds.train.is_empty() {
         return Err(TrainError::Setup(format!("{}: the training split is empty", o.dataset.display())));
     }
     let mut hp = HParams::default();
     let layers = o.overrides.apply(&mut hp).map_err(TrainError::Setup)?;
     let weights = match &o.init {
-        Some(p) => Weights::load(p).map_err(|e| TrainError::Setup(e.to_string()))?,
+        Some(p) => Weights::load(p)?,
         None => Weights::init(ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| o.layers.clone())), o.seed),
     };
     let model = weights.config.clone();

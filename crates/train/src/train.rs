@@ -114,7 +114,7 @@ impl Cancel {
 
 /// Runs (or resumes) training. Returns why it stopped.
 pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
-    let ds = Dataset::open(&opts.dataset).map_err(|e| TrainError::Setup(e.to_string()))?;
+    let ds = Dataset::open(&opts.dataset)?;
     if ds.train.is_empty() {
         return Err(TrainError::Setup(format!("{}: the training split is empty", opts.dataset.display())));
     }
@@ -172,7 +172,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         let layers = opts.overrides.apply(&mut hp).map_err(TrainError::Setup)?;
         let weights = match &opts.init {
             Some(p) => {
-                let w = Weights::load(p).map_err(|e| TrainError::Setup(e.to_string()))?;
+                let w = Weights::load(p)?;
                 if layers.is_some_and(|l| l != w.config.layers) {
                     return Err(TrainError::Setup(format!(
                         "rnn_layer_sizes cannot change the shape of {}",
@@ -257,6 +257,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
                 log: &mut Log|
      -> Result<StopInfo, TrainError> {
         let info = StopInfo {
+            message: reason.to_string(),
             reason: reason.clone(),
             step: st.step,
             best_checkpoint: run.index.best.clone(),
@@ -313,7 +314,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         if !ce.is_finite() {
             bar.finish_and_clear();
             let _ = stop(
-                StopReason::NonFinite(format!("the loss became {ce} at step {}", st.step + 1)),
+                StopReason::NonFinite { step: st.step + 1, loss: ce.to_string() },
                 &st,
                 &run,
                 &last_eval,
@@ -384,20 +385,19 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             }
             if st.early_stop.is_some() {
                 if es.reached_target(value) {
-                    stop_reason = Some(StopReason::EarlyStop(format!(
-                        "early stopping: eval {} {value:.5} reached the target {}",
-                        es.metric_name(),
-                        es.target.unwrap()
-                    )));
+                    stop_reason = Some(StopReason::TargetReached {
+                        metric: es.metric_name().to_string(),
+                        value,
+                        target: es.target.unwrap(),
+                    });
                 } else if st.evals_since_best >= es.patience {
-                    stop_reason = Some(StopReason::EarlyStop(format!(
-                        "early stopping: eval {} has not improved by more than {} for {} evaluations (best {:.5} at step {})",
-                        es.metric_name(),
-                        es.min_delta,
-                        st.evals_since_best,
-                        st.best_value.unwrap_or(f64::NAN),
-                        st.best_step.unwrap_or(0)
-                    )));
+                    stop_reason = Some(StopReason::NoImprovement {
+                        metric: es.metric_name().to_string(),
+                        min_delta: es.min_delta,
+                        evaluations: st.evals_since_best as u64,
+                        best: st.best_value.unwrap_or(f64::NAN),
+                        best_step: st.best_step.unwrap_or(0),
+                    });
                 }
             }
             last_eval = Some(m);
@@ -425,5 +425,5 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         }
     }
     bar.finish_and_clear();
-    stop(StopReason::ReachedSteps(opts.steps), &st, &run, &last_eval, &mut log)
+    stop(StopReason::ReachedSteps { steps: opts.steps }, &st, &run, &last_eval, &mut log)
 }

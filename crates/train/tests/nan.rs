@@ -36,5 +36,8 @@ fn a_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint() {
     assert!(r.join("checkpoints/ckpt-00000005/weights.ckpt").is_file());
     assert!(!r.join("checkpoints/ckpt-00000008").exists());
     let stop: serde_json::Value = serde_json::from_slice(&std::fs::read(r.join("stop.json")).unwrap()).unwrap();
-    assert!(stop["reason"].as_str().unwrap().contains("NaN"), "{stop}");
+    // The reason as data, and as a sentence for people.
+    assert_eq!(stop["reason"]["kind"], "non_finite", "{stop}");
+    assert_eq!(stop["reason"]["loss"], "NaN", "{stop}");
+    assert!(stop["message"].as_str().unwrap().contains("NaN"), "{stop}");
 }

@@ -67,8 +67,39 @@ pub fn write_atomic_with(
         }
         Err(e) => {
             let _ = fs::remove_file(&tmp);
-            Err(e)
+            Err(say_disk_full(e))
         }
+    }
+}
+
+/// Whether an error, or any error below it, is a full disk (`ENOSPC`, a quota), as far as the
+/// error lets one see: an `io::Error` of that kind, or its message in a library's own error.
+pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(x) = cur {
+        if let Some(io) = x.downcast_ref::<io::Error>() {
+            if matches!(io.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) {
+                return true;
+            }
+        }
+        let text = x.to_string();
+        if text.contains("No space left on device") || text.contains("Disk quota exceeded") {
+            return true;
+        }
+        cur = x.source();
+    }
+    false
+}
+
+/// A full-disk `io::Error` says so in words a user acts on; any other error is returned as is.
+pub fn say_disk_full(e: io::Error) -> io::Error {
+    if is_disk_full(&e) && !e.to_string().starts_with("the disk is full") {
+        io::Error::new(
+            e.kind(),
+            format!("the disk is full ({e}); free some space, then run again (a training run: --resume)"),
+        )
+    } else {
+        e
     }
 }
 
@@ -90,6 +121,16 @@ mod tests {
     fn mode(p: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
         fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn a_full_disk_says_so() {
+        let e = say_disk_full(io::Error::from(io::ErrorKind::StorageFull));
+        assert!(e.to_string().starts_with("the disk is full") && is_disk_full(&e), "{e}");
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        let other = say_disk_full(io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(other.kind(), io::ErrorKind::NotFound);
+        assert!(!is_disk_full(&other));
     }
 
     #[test]

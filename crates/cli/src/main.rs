@@ -796,7 +796,15 @@ fn main() {
         Command::Listen(a) => cmd::listen::run(*a),
     };
     if let Err(e) = r {
-        eprintln!("error: {e:#}");
+        // The chain of causes, each said once (an error that quotes its source is not repeated).
+        let mut msg = e.to_string();
+        for cause in e.chain().skip(1) {
+            let c = cause.to_string();
+            if !msg.contains(&c) {
+                msg = format!("{msg}: {c}");
+            }
+        }
+        eprintln!("error: {msg}");
         std::process::exit(1);
     }
 }

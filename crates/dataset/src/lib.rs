@@ -39,7 +39,7 @@ pub enum DatasetError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError + '_ {
-    move |source| DatasetError::Io { path: path.display().to_string(), source }
+    move |source| DatasetError::Io { path: path.display().to_string(), source: cadenza_atomic::say_disk_full(source) }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -351,7 +351,10 @@ fn write_tfrecord(store: &ExampleStore, config: Config, path: &Path) -> Result<(
     inner.flush().map_err(io_err(path))?;
     inner
         .into_inner()
-        .map_err(|e| DatasetError::Io { path: path.display().to_string(), source: e.into_error() })?
+        .map_err(|e| DatasetError::Io {
+            path: path.display().to_string(),
+            source: cadenza_atomic::say_disk_full(e.into_error()),
+        })?
         .sync_all()
         .map_err(io_err(path))?;
     Ok(())

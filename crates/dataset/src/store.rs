@@ -95,7 +95,7 @@ impl StoreWriter {
     /// place once complete.
     pub fn write(&self, path: &Path, config: &str, token_width: usize) -> Result<(), StoreError> {
         let file = path.display().to_string();
-        let io = |source| StoreError::Io { file: file.clone(), source };
+        let io = |source| StoreError::Io { file: file.clone(), source: cadenza_atomic::say_disk_full(source) };
         let header =
             StoreHeader { config: config.to_string(), token_width, count: self.count, total_tokens: self.total_tokens };
         let hjson = serde_json::to_vec(&header).expect("header serialises");

@@ -29,7 +29,17 @@ pub enum TrainError {
 }
 
 pub(crate) fn ferr(path: &Path, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TrainError {
-    TrainError::File { path: path.display().to_string(), source: e.into() }
+    let source: Box<dyn std::error::Error + Send + Sync> = e.into();
+    // A full disk says so, whichever library's error carried it.
+    let source = if cadenza_atomic::is_disk_full(source.as_ref()) && !source.to_string().contains("the disk is full") {
+        Box::new(cadenza_atomic::say_disk_full(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            source.to_string(),
+        )))
+    } else {
+        source
+    };
+    TrainError::File { path: path.display().to_string(), source }
 }
 
 /// JSON through a temp file and a rename.
@@ -48,7 +58,7 @@ mod tests {
     fn file_errors_keep_their_source() {
         let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
         let e = ferr(Path::new("/runs/a/metrics.csv"), io);
-        assert_eq!(e.to_string(), "/runs/a/metrics.csv: No space left on device");
+        assert!(e.to_string().starts_with("/runs/a/metrics.csv: the disk is full (No space left on device)"), "{e}");
         let src = std::error::Error::source(&e).expect("a source");
         assert_eq!(src.downcast_ref::<std::io::Error>().map(|x| x.kind()), Some(std::io::ErrorKind::StorageFull));
         let Err(e) = cadenza_dataset::Dataset::open(Path::new("/no/such/dataset")) else { panic!("opened nothing") };

@@ -73,18 +73,26 @@ impl Run {
         std::fs::create_dir_all(&root).map_err(|e| ferr(&root, e))?;
         let tmp = root.join(format!(".{name}.tmp"));
         let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| ferr(&tmp, e))?;
         let weights = net.to_weights(&state.model, &state.names);
-        weights
-            .save_dir(&tmp, &format!("training run {} step {}", self.dir.display(), state.step))
-            .map_err(|e| ferr(&tmp, e))?;
-        net.clone().save_file(tmp.join("module.bpk")).map_err(|e| ferr(&tmp.join("module.bpk"), e))?;
-        optim.save(tmp.join("optimizer.bpk")).map_err(|e| ferr(&tmp.join("optimizer.bpk"), e))?;
-        write_json_atomic(&tmp.join("state.json"), state)?;
-        for f in ["module.bpk", "optimizer.bpk"] {
-            if let Ok(file) = std::fs::File::open(tmp.join(f)) {
-                let _ = file.sync_all();
+        // A failure (a full disk) leaves no partial folder behind to take up the space.
+        let written = (|| {
+            std::fs::create_dir_all(&tmp).map_err(|e| ferr(&tmp, e))?;
+            weights
+                .save_dir(&tmp, &format!("training run {} step {}", self.dir.display(), state.step))
+                .map_err(|e| ferr(&tmp, e))?;
+            net.clone().save_file(tmp.join("module.bpk")).map_err(|e| ferr(&tmp.join("module.bpk"), e))?;
+            optim.save(tmp.join("optimizer.bpk")).map_err(|e| ferr(&tmp.join("optimizer.bpk"), e))?;
+            write_json_atomic(&tmp.join("state.json"), state)?;
+            for f in ["module.bpk", "optimizer.bpk"] {
+                if let Ok(file) = std::fs::File::open(tmp.join(f)) {
+                    file.sync_all().map_err(|e| ferr(&tmp.join(f), e))?;
+                }
             }
+            Ok::<(), TrainError>(())
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
         }
         cadenza_atomic::sync_dir(&tmp);
         let dst = root.join(&name);
@@ -97,10 +105,17 @@ impl Run {
         self.index.latest = Some(name.clone());
         if best {
             self.index.best = Some(name.clone());
+        }
+        // The index names the new checkpoint as soon as it is complete.
+        write_json_atomic(&self.dir.join("checkpoint.json"), &self.index)?;
+        if best {
             // `best/`: the best model as a plain model folder, replaced atomically.
             let best_tmp = self.dir.join(".best.tmp");
             let _ = std::fs::remove_dir_all(&best_tmp);
-            weights.save_dir(&best_tmp, &format!("best checkpoint {name}")).map_err(|e| ferr(&best_tmp, e))?;
+            if let Err(e) = weights.save_dir(&best_tmp, &format!("best checkpoint {name}")) {
+                let _ = std::fs::remove_dir_all(&best_tmp);
+                return Err(ferr(&best_tmp, e));
+            }
             let best_dir = self.dir.join("best");
             let old = self.dir.join(".best.old");
             let _ = std::fs::remove_dir_all(&old);

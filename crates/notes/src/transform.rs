@@ -161,19 +161,20 @@ pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
 pub fn transpose(seq: &NoteSequence, amount: i32) -> Option<NoteSequence> {
     let mut out = seq.clone();
     for n in &mut out.notes {
-        if n.is_drum {
-            continue;
-        }
-        let p = n.pitch as i32 + amount;
-        if !(0..=127).contains(&p) {
-            return None;
-        }
-        n.pitch = p as u8;
+        n.pitch = transposed_pitch(n.pitch, n.is_drum, amount)?;
     }
     for k in &mut out.key_signatures {
         k.key = ((k.key as i32 + amount).rem_euclid(12)) as u8;
     }
     Some(out)
+}
+
+/// A note's pitch moved by `amount` (a drum's stays), or `None` when it would leave 0..=127.
+fn transposed_pitch(pitch: u8, is_drum: bool, amount: i32) -> Option<u8> {
+    if is_drum {
+        return Some(pitch);
+    }
+    u8::try_from(pitch as i32 + amount).ok().filter(|p| *p <= 127)
 }
 
 /// Multiplies every time by `factor` (> 1 is slower) and divides tempi by it, as note-seq's
@@ -419,6 +420,18 @@ pub struct QuantizedSequence {
     pub notes: Vec<QuantizedNote>,
     pub steps_per_second: u32,
     pub total_steps: i64,
+}
+
+impl QuantizedSequence {
+    /// [`transpose`] for a quantized sequence (which carries no key signatures to move): every
+    /// non-drum note by `amount` semitones, `None` when any would leave 0..=127.
+    pub fn transposed(&self, amount: i32) -> Option<QuantizedSequence> {
+        let mut out = self.clone();
+        for n in &mut out.notes {
+            n.pitch = transposed_pitch(n.pitch, n.is_drum, amount)?;
+        }
+        Some(out)
+    }
 }
 
 /// `int(seconds * steps_per_second + 0.5)` with Python's truncation toward zero.

@@ -94,7 +94,7 @@ pub fn examples(
             for &t in transpositions {
                 // Transposing a quantised sequence and quantising a transposed one agree;
                 // transposing the notes first keeps one code path.
-                let Some(tq) = transpose_quantized(&q, t) else {
+                let Some(tq) = q.transposed(t) else {
                     stats.skipped_transpositions += 1;
                     continue;
                 };
@@ -123,21 +123,6 @@ pub fn examples(
 
 fn tempo_at(seq: &NoteSequence, time: f64) -> Option<f32> {
     seq.tempos.iter().rfind(|t| t.time <= time).or(seq.tempos.first()).map(|t| t.qpm as f32)
-}
-
-fn transpose_quantized(q: &cadenza_notes::QuantizedSequence, amount: i32) -> Option<cadenza_notes::QuantizedSequence> {
-    let mut out = q.clone();
-    for n in &mut out.notes {
-        if n.is_drum {
-            continue;
-        }
-        let p = n.pitch as i32 + amount;
-        if !(0..=127).contains(&p) {
-            return None;
-        }
-        n.pitch = p as u8;
-    }
-    Some(out)
 }
 
 fn extract(

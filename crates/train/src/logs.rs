@@ -204,10 +204,6 @@ pub(crate) fn font() -> bool {
 /// (red), by step. Axis labels need a system font (Debian's fonts-dejavu-core).
 pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
     use plotters::prelude::*;
-    let svg = out_dir.join("curves.svg");
-    let png = out_dir.join("curves.png");
-    let tmp_svg = out_dir.join(".curves.tmp.svg");
-    let tmp_png = out_dir.join(".curves.tmp.png");
     fn draw<DB: DrawingBackend>(
         root: DrawingArea<DB, plotters::coord::Shift>,
         rows: &[Row],
@@ -256,11 +252,37 @@ pub fn plot_curves(rows: &[Row], out_dir: &Path) -> Result<(), String> {
         }
         root.present().map_err(|x| x.to_string())
     }
-    // Text layout needs a font for both backends; without one the curves are drawn bare.
+    write_figure(out_dir, "curves", (900, 700), |a, text| draw(a, rows, text), |a, text| draw(a, rows, text))
+}
+
+/// One figure as `NAME.svg` and `NAME.png` in `out_dir`, each drawn into a temporary file and
+/// renamed into place. `svg` and `png` draw it on each backend (the same generic function; a
+/// closure cannot be generic), told whether a font is there to lay out text (without one the
+/// figure is drawn bare).
+pub(crate) fn write_figure(
+    out_dir: &Path,
+    name: &str,
+    size: (u32, u32),
+    svg: impl FnOnce(
+        plotters::drawing::DrawingArea<plotters::prelude::SVGBackend, plotters::coord::Shift>,
+        bool,
+    ) -> Result<(), String>,
+    png: impl FnOnce(
+        plotters::drawing::DrawingArea<plotters::prelude::BitMapBackend, plotters::coord::Shift>,
+        bool,
+    ) -> Result<(), String>,
+) -> Result<(), String> {
+    use plotters::prelude::*;
     let text = font();
-    draw(SVGBackend::new(&tmp_svg, (900, 700)).into_drawing_area(), rows, text)?;
-    draw(BitMapBackend::new(&tmp_png, (900, 700)).into_drawing_area(), rows, text)?;
-    std::fs::rename(&tmp_svg, &svg).map_err(|e| e.to_string())?;
-    std::fs::rename(&tmp_png, &png).map_err(|e| e.to_string())?;
+    let (tmp_svg, tmp_png) = (out_dir.join(format!(".{name}.tmp.svg")), out_dir.join(format!(".{name}.tmp.png")));
+    let drawn = svg(SVGBackend::new(&tmp_svg, size).into_drawing_area(), text)
+        .and_then(|()| png(BitMapBackend::new(&tmp_png, size).into_drawing_area(), text));
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp_svg);
+        let _ = std::fs::remove_file(&tmp_png);
+        return Err(e);
+    }
+    std::fs::rename(&tmp_svg, out_dir.join(format!("{name}.svg"))).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp_png, out_dir.join(format!("{name}.png"))).map_err(|e| e.to_string())?;
     Ok(())
 }

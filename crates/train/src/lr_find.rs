@@ -3,7 +3,6 @@
 use crate::data::{examples, scalar, Cursor};
 use crate::error::{ferr, write_json_atomic, TrainError};
 use crate::hparams::{HParams, HParamsOverrides};
-use crate::logs::font;
 use crate::network::{Batch, PerformanceRnn};
 use crate::optim::{adam, ClipEach};
 use burn::module::Module;
@@ -222,12 +221,11 @@ pub fn plot_lr_find(points: &[LrPoint], suggested: Option<f64>, out_dir: &Path) 
         }
         root.present().map_err(|x| x.to_string())
     }
-    let text = font();
-    let (svg, png) = (out_dir.join("lr_find.svg"), out_dir.join("lr_find.png"));
-    let (tmp_svg, tmp_png) = (out_dir.join(".lr_find.tmp.svg"), out_dir.join(".lr_find.tmp.png"));
-    draw(SVGBackend::new(&tmp_svg, (900, 600)).into_drawing_area(), points, suggested, text)?;
-    draw(BitMapBackend::new(&tmp_png, (900, 600)).into_drawing_area(), points, suggested, text)?;
-    std::fs::rename(&tmp_svg, &svg).map_err(|e| e.to_string())?;
-    std::fs::rename(&tmp_png, &png).map_err(|e| e.to_string())?;
-    Ok(())
+    crate::logs::write_figure(
+        out_dir,
+        "lr_find",
+        (900, 600),
+        |a, text| draw(a, points, suggested, text),
+        |a, text| draw(a, points, suggested, text),
+    )
 }

@@ -166,7 +166,7 @@ fn ce_forward(x: &[f32], c: usize, tg: &CeTargets) -> (f32, Vec<f32>) {
     assert_eq!(x.len(), n * c, "cross_entropy: logits shape");
     let mut lse = vec![0.0f32; n * ns];
     let mut row_loss = vec![0.0f64; n];
-    let (lp, rp) = (SharedMut(lse.as_mut_ptr()), SharedMutF64(row_loss.as_mut_ptr()));
+    let (lp, rp) = (SharedMut(lse.as_mut_ptr()), SharedMut(row_loss.as_mut_ptr()));
     team_run(&|tid, nt, _| {
         for r in part(n, tid, nt) {
             let row = &x[r * c..(r + 1) * c];
@@ -185,19 +185,6 @@ fn ce_forward(x: &[f32], c: usize, tg: &CeTargets) -> (f32, Vec<f32>) {
         }
     });
     (row_loss.iter().sum::<f64>() as f32, lse)
-}
-
-#[derive(Clone, Copy)]
-struct SharedMutF64(*mut f64);
-// SAFETY: a pointer the threads of one team_run use for disjoint rows (see ce_forward).
-unsafe impl Send for SharedMutF64 {}
-// SAFETY: as above.
-unsafe impl Sync for SharedMutF64 {}
-
-impl SharedMutF64 {
-    fn p(self) -> *mut f64 {
-        self.0
-    }
 }
 
 /// d loss / d logits = g · weight · (softmax − one-hot), per segment.

@@ -172,18 +172,24 @@ pub fn part(len: usize, tid: usize, n: usize) -> std::ops::Range<usize> {
     (len * tid / n)..(len * (tid + 1) / n)
 }
 
-/// A raw pointer that threads of one [`team_run`] share to write disjoint parts of a buffer.
-#[derive(Clone, Copy)]
-pub struct SharedMut(pub *mut f32);
+/// A raw pointer that threads of one [`team_run`] share to write disjoint parts of a buffer
+/// (of `f32` unless said otherwise).
+pub struct SharedMut<T = f32>(pub *mut T);
+impl<T> Clone for SharedMut<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SharedMut<T> {}
 // SAFETY: a `SharedMut` is only a pointer; the kernels that use one give each thread disjoint
 // elements to write (or only read), as each call site's own SAFETY line says.
-unsafe impl Send for SharedMut {}
+unsafe impl<T> Send for SharedMut<T> {}
 // SAFETY: as above.
-unsafe impl Sync for SharedMut {}
+unsafe impl<T> Sync for SharedMut<T> {}
 
-impl SharedMut {
+impl<T> SharedMut<T> {
     #[inline]
-    pub fn p(self) -> *mut f32 {
+    pub fn p(self) -> *mut T {
         self.0
     }
 }

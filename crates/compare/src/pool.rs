@@ -53,6 +53,43 @@ pub struct PooledVerdict {
     pub folds: usize,
 }
 
+/// The judge's ΔAUC (modified − original) over folds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PooledDeltaAuc {
+    /// Each fold's ΔAUC with its paired bootstrap interval, in the folds' order (`None`: that
+    /// fold's judge gave none).
+    pub folds: Vec<Option<cadenza_judge::arms::DeltaAuc>>,
+    /// The mean over the folds that have one, with a 95 % interval from their intervals taken
+    /// as independent normal errors (each half-width / 1.96 a standard error): the folds hold
+    /// out different pieces, so their errors are independent; the interval is as good as the
+    /// normal reading of each fold's bootstrap.
+    pub estimate: f64,
+    pub interval: [f64; 2],
+    /// Folds whose own interval lies above 0 (the modified samples easier to tell from the
+    /// real music) and below it.
+    pub folds_easier: usize,
+    pub folds_harder: usize,
+}
+
+/// Pools the folds' ΔAUCs ([`PooledDeltaAuc`]); `None` when no fold has one.
+pub fn pool_delta_auc(folds: Vec<Option<cadenza_judge::arms::DeltaAuc>>) -> Option<PooledDeltaAuc> {
+    let have: Vec<&cadenza_judge::arms::DeltaAuc> = folds.iter().flatten().collect();
+    if have.is_empty() {
+        return None;
+    }
+    let k = have.len() as f64;
+    let estimate = have.iter().map(|d| d.estimate).sum::<f64>() / k;
+    let var: f64 = have.iter().map(|d| ((d.interval[1] - d.interval[0]) / (2.0 * 1.96)).powi(2)).sum::<f64>() / (k * k);
+    let half = 1.96 * var.sqrt();
+    Some(PooledDeltaAuc {
+        estimate,
+        interval: [estimate - half, estimate + half],
+        folds_easier: have.iter().filter(|d| d.interval[0] > 0.0).count(),
+        folds_harder: have.iter().filter(|d| d.interval[1] < 0.0).count(),
+        folds,
+    })
+}
+
 /// `pooled.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PooledComparison {
@@ -69,6 +106,9 @@ pub struct PooledComparison {
     /// log-odds, pooled like the other rows).
     #[serde(default)]
     pub headline: Option<crate::rule::Headline>,
+    /// The judge's ΔAUC over folds (reported beside the rule, which reads the log-odds row).
+    #[serde(default)]
+    pub delta_auc: Option<PooledDeltaAuc>,
 }
 
 /// `DIR` or `DIR/comparison.json` → the file.
@@ -214,7 +254,10 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
         .flat_map(|j| j.arms.options.exclude_features.iter().cloned())
         .collect();
     let headline = crate::rule::headline(&pooled_verdicts, None, eval_nll_relative_cost.map(|c| c.estimate), &ignore);
+    let delta_auc =
+        pool_delta_auc(reports.iter().map(|(_, r)| r.judge.as_ref().and_then(|j| j.arms.delta_auc.clone())).collect());
     Ok(PooledComparison {
+        delta_auc,
         folds,
         verdicts,
         eval_nll_relative_cost,
@@ -279,6 +322,17 @@ pub fn pooled_table(p: &PooledComparison) -> String {
         p.folds.len(),
         p.replicates
     ));
+    if let Some(d) = &p.delta_auc {
+        s.push_str(&format!(
+            "judge ΔAUC modified - original, mean over {} fold(s): {:+.3} [{:+.3}, {:+.3}] (folds easier to tell {}, harder {})\n",
+            d.folds.iter().flatten().count(),
+            d.estimate,
+            d.interval[0],
+            d.interval[1],
+            d.folds_easier,
+            d.folds_harder
+        ));
+    }
     if let Some(c) = &p.eval_nll_relative_cost {
         s.push_str(&format!(
             "eval NLL cost of the modified model {:+.2} % [{:+.2} %, {:+.2} %]\n",
@@ -301,4 +355,32 @@ pub fn pool_to(comparisons: &[PathBuf], out: &Path) -> Result<PooledComparison> 
     cadenza_atomic::write_atomic(&path, pooled_table(&p).as_bytes())
         .ctx(|| format!("cannot write {}", path.display()))?;
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cadenza_judge::arms::DeltaAuc;
+
+    #[test]
+    fn fold_delta_aucs_pool_as_independent_normal_errors() {
+        let d = |e: f64, lo: f64, hi: f64| {
+            Some(DeltaAuc {
+                minuend: "modified".into(),
+                subtrahend: "original".into(),
+                estimate: e,
+                interval: [lo, hi],
+            })
+        };
+        // Two folds with half-widths 0.196 and 0.392: standard errors 0.1 and 0.2; the mean's
+        // is sqrt(0.01 + 0.04) / 2.
+        let p = pool_delta_auc(vec![d(0.1, -0.096, 0.296), None, d(-0.3, -0.692, 0.092)]).unwrap();
+        assert!((p.estimate + 0.1).abs() < 1e-12);
+        let half = 1.96 * (0.05f64).sqrt() / 2.0;
+        assert!((p.interval[0] - (-0.1 - half)).abs() < 1e-9 && (p.interval[1] - (-0.1 + half)).abs() < 1e-9, "{p:?}");
+        assert_eq!((p.folds_easier, p.folds_harder, p.folds.len()), (0, 0, 3));
+        let p = pool_delta_auc(vec![d(0.2, 0.05, 0.35), d(0.1, 0.01, 0.19)]).unwrap();
+        assert_eq!(p.folds_easier, 2);
+        assert!(pool_delta_auc(vec![None, None]).is_none());
+    }
 }

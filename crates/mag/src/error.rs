@@ -1,4 +1,5 @@
-//! The crate's error type.
+//! Layer 0: the crate's error type, used by every layer above; it depends on nothing in the
+//! crate.
 //!
 //! Every variant carries the file it is about when that is known (see
 //! [`MagError::with_file`]), and names the tensor, block or record at fault.
@@ -58,7 +59,8 @@ pub enum MagError {
     #[error("{file}checkpoint tensor '{tensor}': {detail}")]
     Tensor { file: FileCtx, tensor: String, detail: String },
 
-    /// `generator_details.id` is not one of [`crate::layout::KNOWN_GENERATOR_IDS`].
+    /// `generator_details.id` is not one of the Performance RNN generator ids Magenta knows
+    /// (`known` lists them).
     #[error("{file}unknown generator id '{id}' (expected one of: {known})")]
     UnknownGenerator { file: FileCtx, id: String, known: String },
 

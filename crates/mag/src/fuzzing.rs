@@ -1,10 +1,10 @@
 //! The body of the `mag_bundle` fuzz target (`fuzz/fuzz_targets/mag_bundle.rs`), also run
 //! over random mutations of the fixture bundles by the crate's tests.
 
-use crate::bundle::Bundle;
-use crate::checkpoint::{read_v1, read_v2, write_v1};
-use crate::layout::Layout;
-use crate::tfrecord::iter_records;
+use crate::bundle::layout::Layout;
+use crate::bundle::{metagraph, Bundle};
+use crate::tf::checkpoint::{read_v1, read_v2, write_v1};
+use crate::tf::tfrecord::iter_records;
 
 /// What [`fuzz_one`] got through, for tests that want to see coverage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub fn fuzz_one(data: &[u8]) -> FuzzOutcome {
     if let Ok(bundle) = Bundle::from_bytes(data, "fuzz-input") {
         out.bundle_ok = true;
         let _ = bundle.to_bytes();
-        if let Ok(facts) = crate::metagraph::inspect(bundle.metagraph_bytes()) {
+        if let Ok(facts) = metagraph::inspect(bundle.metagraph_bytes()) {
             let _ = facts.forget_biases.len();
         }
         if let Ok(ckpt) = bundle.checkpoint() {

@@ -1,14 +1,22 @@
 //! TensorFlow / Magenta file formats in pure Rust, for Cadenza.
 //!
-//! - [`bundle`]: Magenta `.mag` generator bundles (`GeneratorBundle` protobuf), with an
-//!   atomic writer.
-//! - [`table`]: the LevelDB-style table format of TensorFlow V1 checkpoints and V2
-//!   `.index` files (reader with CRC and bounds checks; writer matching TensorFlow's).
-//! - [`checkpoint`]: V1 tensor-slice checkpoints (read and write) and V2 checkpoints.
-//! - [`layout`]: reading a checkpoint as a Performance RNN (LSTM layers + fully
-//!   connected output), and the known generator ids.
-//! - [`export`]: a new bundle from a template bundle and new weights.
-//! - [`tfrecord`]: TFRecord framing and Magenta's training `SequenceExample`s.
+//! The crate is built in layers; a module only imports from its own layer or the ones
+//! below it:
+//!
+//! 0. [`error`]: the error type.
+//! 1. [`proto`]: the hand-written prost messages (Magenta's `GeneratorBundle`,
+//!    TensorFlow's tensor, checkpoint, example and graph protos).
+//! 2. [`tf`]: TensorFlow's file formats: the [`table`] of V1 checkpoints and V2 `.index`
+//!    files, the [`ordered_code`] of its keys, V1/V2 [`checkpoint`]s, and [`tfrecord`]
+//!    framing with Magenta's training `SequenceExample`s.
+//! 3. [`bundle`]: Magenta's `.mag` bundles: the Performance RNN [`layout`] of a
+//!    checkpoint and the known generator ids, what a [`metagraph`] says, reading and
+//!    writing a [`Bundle`], [`export`] of new weights into a template bundle, and the
+//!    generation [`graph`] built in code for a bundle without a template.
+//! 4. [`fuzzing`]: the fuzz target's body, which feeds bytes to every parser.
+//!
+//! The modules of layers 2 and 3 are also re-exported at the crate root
+//! (`cadenza_mag::checkpoint`, `cadenza_mag::graph`, …), as are the main types.
 //!
 //! Typical use:
 //!
@@ -25,17 +33,13 @@
 #![forbid(unsafe_code)]
 
 pub mod bundle;
-pub mod checkpoint;
 pub mod error;
-pub mod export;
 pub mod fuzzing;
-pub mod graph;
-pub mod layout;
-pub mod metagraph;
-pub mod ordered_code;
 pub mod proto;
-pub mod table;
-pub mod tfrecord;
+pub mod tf;
+
+pub use bundle::{export, graph, layout, metagraph};
+pub use tf::{checkpoint, ordered_code, table, tfrecord};
 
 pub use bundle::Bundle;
 pub use checkpoint::{read_v1, read_v2, write_v1, write_v2, Checkpoint, Tensor, V2Checkpoint};

@@ -1,5 +1,5 @@
 //! What a bundle's `MetaGraphDef` says about the network, read with the few protobuf
-//! messages this needs (the messages of [`crate::graph`]).
+//! messages this needs (the messages of [`crate::proto::graph`]).
 //!
 //! The checkpoint's variable names say which cell a model uses; the graph says what the cell
 //! *computes*: the forget-bias constant a BasicLSTMCell adds (Magenta always builds it with
@@ -7,9 +7,9 @@
 //! wrappers (attention, residual, input projection) whose extra computation would otherwise
 //! be silently dropped.
 
+use crate::bundle::layout::{CellKind, Layout};
 use crate::error::{MagError, Result};
-use crate::graph::{AttrValue, MetaGraphDef, NodeDef, Value};
-use crate::layout::{CellKind, Layout};
+use crate::proto::graph::{AttrValue, MetaGraphDef, NodeDef, Value};
 use crate::proto::TensorProto;
 use prost::Message;
 use std::collections::HashMap;
@@ -139,8 +139,11 @@ mod tests {
     }
 
     fn graph(nodes: Vec<NodeDef>) -> Vec<u8> {
-        MetaGraphDef { graph_def: Some(crate::graph::GraphDef { node: nodes, versions: None }), ..Default::default() }
-            .encode_to_vec()
+        MetaGraphDef {
+            graph_def: Some(crate::proto::graph::GraphDef { node: nodes, versions: None }),
+            ..Default::default()
+        }
+        .encode_to_vec()
     }
 
     fn basic(forget: f32) -> Vec<NodeDef> {

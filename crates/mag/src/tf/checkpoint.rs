@@ -10,56 +10,20 @@ use std::collections::HashMap;
 use prost::Message;
 
 use crate::error::{MagError, Result};
-use crate::ordered_code::{decode_tensor_name_slice, encode_full_slice_key};
 use crate::proto::{
     BundleEntryProto, BundleHeaderProto, SavedSlice, SavedSliceMeta, SavedTensorSliceMeta, SavedTensorSlices,
     TensorProto, TensorShapeProto, TensorSliceProto, VersionDef,
 };
-use crate::table::{masked_crc32c, unmask_crc, Table, TableBuilder};
+use crate::tf::ordered_code::{decode_tensor_name_slice, encode_full_slice_key};
+use crate::tf::table::{masked_crc32c, unmask_crc, Table, TableBuilder};
 
-/// `tensorflow.DataType` value of float32.
-pub const DT_FLOAT: i32 = 1;
-/// `tensorflow.DataType` value of int64.
-pub const DT_INT64: i32 = 9;
+/// The `tensorflow.DataType` values and names, defined with the protos in [`crate::proto`].
+pub use crate::proto::{dtype_name, DT_FLOAT, DT_INT64};
+
 /// `TF_CHECKPOINT_VERSION`, written as `versions.producer`.
 pub const TF_CHECKPOINT_VERSION: i32 = 1;
 /// Largest single slice TensorFlow will write or read (`kMaxMessageBytes`).
 pub const MAX_SLICE_BYTES: usize = 1 << 31;
-
-/// A readable name for a `tensorflow.DataType` value.
-pub fn dtype_name(dtype: i32) -> String {
-    const NAMES: [&str; 24] = [
-        "DT_INVALID",
-        "DT_FLOAT",
-        "DT_DOUBLE",
-        "DT_INT32",
-        "DT_UINT8",
-        "DT_INT16",
-        "DT_INT8",
-        "DT_STRING",
-        "DT_COMPLEX64",
-        "DT_INT64",
-        "DT_BOOL",
-        "DT_QINT8",
-        "DT_QUINT8",
-        "DT_QINT32",
-        "DT_BFLOAT16",
-        "DT_QINT16",
-        "DT_QUINT16",
-        "DT_UINT16",
-        "DT_COMPLEX128",
-        "DT_HALF",
-        "DT_RESOURCE",
-        "DT_VARIANT",
-        "DT_UINT32",
-        "DT_UINT64",
-    ];
-    match dtype {
-        d @ 0..=23 => NAMES[d as usize].to_string(),
-        d @ 101..=123 => format!("{}_REF", NAMES[(d - 100) as usize]),
-        d => format!("DataType({d})"),
-    }
-}
 
 /// One float32 variable: name, shape, row-major values.
 #[derive(Clone, Debug, PartialEq)]
@@ -394,7 +358,7 @@ pub fn read_v1_meta(bytes: &[u8]) -> Result<SavedTensorSliceMeta> {
         return Err(MagError::checkpoint("the table has no data blocks"));
     };
     let contents = table.block_contents(*first, "data")?;
-    let entries = crate::table::parse_block(contents, first.offset, "data")?;
+    let entries = crate::tf::table::parse_block(contents, first.offset, "data")?;
     let Some(e) = entries.first().filter(|e| e.key.is_empty()) else {
         return Err(MagError::checkpoint("no table-of-contents record (empty key): not a TensorFlow V1 checkpoint"));
     };
@@ -715,13 +679,5 @@ mod tests {
             Tensor::new("d", vec![1], vec![1.0]).unwrap()
         ])
         .is_err());
-    }
-
-    #[test]
-    fn dtype_names() {
-        assert_eq!(dtype_name(1), "DT_FLOAT");
-        assert_eq!(dtype_name(9), "DT_INT64");
-        assert_eq!(dtype_name(101), "DT_FLOAT_REF");
-        assert_eq!(dtype_name(999), "DataType(999)");
     }
 }

@@ -13,7 +13,7 @@ use prost::Message;
 
 use crate::error::{MagError, Result};
 use crate::proto::{feature, SequenceExample};
-use crate::table::{masked_crc32c, unmask_crc};
+use crate::tf::table::{masked_crc32c, unmask_crc};
 
 /// Bytes of framing around each record's data.
 pub const RECORD_OVERHEAD: usize = 16;
@@ -240,6 +240,12 @@ fn map_entry_len(key: &str, value_len: usize) -> usize {
 /// `out`: `feature_lists.feature_list["inputs"]` with one `FloatList` per step and
 /// `["labels"]` with one `Int64List` per step. Byte-identical to prost's encoding of
 /// the same message (map keys in sorted order).
+///
+/// This writes by hand what [`SequenceExample`] would encode, on purpose: the dataset
+/// writer's steps are borrowed slices, and the prost message would need every step copied
+/// into an owned `Vec` (inside a `Feature`, a `FeatureList` and a map) before encoding.
+/// Decoding ([`parse_performance_sequence_example`]) uses the prost message; the test
+/// `direct_encoder_matches_prost` keeps the two byte-identical.
 pub fn encode_performance_sequence_example_into<I: AsRef<[f32]>, L: AsRef<[i64]>>(
     out: &mut Vec<u8>,
     inputs: &[I],

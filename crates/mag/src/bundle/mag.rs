@@ -5,10 +5,11 @@ use std::path::Path;
 
 use prost::Message;
 
-use crate::checkpoint::{read_v1, Checkpoint};
+use crate::bundle::layout::Layout;
+use crate::bundle::metagraph;
 use crate::error::{MagError, Result};
-use crate::layout::Layout;
-pub use crate::proto::{BundleDetails, GeneratorBundle, GeneratorDetails};
+use crate::proto::{BundleDetails, GeneratorBundle, GeneratorDetails};
+use crate::tf::checkpoint::{read_v1, Checkpoint};
 
 /// A decoded `.mag` bundle with exactly one checkpoint file and a metagraph.
 #[derive(Clone, Debug, PartialEq)]
@@ -139,8 +140,8 @@ impl Bundle {
         let ckpt = self.checkpoint()?;
         let layout = self.layout(&ckpt)?;
         if !self.metagraph_bytes().is_empty() {
-            let facts = crate::metagraph::inspect(self.metagraph_bytes()).map_err(|e| self.err_ctx(e))?;
-            crate::metagraph::check(&facts, &layout).map_err(|e| self.err_ctx(e))?;
+            let facts = metagraph::inspect(self.metagraph_bytes()).map_err(|e| self.err_ctx(e))?;
+            metagraph::check(&facts, &layout).map_err(|e| self.err_ctx(e))?;
         }
         Ok((ckpt, layout))
     }

@@ -5,16 +5,17 @@
 //! `checkpoint_file[0]` with a freshly written V1 checkpoint holding exactly the same
 //! tensor names, shapes and dtypes (spec §6.2).
 
-use crate::bundle::Bundle;
-use crate::checkpoint::{write_v1, Checkpoint};
+use crate::bundle::mag::Bundle;
 use crate::error::{MagError, Result};
+use crate::proto::GeneratorBundle;
+use crate::tf::checkpoint::{write_v1, Checkpoint, Tensor};
 
 /// Check that `new` has exactly the tensor names and shapes of `template` (all float32),
 /// and that all its values are finite. The error names the first difference, calling the
 /// reference `what` ("the template", "the graph").
 pub fn check_same_variables(template: &Checkpoint, new: &Checkpoint, what: &str) -> Result<()> {
-    let mut t_names: Vec<&crate::checkpoint::Tensor> = template.tensors.iter().collect();
-    let mut n_names: Vec<&crate::checkpoint::Tensor> = new.tensors.iter().collect();
+    let mut t_names: Vec<&Tensor> = template.tensors.iter().collect();
+    let mut n_names: Vec<&Tensor> = new.tensors.iter().collect();
     t_names.sort_by(|a, b| a.name.cmp(&b.name));
     n_names.sort_by(|a, b| a.name.cmp(&b.name));
     let (mut i, mut j) = (0, 0);
@@ -67,7 +68,7 @@ pub fn replace_checkpoint(template: &Bundle, new: &Checkpoint) -> Result<Bundle>
     let name = template.source.as_deref().unwrap_or("<template bundle>");
     check_same_variables(&template_ckpt, new, "the template").map_err(|e| e.with_file(name))?;
     let bytes = write_v1(new)?;
-    let proto = crate::proto::GeneratorBundle {
+    let proto = GeneratorBundle {
         generator_details: template.proto.generator_details.clone(),
         checkpoint_file: vec![bytes],
         metagraph_file: template.proto.metagraph_file.clone(),

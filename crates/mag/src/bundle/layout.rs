@@ -18,8 +18,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::checkpoint::{Checkpoint, Tensor};
 use crate::error::{FileCtx, MagError, Result};
+use crate::tf::checkpoint::{Checkpoint, Tensor};
 
 /// One Performance RNN configuration of Magenta's `performance_model.py`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,23 +1,11 @@
 //! `cadenza dataset` and `cadenza encode` end to end, on the real ASAP data.
 
+mod common;
+use common::*;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn shared() -> PathBuf {
-    let p = cadenza_shared::require("");
-    assert!(p.join("data/asap").is_dir(), "../shared/data/asap must sit beside the project root ({})", p.display());
-    p
-}
-
-fn cadenza() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cadenza"))
-}
-
-fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
-}
+use std::path::Path;
 
 /// The ASAP metadata's folder of every file that went into the dataset, per split.
 fn pieces_by_split(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {

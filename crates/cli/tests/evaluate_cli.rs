@@ -1,22 +1,8 @@
 //! `cadenza evaluate` end to end: ASAP performances against a dataset built by
 //! `cadenza dataset`, the JSON report, and the errors.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn asap() -> PathBuf {
-    let p = cadenza_shared::require("data/asap");
-    assert!(p.is_dir(), "../shared/data/asap must sit beside the project root ({})", p.display());
-    p
-}
-
-fn cadenza() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cadenza"))
-}
-
-fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
-}
+mod common;
+use common::*;
 
 #[test]
 fn evaluate_asap_performances_against_a_dataset() {

@@ -3,6 +3,9 @@
 //! (Magenta itself loading these bundles is checked by tools/magenta_export_check.py; the
 //! metagraph's node-for-node equality with Magenta's is tested in cadenza-mag.)
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -19,10 +22,6 @@ fn run(args: &[&str]) -> Output {
     let o = Command::new(env!("CARGO_BIN_EXE_cadenza")).args(args).output().unwrap();
     assert!(o.status.success(), "cadenza {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
     o
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A small dataset of one ASAP piece folder, in `config`'s encoding.

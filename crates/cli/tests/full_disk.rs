@@ -4,16 +4,11 @@
 //! earlier checkpoint, dataset or metrics row is lost or corrupt, and no partial temporary
 //! folder is left to hold the space; after space is freed, `--resume` continues bit-exactly.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn cadenza(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza")).args(args).output().unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// A tmpfs mounted for the test's lifetime.
 struct Tmpfs(PathBuf);
@@ -73,13 +68,13 @@ const TRAIN: [&str; 14] = [
     "2",
 ];
 
-fn train(ds: &Path, run: &Path, resume: bool) -> Output {
-    let mut a = vec!["train", "--dataset", s(ds), "--run-dir", s(run)];
+fn train(ds: &Path, run_dir: &Path, resume: bool) -> Output {
+    let mut a = vec!["train", "--dataset", s(ds), "--run-dir", s(run_dir)];
     a.extend(TRAIN);
     if resume {
         a.push("--resume");
     }
-    cadenza(&a)
+    run(&a)
 }
 
 #[test]
@@ -94,7 +89,7 @@ fn a_full_disk_stops_cleanly_and_resume_continues_bit_exactly() {
     let args = ["--transpose", "0", "--stretch", "1", "--eval-ratio", "0.2", "--seed", "1"];
     let mut a = vec!["dataset", s(&fugues), "--out", s(&ds)];
     a.extend(args);
-    assert!(cadenza(&a).status.success());
+    assert!(run(&a).status.success());
 
     // The same run on a roomy disk: what the resumed run must reproduce.
     let reference = tmp.path().join("reference");
@@ -153,7 +148,7 @@ fn a_full_disk_keeps_the_earlier_dataset() {
         let mut a =
             vec!["dataset", s(&fugues), "--out", s(&out), "--stretch", "1", "--eval-ratio", "0.2", "--seed", "1"];
         a.extend(extra);
-        cadenza(&a)
+        run(&a)
     };
     let o = build(&["--transpose", "0"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

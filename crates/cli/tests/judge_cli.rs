@@ -2,22 +2,8 @@
 //! told apart (two real styles, one piece's performances held out together), the JSON report
 //! holds what the table shows, and bad input gets an error naming the file.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn asap() -> PathBuf {
-    let p = cadenza_shared::require("data/asap");
-    assert!(p.is_dir(), "../shared/data/asap must sit beside the project root ({})", p.display());
-    p
-}
-
-fn cadenza() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cadenza"))
-}
-
-fn read_json(p: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
-}
+mod common;
+use common::*;
 
 #[test]
 fn judge_tells_bach_fugues_from_chopin_etudes() {

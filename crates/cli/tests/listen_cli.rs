@@ -3,27 +3,15 @@
 //! sends, the key they keep, the tally with its intervals, the report's new section, and the
 //! errors a user meets.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::*;
 
-fn shared() -> PathBuf {
-    let p = cadenza_shared::require("");
-    assert!(p.join("data/asap").is_dir(), "../shared must sit beside the project root ({})", p.display());
-    p
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza")).args(args).output().unwrap()
-}
+use std::process::Output;
 
 fn ok(o: &Output) -> String {
     let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success(), "{text}");
     text
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

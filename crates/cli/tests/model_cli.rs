@@ -1,20 +1,14 @@
 //! `cadenza import / export / likelihood` on the bundles Magenta made.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::*;
+
+use std::path::PathBuf;
 
 fn fixtures() -> PathBuf {
     let p = cadenza_shared::require("fixtures/magenta");
     assert!(p.is_dir(), "Magenta fixtures missing at {}", p.display());
     p
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza")).args(args).output().unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]

@@ -1,21 +1,10 @@
 //! `cadenza train` end to end on a small real dataset (ASAP's Bach fugues, untransposed).
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn shared() -> PathBuf {
-    let p = cadenza_shared::require("");
-    assert!(p.join("data/asap").is_dir(), "../shared/data/asap missing ({})", p.display());
-    p
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cadenza")).args(args).output().unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn dataset(dir: &Path) -> PathBuf {
     let out = dir.join("ds");

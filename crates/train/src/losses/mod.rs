@@ -91,73 +91,7 @@ use cadenza_performance::{Config, Event, OneHot};
 /// Tension of an interval, by semitones mod 12 (0 = unison/octave … 11 = major 7th).
 pub const TENSION: [f32; 12] = [0.0, 1.0, 0.6, 0.25, 0.2, 0.1, 0.9, 0.0, 0.25, 0.2, 0.6, 1.0];
 
-/// Which rhythm loss (see the module documentation).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RhythmCost {
-    /// Expected |predicted − target| shift: the earth mover's distance (not proper).
-    #[default]
-    Emd,
-    /// The ranked probability score: squared CDF differences (strictly proper).
-    Rps,
-    /// Log loss of the rhythm-ratio bin of the next inter-onset interval (reads ahead).
-    Ratio,
-    /// Log loss of the rhythm-ratio bin reached at the end of the target shift (proper).
-    Elapsed,
-    /// Log loss of landing on the example's metrical grid, or off it (proper; score data).
-    Grid,
-}
-
-impl RhythmCost {
-    /// Every cost, in the order of [`RhythmCost::NAMES`] (a test checks the two agree).
-    pub const ALL: [RhythmCost; 5] =
-        [RhythmCost::Emd, RhythmCost::Rps, RhythmCost::Ratio, RhythmCost::Elapsed, RhythmCost::Grid];
-    /// The names the command line and the hparams take.
-    pub const NAMES: [&'static str; 5] = ["emd", "rps", "ratio", "elapsed", "grid"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RhythmCost::Emd => "emd",
-            RhythmCost::Rps => "rps",
-            RhythmCost::Ratio => "ratio",
-            RhythmCost::Elapsed => "elapsed",
-            RhythmCost::Grid => "grid",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == s)
-    }
-}
-
-/// Which harmony loss (see the module documentation).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HarmonyCost {
-    /// Expected ½·out-of-key + ½·tension of the next note (not proper).
-    #[default]
-    Tension,
-    /// Log loss of the next note's key membership (strictly proper for the in-key share).
-    Key,
-}
-
-impl HarmonyCost {
-    /// Every cost, in the order of [`HarmonyCost::NAMES`] (a test checks the two agree).
-    pub const ALL: [HarmonyCost; 2] = [HarmonyCost::Tension, HarmonyCost::Key];
-    /// The names the command line and the hparams take.
-    pub const NAMES: [&'static str; 2] = ["tension", "key"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            HarmonyCost::Tension => "tension",
-            HarmonyCost::Key => "key",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.name() == s)
-    }
-}
+pub use crate::recipe::{HarmonyCost, RhythmCost};
 
 /// Weights of the two musical losses (0 = off: the original recipe): the [`crate::Recipe`].
 pub type MusicalWeights = crate::recipe::Recipe;

@@ -215,40 +215,31 @@ mod tests {
         assert_eq!(estimate_key(&[0.0; 12]), EstimatedKey { tonic: 0, minor: false, correlation: 0.0 });
     }
 
+    /// A chord held half a second, then one note: the events both golden tests read.
+    const GOLDEN: [Event; 11] = [
+        NoteOn(60),
+        NoteOn(64),
+        NoteOn(67),
+        TimeShift(50),
+        NoteOff(60),
+        NoteOff(64),
+        TimeShift(25),
+        NoteOff(67),
+        NoteOn(64),
+        TimeShift(25),
+        NoteOff(64),
+    ];
+
     #[test]
     fn density_golden() {
-        let events = [
-            NoteOn(60),
-            NoteOn(64),
-            NoteOn(67),
-            TimeShift(50),
-            NoteOff(60),
-            NoteOff(64),
-            TimeShift(25),
-            NoteOff(67),
-            NoteOn(64),
-            TimeShift(25),
-            NoteOff(64),
-        ];
+        let events = GOLDEN;
         let d = density_sequence(&events, 100);
         assert_eq!(d, vec![4.0, 4.0, 4.0, 4.0, 2.0, 2.0, 2.0, 4.0, 4.0, 4.0, 0.0]);
     }
 
     #[test]
     fn histogram_golden() {
-        let events = [
-            NoteOn(60),
-            NoteOn(64),
-            NoteOn(67),
-            TimeShift(50),
-            NoteOff(60),
-            NoteOff(64),
-            TimeShift(25),
-            NoteOff(67),
-            NoteOn(64),
-            TimeShift(25),
-            NoteOff(64),
-        ];
+        let events = GOLDEN;
         let h = histogram_sequence_with(&events, 100, 100, 0.0);
         let a = [0.5, 0.0, 0.0, 0.0, 0.75, 0.0, 0.0, 0.75, 0.0, 0.0, 0.0, 0.0];
         let b = [0.0, 0.0, 0.0, 0.0, 0.25, 0.0, 0.0, 0.25, 0.0, 0.0, 0.0, 0.0];

@@ -108,6 +108,38 @@ fn listen_builds_a_test_and_tally_unblinds_the_answers() {
     let e = run(&["listen", "tally", s(&ds), s(&af)]);
     let err = String::from_utf8_lossy(&e.stderr);
     assert!(!e.status.success() && err.contains("key.json"), "{err}");
+    let gk = tmp.path().join("cmp_seed");
+    ok(&run(&[
+        "compare",
+        "--dataset",
+        s(&ds),
+        "--init",
+        s(&init),
+        "--steps",
+        "3",
+        "--hparams",
+        "batch_size=8",
+        "--eval-every",
+        "3",
+        "--eval-examples",
+        "16",
+        "--seeds",
+        "1",
+        "--samples",
+        "1",
+        "--num-steps",
+        "400",
+        "--recipe",
+        "seed",
+        "--original-from",
+        s(&cmp),
+        "--out",
+        s(&gk),
+        "--quiet",
+    ]));
+    let e = run(&["listen", s(&cmp), s(&gk), "--out", s(&tmp.path().join("mixed"))]);
+    let err = String::from_utf8_lossy(&e.stderr);
+    assert!(!e.status.success() && err.contains("different recipes"), "{err}");
     let e = run(&["listen", s(&ds), "--out", s(&tmp.path().join("x"))]);
     let err = String::from_utf8_lossy(&e.stderr);
     assert!(!e.status.success() && err.contains("is not a comparison"), "{err}");

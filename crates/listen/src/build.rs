@@ -301,6 +301,16 @@ pub fn build(
         return Err(ListenError::Exists(out.to_path_buf()));
     }
     let resolved: Vec<Run> = runs.iter().map(|r| resolve_run(r)).collect::<Result<_, _>>()?;
+    // One "modified" per test: comparisons of different recipes would mix two questions.
+    if let Some(other) = resolved.iter().find(|r| r.recipe != resolved[0].recipe) {
+        return Err(ListenError::Invalid(format!(
+            "{} ({}) and {} ({}) compare different recipes; build one test per recipe",
+            resolved[0].dir.display(),
+            resolved[0].recipe,
+            other.dir.display(),
+            other.recipe
+        )));
+    }
     let mut notes = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
 

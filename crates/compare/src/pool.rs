@@ -275,10 +275,12 @@ pub fn pooled_table(p: &PooledComparison) -> String {
     if let Some(h) = &p.headline {
         s.push_str(&format!("{}\n\n", h.sentence));
     }
+    // Folds held out by folder (`dataset --eval-from`) all say fold 0: number them instead.
+    let distinct = p.folds.iter().map(|f| f.split_fold).collect::<BTreeSet<_>>().len() == p.folds.len();
     for (i, fold) in p.folds.iter().enumerate() {
         s.push_str(&format!(
             "fold {}: {} ({} eval sequences; {} seed(s) x {} samples; eval NLL cost {:+.2} %)\n",
-            fold.split_fold.map_or(format!("#{}", i + 1), |f| f.to_string()),
+            fold.split_fold.filter(|_| distinct).map_or(format!("#{}", i + 1), |f| f.to_string()),
             if fold.eval_pieces.is_empty() {
                 fold.dataset.display().to_string()
             } else {

@@ -32,8 +32,8 @@ pub struct CompareArgs {
     /// Magenta-style overrides for both runs: batch_size=48,dropout_keep_prob=0.5,learning_rate=0.001.
     #[arg(long, default_value = "")]
     pub hparams: String,
-    /// The modified model's losses (default: `grid-key`, the recipe closest to passing the
-    /// verdict rule; `--recipe seed` for the seed project's).
+    /// The modified model's losses (default: `grid-key`, which passes the verdict rule on real
+    /// performances and came closest on scores; `--recipe seed` for the seed project's).
     #[command(flatten)]
     pub recipe: super::recipe::RecipeArgs,
     #[arg(long, default_value_t = CompareOptions::default().eval_every)]

@@ -105,8 +105,8 @@ pub struct CompareOptions {
     pub cancel: cadenza_train::Cancel,
 }
 
-/// The modified model's recipe when none is given. No recipe has passed the verdict rule
-/// ([`rule`]); on the fifth check (`results/judge_folds/`) grid-key came closest (the judge and
+/// The modified model's recipe when none is given. On scores no recipe has passed the verdict
+/// rule ([`rule`]); on the fifth check (`results/judge_folds/`) grid-key came closest (the judge and
 /// the NLL price met, harmony toward the pieces, failing only by its inter-onset intervals),
 /// while the seed project's recipe failed the price and the rhythm. The seed's stays one flag
 /// away (`--recipe seed`). The sixth check (results/composer_folds: ASAP performances,

@@ -122,8 +122,7 @@ fn comparison_file(p: &Path) -> PathBuf {
 
 /// The eval pieces of a dataset, from its `split.json` (empty when it cannot be read).
 fn eval_pieces(dataset: &Path) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(dataset.join("split.json")) else { return Vec::new() };
-    let Ok(entries) = serde_json::from_slice::<Vec<cadenza_dataset::SplitFile>>(&bytes) else { return Vec::new() };
+    let Ok(entries) = cadenza_dataset::read_split(dataset) else { return Vec::new() };
     let set: BTreeSet<String> = entries.into_iter().filter(|e| e.split == "eval").map(|e| e.piece).collect();
     set.into_iter().collect()
 }

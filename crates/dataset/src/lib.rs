@@ -125,6 +125,13 @@ pub struct Stats {
     pub seconds: f64,
 }
 
+/// `DATASET/split.json`: every file the dataset read, its piece and its split. A file that
+/// cannot be read or parsed is an `io::Error` (the caller names the path).
+pub fn read_split(dataset: &Path) -> std::io::Result<Vec<SplitFile>> {
+    let text = std::fs::read_to_string(dataset.join("split.json"))?;
+    serde_json::from_str(&text).map_err(std::io::Error::other)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SplitFile {
     pub path: String,

@@ -139,9 +139,7 @@ pub enum GroupBy {
 /// dataset skipped unreadable ones too) are left out; none loading is an error.
 pub fn dataset_items(dataset: &Path, split: &str) -> Result<Vec<Item>, JudgeError> {
     let path = dataset.join("split.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| JudgeError::Io { path: path.clone(), source })?;
-    let files: Vec<cadenza_dataset::SplitFile> = serde_json::from_str(&text)
-        .map_err(|e| JudgeError::Io { path: path.clone(), source: std::io::Error::other(e) })?;
+    let files = cadenza_dataset::read_split(dataset).map_err(|source| JudgeError::Io { path: path.clone(), source })?;
     let mut items = Vec::new();
     for f in files.iter().filter(|f| f.split == split) {
         if let Ok((sequence, _)) = cadenza_import::load_file(Path::new(&f.path), &Default::default()) {

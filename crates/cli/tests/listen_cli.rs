@@ -5,6 +5,7 @@
 
 mod common;
 use common::*;
+use std::path::Path;
 
 use std::process::Output;
 
@@ -22,30 +23,15 @@ fn listen_builds_a_test_and_tally_unblinds_the_answers() {
     ok(&run(&["dataset", s(&fugues), "--out", s(&ds), "--transpose", "0", "--stretch", "1.0", "--eval-ratio", "0.2"]));
     let cmp = tmp.path().join("cmp");
     let init = shared().join("fixtures/magenta/bundles/perf_dyn_small64.mag");
-    ok(&run(&[
-        "compare",
-        "--dataset",
-        s(&ds),
-        "--init",
-        s(&init),
-        "--steps",
-        "3",
-        "--hparams",
-        "batch_size=8",
-        "--eval-every",
-        "3",
-        "--eval-examples",
-        "16",
-        "--seeds",
-        "2",
-        "--samples",
-        "2",
-        "--num-steps",
-        "800",
-        "--out",
-        s(&cmp),
-        "--quiet",
-    ]));
+    // A tiny `compare` from Magenta's small bundle: `out` and what differs.
+    let compare = |out: &Path, extra: &[&str]| {
+        let mut a =
+            vec!["compare", "--dataset", s(&ds), "--init", s(&init), "--steps", "3", "--hparams", "batch_size=8"];
+        a.extend(["--eval-every", "3", "--eval-examples", "16", "--out", s(out), "--quiet"]);
+        a.extend(extra);
+        ok(&run(&a));
+    };
+    compare(&cmp, &["--seeds", "2", "--samples", "2", "--num-steps", "800"]);
     let dir = tmp.path().join("listen");
     let text = ok(&run(&[
         "listen",
@@ -108,36 +94,12 @@ fn listen_builds_a_test_and_tally_unblinds_the_answers() {
     let e = run(&["listen", "tally", s(&ds), s(&af)]);
     let err = String::from_utf8_lossy(&e.stderr);
     assert!(!e.status.success() && err.contains("key.json"), "{err}");
-    let gk = tmp.path().join("cmp_seed");
-    ok(&run(&[
-        "compare",
-        "--dataset",
-        s(&ds),
-        "--init",
-        s(&init),
-        "--steps",
-        "3",
-        "--hparams",
-        "batch_size=8",
-        "--eval-every",
-        "3",
-        "--eval-examples",
-        "16",
-        "--seeds",
-        "1",
-        "--samples",
-        "1",
-        "--num-steps",
-        "400",
-        "--recipe",
-        "seed",
-        "--original-from",
-        s(&cmp),
-        "--out",
-        s(&gk),
-        "--quiet",
-    ]));
-    let e = run(&["listen", s(&cmp), s(&gk), "--out", s(&tmp.path().join("mixed"))]);
+    let seed_cmp = tmp.path().join("cmp_seed");
+    compare(
+        &seed_cmp,
+        &["--seeds", "1", "--samples", "1", "--num-steps", "400", "--recipe", "seed", "--original-from", s(&cmp)],
+    );
+    let e = run(&["listen", s(&cmp), s(&seed_cmp), "--out", s(&tmp.path().join("mixed"))]);
     let err = String::from_utf8_lossy(&e.stderr);
     assert!(!e.status.success() && err.contains("different recipes"), "{err}");
     let e = run(&["listen", s(&ds), "--out", s(&tmp.path().join("x"))]);

@@ -239,8 +239,7 @@ fn real_pieces(runs: &[Run]) -> Vec<Vec<PathBuf>> {
     let mut pieces: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for r in runs {
         let Some(ds) = &r.dataset else { continue };
-        let Ok(text) = std::fs::read_to_string(ds.join("split.json")) else { continue };
-        let Ok(files) = serde_json::from_str::<Vec<cadenza_dataset::SplitFile>>(&text) else { continue };
+        let Ok(files) = cadenza_dataset::read_split(ds) else { continue };
         for f in files.into_iter().filter(|f| f.split == "eval") {
             let p = PathBuf::from(&f.path);
             if p.is_file() {
@@ -366,8 +365,9 @@ pub fn build(
     std::fs::create_dir_all(out.join("audio")).map_err(|source| ListenError::Io { path: out.join("audio"), source })?;
     let mut taken = BTreeSet::new();
     let mut clips: BTreeMap<String, KeyClip> = BTreeMap::new();
-    let mut audio_hashes: BTreeMap<String, String> = BTreeMap::new();
-    let mut page_bytes = 0u64;
+    // Every excerpt's FLAC, by clip id: hashed into the run hash and zipped without reading
+    // the files back.
+    let mut audio: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let want = opts.pairs + opts.calibration;
     let mut done = 0usize;
     // One excerpt → its clip id (None: the file has no notes).
@@ -395,8 +395,7 @@ pub fn build(
         let id = opaque_id(rng, 'c', &mut taken);
         let file = out.join("audio").join(format!("{id}.flac"));
         cadenza_atomic::write_atomic(&file, &flac).map_err(|source| ListenError::Io { path: file.clone(), source })?;
-        page_bytes += flac.len() as u64;
-        audio_hashes.insert(id.clone(), format!("{:x}", Sha256::digest(&flac)));
+        audio.insert(id.clone(), flac);
         clips.insert(
             id.clone(),
             KeyClip {
@@ -493,9 +492,9 @@ pub fn build(
         trials.iter().map(|t| serde_json::json!({"id": t.id, "clips": t.clips})).collect();
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(&page_trials).expect("JSON of strings"));
-    for (id, a) in &audio_hashes {
+    for (id, flac) in &audio {
         h.update(id.as_bytes());
-        h.update(a.as_bytes());
+        h.update(format!("{:x}", Sha256::digest(flac)).as_bytes());
     }
     let run_hash = format!("{:x}", h.finalize())[..16].to_string();
     let data = serde_json::json!({
@@ -509,7 +508,7 @@ pub fn build(
     let index = out.join("index.html");
     cadenza_atomic::write_atomic(&index, html.as_bytes())
         .map_err(|source| ListenError::Io { path: index.clone(), source })?;
-    page_bytes += html.len() as u64;
+    let page_bytes = html.len() as u64 + audio.values().map(|a| a.len() as u64).sum::<u64>();
 
     let key = Key {
         format: KEY_FORMAT.into(),
@@ -538,11 +537,9 @@ pub fn build(
     let zerr = |e: String| ListenError::Io { path: zp.clone(), source: std::io::Error::other(e) };
     z.start_file("listening-test/index.html", stored).map_err(|e| zerr(e.to_string()))?;
     z.write_all(html.as_bytes()).map_err(|e| zerr(e.to_string()))?;
-    for id in key.clips.keys() {
-        let f = out.join("audio").join(format!("{id}.flac"));
-        let bytes = std::fs::read(&f).map_err(|source| ListenError::Io { path: f.clone(), source })?;
+    for (id, flac) in &audio {
         z.start_file(format!("listening-test/audio/{id}.flac"), stored).map_err(|e| zerr(e.to_string()))?;
-        z.write_all(&bytes).map_err(|e| zerr(e.to_string()))?;
+        z.write_all(flac).map_err(|e| zerr(e.to_string()))?;
     }
     let bytes = z.finish().map_err(|e| zerr(e.to_string()))?.into_inner();
     cadenza_atomic::write_atomic(&zp, &bytes).map_err(|source| ListenError::Io { path: zp.clone(), source })?;

@@ -32,7 +32,8 @@ pub struct Cut {
 /// sequence that ends sooner is taken to its end. `None` for a sequence without notes.
 pub fn choose_cut(seq: &NoteSequence, from: f64, seconds: f64) -> Option<Cut> {
     let first = |lo: f64| seq.notes.iter().map(|n| n.start).filter(|&t| t >= lo).fold(f64::INFINITY, f64::min);
-    let start = if first(from).is_finite() { first(from) } else { first(f64::NEG_INFINITY) };
+    let at_from = first(from);
+    let start = if at_from.is_finite() { at_from } else { first(f64::NEG_INFINITY) };
     if !start.is_finite() {
         return None;
     }

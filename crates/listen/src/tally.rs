@@ -75,6 +75,17 @@ pub struct Share {
 }
 
 impl Share {
+    /// (chosen, other, can't tell) summed over `shares`.
+    fn total<'a>(shares: impl Iterator<Item = &'a Share>) -> [u64; 3] {
+        shares.fold([0; 3], |t, s| [t[0] + s.chosen, t[1] + s.other, t[2] + s.cant_tell])
+    }
+
+    /// One share of every trial in `shares`.
+    fn pooled<'a>(shares: impl Iterator<Item = &'a Share>) -> Share {
+        let [c, o, n] = Share::total(shares);
+        Share::from_counts(c, o, n)
+    }
+
     fn from_counts(chosen: u64, other: u64, cant_tell: u64) -> Share {
         let n = chosen + other;
         Share {
@@ -304,21 +315,16 @@ pub fn tally(dir: &Path, answers: &[PathBuf]) -> Result<Tally, ListenError> {
         let why: Vec<String> = refused.iter().map(|r| format!("{}: {}", r.file, r.reason)).collect();
         return Err(ListenError::NoAnswers(why.join("; ")));
     }
-    let sum = |f: &dyn Fn(&ListenerTally) -> Option<[u64; 3]>| {
-        listeners.iter().filter_map(f).fold([0u64; 3], |acc, x| [acc[0] + x[0], acc[1] + x[1], acc[2] + x[2]])
-    };
-    let counts = |s: &Share| [s.chosen, s.other, s.cant_tell];
-    let p = sum(&|l| Some(counts(&l.realism)));
-    let pooled = Share::from_counts(p[0], p[1], p[2]);
-    let pooled_like = listeners.iter().any(|l| l.like.is_some()).then(|| {
-        let q = sum(&|l| l.like.as_ref().map(counts));
-        Share::from_counts(q[0], q[1], q[2])
-    });
-    let c = sum(&|l| (!l.calibration.at_chance).then(|| counts(&l.realism)));
-    let pooled_calibrated = Share::from_counts(c[0], c[1], c[2]);
-    let calibrated_listeners = listeners.iter().filter(|l| !l.calibration.at_chance).count();
-    let k = sum(&|l| Some(counts(&l.calibration.trials)));
-    let calibration = Calibration::from_counts(k[0], k[1], k[2]);
+    let pooled = Share::pooled(listeners.iter().map(|l| &l.realism));
+    let pooled_like = listeners
+        .iter()
+        .any(|l| l.like.is_some())
+        .then(|| Share::pooled(listeners.iter().filter_map(|l| l.like.as_ref())));
+    let calibrated = || listeners.iter().filter(|l| !l.calibration.at_chance);
+    let pooled_calibrated = Share::pooled(calibrated().map(|l| &l.realism));
+    let calibrated_listeners = calibrated().count();
+    let [k0, k1, k2] = Share::total(listeners.iter().map(|l| &l.calibration.trials));
+    let calibration = Calibration::from_counts(k0, k1, k2);
     let shares: Vec<f64> = listeners.iter().filter_map(|l| l.realism.share).map(|s| s - 0.5).collect();
     let wilcoxon = if shares.len() >= WILCOXON_MIN_LISTENERS { wilcoxon(&shares) } else { None };
 

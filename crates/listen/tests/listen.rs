@@ -94,6 +94,16 @@ fn answers(key: &Key, listener: &str, pick: impl Fn(TrialKind, Arm, Arm) -> &'st
     })
 }
 
+/// A listener who hears the modified side as real every time and always finds the real piece.
+fn modified_and_real(kind: TrialKind, a: Arm, _b: Arm) -> &'static str {
+    let target = if kind == TrialKind::Pair { Arm::Modified } else { Arm::Real };
+    if a == target {
+        "a"
+    } else {
+        "b"
+    }
+}
+
 fn write(dir: &Path, name: &str, v: &serde_json::Value) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
@@ -181,22 +191,7 @@ fn the_tally_counts_refuses_and_reports() {
     let dir = tmp.path().join("listen");
     let key = built(&dir, &small());
     // Listener 1 hears the modified as real every time and finds the real piece.
-    let l1 = answers(&key, "L-000001", |k, a, _| match k {
-        TrialKind::Pair => {
-            if a == Arm::Modified {
-                "a"
-            } else {
-                "b"
-            }
-        }
-        TrialKind::Calibration => {
-            if a == Arm::Real {
-                "a"
-            } else {
-                "b"
-            }
-        }
-    });
+    let l1 = answers(&key, "L-000001", modified_and_real);
     // Listener 2 picks the original and cannot tell real from model.
     let l2 = answers(&key, "L-000002", |k, a, _| match k {
         TrialKind::Pair => {
@@ -254,22 +249,7 @@ fn the_tally_counts_refuses_and_reports() {
     // Five listeners: the across-listener test runs.
     let files: Vec<PathBuf> = (0..5)
         .map(|i| {
-            let v = answers(&key, ["L-a", "L-b", "L-c", "L-d", "L-e"][i], |k, a, _| match k {
-                TrialKind::Pair => {
-                    if a == Arm::Modified {
-                        "a"
-                    } else {
-                        "b"
-                    }
-                }
-                TrialKind::Calibration => {
-                    if a == Arm::Real {
-                        "a"
-                    } else {
-                        "b"
-                    }
-                }
-            });
+            let v = answers(&key, ["L-a", "L-b", "L-c", "L-d", "L-e"][i], modified_and_real);
             write(tmp.path(), &format!("five{i}.json"), &v)
         })
         .collect();

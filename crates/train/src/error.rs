@@ -29,15 +29,18 @@ pub enum TrainError {
 }
 
 pub(crate) fn ferr(path: &Path, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TrainError {
-    let source: Box<dyn std::error::Error + Send + Sync> = e.into();
-    // A full disk says so, whichever library's error carried it.
-    let source = if cadenza_atomic::is_disk_full(source.as_ref()) && !source.to_string().contains("the disk is full") {
-        Box::new(cadenza_atomic::say_disk_full(std::io::Error::new(
-            std::io::ErrorKind::StorageFull,
-            source.to_string(),
-        )))
-    } else {
-        source
+    // A full disk says so, whichever library's error carried it (an io::Error keeps itself).
+    let source: Box<dyn std::error::Error + Send + Sync> = match e.into().downcast::<std::io::Error>() {
+        Ok(io) => Box::new(cadenza_atomic::say_disk_full(*io)),
+        Err(other)
+            if cadenza_atomic::is_disk_full(other.as_ref()) && !other.to_string().contains("the disk is full") =>
+        {
+            Box::new(cadenza_atomic::say_disk_full(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                other.to_string(),
+            )))
+        }
+        Err(other) => other,
     };
     TrainError::File { path: path.display().to_string(), source }
 }

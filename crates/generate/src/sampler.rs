@@ -272,6 +272,35 @@ fn log_prob(logits: &[f32], inv_t: f64, k: usize) -> f64 {
     logits[k] as f64 * inv_t - max - sum.ln()
 }
 
+/// The fixed facts of one batched run: the classes' time shifts, the span and the beam shape.
+struct Batch<'a> {
+    opts: &'a GenerateOptions,
+    plan: &'a ControlPlan,
+    config: cadenza_performance::Config,
+    /// Classes (logits per row).
+    c: usize,
+    /// Time steps each class moves on.
+    shift_of: Vec<i64>,
+    /// Steps of the whole performance, primer included.
+    total: i64,
+    /// Steps the primer covers.
+    primer_steps: i64,
+    /// Rows per output: `beam_size · branch_factor`.
+    w: usize,
+    inv_t: f64,
+    pairing: Pairing,
+}
+
+/// What each batched step reuses: the fed events, the control inputs, the draws.
+struct Buffers {
+    feed: Vec<Token>,
+    /// One control input per row (empty when the model is not conditioned).
+    ctrl_rows: Vec<Vec<f32>>,
+    drawn: Vec<(usize, f64)>,
+    active: Vec<bool>,
+    cum: Vec<f64>,
+}
+
 fn run_batch(
     weights: &Weights,
     opts: &GenerateOptions,
@@ -280,19 +309,8 @@ fn run_batch(
     primer_tokens: &[Token],
     progress: bool,
 ) -> Vec<GroupResult> {
-    let config = weights.config.config;
-    let oh = config.one_hot();
-    let c = weights.config.num_logits();
-    let shift_of: Vec<i64> = (0..c).map(|k| oh.steps_of(k) as i64).collect();
-    let total = primer.total_steps;
-    let primer_steps: i64 = primer_tokens.iter().map(|&t| shift_of[t as usize]).sum();
-    let groups_n = opts.num_outputs;
-    let w = opts.beam_size * opts.branch_factor;
-    let batch = groups_n * w;
-    let inv_t = 1.0 / opts.temperature;
-    let pairing = Pairing::new(&oh, c);
-
-    let mut groups: Vec<Group> = (0..groups_n)
+    let b = Batch::new(weights, opts, plan, primer, primer_tokens);
+    let mut groups: Vec<Group> = (0..opts.num_outputs)
         .map(|g| Group {
             rng: ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(g as u64)),
             pass_left: 0,
@@ -300,7 +318,7 @@ fn run_batch(
             result: None,
         })
         .collect();
-    if primer_steps >= total || primer_tokens.is_empty() {
+    if b.primer_steps >= b.total || primer_tokens.is_empty() {
         // Nothing to generate: the primer already fills the span.
         return groups
             .iter()
@@ -308,202 +326,249 @@ fn run_batch(
             .collect();
     }
 
+    let batch = opts.num_outputs * b.w;
     let mut stepper = Stepper::new(weights, batch);
-    let conditioned = plan.conditioned;
-    let mut ctrl_rows: Vec<Vec<f32>> = if conditioned { vec![Vec::new(); batch] } else { Vec::new() };
-    let mut feed: Vec<Token> = vec![0; batch];
-    let mut cum: Vec<f64> = Vec::with_capacity(c);
-
-    // Encodes each row's control input for the position after its last event, from the
-    // time step after that event (`_extend_control_events`).
-    fn update_controls(
-        rows: &[Row],
-        ctrl_rows: &mut [Vec<f32>],
-        plan: &ControlPlan,
-        total: i64,
-        config: cadenza_performance::Config,
-        cache: &mut [Option<(usize, usize, usize)>],
-    ) {
-        for (r, row) in rows.iter().enumerate() {
-            let idx = plan.index(row.steps, total);
-            if cache[r] != Some(idx) {
-                ctrl_rows[r] = config.encode_controls(&plan.values(idx));
-                cache[r] = Some(idx);
-            }
-        }
-    }
-
-    // Feed the primer (all but its last event) from the zero state, scoring it.
-    let mut primer_score = 0.0f64;
-    let mut steps = 0i64;
-    let mut ctrl_cache: Vec<Option<(usize, usize, usize)>> = vec![None; batch];
-    for i in 0..primer_tokens.len() - 1 {
-        steps += shift_of[primer_tokens[i] as usize];
-        feed.iter_mut().for_each(|f| *f = primer_tokens[i]);
-        if conditioned {
-            let idx = plan.index(steps, total);
-            if ctrl_cache[0] != Some(idx) {
-                let row = config.encode_controls(&plan.values(idx));
-                ctrl_rows.iter_mut().for_each(|r| r.clone_from(&row));
-                ctrl_cache.iter_mut().for_each(|c| *c = Some(idx));
-            }
-        }
-        let refs: Vec<&[Token]> = feed.chunks(1).collect();
-        let logits = stepper.step(&refs, if conditioned { Some(&ctrl_rows[..]) } else { None });
-        primer_score += log_prob(&logits[..c], inv_t, primer_tokens[i + 1] as usize);
-    }
-
+    let mut bufs = Buffers {
+        feed: vec![0; batch],
+        ctrl_rows: if plan.conditioned { vec![Vec::new(); batch] } else { Vec::new() },
+        drawn: vec![(0, 0.0); batch],
+        active: vec![true; batch],
+        cum: Vec::with_capacity(b.c),
+    };
+    let primer_score = b.feed_primer(&mut stepper, &mut bufs, primer_tokens);
     let mut rows: Vec<Row> = (0..batch)
         .map(|_| Row {
             tokens: primer_tokens.to_vec(),
-            steps: primer_steps,
+            steps: b.primer_steps,
             score: primer_score,
             ctrl: None,
-            open: pairing.open_after(primer_tokens),
+            open: b.pairing.open_after(primer_tokens),
         })
         .collect();
     for g in &mut groups {
-        let n = events_for(total - primer_steps, plan.mean_density);
-        g.pass_left = n;
-        g.iter_left = (n - 1) % opts.steps_per_iteration + 1;
+        b.start_pass(g, b.primer_steps);
     }
 
-    let span = (total - primer_steps).max(1) as u64;
-    let pb = if progress {
-        let pb = ProgressBar::new(span);
-        pb.set_style(
-            ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        pb.set_message(format!("generating {} × {} rows", groups_n, w));
-        pb
-    } else {
-        ProgressBar::hidden()
-    };
-
-    let mut drawn: Vec<(usize, f64)> = vec![(0, 0.0); batch];
-    let mut active: Vec<bool> = vec![true; batch];
+    let span = (b.total - b.primer_steps).max(1) as u64;
+    let pb = progress_bar(progress, span, opts.num_outputs, b.w);
     while groups.iter().any(|g| g.result.is_none()) {
-        for (r, row) in rows.iter().enumerate() {
-            feed[r] = *row.tokens.last().expect("rows are never empty");
-        }
-        if conditioned {
-            let mut cache: Vec<Option<(usize, usize, usize)>> = rows.iter().map(|r| r.ctrl).collect();
-            update_controls(&rows, &mut ctrl_rows, plan, total, config, &mut cache);
-            for (row, c) in rows.iter_mut().zip(cache) {
-                row.ctrl = c;
-            }
-        }
-        {
-            let refs: Vec<&[Token]> = feed.chunks(1).collect();
-            // Finished outputs sit the step out (their rows' state and logits are not used).
-            for (g, group) in groups.iter().enumerate() {
-                active[g * w..(g + 1) * w].iter_mut().for_each(|a| *a = group.result.is_none());
-            }
-            let logits =
-                stepper.step_active(&refs, if conditioned { Some(&ctrl_rows[..]) } else { None }, Some(&active));
-            for (g, group) in groups.iter_mut().enumerate() {
-                if group.result.is_some() {
-                    continue;
-                }
-                for r in g * w..(g + 1) * w {
-                    let u: f64 = group.rng.gen();
-                    let l = &logits[r * c..(r + 1) * c];
-                    drawn[r] = match opts.note_events {
-                        NoteEvents::Any => draw(l, inv_t, u, &mut cum),
-                        NoteEvents::Paired => draw_paired(l, inv_t, u, &mut cum, &pairing, &rows[r].open),
-                    };
-                }
-            }
-        }
+        b.draw_step(&mut stepper, &mut rows, &mut groups, &mut bufs);
         for (g, group) in groups.iter_mut().enumerate() {
-            if group.result.is_some() {
-                continue;
-            }
-            let rs = g * w..(g + 1) * w;
-            for r in rs.clone() {
-                let (k, lp) = drawn[r];
-                let row = &mut rows[r];
-                row.tokens.push(k as Token);
-                pairing.push(&mut row.open, k);
-                row.steps += shift_of[k];
-                row.score += lp;
-            }
-            group.pass_left -= 1;
-            if w == 1 {
-                // Plain sampling: what lies past the end is trimmed anyway, so stop there.
-                let row = &rows[rs.start];
-                if row.steps >= total {
-                    group.result = Some(GroupResult {
-                        tokens: row.tokens.clone(),
-                        score: row.score,
-                        beam_scores: vec![row.score],
-                    });
-                } else if group.pass_left == 0 {
-                    group.pass_left = events_for(total - row.steps, plan.mean_density);
-                }
-                continue;
-            }
-            group.iter_left -= 1;
-            if group.iter_left > 0 {
-                continue;
-            }
-            let order = ranked(&rows[rs.clone()]);
-            if group.pass_left == 0 {
-                // End of a pass (one `_generate_events` call): keep the best entry.
-                let best = rs.start + order[0];
-                let scores: Vec<f64> = order.iter().map(|&i| rows[rs.start + i].score).collect();
-                if rows[best].steps >= total {
-                    group.result = Some(GroupResult {
-                        tokens: rows[best].tokens.clone(),
-                        score: rows[best].score,
-                        beam_scores: scores,
-                    });
-                    continue;
-                }
-                // Not long enough yet: a new pass from beam_size copies of the best.
-                for r in rs.clone() {
-                    if r != best {
-                        copy_row(&mut stepper, &mut rows, best, r);
-                    }
-                }
-                let n = events_for(total - rows[best].steps, plan.mean_density);
-                group.pass_left = n;
-                group.iter_left = (n - 1) % opts.steps_per_iteration + 1;
-            } else {
-                // Prune to the best beam_size entries, then branch each branch_factor times:
-                // the kept entries stay in their rows, copies fill the others.
-                let keep: Vec<usize> = order[..opts.beam_size].iter().map(|&i| rs.start + i).collect();
-                let free: Vec<usize> = rs.clone().filter(|r| !keep.contains(r)).collect();
-                let mut f = free.into_iter();
-                for _ in 1..opts.branch_factor {
-                    for &src in &keep {
-                        let dst = f.next().expect("beam_size · (branch_factor − 1) free rows");
-                        copy_row(&mut stepper, &mut rows, src, dst);
-                    }
-                }
-                group.iter_left = opts.steps_per_iteration;
+            if group.result.is_none() {
+                b.advance(&mut stepper, &mut rows, g, group, &bufs.drawn);
             }
         }
-        let pos = groups
-            .iter()
-            .enumerate()
-            .map(|(g, group)| {
-                if group.result.is_some() {
-                    span
-                } else {
-                    let s = rows[g * w..(g + 1) * w].iter().map(|r| r.steps).max().unwrap_or(0);
-                    (s - primer_steps).clamp(0, span as i64) as u64
-                }
-            })
-            .min()
-            .unwrap_or(span);
+        let pos = b.position(&groups, &rows, span);
         if pos != pb.position() {
             pb.set_position(pos);
         }
     }
     pb.finish_and_clear();
     groups.into_iter().map(|g| g.result.expect("every group finished")).collect()
+}
+
+/// A bar over the generated steps, or a hidden one.
+fn progress_bar(progress: bool, span: u64, outputs: usize, w: usize) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(span);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} steps ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(format!("generating {} × {} rows", outputs, w));
+    pb
+}
+
+impl<'a> Batch<'a> {
+    fn new(
+        weights: &Weights,
+        opts: &'a GenerateOptions,
+        plan: &'a ControlPlan,
+        primer: &PrimerPerformance,
+        primer_tokens: &[Token],
+    ) -> Self {
+        let config = weights.config.config;
+        let oh = config.one_hot();
+        let c = weights.config.num_logits();
+        let shift_of: Vec<i64> = (0..c).map(|k| oh.steps_of(k) as i64).collect();
+        let primer_steps: i64 = primer_tokens.iter().map(|&t| shift_of[t as usize]).sum();
+        Batch {
+            opts,
+            plan,
+            config,
+            c,
+            shift_of,
+            total: primer.total_steps,
+            primer_steps,
+            w: opts.beam_size * opts.branch_factor,
+            inv_t: 1.0 / opts.temperature,
+            pairing: Pairing::new(&oh, c),
+        }
+    }
+
+    /// Sets up a beam-search pass for an output whose best entry is at `steps`.
+    fn start_pass(&self, group: &mut Group, steps: i64) {
+        let n = events_for(self.total - steps, self.plan.mean_density);
+        group.pass_left = n;
+        group.iter_left = (n - 1) % self.opts.steps_per_iteration + 1;
+    }
+
+    /// Feeds the primer (all but its last event) to every row from the zero state; returns
+    /// its score.
+    fn feed_primer(&self, stepper: &mut Stepper, bufs: &mut Buffers, primer_tokens: &[Token]) -> f64 {
+        let conditioned = self.plan.conditioned;
+        let mut primer_score = 0.0f64;
+        let mut steps = 0i64;
+        let mut ctrl_cache = None;
+        for i in 0..primer_tokens.len() - 1 {
+            steps += self.shift_of[primer_tokens[i] as usize];
+            bufs.feed.iter_mut().for_each(|f| *f = primer_tokens[i]);
+            if conditioned {
+                let idx = self.plan.index(steps, self.total);
+                if ctrl_cache != Some(idx) {
+                    let row = self.config.encode_controls(&self.plan.values(idx));
+                    bufs.ctrl_rows.iter_mut().for_each(|r| r.clone_from(&row));
+                    ctrl_cache = Some(idx);
+                }
+            }
+            let refs: Vec<&[Token]> = bufs.feed.chunks(1).collect();
+            let logits = stepper.step(&refs, if conditioned { Some(&bufs.ctrl_rows[..]) } else { None });
+            primer_score += log_prob(&logits[..self.c], self.inv_t, primer_tokens[i + 1] as usize);
+        }
+        primer_score
+    }
+
+    /// One batched step: feeds each row's last event, with the control input for the time
+    /// step after it (`_extend_control_events`), and draws the next event of every row of an
+    /// unfinished output into `bufs.drawn`.
+    fn draw_step(&self, stepper: &mut Stepper, rows: &mut [Row], groups: &mut [Group], bufs: &mut Buffers) {
+        let (w, c) = (self.w, self.c);
+        for (r, row) in rows.iter().enumerate() {
+            bufs.feed[r] = *row.tokens.last().expect("rows are never empty");
+        }
+        if self.plan.conditioned {
+            for (r, row) in rows.iter_mut().enumerate() {
+                let idx = self.plan.index(row.steps, self.total);
+                if row.ctrl != Some(idx) {
+                    bufs.ctrl_rows[r] = self.config.encode_controls(&self.plan.values(idx));
+                    row.ctrl = Some(idx);
+                }
+            }
+        }
+        let refs: Vec<&[Token]> = bufs.feed.chunks(1).collect();
+        // Finished outputs sit the step out (their rows' state and logits are not used).
+        for (g, group) in groups.iter().enumerate() {
+            bufs.active[g * w..(g + 1) * w].iter_mut().for_each(|a| *a = group.result.is_none());
+        }
+        let controls = if self.plan.conditioned { Some(&bufs.ctrl_rows[..]) } else { None };
+        let logits = stepper.step_active(&refs, controls, Some(&bufs.active));
+        for (g, group) in groups.iter_mut().enumerate() {
+            if group.result.is_some() {
+                continue;
+            }
+            for r in g * w..(g + 1) * w {
+                let u: f64 = group.rng.gen();
+                let l = &logits[r * c..(r + 1) * c];
+                bufs.drawn[r] = match self.opts.note_events {
+                    NoteEvents::Any => draw(l, self.inv_t, u, &mut bufs.cum),
+                    NoteEvents::Paired => draw_paired(l, self.inv_t, u, &mut bufs.cum, &self.pairing, &rows[r].open),
+                };
+            }
+        }
+    }
+
+    /// Appends the drawn events to output `g`'s rows and moves its search on: plain sampling
+    /// stops at the end of the span; beam search prunes and branches at the end of each
+    /// iteration and keeps the best entry at the end of each pass.
+    fn advance(&self, stepper: &mut Stepper, rows: &mut [Row], g: usize, group: &mut Group, drawn: &[(usize, f64)]) {
+        let rs = g * self.w..(g + 1) * self.w;
+        for r in rs.clone() {
+            let (k, lp) = drawn[r];
+            let row = &mut rows[r];
+            row.tokens.push(k as Token);
+            self.pairing.push(&mut row.open, k);
+            row.steps += self.shift_of[k];
+            row.score += lp;
+        }
+        group.pass_left -= 1;
+        if self.w == 1 {
+            // Plain sampling: what lies past the end is trimmed anyway, so stop there.
+            let row = &rows[rs.start];
+            if row.steps >= self.total {
+                group.result =
+                    Some(GroupResult { tokens: row.tokens.clone(), score: row.score, beam_scores: vec![row.score] });
+            } else if group.pass_left == 0 {
+                group.pass_left = events_for(self.total - row.steps, self.plan.mean_density);
+            }
+            return;
+        }
+        group.iter_left -= 1;
+        if group.iter_left > 0 {
+            return;
+        }
+        let order = ranked(&rows[rs.clone()]);
+        if group.pass_left == 0 {
+            self.end_pass(stepper, rows, rs, &order, group);
+        } else {
+            // Prune to the best beam_size entries, then branch each branch_factor times:
+            // the kept entries stay in their rows, copies fill the others.
+            let keep: Vec<usize> = order[..self.opts.beam_size].iter().map(|&i| rs.start + i).collect();
+            let free: Vec<usize> = rs.clone().filter(|r| !keep.contains(r)).collect();
+            let mut f = free.into_iter();
+            for _ in 1..self.opts.branch_factor {
+                for &src in &keep {
+                    let dst = f.next().expect("beam_size · (branch_factor − 1) free rows");
+                    copy_row(stepper, rows, src, dst);
+                }
+            }
+            group.iter_left = self.opts.steps_per_iteration;
+        }
+    }
+
+    /// End of a pass (one `_generate_events` call) over the rows `rs`, ranked by `order`:
+    /// keeps the best entry as the result when it is long enough, else starts a new pass
+    /// from copies of it.
+    fn end_pass(
+        &self,
+        stepper: &mut Stepper,
+        rows: &mut [Row],
+        rs: std::ops::Range<usize>,
+        order: &[usize],
+        group: &mut Group,
+    ) {
+        let best = rs.start + order[0];
+        let scores: Vec<f64> = order.iter().map(|&i| rows[rs.start + i].score).collect();
+        if rows[best].steps >= self.total {
+            group.result =
+                Some(GroupResult { tokens: rows[best].tokens.clone(), score: rows[best].score, beam_scores: scores });
+            return;
+        }
+        for r in rs {
+            if r != best {
+                copy_row(stepper, rows, best, r);
+            }
+        }
+        self.start_pass(group, rows[best].steps);
+    }
+
+    /// Generated steps of the output furthest behind (the progress bar's position).
+    fn position(&self, groups: &[Group], rows: &[Row], span: u64) -> u64 {
+        groups
+            .iter()
+            .enumerate()
+            .map(|(g, group)| {
+                if group.result.is_some() {
+                    span
+                } else {
+                    let s = rows[g * self.w..(g + 1) * self.w].iter().map(|r| r.steps).max().unwrap_or(0);
+                    (s - self.primer_steps).clamp(0, span as i64) as u64
+                }
+            })
+            .min()
+            .unwrap_or(span)
+    }
 }
 
 /// Indices of `rows` by score, best first; ties keep row order (`heapq.nlargest`).

@@ -300,6 +300,263 @@ fn one<'a>(found: &[&'a Tensor], what: &str) -> Result<Option<&'a Tensor>> {
     }
 }
 
+/// A checkpoint's tensors by role: the LSTM cells in index order, the fully_connected
+/// layer's candidates, the training state.
+struct Sorted<'a> {
+    cells: Vec<(usize, CellVars<'a>)>,
+    cell: CellKind,
+    fc_w: Vec<&'a Tensor>,
+    fc_b: Vec<&'a Tensor>,
+    /// Training state (optimizer slots, global step), not part of the model.
+    extra: Vec<String>,
+}
+
+/// Sorts `ckpt`'s tensors by role; fails on a tensor a Performance RNN does not have, on
+/// cells of two kinds or under two scopes, and when there is no LSTM cell.
+fn sort_tensors(ckpt: &Checkpoint) -> Result<Sorted<'_>> {
+    let mut multi: BTreeMap<usize, CellVars> = BTreeMap::new();
+    let mut single = CellVars::default();
+    let mut prefixes: Vec<(String, &str)> = Vec::new();
+    let mut fc_w: Vec<&Tensor> = Vec::new();
+    let mut fc_b: Vec<&Tensor> = Vec::new();
+    let mut extra = Vec::new();
+    let mut kinds: Vec<(CellKind, &str)> = Vec::new();
+    for t in &ckpt.tensors {
+        if is_training_state(&t.name) {
+            extra.push(t.name.clone());
+        } else if let Some(LstmName { prefix, cell, part, kind }) = parse_lstm_name(&t.name) {
+            let lower = prefix.to_ascii_lowercase();
+            if ["attention", "attn", "residual", "projection", "wrapper"].iter().any(|w| lower.contains(w)) {
+                return Err(MagError::layout(
+                    &t.name,
+                    format!(
+                        "this LSTM variable sits inside a cell wrapper ('{prefix}'): the bundle seems to be {}",
+                        what_it_seems(&prefix)
+                    ),
+                ));
+            }
+            let vars = match cell {
+                Some(k) => multi.entry(k).or_default(),
+                None => &mut single,
+            };
+            match part {
+                Part::Kernel => vars.kernel.push(t),
+                Part::Bias => vars.bias.push(t),
+            }
+            if !prefixes.iter().any(|(p, _)| *p == prefix) {
+                prefixes.push((prefix, &t.name));
+            }
+            if !kinds.iter().any(|(k, _)| *k == kind) {
+                kinds.push((kind, &t.name));
+            }
+        } else if is_fc(&t.name, "weights") {
+            fc_w.push(t);
+        } else if is_fc(&t.name, "biases") {
+            fc_b.push(t);
+        } else {
+            return Err(MagError::layout(
+                &t.name,
+                format!("tensor {:?} is not part of a Performance RNN (stacked LSTM cells and one fully_connected layer); the bundle seems to be {}. Loading it without this tensor would give wrong probabilities", t.shape, what_it_seems(&t.name)),
+            ));
+        }
+    }
+    if kinds.len() > 1 {
+        return Err(MagError::layout(
+            kinds[1].1,
+            format!(
+                "BasicLSTMCell and cuDNN-compatible cell variables in one checkpoint ('{}' and '{}')",
+                kinds[0].1, kinds[1].1
+            ),
+        ));
+    }
+    let cell = kinds.first().map_or(CellKind::Basic, |k| k.0);
+    if prefixes.len() > 1 {
+        return Err(MagError::layout(
+            prefixes[1].1,
+            format!("LSTM variables under more than one scope ('{}' and '{}')", prefixes[0].1, prefixes[1].1),
+        ));
+    }
+    let cells = numbered_cells(ckpt, multi, single)?;
+    Ok(Sorted { cells, cell, fc_w, fc_b, extra })
+}
+
+/// The cells by index: the `multi_rnn_cell` ones, or the single cell as cell 0; fails when
+/// both kinds are present or there is none.
+fn numbered_cells<'a>(
+    ckpt: &Checkpoint,
+    multi: BTreeMap<usize, CellVars<'a>>,
+    single: CellVars<'a>,
+) -> Result<Vec<(usize, CellVars<'a>)>> {
+    let has_single = !single.kernel.is_empty() || !single.bias.is_empty();
+    if has_single && !multi.is_empty() {
+        let a = single.kernel.first().or(single.bias.first()).expect("non-empty");
+        return Err(MagError::layout(&a.name, "a single-cell LSTM variable next to multi_rnn_cell variables"));
+    }
+    let cells: Vec<(usize, CellVars)> = if has_single { vec![(0, single)] } else { multi.into_iter().collect() };
+    if cells.is_empty() {
+        let mut present: Vec<&str> = ckpt.names().take(12).collect();
+        if ckpt.tensors.len() > 12 {
+            present.push("…");
+        }
+        return Err(MagError::layout(
+            "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
+            format!(
+                "missing: no LSTM cell variables (…/basic_lstm_cell/kernel|weights, or cuDNN's …/cudnn_compatible_lstm_cell/kernel) found; tensors present: [{}]",
+                present.join(", ")
+            ),
+        ));
+    }
+    Ok(cells)
+}
+
+/// The checked LSTM stack: its input size, hidden sizes and names, and the top kernel.
+struct Stack<'a> {
+    input_size: usize,
+    hidden: Vec<usize>,
+    names: Vec<LstmLayerNames>,
+    top_kernel: &'a Tensor,
+}
+
+/// Checks the cells are numbered without gaps, each has one kernel and one bias of
+/// matching shapes, and each layer's input is the layer below.
+fn check_stack<'a>(cells: &[(usize, CellVars<'a>)]) -> Result<Stack<'a>> {
+    let mut names = Vec::new();
+    let mut hidden: Vec<usize> = Vec::new();
+    let mut input_size = 0;
+    let mut prev_kernel: Option<&Tensor> = None;
+    for (expected, (k, vars)) in cells.iter().enumerate() {
+        if *k != expected {
+            let found: Vec<String> = cells.iter().map(|(k, _)| format!("cell_{k}")).collect();
+            let some = vars.kernel.first().or(vars.bias.first()).expect("non-empty");
+            let missing = some.name.replacen(&format!("cell_{k}/"), &format!("cell_{expected}/"), 1);
+            return Err(MagError::layout(
+                missing,
+                format!("missing: gap in the LSTM cell numbering (found {})", found.join(", ")),
+            ));
+        }
+        let (kernel, bias) = cell_pair(vars)?;
+        let h = hidden_size(kernel, bias)?;
+        let rows = kernel.shape[0];
+        match prev_kernel {
+            None => {
+                if rows <= h {
+                    return Err(MagError::layout(
+                        &kernel.name,
+                        format!(
+                            "LSTM kernel shape {:?}: {rows} rows leave no input for {h} hidden units (rows = input + H)",
+                            kernel.shape
+                        ),
+                    ));
+                }
+                input_size = rows - h;
+            }
+            Some(pk) => {
+                let below = *hidden.last().expect("previous layer");
+                if rows != below + h {
+                    return Err(MagError::layout(
+                        &kernel.name,
+                        format!(
+                            "LSTM kernel shape {:?} should have {} rows ({below} from the layer below, '{}' {:?}, + {h} hidden)",
+                            kernel.shape,
+                            below + h,
+                            pk.name,
+                            pk.shape
+                        ),
+                    ));
+                }
+            }
+        }
+        hidden.push(h);
+        names.push(LstmLayerNames { kernel: kernel.name.clone(), bias: bias.name.clone() });
+        prev_kernel = Some(kernel);
+    }
+    let top_kernel = prev_kernel.expect("at least one layer");
+    Ok(Stack { input_size, hidden, names, top_kernel })
+}
+
+/// A cell's one kernel and one bias; a missing one is named after its sibling.
+fn cell_pair<'a>(vars: &CellVars<'a>) -> Result<(&'a Tensor, &'a Tensor)> {
+    let kernel = one(&vars.kernel, "LSTM kernel")?;
+    let bias = one(&vars.bias, "LSTM bias")?;
+    match (kernel, bias) {
+        (Some(k), Some(b)) => Ok((k, b)),
+        (Some(k), None) => {
+            let guess = sibling(&k.name, if k.name.ends_with("/weights") { "biases" } else { "bias" });
+            Err(MagError::layout(guess, format!("missing: LSTM bias for kernel '{}' {:?}", k.name, k.shape)))
+        }
+        (None, Some(b)) => {
+            let guess = sibling(&b.name, if b.name.ends_with("/biases") { "weights" } else { "kernel" });
+            Err(MagError::layout(guess, format!("missing: LSTM kernel for bias '{}' {:?}", b.name, b.shape)))
+        }
+        (None, None) => unreachable!("a cell entry has at least one tensor"),
+    }
+}
+
+/// The hidden size a `[input + H, 4H]` kernel and its `[4H]` bias give.
+fn hidden_size(kernel: &Tensor, bias: &Tensor) -> Result<usize> {
+    if kernel.shape.len() != 2 {
+        return Err(MagError::layout(
+            &kernel.name,
+            format!("LSTM kernel must be 2-D [input+H, 4H], got shape {:?}", kernel.shape),
+        ));
+    }
+    let cols = kernel.shape[1];
+    if cols == 0 || !cols.is_multiple_of(4) {
+        return Err(MagError::layout(
+            &kernel.name,
+            format!("LSTM kernel shape {:?}: {cols} columns is not 4 × a hidden size", kernel.shape),
+        ));
+    }
+    if bias.shape != [cols] {
+        return Err(MagError::layout(
+            &bias.name,
+            format!(
+                "LSTM bias has shape {:?} but kernel '{}' has shape {:?}, so the bias must be [{cols}]",
+                bias.shape, kernel.name, kernel.shape
+            ),
+        ));
+    }
+    Ok(cols / 4)
+}
+
+/// The fully_connected weights `[top, classes]` and biases `[classes]` on top of `stack`.
+fn check_fc<'a>(fc_w: &[&'a Tensor], fc_b: &[&'a Tensor], stack: &Stack) -> Result<(&'a Tensor, &'a Tensor)> {
+    let top_kernel = stack.top_kernel;
+    let top = *stack.hidden.last().expect("at least one layer");
+    let w = one(fc_w, "fully_connected weights")?.ok_or_else(|| {
+        MagError::layout(
+            "fully_connected/weights",
+            format!(
+                "missing: no fully_connected/weights [{top}, num_classes] after the LSTM '{}' {:?}",
+                top_kernel.name, top_kernel.shape
+            ),
+        )
+    })?;
+    if w.shape.len() != 2 || w.shape[0] != top || w.shape[1] == 0 {
+        return Err(MagError::layout(
+            &w.name,
+            format!(
+                "shape {:?} should be [{top}, num_classes]: the top LSTM '{}' has shape {:?} ({top} hidden units)",
+                w.shape, top_kernel.name, top_kernel.shape
+            ),
+        ));
+    }
+    let classes = w.shape[1];
+    let b = one(fc_b, "fully_connected biases")?.ok_or_else(|| {
+        MagError::layout(
+            sibling(&w.name, "biases"),
+            format!("missing: fully_connected biases [{classes}] for weights {:?}", w.shape),
+        )
+    })?;
+    if b.shape != [classes] {
+        return Err(MagError::layout(
+            &b.name,
+            format!("shape {:?} should be [{classes}] to match '{}' {:?}", b.shape, w.name, w.shape),
+        ));
+    }
+    Ok((w, b))
+}
+
 impl Layout {
     /// Check `generator_id` against [`KNOWN_GENERATOR_IDS`], infer the layout from the
     /// checkpoint's names and shapes, and check it against what the id implies.
@@ -335,220 +592,17 @@ impl Layout {
     /// Infer the layout from names and shapes alone (no generator id check;
     /// `generator_id` is left empty).
     pub fn infer_shapes(ckpt: &Checkpoint) -> Result<Layout> {
-        let mut multi: BTreeMap<usize, CellVars> = BTreeMap::new();
-        let mut single = CellVars::default();
-        let mut prefixes: Vec<(String, &str)> = Vec::new();
-        let mut fc_w: Vec<&Tensor> = Vec::new();
-        let mut fc_b: Vec<&Tensor> = Vec::new();
-        let mut extra = Vec::new();
-        let mut kinds: Vec<(CellKind, &str)> = Vec::new();
-        for t in &ckpt.tensors {
-            if is_training_state(&t.name) {
-                extra.push(t.name.clone());
-            } else if let Some(LstmName { prefix, cell, part, kind }) = parse_lstm_name(&t.name) {
-                let lower = prefix.to_ascii_lowercase();
-                if ["attention", "attn", "residual", "projection", "wrapper"].iter().any(|w| lower.contains(w)) {
-                    return Err(MagError::layout(
-                        &t.name,
-                        format!(
-                            "this LSTM variable sits inside a cell wrapper ('{prefix}'): the bundle seems to be {}",
-                            what_it_seems(&prefix)
-                        ),
-                    ));
-                }
-                let vars = match cell {
-                    Some(k) => multi.entry(k).or_default(),
-                    None => &mut single,
-                };
-                match part {
-                    Part::Kernel => vars.kernel.push(t),
-                    Part::Bias => vars.bias.push(t),
-                }
-                if !prefixes.iter().any(|(p, _)| *p == prefix) {
-                    prefixes.push((prefix, &t.name));
-                }
-                if !kinds.iter().any(|(k, _)| *k == kind) {
-                    kinds.push((kind, &t.name));
-                }
-            } else if is_fc(&t.name, "weights") {
-                fc_w.push(t);
-            } else if is_fc(&t.name, "biases") {
-                fc_b.push(t);
-            } else {
-                return Err(MagError::layout(
-                    &t.name,
-                    format!("tensor {:?} is not part of a Performance RNN (stacked LSTM cells and one fully_connected layer); the bundle seems to be {}. Loading it without this tensor would give wrong probabilities", t.shape, what_it_seems(&t.name)),
-                ));
-            }
-        }
-        if kinds.len() > 1 {
-            return Err(MagError::layout(
-                kinds[1].1,
-                format!(
-                    "BasicLSTMCell and cuDNN-compatible cell variables in one checkpoint ('{}' and '{}')",
-                    kinds[0].1, kinds[1].1
-                ),
-            ));
-        }
-        let cell_kind = kinds.first().map_or(CellKind::Basic, |k| k.0);
-        if prefixes.len() > 1 {
-            return Err(MagError::layout(
-                prefixes[1].1,
-                format!("LSTM variables under more than one scope ('{}' and '{}')", prefixes[0].1, prefixes[1].1),
-            ));
-        }
-        let has_single = !single.kernel.is_empty() || !single.bias.is_empty();
-        if has_single && !multi.is_empty() {
-            let a = single.kernel.first().or(single.bias.first()).expect("non-empty");
-            return Err(MagError::layout(&a.name, "a single-cell LSTM variable next to multi_rnn_cell variables"));
-        }
-        let cells: Vec<(usize, CellVars)> = if has_single { vec![(0, single)] } else { multi.into_iter().collect() };
-        if cells.is_empty() {
-            let mut present: Vec<&str> = ckpt.names().take(12).collect();
-            if ckpt.tensors.len() > 12 {
-                present.push("…");
-            }
-            return Err(MagError::layout(
-                "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
-                format!(
-                    "missing: no LSTM cell variables (…/basic_lstm_cell/kernel|weights, or cuDNN's …/cudnn_compatible_lstm_cell/kernel) found; tensors present: [{}]",
-                    present.join(", ")
-                ),
-            ));
-        }
-
-        let mut names = Vec::new();
-        let mut hidden: Vec<usize> = Vec::new();
-        let mut input_size = 0;
-        let mut prev_kernel: Option<&Tensor> = None;
-        for (expected, (k, vars)) in cells.iter().enumerate() {
-            if *k != expected {
-                let found: Vec<String> = cells.iter().map(|(k, _)| format!("cell_{k}")).collect();
-                let some = vars.kernel.first().or(vars.bias.first()).expect("non-empty");
-                let missing = some.name.replacen(&format!("cell_{k}/"), &format!("cell_{expected}/"), 1);
-                return Err(MagError::layout(
-                    missing,
-                    format!("missing: gap in the LSTM cell numbering (found {})", found.join(", ")),
-                ));
-            }
-            let kernel = one(&vars.kernel, "LSTM kernel")?;
-            let bias = one(&vars.bias, "LSTM bias")?;
-            let (kernel, bias) = match (kernel, bias) {
-                (Some(k), Some(b)) => (k, b),
-                (Some(k), None) => {
-                    let guess = sibling(&k.name, if k.name.ends_with("/weights") { "biases" } else { "bias" });
-                    return Err(MagError::layout(
-                        guess,
-                        format!("missing: LSTM bias for kernel '{}' {:?}", k.name, k.shape),
-                    ));
-                }
-                (None, Some(b)) => {
-                    let guess = sibling(&b.name, if b.name.ends_with("/biases") { "weights" } else { "kernel" });
-                    return Err(MagError::layout(
-                        guess,
-                        format!("missing: LSTM kernel for bias '{}' {:?}", b.name, b.shape),
-                    ));
-                }
-                (None, None) => unreachable!("a cell entry has at least one tensor"),
-            };
-            if kernel.shape.len() != 2 {
-                return Err(MagError::layout(
-                    &kernel.name,
-                    format!("LSTM kernel must be 2-D [input+H, 4H], got shape {:?}", kernel.shape),
-                ));
-            }
-            let (rows, cols) = (kernel.shape[0], kernel.shape[1]);
-            if cols == 0 || cols % 4 != 0 {
-                return Err(MagError::layout(
-                    &kernel.name,
-                    format!("LSTM kernel shape {:?}: {cols} columns is not 4 × a hidden size", kernel.shape),
-                ));
-            }
-            let h = cols / 4;
-            if bias.shape != [cols] {
-                return Err(MagError::layout(
-                    &bias.name,
-                    format!(
-                        "LSTM bias has shape {:?} but kernel '{}' has shape {:?}, so the bias must be [{cols}]",
-                        bias.shape, kernel.name, kernel.shape
-                    ),
-                ));
-            }
-            match prev_kernel {
-                None => {
-                    if rows <= h {
-                        return Err(MagError::layout(
-                            &kernel.name,
-                            format!(
-                                "LSTM kernel shape {:?}: {rows} rows leave no input for {h} hidden units (rows = input + H)",
-                                kernel.shape
-                            ),
-                        ));
-                    }
-                    input_size = rows - h;
-                }
-                Some(pk) => {
-                    let below = *hidden.last().expect("previous layer");
-                    if rows != below + h {
-                        return Err(MagError::layout(
-                            &kernel.name,
-                            format!(
-                                "LSTM kernel shape {:?} should have {} rows ({below} from the layer below, '{}' {:?}, + {h} hidden)",
-                                kernel.shape,
-                                below + h,
-                                pk.name,
-                                pk.shape
-                            ),
-                        ));
-                    }
-                }
-            }
-            hidden.push(h);
-            names.push(LstmLayerNames { kernel: kernel.name.clone(), bias: bias.name.clone() });
-            prev_kernel = Some(kernel);
-        }
-        let top_kernel = prev_kernel.expect("at least one layer");
-        let top = *hidden.last().expect("at least one layer");
-
-        let w = one(&fc_w, "fully_connected weights")?.ok_or_else(|| {
-            MagError::layout(
-                "fully_connected/weights",
-                format!(
-                    "missing: no fully_connected/weights [{top}, num_classes] after the LSTM '{}' {:?}",
-                    top_kernel.name, top_kernel.shape
-                ),
-            )
-        })?;
-        if w.shape.len() != 2 || w.shape[0] != top || w.shape[1] == 0 {
-            return Err(MagError::layout(
-                &w.name,
-                format!(
-                    "shape {:?} should be [{top}, num_classes]: the top LSTM '{}' has shape {:?} ({top} hidden units)",
-                    w.shape, top_kernel.name, top_kernel.shape
-                ),
-            ));
-        }
-        let classes = w.shape[1];
-        let b = one(&fc_b, "fully_connected biases")?.ok_or_else(|| {
-            MagError::layout(
-                sibling(&w.name, "biases"),
-                format!("missing: fully_connected biases [{classes}] for weights {:?}", w.shape),
-            )
-        })?;
-        if b.shape != [classes] {
-            return Err(MagError::layout(
-                &b.name,
-                format!("shape {:?} should be [{classes}] to match '{}' {:?}", b.shape, w.name, w.shape),
-            ));
-        }
+        let sorted = sort_tensors(ckpt)?;
+        let stack = check_stack(&sorted.cells)?;
+        let (w, b) = check_fc(&sorted.fc_w, &sorted.fc_b, &stack)?;
         Ok(Layout {
             generator_id: String::new(),
-            input_size,
-            hidden,
-            num_classes: classes,
-            names: LayoutNames { cells: names, fc_weights: w.name.clone(), fc_biases: b.name.clone() },
-            cell: cell_kind,
-            extra,
+            input_size: stack.input_size,
+            hidden: stack.hidden,
+            num_classes: w.shape[1],
+            names: LayoutNames { cells: stack.names, fc_weights: w.name.clone(), fc_biases: b.name.clone() },
+            cell: sorted.cell,
+            extra: sorted.extra,
         })
     }
 

@@ -34,31 +34,7 @@ pub fn apply_sustain(seq: &NoteSequence) -> NoteSequence {
 
 pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
     let mut out = seq.clone();
-    // (time, kind, index, push order): index into notes for note events, into
-    // control_changes for pedal events.
-    let mut events: Vec<(f64, SusKind, usize, usize)> = Vec::with_capacity(out.notes.len() * 2 + 16);
-    for (i, n) in out.notes.iter().enumerate() {
-        if !n.is_drum {
-            events.push((n.start, SusKind::NoteOn, i, events.len()));
-        }
-    }
-    for (i, n) in out.notes.iter().enumerate() {
-        if !n.is_drum {
-            events.push((n.end, SusKind::NoteOff, i, events.len()));
-        }
-    }
-    for (i, cc) in out.control_changes.iter().enumerate() {
-        if cc.controller != controller {
-            continue;
-        }
-        let kind = if cc.value >= 64 { SusKind::SustainOn } else { SusKind::SustainOff };
-        events.push((cc.time, kind, i, events.len()));
-    }
-    // Python's stable sort on (time, kind): an unstable sort with the push order as the last
-    // key gives the same order, faster.
-    events.sort_unstable_by(|a, b| {
-        a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)).then(a.3.cmp(&b.3))
-    });
+    let events = sustain_events(&out, controller);
 
     // Instruments are small dense indices: per-instrument state lives in vectors. The order
     // of an active list never affects the result (every rule applies to all its matching
@@ -133,9 +109,44 @@ pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
             }
         }
     }
-    // Notes the pedal still holds at the end stop at the last event.
+    hold_to_end(&mut out, &active, time);
+    drop_deleted(&mut out.notes, &deleted);
+    out
+}
+
+/// The sustain rules' events in note-seq's order: (time, kind, index, push order), the index
+/// into `notes` for note events and into `control_changes` for pedal events of `controller`.
+fn sustain_events(seq: &NoteSequence, controller: u8) -> Vec<(f64, SusKind, usize, usize)> {
+    let mut events: Vec<(f64, SusKind, usize, usize)> = Vec::with_capacity(seq.notes.len() * 2 + 16);
+    for (i, n) in seq.notes.iter().enumerate() {
+        if !n.is_drum {
+            events.push((n.start, SusKind::NoteOn, i, events.len()));
+        }
+    }
+    for (i, n) in seq.notes.iter().enumerate() {
+        if !n.is_drum {
+            events.push((n.end, SusKind::NoteOff, i, events.len()));
+        }
+    }
+    for (i, cc) in seq.control_changes.iter().enumerate() {
+        if cc.controller != controller {
+            continue;
+        }
+        let kind = if cc.value >= 64 { SusKind::SustainOn } else { SusKind::SustainOff };
+        events.push((cc.time, kind, i, events.len()));
+    }
+    // Python's stable sort on (time, kind): an unstable sort with the push order as the last
+    // key gives the same order, faster.
+    events.sort_unstable_by(|a, b| {
+        a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)).then(a.3.cmp(&b.3))
+    });
+    events
+}
+
+/// Notes the pedal still holds at the end stop at the last event's `time`.
+fn hold_to_end(out: &mut NoteSequence, active: &[Vec<usize>], time: f64) {
     let mut any_active = false;
-    for list in &active {
+    for list in active {
         for &ni in list {
             out.notes[ni].end = time;
             any_active = true;
@@ -144,15 +155,18 @@ pub fn apply_sustain_cc(seq: &NoteSequence, controller: u8) -> NoteSequence {
     if any_active {
         out.total_time = time;
     }
+}
+
+/// Removes the notes marked in `deleted`.
+fn drop_deleted(notes: &mut Vec<Note>, deleted: &[bool]) {
     if deleted.iter().any(|&d| d) {
         let mut i = 0;
-        out.notes.retain(|_| {
+        notes.retain(|_| {
             let keep = !deleted[i];
             i += 1;
             keep
         });
     }
-    out
 }
 
 /// Transposes every non-drum note by `amount` semitones. Returns `None` when any note would
@@ -245,7 +259,40 @@ fn extract_subsequences(seq: &NoteSequence, split_times: &[f64]) -> Vec<NoteSequ
         source: seq.source.clone(),
     };
     let mut subs = vec![template; n_sub];
+    split_notes(seq, split_times, &mut subs);
+    // Stateful events: the one in force at a boundary is re-inserted at time 0.
+    {
+        let subs_ptr = &mut subs;
+        carry(
+            &seq.time_signatures,
+            |e| e.time,
+            |e, t| e.time = t,
+            split_times,
+            |i, e| subs_ptr[i].time_signatures.push(e),
+        );
+    }
+    {
+        let subs_ptr = &mut subs;
+        carry(
+            &seq.key_signatures,
+            |e| e.time,
+            |e, t| e.time = t,
+            split_times,
+            |i, e| subs_ptr[i].key_signatures.push(e),
+        );
+    }
+    {
+        let subs_ptr = &mut subs;
+        carry(&seq.tempos, |e| e.time, |e, t| e.time = t, split_times, |i, e| subs_ptr[i].tempos.push(e));
+    }
+    split_pedals(seq, split_times, &mut subs);
+    subs
+}
 
+/// Each note to the segment holding its onset, shifted to start at 0 and cut at the segment
+/// end; each segment's total time is its latest note end.
+fn split_notes(seq: &NoteSequence, split_times: &[f64], subs: &mut [NoteSequence]) {
+    let n_sub = split_times.len() - 1;
     let mut order: Vec<usize> = (0..seq.notes.len()).collect();
     // Stable by start time (ties keep note order), as Python's sorted().
     order.sort_unstable_by(|&a, &b| {
@@ -272,84 +319,65 @@ fn extract_subsequences(seq: &NoteSequence, split_times: &[f64]) -> Vec<NoteSequ
         }
         subs[s].notes.push(n);
     }
+}
 
-    // Stateful events: the one in force at a boundary is re-inserted at time 0.
-    fn carry<T: Clone>(
-        events: &[T],
-        time_of: impl Fn(&T) -> f64,
-        set_time: impl Fn(&mut T, f64),
-        split_times: &[f64],
-        mut push: impl FnMut(usize, T),
-    ) {
-        let n_sub = split_times.len() - 1;
-        let mut sorted: Vec<&T> = events.iter().collect();
-        sorted.sort_by(|a, b| time_of(a).partial_cmp(&time_of(b)).unwrap_or(std::cmp::Ordering::Equal));
-        let mut prev: Option<T> = None;
-        let mut si: isize = -1;
-        for ev in sorted {
-            let t = time_of(ev);
-            if t <= split_times[0] {
-                prev = Some(ev.clone());
-                continue;
-            }
-            while si < n_sub as isize && t > split_times[(si + 1) as usize] {
-                si += 1;
-                if si == n_sub as isize {
-                    break;
-                }
-                if let Some(p) = &prev {
-                    let mut p = p.clone();
-                    set_time(&mut p, 0.0);
-                    push(si as usize, p);
-                }
-            }
+/// Carries a stateful event (tempo, time or key signature) into the segments: each event to
+/// the segment it falls in, shifted, and the one in force at a boundary re-inserted at time 0.
+fn carry<T: Clone>(
+    events: &[T],
+    time_of: impl Fn(&T) -> f64,
+    set_time: impl Fn(&mut T, f64),
+    split_times: &[f64],
+    mut push: impl FnMut(usize, T),
+) {
+    let n_sub = split_times.len() - 1;
+    let mut sorted: Vec<&T> = events.iter().collect();
+    sorted.sort_by(|a, b| time_of(a).partial_cmp(&time_of(b)).unwrap_or(std::cmp::Ordering::Equal));
+    let mut prev: Option<T> = None;
+    let mut si: isize = -1;
+    for ev in sorted {
+        let t = time_of(ev);
+        if t <= split_times[0] {
+            prev = Some(ev.clone());
+            continue;
+        }
+        while si < n_sub as isize && t > split_times[(si + 1) as usize] {
+            si += 1;
             if si == n_sub as isize {
                 break;
             }
-            // si may still be -1 only if t <= split_times[0], handled above.
-            let s = si.max(0) as usize;
-            if t < split_times[s + 1] {
-                let mut e = ev.clone();
-                set_time(&mut e, t - split_times[s]);
-                push(s, e);
-            }
-            prev = Some(ev.clone());
-        }
-        while si < n_sub as isize - 1 {
-            si += 1;
             if let Some(p) = &prev {
                 let mut p = p.clone();
                 set_time(&mut p, 0.0);
                 push(si as usize, p);
             }
         }
+        if si == n_sub as isize {
+            break;
+        }
+        // si may still be -1 only if t <= split_times[0], handled above.
+        let s = si.max(0) as usize;
+        if t < split_times[s + 1] {
+            let mut e = ev.clone();
+            set_time(&mut e, t - split_times[s]);
+            push(s, e);
+        }
+        prev = Some(ev.clone());
     }
-    {
-        let subs_ptr = &mut subs;
-        carry(
-            &seq.time_signatures,
-            |e| e.time,
-            |e, t| e.time = t,
-            split_times,
-            |i, e| subs_ptr[i].time_signatures.push(e),
-        );
+    while si < n_sub as isize - 1 {
+        si += 1;
+        if let Some(p) = &prev {
+            let mut p = p.clone();
+            set_time(&mut p, 0.0);
+            push(si as usize, p);
+        }
     }
-    {
-        let subs_ptr = &mut subs;
-        carry(
-            &seq.key_signatures,
-            |e| e.time,
-            |e, t| e.time = t,
-            split_times,
-            |i, e| subs_ptr[i].key_signatures.push(e),
-        );
-    }
-    {
-        let subs_ptr = &mut subs;
-        carry(&seq.tempos, |e| e.time, |e, t| e.time = t, split_times, |i, e| subs_ptr[i].tempos.push(e));
-    }
+}
 
-    // Pedals: state per (instrument, controller) carried into each segment.
+/// Pedal control changes (CC 64/66/67) into the segments: each to the segment it falls in,
+/// shifted, and the state per (instrument, controller) re-inserted at time 0 of each segment.
+fn split_pedals(seq: &NoteSequence, split_times: &[f64], subs: &mut [NoteSequence]) {
+    let n_sub = split_times.len() - 1;
     let mut pedals: Vec<&ControlChange> =
         seq.control_changes.iter().filter(|c| [CC_SUSTAIN, CC_SOSTENUTO, CC_SOFT].contains(&c.controller)).collect();
     pedals.sort_by(|a, b| a.time.partial_cmp(&b.time).unwrap_or(std::cmp::Ordering::Equal));
@@ -398,7 +426,6 @@ fn extract_subsequences(seq: &NoteSequence, split_times: &[f64]) -> Vec<NoteSequ
             subs[si as usize].control_changes.push(p);
         }
     }
-    subs
 }
 
 /// A note with its absolute-quantised steps. `start` (seconds) is kept because Magenta

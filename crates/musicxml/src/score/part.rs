@@ -31,6 +31,73 @@ fn dotted(base: Rat, dots: u32) -> Option<Rat> {
     base.mul(factor)
 }
 
+/// What a `<note>` element's children say.
+struct NoteChildren<'a, 'i> {
+    grace: Option<Node<'a, 'i>>,
+    chord: bool,
+    rest: bool,
+    unpitched: bool,
+    pitch: Option<Node<'a, 'i>>,
+    tie_start: bool,
+    tie_stop: bool,
+    voice: u32,
+    /// The written value (type, dots, tuplet), for graces and for notes that lack <duration>.
+    written: Option<Rat>,
+    /// The `<dynamics>` of its `<notations>`.
+    note_dynamics: Option<Node<'a, 'i>>,
+}
+
+/// Reads a `<note>` element's children: grace, chord, rest, pitch, ties, voice, written value.
+fn note_children<'a, 'i>(x: Node<'a, 'i>) -> NoteChildren<'a, 'i> {
+    let mut grace: Option<Node> = None;
+    let (mut chord, mut rest, mut unpitched) = (false, false, false);
+    let mut pitch: Option<Node> = None;
+    let (mut tie_start, mut tie_stop) = (false, false);
+    let mut voice = 1u32;
+    let mut written: Option<Rat> = None;
+    let mut dots = 0u32;
+    let mut tuplet: Option<(i64, i64)> = None;
+    let mut note_dynamics: Option<Node> = None;
+    for c in elements(x) {
+        match name(c) {
+            "grace" => grace = Some(c),
+            "chord" => chord = true,
+            "pitch" => pitch = Some(c),
+            "unpitched" => unpitched = true,
+            "rest" => rest = true,
+            "tie" => match c.attribute("type") {
+                Some("start") => tie_start = true,
+                Some("stop") => tie_stop = true,
+                _ => {}
+            },
+            "voice" => voice = et_text(c).and_then(|t| t.trim().parse().ok()).unwrap_or(1),
+            "type" => written = et_text(c).and_then(|t| type_quarters(&t)),
+            "dot" => dots += 1,
+            "time-modification" => {
+                let num = |t: &str| child_text(c, t).and_then(|v| v.parse::<i64>().ok()).filter(|v| *v > 0);
+                tuplet = num("actual-notes").zip(num("normal-notes"));
+            }
+            "notations" => {
+                for t in children(c, "tied") {
+                    match t.attribute("type") {
+                        Some("start") => tie_start = true,
+                        Some("stop") => tie_stop = true,
+                        _ => {}
+                    }
+                }
+                note_dynamics = child(c, "dynamics").or(note_dynamics);
+            }
+            _ => {}
+        }
+    }
+    // The written value, for graces and for notes that lack <duration>.
+    let written = written.and_then(|w| dotted(w, dots)).map(|w| match tuplet {
+        Some((actual, normal)) => Rat::new(normal, actual).and_then(|r| w.mul(r)).unwrap_or(w),
+        None => w,
+    });
+    NoteChildren { grace, chord, rest, unpitched, pitch, tie_start, tie_stop, voice, written, note_dynamics }
+}
+
 pub(super) struct PartParser<'a> {
     part: usize,
     divisions: Rat,
@@ -249,53 +316,8 @@ impl<'a> PartParser<'a> {
     }
 
     fn note(&mut self, x: Node) -> R<()> {
-        let mut grace: Option<Node> = None;
-        let (mut chord, mut rest, mut unpitched) = (false, false, false);
-        let mut pitch: Option<Node> = None;
-        let (mut tie_start, mut tie_stop) = (false, false);
-        let mut voice = 1u32;
-        let mut written: Option<Rat> = None;
-        let mut dots = 0u32;
-        let mut tuplet: Option<(i64, i64)> = None;
-        let mut note_dynamics: Option<Node> = None;
-        for c in elements(x) {
-            match name(c) {
-                "grace" => grace = Some(c),
-                "chord" => chord = true,
-                "pitch" => pitch = Some(c),
-                "unpitched" => unpitched = true,
-                "rest" => rest = true,
-                "tie" => match c.attribute("type") {
-                    Some("start") => tie_start = true,
-                    Some("stop") => tie_stop = true,
-                    _ => {}
-                },
-                "voice" => voice = et_text(c).and_then(|t| t.trim().parse().ok()).unwrap_or(1),
-                "type" => written = et_text(c).and_then(|t| type_quarters(&t)),
-                "dot" => dots += 1,
-                "time-modification" => {
-                    let num = |t: &str| child_text(c, t).and_then(|v| v.parse::<i64>().ok()).filter(|v| *v > 0);
-                    tuplet = num("actual-notes").zip(num("normal-notes"));
-                }
-                "notations" => {
-                    for t in children(c, "tied") {
-                        match t.attribute("type") {
-                            Some("start") => tie_start = true,
-                            Some("stop") => tie_stop = true,
-                            _ => {}
-                        }
-                    }
-                    note_dynamics = child(c, "dynamics").or(note_dynamics);
-                }
-                _ => {}
-            }
-        }
-        // The written value, for graces and for notes that lack <duration>.
-        let written = written.and_then(|w| dotted(w, dots)).map(|w| match tuplet {
-            Some((actual, normal)) => Rat::new(normal, actual).and_then(|r| w.mul(r)).unwrap_or(w),
-            None => w,
-        });
-
+        let NoteChildren { grace, chord, rest, unpitched, pitch, tie_start, tie_stop, voice, written, note_dynamics } =
+            note_children(x);
         let mut is_grace = grace.is_some() || (chord && self.last_grace_voice.is_some());
         let dur = if is_grace {
             Rat::ZERO
@@ -321,17 +343,7 @@ impl<'a> PartParser<'a> {
             }
         }
 
-        let sounding = if rest {
-            None
-        } else if unpitched {
-            self.w.push("unpitched (percussion) note skipped");
-            None
-        } else if let Some(p) = pitch {
-            self.midi_pitch(p)
-        } else {
-            self.w.push("note without <pitch> skipped");
-            None
-        };
+        let sounding = if rest { None } else { self.sounding_pitch(unpitched, pitch) };
 
         // A note's own dynamics of 0 silences it (ASAP scores mute a trill's written note
         // this way and spell the trill out in hidden notes).
@@ -370,6 +382,20 @@ impl<'a> PartParser<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The MIDI pitch of a note that is not a rest; `None` (with a warning) for a percussion
+    /// note or one without `<pitch>`.
+    fn sounding_pitch(&mut self, unpitched: bool, pitch: Option<Node>) -> Option<u8> {
+        if unpitched {
+            self.w.push("unpitched (percussion) note skipped");
+            None
+        } else if let Some(p) = pitch {
+            self.midi_pitch(p)
+        } else {
+            self.w.push("note without <pitch> skipped");
+            None
+        }
     }
 
     fn grace(&mut self, idx: usize, voice: u32, onset: Rat, chord: bool, grace: Option<Node>, written: Option<Rat>) {

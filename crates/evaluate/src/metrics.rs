@@ -325,53 +325,8 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         best
     });
 
-    // Key of each window vs. the whole.
-    let key_consistency = key.and_then(|k| {
-        let (mut agree, mut windows) = (0usize, 0usize);
-        let mut w0 = start;
-        while w0 < end {
-            let w1 = w0 + KEY_WINDOW_SECONDS;
-            let mut h = [0.0; 12];
-            for x in &notes {
-                let overlap = x.end.min(w1) - x.start.max(w0);
-                if overlap > 0.0 {
-                    h[(x.pitch % 12) as usize] += overlap;
-                } else if x.start >= w0 && x.start < w1 && x.end <= x.start {
-                    h[(x.pitch % 12) as usize] += 1e-3; // a zero-length note still counts a little
-                }
-            }
-            if let Some(wk) = key_of(&h) {
-                windows += 1;
-                agree += usize::from(wk.tonic == k.tonic && wk.minor == k.minor);
-            }
-            w0 = w1;
-        }
-        (windows > 0).then(|| agree as f64 / windows as f64)
-    });
-
-    // Polyphony: Σ durations / |∪ intervals|.
-    let polyphony = {
-        let mut iv: Vec<(f64, f64)> = notes.iter().filter(|x| x.end > x.start).map(|x| (x.start, x.end)).collect();
-        iv.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let total: f64 = iv.iter().map(|(a, b)| b - a).sum();
-        let mut union = 0.0;
-        let mut cur: Option<(f64, f64)> = None;
-        for (a, b) in iv {
-            match cur {
-                Some((ca, cb)) if a <= cb => cur = Some((ca, cb.max(b))),
-                Some((ca, cb)) => {
-                    union += cb - ca;
-                    cur = Some((a, b));
-                }
-                None => cur = Some((a, b)),
-            }
-        }
-        if let Some((ca, cb)) = cur {
-            union += cb - ca;
-        }
-        (union > 0.0).then(|| total / union)
-    };
-
+    let key_consistency = key.and_then(|k| key_consistency(&notes, k, start, end));
+    let polyphony = polyphony(&notes);
     let note_density = if n == 0 { Some(0.0) } else { (seconds > 0.0).then(|| n as f64 / seconds) };
     let pitch_range = (n > 0).then(|| {
         let lo = notes.iter().map(|x| x.pitch).min().unwrap();
@@ -388,55 +343,13 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
     };
     let iois: Vec<f64> = onsets.windows(2).map(|w| w[1] - w[0]).collect();
     let (ioi_mean, ioi_std) = mean_std(&iois);
-    let mut ioi_histogram = vec![0.0; IOI_BIN_EDGES.len() - 1];
-    for &d in &iois {
-        let b = IOI_BIN_EDGES.windows(2).position(|e| d >= e[0] && d < e[1]).unwrap_or(ioi_histogram.len() - 1);
-        ioi_histogram[b] += 1.0;
-    }
-    if !iois.is_empty() {
-        for v in &mut ioi_histogram {
-            *v /= iois.len() as f64;
-        }
-    }
-    let mut rhythm_ratio_histogram = vec![0.0; cadenza_performance::rhythm::RHYTHM_RATIO_BINS];
-    let ratios: Vec<f64> = iois.windows(2).filter(|w| w[0] + w[1] > 0.0).map(|w| w[0] / (w[0] + w[1])).collect();
-    for &r in &ratios {
-        rhythm_ratio_histogram[cadenza_performance::rhythm::ratio_bin(r)] += 1.0 / ratios.len() as f64;
-    }
+    let ioi_histogram = ioi_histogram(&iois);
+    let rhythm_ratio_histogram = rhythm_ratio_histogram(&iois);
 
     let step_intervals: Vec<f64> = iois.iter().map(|d| (d * 100.0).round()).collect();
     let on_grid_ratio = cadenza_performance::rhythm::on_grid_ratio(&step_intervals);
 
-    // Groove and empty beats on the grid: every note onset snapped to the nearest 16th.
-    let step = grid.step_seconds();
-    let mut positions: Vec<u64> = notes.iter().map(|x| (x.start.max(0.0) / step).round() as u64).collect();
-    positions.sort_unstable();
-    positions.dedup();
-    let (groove_consistency, empty_beat_rate) = match (positions.first(), positions.last()) {
-        (Some(&first), Some(&last)) => {
-            let per_bar = grid.steps_per_bar();
-            let per_beat = grid.steps_per_beat();
-            let (b0, b1) = (first / per_bar, last / per_bar);
-            let groove = (b1 > b0).then(|| {
-                let bars = (b1 - b0 + 1) as usize;
-                let mut pat = vec![vec![false; per_bar as usize]; bars];
-                for &p in &positions {
-                    pat[(p / per_bar - b0) as usize][(p % per_bar) as usize] = true;
-                }
-                let d: f64 = pat
-                    .windows(2)
-                    .map(|w| w[0].iter().zip(&w[1]).filter(|(a, b)| a != b).count() as f64 / per_bar as f64)
-                    .sum();
-                1.0 - d / (bars - 1) as f64
-            });
-            let (k0, k1) = (first / per_beat, last / per_beat);
-            let beats = (k1 - k0 + 1) as f64;
-            let mut occupied: Vec<u64> = positions.iter().map(|p| p / per_beat).collect();
-            occupied.dedup();
-            (groove, Some(1.0 - occupied.len() as f64 / beats))
-        }
-        _ => (None, None),
-    };
+    let (groove_consistency, empty_beat_rate) = groove_and_empty_beats(&notes, &grid);
 
     let progression = merge_repeats(&beat_chords(seq, grid.step_seconds() * grid.steps_per_beat() as f64));
 
@@ -475,6 +388,112 @@ pub fn sample_metrics(seq: &NoteSequence) -> SampleMetrics {
         structureness: structureness(seq),
         grid,
     }
+}
+
+/// Share of the windows of [`KEY_WINDOW_SECONDS`] over `[start, end)` whose key is `key`
+/// (windows without notes are left out); `None` when no window has notes.
+fn key_consistency(notes: &[&cadenza_notes::Note], key: EstimatedKey, start: f64, end: f64) -> Option<f64> {
+    let (mut agree, mut windows) = (0usize, 0usize);
+    let mut w0 = start;
+    while w0 < end {
+        let w1 = w0 + KEY_WINDOW_SECONDS;
+        let mut h = [0.0; 12];
+        for x in notes {
+            let overlap = x.end.min(w1) - x.start.max(w0);
+            if overlap > 0.0 {
+                h[(x.pitch % 12) as usize] += overlap;
+            } else if x.start >= w0 && x.start < w1 && x.end <= x.start {
+                h[(x.pitch % 12) as usize] += 1e-3; // a zero-length note still counts a little
+            }
+        }
+        if let Some(wk) = key_of(&h) {
+            windows += 1;
+            agree += usize::from(wk.tonic == key.tonic && wk.minor == key.minor);
+        }
+        w0 = w1;
+    }
+    (windows > 0).then(|| agree as f64 / windows as f64)
+}
+
+/// Polyphony: Σ durations / |∪ intervals|; `None` when no note has a length.
+fn polyphony(notes: &[&cadenza_notes::Note]) -> Option<f64> {
+    let mut iv: Vec<(f64, f64)> = notes.iter().filter(|x| x.end > x.start).map(|x| (x.start, x.end)).collect();
+    iv.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = iv.iter().map(|(a, b)| b - a).sum();
+    let mut union = 0.0;
+    let mut cur: Option<(f64, f64)> = None;
+    for (a, b) in iv {
+        match cur {
+            Some((ca, cb)) if a <= cb => cur = Some((ca, cb.max(b))),
+            Some((ca, cb)) => {
+                union += cb - ca;
+                cur = Some((a, b));
+            }
+            None => cur = Some((a, b)),
+        }
+    }
+    if let Some((ca, cb)) = cur {
+        union += cb - ca;
+    }
+    (union > 0.0).then(|| total / union)
+}
+
+/// The inter-onset intervals binned by [`IOI_BIN_EDGES`], normalised (all zeros when empty).
+fn ioi_histogram(iois: &[f64]) -> Vec<f64> {
+    let mut ioi_histogram = vec![0.0; IOI_BIN_EDGES.len() - 1];
+    for &d in iois {
+        let b = IOI_BIN_EDGES.windows(2).position(|e| d >= e[0] && d < e[1]).unwrap_or(ioi_histogram.len() - 1);
+        ioi_histogram[b] += 1.0;
+    }
+    if !iois.is_empty() {
+        for v in &mut ioi_histogram {
+            *v /= iois.len() as f64;
+        }
+    }
+    ioi_histogram
+}
+
+/// The ratios `a / (a + b)` of consecutive inter-onset intervals, binned by
+/// [`RHYTHM_RATIO_EDGES`] and normalised (all zeros when there is none).
+fn rhythm_ratio_histogram(iois: &[f64]) -> Vec<f64> {
+    let mut rhythm_ratio_histogram = vec![0.0; cadenza_performance::rhythm::RHYTHM_RATIO_BINS];
+    let ratios: Vec<f64> = iois.windows(2).filter(|w| w[0] + w[1] > 0.0).map(|w| w[0] / (w[0] + w[1])).collect();
+    for &r in &ratios {
+        rhythm_ratio_histogram[cadenza_performance::rhythm::ratio_bin(r)] += 1.0 / ratios.len() as f64;
+    }
+    rhythm_ratio_histogram
+}
+
+/// Groove consistency and the empty-beat rate on the grid, every note onset snapped to the
+/// nearest 16th; `None` without notes (groove: without two bars).
+fn groove_and_empty_beats(notes: &[&cadenza_notes::Note], grid: &Grid) -> (Option<f64>, Option<f64>) {
+    let step = grid.step_seconds();
+    let mut positions: Vec<u64> = notes.iter().map(|x| (x.start.max(0.0) / step).round() as u64).collect();
+    positions.sort_unstable();
+    positions.dedup();
+    let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
+        return (None, None);
+    };
+    let per_bar = grid.steps_per_bar();
+    let per_beat = grid.steps_per_beat();
+    let (b0, b1) = (first / per_bar, last / per_bar);
+    let groove = (b1 > b0).then(|| {
+        let bars = (b1 - b0 + 1) as usize;
+        let mut pat = vec![vec![false; per_bar as usize]; bars];
+        for &p in &positions {
+            pat[(p / per_bar - b0) as usize][(p % per_bar) as usize] = true;
+        }
+        let d: f64 = pat
+            .windows(2)
+            .map(|w| w[0].iter().zip(&w[1]).filter(|(a, b)| a != b).count() as f64 / per_bar as f64)
+            .sum();
+        1.0 - d / (bars - 1) as f64
+    });
+    let (k0, k1) = (first / per_beat, last / per_beat);
+    let beats = (k1 - k0 + 1) as f64;
+    let mut occupied: Vec<u64> = positions.iter().map(|p| p / per_beat).collect();
+    occupied.dedup();
+    (groove, Some(1.0 - occupied.len() as f64 / beats))
 }
 
 /// Histogram intersection Σ min(aᵢ, bᵢ) of two normalised histograms (1 = identical, 0 =

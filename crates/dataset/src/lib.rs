@@ -20,7 +20,7 @@ use cadenza_performance::Config;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -173,6 +173,54 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
     if out.exists() && !opts.force {
         return Err(DatasetError::Exists(out.display().to_string()));
     }
+    let (files, excluded) = input_files(inputs, opts)?;
+    let (pieces_of, grouping) = split::piece_ids(inputs, &files, opts.group_by).map_err(DatasetError::Input)?;
+    if opts.progress {
+        eprintln!("{grouping}");
+    }
+    let eval = eval_pieces(&pieces_of, opts)?;
+    let results = process_all(&files, &pieces_of, &eval, opts);
+
+    // Build into a temp folder beside `out`, then rename.
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+    let tmp = tempfile::Builder::new().prefix(".cadenza-dataset-").tempdir_in(parent).map_err(io_err(parent))?;
+
+    let config = opts.pipeline.config;
+    let gathered = gather(results, &pieces_of, config);
+    let fingerprint = write_stores(tmp.path(), gathered.writers, config, opts.tfrecord)?;
+
+    let [train, evals] = gathered.stats;
+    let stats = Stats {
+        grouping: Some(grouping),
+        excluded,
+        train,
+        eval: evals,
+        skipped: gathered.skipped,
+        warnings: gathered.warnings,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let manifest = Manifest { format: 1, config, options: opts.clone(), fingerprint, sources: gathered.sources };
+    write_json(&tmp.path().join("stats.json"), &stats)?;
+    write_json(&tmp.path().join("split.json"), &gathered.split_files)?;
+    write_json(&tmp.path().join("dataset.json"), &manifest)?;
+
+    let tmp_path = tmp.keep();
+    if out.exists() {
+        // --force: move the old dataset aside first so a failure cannot lose both.
+        let old = parent.join(format!(".cadenza-old-{}", std::process::id()));
+        std::fs::rename(out, &old).map_err(io_err(out))?;
+        std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
+    }
+    Ok(stats)
+}
+
+/// The MIDI and MusicXML files under `inputs` that no `exclude` pattern names, and how many
+/// the patterns left out; fails when none is left.
+fn input_files(inputs: &[PathBuf], opts: &BuildOptions) -> Result<(Vec<PathBuf>, usize), DatasetError> {
     let files = collect_files(inputs).map_err(|e| DatasetError::Input(e.to_string()))?;
     let patterns = opts
         .exclude
@@ -194,10 +242,11 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
             inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         )));
     }
-    let (pieces_of, grouping) = split::piece_ids(inputs, &files, opts.group_by).map_err(DatasetError::Input)?;
-    if opts.progress {
-        eprintln!("{grouping}");
-    }
+    Ok((files, excluded))
+}
+
+/// The eval pieces: the `eval_from` folders' pieces, else the seeded fold.
+fn eval_pieces(pieces_of: &BTreeMap<PathBuf, String>, opts: &BuildOptions) -> Result<BTreeSet<String>, DatasetError> {
     let all_pieces: BTreeSet<String> = pieces_of.values().cloned().collect();
     let eval = if opts.eval_from.is_empty() {
         split::eval_fold(&all_pieces, opts.eval_ratio, opts.seed, opts.fold).ok_or_else(|| {
@@ -210,12 +259,22 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
             ))
         })?
     } else {
-        split::eval_from(&pieces_of, &opts.eval_from).map_err(DatasetError::Input)?
+        split::eval_from(pieces_of, &opts.eval_from).map_err(DatasetError::Input)?
     };
     if opts.progress && opts.fold > 0 {
         eprintln!("fold {}: eval pieces {}", opts.fold, eval.iter().cloned().collect::<Vec<_>>().join(", "));
     }
+    Ok(eval)
+}
 
+/// Runs the pipeline over every file in parallel: (file, whether it is train, its examples
+/// or why it was skipped), in `files` order.
+fn process_all(
+    files: &[PathBuf],
+    pieces_of: &BTreeMap<PathBuf, String>,
+    eval: &BTreeSet<String>,
+    opts: &BuildOptions,
+) -> Vec<(PathBuf, bool, Result<FileResult, String>)> {
     let bar =
         if opts.progress { indicatif::ProgressBar::new(files.len() as u64) } else { indicatif::ProgressBar::hidden() };
     bar.set_style(
@@ -225,7 +284,7 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         .unwrap()
         .progress_chars("=> "),
     );
-    let results: Vec<(PathBuf, bool, Result<FileResult, String>)> = files
+    let results = files
         .par_iter()
         .map(|f| {
             let is_train = !eval.contains(&pieces_of[f]);
@@ -237,24 +296,40 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         })
         .collect();
     bar.finish_and_clear();
+    results
+}
 
-    // Build into a temp folder beside `out`, then rename.
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-    let tmp = tempfile::Builder::new().prefix(".cadenza-dataset-").tempdir_in(parent).map_err(io_err(parent))?;
+/// The files' examples sorted into the train and eval stores, with their statistics.
+struct Gathered {
+    /// Train, eval.
+    writers: [StoreWriter; 2],
+    stats: [SplitStats; 2],
+    skipped: Vec<Skipped>,
+    warnings: Vec<String>,
+    split_files: Vec<SplitFile>,
+    /// The files that gave examples, by source index.
+    sources: Vec<String>,
+}
 
-    let config = opts.pipeline.config;
-    let mut writers = [StoreWriter::new(), StoreWriter::new()]; // train, eval
-    let mut stats = [SplitStats::default(), SplitStats::default()];
+/// Sorts each file's examples into its split's store, in file order, and counts them.
+fn gather(
+    results: Vec<(PathBuf, bool, Result<FileResult, String>)>,
+    pieces_of: &BTreeMap<PathBuf, String>,
+    config: Config,
+) -> Gathered {
+    let mut g = Gathered {
+        writers: [StoreWriter::new(), StoreWriter::new()],
+        stats: [SplitStats::default(), SplitStats::default()],
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+        split_files: Vec::new(),
+        sources: Vec::new(),
+    };
     let mut pieces_seen = [BTreeSet::new(), BTreeSet::new()];
-    let mut skipped = Vec::new();
-    let mut warnings = Vec::new();
-    let mut split_files = Vec::new();
-    let mut sources = Vec::new();
     for (f, is_train, r) in results {
         let k = if is_train { 0 } else { 1 };
         let piece = pieces_of[&f].clone();
-        split_files.push(SplitFile {
+        g.split_files.push(SplitFile {
             path: f.display().to_string(),
             piece: piece.clone(),
             split: if is_train { "train" } else { "eval" }.into(),
@@ -262,20 +337,20 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         match r {
             Err(reason) => {
                 eprintln!("skipped {}: {reason}", f.display());
-                skipped.push(Skipped { file: f.display().to_string(), reason });
+                g.skipped.push(Skipped { file: f.display().to_string(), reason });
             }
             Ok(fr) => {
-                let source = sources.len() as u32;
-                sources.push(f.display().to_string());
-                warnings.extend(fr.warnings);
-                let s = &mut stats[k];
+                let source = g.sources.len() as u32;
+                g.sources.push(f.display().to_string());
+                g.warnings.extend(fr.warnings);
+                let s = &mut g.stats[k];
                 s.files += 1;
                 pieces_seen[k].insert(piece);
                 add_stats(&mut s.pipeline, &fr.stats);
                 for ex in fr.examples {
                     s.examples += 1;
                     s.events += (ex.encoded.tokens.len() / config.token_width()) as u64;
-                    writers[k].push(
+                    g.writers[k].push(
                         &ex.encoded.tokens,
                         &ExampleMeta {
                             source,
@@ -291,52 +366,31 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
             }
         }
     }
-    stats[0].pieces = pieces_seen[0].len();
-    stats[1].pieces = pieces_seen[1].len();
+    g.stats[0].pieces = pieces_seen[0].len();
+    g.stats[1].pieces = pieces_seen[1].len();
+    g
+}
 
-    let train_path = tmp.path().join("train.examples");
-    let eval_path = tmp.path().join("eval.examples");
-    writers[0].write(&train_path, config.key(), config.token_width())?;
-    writers[1].write(&eval_path, config.key(), config.token_width())?;
-    if opts.tfrecord {
+/// Writes the train and eval stores into `dir` (and Magenta's TFRecords when asked); returns
+/// the fingerprint over both stores.
+fn write_stores(dir: &Path, writers: [StoreWriter; 2], config: Config, tfrecord: bool) -> Result<String, DatasetError> {
+    let train_path = dir.join("train.examples");
+    let eval_path = dir.join("eval.examples");
+    let [train, eval] = writers;
+    train.write(&train_path, config.key(), config.token_width())?;
+    eval.write(&eval_path, config.key(), config.token_width())?;
+    if tfrecord {
         for (store_path, name) in
             [(&train_path, "training_performances.tfrecord"), (&eval_path, "eval_performances.tfrecord")]
         {
-            write_tfrecord(&ExampleStore::open(store_path)?, config, &tmp.path().join(name))?;
+            write_tfrecord(&ExampleStore::open(store_path)?, config, &dir.join(name))?;
         }
     }
     let mut h = sha2::Sha256::new();
     for p in [&train_path, &eval_path] {
         h.update(std::fs::read(p).map_err(io_err(p))?);
     }
-    let fingerprint = format!("{:x}", h.finalize());
-
-    let [train, evals] = stats;
-    let stats = Stats {
-        grouping: Some(grouping),
-        excluded,
-        train,
-        eval: evals,
-        skipped,
-        warnings,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    let manifest = Manifest { format: 1, config, options: opts.clone(), fingerprint, sources };
-    write_json(&tmp.path().join("stats.json"), &stats)?;
-    write_json(&tmp.path().join("split.json"), &split_files)?;
-    write_json(&tmp.path().join("dataset.json"), &manifest)?;
-
-    let tmp_path = tmp.keep();
-    if out.exists() {
-        // --force: move the old dataset aside first so a failure cannot lose both.
-        let old = parent.join(format!(".cadenza-old-{}", std::process::id()));
-        std::fs::rename(out, &old).map_err(io_err(out))?;
-        std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
-        let _ = std::fs::remove_dir_all(&old);
-    } else {
-        std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
-    }
-    Ok(stats)
+    Ok(format!("{:x}", h.finalize()))
 }
 
 /// Magenta's `make_sequence_example` for every stored example: `inputs` rows of

@@ -5,7 +5,12 @@
 //! Permissions are what any other program's writes give: a new file gets `0666` less the
 //! umask (a temp-file crate's `0600` would survive the rename and hide a report from the
 //! web server it was written for), and a file that is replaced keeps its own mode.
+//!
+//! [`DirLock`] keeps two processes out of one output folder.
 #![forbid(unsafe_code)]
+
+mod lock;
+pub use lock::{DirLock, LockError, LOCK_FILE};
 
 use std::fs;
 use std::io::{self, Write};

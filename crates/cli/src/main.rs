@@ -108,6 +108,7 @@ fn lr_find(a: LrFindArgs) -> Result<()> {
         seed: a.seed,
         progress: !a.quiet,
         device: a.device,
+        on_event: cadenza_train::OnEvent::new(|e| eprintln!("{e}")),
     };
     let r = cadenza_train::lr_find(&o)?;
     let f = |v: Option<f64>| v.map_or("–".into(), |x| format!("{x:.3e}"));
@@ -742,6 +743,7 @@ fn train(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
         resume: a.resume,
         progress: true,
         device: a.device,
+        on_event: cadenza_train::OnEvent::new(|e| eprintln!("{e}")),
         ..Default::default()
     };
     let info = cadenza_train::train(&opts).map_err(|e| match e {

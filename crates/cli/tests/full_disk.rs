@@ -36,12 +36,14 @@ impl Drop for Tmpfs {
     }
 }
 
-/// Files and folders whose names start with '.' under `dir` (temporary ones), recursively.
+/// Files and folders whose names start with '.' under `dir` (temporary ones), recursively;
+/// not the lock files that keep a second process out of a folder.
 fn hidden(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
-        if e.file_name().to_string_lossy().starts_with('.') {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && !name.ends_with(cadenza_atomic::LOCK_FILE) {
             out.push(p.clone());
         }
         if p.is_dir() {

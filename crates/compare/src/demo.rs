@@ -315,6 +315,8 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
 pub fn run_demo(a: &DemoOptions) -> Result<()> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&a.out).ctx(|| format!("cannot create {}", a.out.display()))?;
+    let _lock = cadenza_atomic::DirLock::acquire(&a.out, "demo")
+        .map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
     let corpus = a.out.join("corpus");
     // A corpus already in place is reused; else a wheel given or downloaded on request; else the
     // corpus shipped with Cadenza (no Python, no network); pip only when none is found.

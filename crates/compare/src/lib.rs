@@ -519,6 +519,7 @@ fn train_variant(
         progress: o.progress,
         device: o.device,
         cancel: o.cancel.clone(),
+        on_event: cadenza_train::OnEvent::new(|e| eprintln!("{e}")),
         ..Default::default()
     };
     std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out))
@@ -779,6 +780,8 @@ pub fn compare(o: &CompareOptions) -> Result<ComparisonReport> {
         bail!("{}: the eval split is empty; the comparison scores both models on it", o.dataset.display());
     }
     std::fs::create_dir_all(&o.out).ctx(|| format!("cannot create {}", o.out.display()))?;
+    let _lock = cadenza_atomic::DirLock::acquire(&o.out, "comparison")
+        .map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
     // Fail before hours of training when audio was asked for and cannot be made.
     let (soundfont, audio) = if o.wav {
         match o.soundfont.clone().or_else(|| cadenza_render::default_soundfont().ok()) {

@@ -170,6 +170,8 @@ fn process(path: &Path, train: bool, opts: &BuildOptions) -> Result<FileResult, 
 /// Builds a dataset folder at `out` from `inputs` (files or folders).
 pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stats, DatasetError> {
     let started = std::time::Instant::now();
+    let _lock = cadenza_atomic::DirLock::acquire_beside(out, "dataset build")
+        .map_err(|e| DatasetError::Input(e.to_string()))?;
     if out.exists() && !opts.force {
         return Err(DatasetError::Exists(out.display().to_string()));
     }

@@ -296,6 +296,8 @@ pub fn build(
     if !(opts.min_play_seconds >= 0.0 && opts.min_play_seconds.is_finite()) {
         return Err(ListenError::Invalid(format!("a minimum play time of {} s", opts.min_play_seconds)));
     }
+    let _lock = cadenza_atomic::DirLock::acquire(out, "listening test build")
+        .map_err(|e| ListenError::Invalid(e.to_string()))?;
     if out.join("key.json").exists() {
         return Err(ListenError::Exists(out.to_path_buf()));
     }

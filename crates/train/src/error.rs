@@ -24,8 +24,17 @@ pub enum TrainError {
     /// The run folder already holds checkpoints and resuming was not asked for.
     #[error("{0}: already holds a run; resume it, or choose another run folder")]
     RunExists(String),
+    /// Another process holds the run folder.
+    #[error(transparent)]
+    Locked(#[from] cadenza_atomic::LockError),
     #[error("training stopped at step {step}: the loss became {value} (not a finite number); the last good checkpoint is {checkpoint}")]
     NonFinite { step: u64, value: f64, checkpoint: String },
+    /// The weights to be saved hold a non-finite value; nothing was written.
+    #[error("training stopped at step {step}: {problem}; not saved; the last good checkpoint is {checkpoint}")]
+    NonFiniteWeights { step: u64, problem: String, checkpoint: String },
+    /// No checkpoint of the run to resume passes its checks.
+    #[error("{dir}: no checkpoint is intact, nothing to resume from: {problems}")]
+    NoIntactCheckpoint { dir: String, problems: String },
 }
 
 pub(crate) fn ferr(path: &Path, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TrainError {

@@ -2,7 +2,9 @@
 //!
 //! * [`network`]: the model as a burn module (every Magenta config), loss and batches.
 //! * [`train`]: the training loop (open or resume, step, evaluate, checkpoint, stop).
-//! * [`run_dir`]: the run folder (checkpoints written whole, `best/`, `log.txt`, resume state).
+//! * [`run_dir`]: the run folder (checkpoints written whole, `best/`, `log.txt`, resume state);
+//!   each checkpoint's files carry CRC32C checksums that resuming checks.
+//! * [`event`]: what training tells the person running it (the binary prints it).
 //! * [`eval`]: evaluation with dropout off, with the musical measures.
 //! * [`lr_find`]: the learning-rate range test.
 //! * [`logs`]: `metrics.csv`, TensorBoard event files and the curves.
@@ -13,10 +15,12 @@
 //! * [`device`]: the CPU (fused kernels) or, with the `vulkan` feature, a Vulkan GPU.
 
 pub mod bench;
+mod checksums;
 mod data;
 pub mod device;
 pub mod error;
 pub mod eval;
+pub mod event;
 pub mod hparams;
 pub mod logs;
 pub mod losses;
@@ -32,6 +36,7 @@ pub mod train;
 
 pub use device::{DeviceChoice, Selected};
 pub use eval::{musical_shares, MusicalShares};
+pub use event::{OnEvent, TrainEvent};
 pub use hparams::{EarlyStop, HParams, HParamsOverrides, Schedule, StopMode};
 pub use losses::{HarmonyCost, MusicalWeights, RhythmCost, ShiftError};
 pub use metrics::Metrics;

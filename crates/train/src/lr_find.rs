@@ -51,6 +51,8 @@ pub struct LrFindOptions {
     pub seed: u64,
     pub progress: bool,
     pub device: crate::DeviceChoice,
+    /// Where the device in use is told (with `progress`); the binary prints it.
+    pub on_event: crate::OnEvent,
 }
 
 /// Leslie Smith's learning-rate range test: from `min_lr` to `max_lr` exponentially over
@@ -76,12 +78,12 @@ pub fn lr_find(o: &LrFindOptions) -> Result<LrFind, TrainError> {
     let config = model.config;
     let sel = crate::device::select(o.device).map_err(TrainError::Setup)?;
     if o.progress {
-        eprintln!("{}", sel.summary());
+        o.on_event.emit(crate::TrainEvent::Device(sel.summary()));
     }
     let dev = sel.device.clone().autodiff();
     let mut net = PerformanceRnn::from_weights(&weights, &dev);
     let mut optim = adam();
-    std::fs::create_dir_all(&o.out).map_err(|e| ferr(&o.out, e))?;
+    let _lock = cadenza_atomic::DirLock::acquire(&o.out, "learning-rate range test")?;
     let mut cursor = Cursor::new(ds.train.len(), o.seed, 0, 0);
     let bar = if o.progress { indicatif::ProgressBar::new(o.steps) } else { indicatif::ProgressBar::hidden() };
     bar.set_style(

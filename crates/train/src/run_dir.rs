@@ -1,6 +1,6 @@
-//! The run folder: checkpoints written whole or not at all (temp folder, fsync, rename),
-//! `checkpoint.json` (latest, best, kept), `best/`, `log.txt`, and the state a resumed run
-//! needs.
+//! The run folder: checkpoints written whole or not at all (temp folder, fsync, rename) with
+//! the checksums of their files, `checkpoint.json` (latest, best, kept), `best/`, `log.txt`,
+//! and the state a resumed run needs.
 
 use crate::error::{ferr, write_json_atomic, TrainError};
 use crate::hparams::{EarlyStop, HParams};
@@ -42,6 +42,12 @@ pub(crate) struct CheckpointIndex {
 /// `log.txt`: one line per event, flushed at once.
 pub(crate) struct Log(pub std::fs::File);
 impl Log {
+    /// Opens `run_dir/log.txt` to append to it.
+    pub fn open(run_dir: &Path) -> Result<Log, TrainError> {
+        let f = std::fs::OpenOptions::new().create(true).append(true).open(run_dir.join("log.txt"));
+        Ok(Log(f.map_err(|e| ferr(run_dir, e))?))
+    }
+
     pub fn line(&mut self, s: &str) {
         let _ = writeln!(self.0, "{s}");
         let _ = self.0.flush();
@@ -60,7 +66,9 @@ impl Run {
     }
 
     /// Writes a checkpoint into a temporary folder and renames it into place: a checkpoint
-    /// folder either exists complete or not at all.
+    /// folder either exists complete or not at all, its `checksums.json` written last. Weights
+    /// with a non-finite value are refused before anything is written (nor do they reach
+    /// `best/`).
     pub fn save(
         &mut self,
         net: &PerformanceRnn,
@@ -74,6 +82,13 @@ impl Run {
         let tmp = root.join(format!(".{name}.tmp"));
         let _ = std::fs::remove_dir_all(&tmp);
         let weights = net.to_weights(&state.model, &state.names);
+        if let Err(e) = weights.check(&name) {
+            return Err(TrainError::NonFiniteWeights {
+                step: state.step,
+                problem: e.to_string(),
+                checkpoint: self.index.latest.clone().unwrap_or_else(|| "none".into()),
+            });
+        }
         // A failure (a full disk) leaves no partial folder behind to take up the space.
         let written = (|| {
             std::fs::create_dir_all(&tmp).map_err(|e| ferr(&tmp, e))?;
@@ -88,7 +103,7 @@ impl Run {
                     file.sync_all().map_err(|e| ferr(&tmp.join(f), e))?;
                 }
             }
-            Ok::<(), TrainError>(())
+            crate::checksums::write(&tmp, &CHECKPOINT_FILES)
         })();
         if let Err(e) = written {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -140,8 +155,67 @@ impl Run {
     }
 }
 
+/// The files of a checkpoint folder, each with its checksum in `checksums.json`.
+pub(crate) const CHECKPOINT_FILES: [&str; 5] =
+    ["model.json", "weights.ckpt", "module.bpk", "optimizer.bpk", "state.json"];
+
+/// The run's `checkpoint.json` (empty when there is none or it cannot be read).
+pub(crate) fn read_index(run_dir: &Path) -> CheckpointIndex {
+    std::fs::read(run_dir.join("checkpoint.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// A checkpoint loaded to resume from.
+pub(crate) struct Loaded {
+    pub name: String,
+    pub net: PerformanceRnn,
+    pub optim: burn::optim::ModuleOptimizer,
+    pub state: TrainState,
+}
+
+/// Loads the newest intact checkpoint of the run: `latest`, then the others newest first. One
+/// whose files differ from its checksums, or whose weights hold a non-finite value, goes to
+/// `on_damaged(name, problem)` (the problem names the file), leaves the index, and is passed
+/// over; when none is intact the error lists every problem. The index's `latest` becomes the
+/// checkpoint loaded.
+pub(crate) fn load_newest_intact(
+    run_dir: &Path,
+    index: &mut CheckpointIndex,
+    dev: &Device,
+    on_damaged: &mut dyn FnMut(&str, &str),
+) -> Result<Loaded, TrainError> {
+    let mut order: Vec<String> = index.latest.iter().cloned().collect();
+    let mut older: Vec<String> = index.all.iter().filter(|n| Some(*n) != index.latest.as_ref()).cloned().collect();
+    older.sort_by(|a, b| b.cmp(a));
+    order.extend(older);
+    let mut problems = Vec::new();
+    for name in order {
+        let dir = run_dir.join("checkpoints").join(&name);
+        let problem = match crate::checksums::verify(&dir) {
+            Err(problem) => problem,
+            Ok(_) => {
+                let (net, optim, state) = load_checkpoint(&dir, dev)?;
+                let module = dir.join("module.bpk").display().to_string();
+                match net.to_weights(&state.model, &state.names).check(&module) {
+                    Ok(()) => {
+                        index.latest = Some(name.clone());
+                        return Ok(Loaded { name, net, optim, state });
+                    }
+                    Err(e) => e.to_string(),
+                }
+            }
+        };
+        on_damaged(&name, &problem);
+        index.all.retain(|n| n != &name);
+        problems.push(problem);
+    }
+    Err(TrainError::NoIntactCheckpoint { dir: run_dir.display().to_string(), problems: problems.join("; ") })
+}
+
 /// Loads a checkpoint folder: module (with its parameter ids), optimizer state and state.json.
-pub(crate) fn load_checkpoint(
+fn load_checkpoint(
     dir: &Path,
     dev: &Device,
 ) -> Result<(PerformanceRnn, burn::optim::ModuleOptimizer, TrainState), TrainError> {
@@ -154,4 +228,54 @@ pub(crate) fn load_checkpoint(
         .map_err(|e| ferr(&dir.join("module.bpk"), e))?;
     let optim = adam().load(dir.join("optimizer.bpk")).map_err(|e| ferr(&dir.join("optimizer.bpk"), e))?;
     Ok((net, optim, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+    use cadenza_performance::Config;
+
+    /// Weights with a NaN are refused before anything is written: no checkpoint folder, no
+    /// `best/`, and the index keeps naming the last good checkpoint; a finite model saves with
+    /// its checksums.
+    #[test]
+    fn a_non_finite_model_is_never_saved() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut w = Weights::init(ModelConfig::new(Config::PerformanceWithDynamics, vec![8]), 1);
+        let (model, names) = (w.config.clone(), w.names.clone());
+        let state = |step: u64| TrainState {
+            step,
+            epoch: 0,
+            position: 0,
+            seed: 1,
+            hparams: HParams::default(),
+            early_stop: None,
+            model: model.clone(),
+            names: names.clone(),
+            dataset_fingerprint: "test".into(),
+            best_step: None,
+            best_value: None,
+            evals_since_best: 0,
+            tokens_seen: 0,
+            seconds: 0.0,
+        };
+        let dev = Device::flex().autodiff();
+        let mut run = Run { dir: tmp.path().to_path_buf(), index: CheckpointIndex::default(), keep_last: 3 };
+        let good = PerformanceRnn::from_weights(&w, &dev);
+        assert_eq!(run.save(&good, &adam(), &state(1), true).unwrap(), "ckpt-00000001");
+        assert_eq!(crate::checksums::verify(&tmp.path().join("checkpoints/ckpt-00000001")), Ok(true));
+        let best_before = std::fs::read(tmp.path().join("best/weights.ckpt")).unwrap();
+
+        w.fc_b[3] = f32::NAN;
+        let bad = PerformanceRnn::from_weights(&w, &dev);
+        let err = run.save(&bad, &adam(), &state(2), true).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, TrainError::NonFiniteWeights { step: 2, .. }), "{msg}");
+        assert!(msg.contains("non-finite value") && msg.contains("last good checkpoint is ckpt-00000001"), "{msg}");
+        assert!(!tmp.path().join("checkpoints/ckpt-00000002").exists());
+        assert!(!tmp.path().join("checkpoints/.ckpt-00000002.tmp").exists());
+        assert_eq!(std::fs::read(tmp.path().join("best/weights.ckpt")).unwrap(), best_before);
+        assert_eq!(read_index(tmp.path()).latest.as_deref(), Some("ckpt-00000001"));
+    }
 }

@@ -17,6 +17,7 @@ use crate::data::{examples, floats, scalar, Cursor};
 pub use crate::error::TrainError;
 use crate::error::{ferr, write_json_atomic};
 pub use crate::eval::{evaluate, evaluate_report, EvalReport};
+pub use crate::event::{OnEvent, TrainEvent};
 use crate::hparams::{EarlyStop, HParams, HParamsOverrides, StopMode};
 use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
 use crate::losses::{check_config, musical_terms, MusicalWeights};
@@ -25,13 +26,13 @@ use crate::metrics::{Metrics, MetricsSum};
 use crate::network::{Batch, PerformanceRnn};
 use crate::optim::{adam, regularisers, ClipEach};
 pub use crate::run_dir::TrainState;
-use crate::run_dir::{load_checkpoint, CheckpointIndex, Log, Run};
+use crate::run_dir::{load_newest_intact, read_index, CheckpointIndex, Log, Run};
 pub use crate::stop::{StopInfo, StopReason};
 use burn::module::Module;
-use burn::optim::GradientsParams;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor};
 use cadenza_dataset::Dataset;
 use cadenza_model::{ModelConfig, Weights};
-use cadenza_performance::Config;
 use rand::SeedableRng;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,8 +64,11 @@ pub struct TrainOptions {
     /// Where to train (`auto`: a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU).
     pub device: crate::DeviceChoice,
     /// Tests only: pretend the loss of this step is NaN (the NaN path on real data).
-    #[doc(hidden)]
-    pub test_nan_at_step: Option<u64>,
+    #[cfg(test)]
+    pub(crate) test_nan_at_step: Option<u64>,
+    /// Where the run's messages go (the device, settings changed on resume, a damaged
+    /// checkpoint passed over, an early stop); the binary prints them.
+    pub on_event: OnEvent,
     /// Set it to stop the run at its next step, with a checkpoint (the binary's Ctrl-C).
     pub cancel: Cancel,
 }
@@ -90,7 +94,9 @@ impl Default for TrainOptions {
             resume: false,
             progress: false,
             device: crate::DeviceChoice::Auto,
+            #[cfg(test)]
             test_nan_at_step: None,
+            on_event: OnEvent::default(),
         }
     }
 }
@@ -120,310 +126,482 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     }
     let sel = crate::device::select(opts.device).map_err(TrainError::Setup)?;
     let dev = sel.device.clone().autodiff();
-    std::fs::create_dir_all(&opts.run_dir).map_err(|e| ferr(&opts.run_dir, e))?;
-    let mut log = Log(std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(opts.run_dir.join("log.txt"))
-        .map_err(|e| ferr(&opts.run_dir, e))?);
-    eprintln!("{}", sel.summary());
-    log.line(&sel.summary());
-    let index_path = opts.run_dir.join("checkpoint.json");
-    let index: CheckpointIndex =
-        std::fs::read(&index_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-
-    let (mut net, mut optim, mut st) = if opts.resume {
-        let latest = index.latest.clone().ok_or_else(|| {
-            TrainError::Setup(format!("{}: nothing to resume (no checkpoint.json)", opts.run_dir.display()))
-        })?;
-        let (net, optim, mut st) = load_checkpoint(&opts.run_dir.join("checkpoints").join(&latest), &dev)?;
-        let old = st.hparams.clone();
-        opts.overrides.apply(&mut st.hparams).map_err(TrainError::Setup)?;
-        if let Some(e) = &opts.early_stop {
-            if st.early_stop.as_ref() != Some(e) {
-                log.line(&format!("step {}: early stopping changed to {e:?}", st.step));
-                st.evals_since_best = 0;
-            }
-            st.early_stop = Some(e.clone());
-        }
-        for d in st.hparams.diff(&old) {
-            let msg = format!("step {}: resumed with {d}", st.step);
-            eprintln!("{msg}");
-            log.line(&msg);
-        }
-        if st.dataset_fingerprint != ds.manifest.fingerprint {
-            let msg = format!(
-                "step {}: the dataset changed since the checkpoint (fingerprint {} → {})",
-                st.step,
-                &st.dataset_fingerprint[..12.min(st.dataset_fingerprint.len())],
-                &ds.manifest.fingerprint[..12]
-            );
-            eprintln!("warning: {msg}");
-            log.line(&msg);
-            st.dataset_fingerprint = ds.manifest.fingerprint.clone();
-        }
-        log.line(&format!("resumed from {latest} at step {}", st.step));
-        (net, optim, st)
+    let _lock = cadenza_atomic::DirLock::acquire(&opts.run_dir, "training")?;
+    let mut log = Log::open(&opts.run_dir)?;
+    tell(opts, &mut log, TrainEvent::Device(sel.summary()));
+    let mut index = read_index(&opts.run_dir);
+    let (net, optim, st) = if opts.resume {
+        resume(opts, &ds, &dev, &mut index, &mut log)?
     } else {
         if index.latest.is_some() {
             return Err(TrainError::RunExists(opts.run_dir.display().to_string()));
         }
-        let mut hp = HParams::default();
-        let layers = opts.overrides.apply(&mut hp).map_err(TrainError::Setup)?;
-        let weights = match &opts.init {
-            Some(p) => {
-                let w = Weights::load(p)?;
-                if layers.is_some_and(|l| l != w.config.layers) {
-                    return Err(TrainError::Setup(format!(
-                        "rnn_layer_sizes cannot change the shape of {}",
-                        p.display()
-                    )));
-                }
-                w
-            }
-            None => Weights::init(
-                ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| opts.layers.clone())),
-                opts.seed,
-            ),
-        };
-        let compatible = weights.config.config == ds.manifest.config
-            || (weights.config.config.generator_id() == ds.manifest.config.generator_id()
-                && weights.config.input_size() == ModelConfig::new(ds.manifest.config, vec![1]).input_size());
-        if !compatible {
-            return Err(TrainError::Setup(format!(
-                "the model is a {} model but the dataset was built for {}",
-                weights.config.config, ds.manifest.config
-            )));
-        }
-        let st = TrainState {
-            step: 0,
-            epoch: 0,
-            position: 0,
-            seed: opts.seed,
-            hparams: hp,
-            early_stop: opts.early_stop.clone(),
-            model: weights.config.clone(),
-            names: weights.names.clone(),
-            dataset_fingerprint: ds.manifest.fingerprint.clone(),
-            best_step: None,
-            best_value: None,
-            evals_since_best: 0,
-            tokens_seen: 0,
-            seconds: 0.0,
-        };
-        log.line(&format!(
-            "new run: {} {:?}, init {}, hparams {}",
-            st.model.config,
-            st.model.layers,
-            opts.init.as_ref().map_or("scratch".into(), |p| p.display().to_string()),
-            serde_json::to_string(&st.hparams).unwrap()
-        ));
-        (PerformanceRnn::from_weights(&weights, &dev), adam(), st)
+        let (net, st) = start(opts, &ds, &dev, &mut log)?;
+        (net, adam(), st)
     };
-    let model = st.model.clone();
-    let config: Config = model.config;
     if st.hparams.rhythm_loss > 0.0 || st.hparams.harmony_loss > 0.0 {
-        check_config(config).map_err(TrainError::Setup)?;
+        check_config(st.model.config).map_err(TrainError::Setup)?;
+    }
+    Session::open(opts, &ds, optim, st, index, log)?.run(net)
+}
+
+/// An event in `log.txt` and to the caller.
+fn tell(opts: &TrainOptions, log: &mut Log, e: TrainEvent) {
+    log.line(&e.message());
+    opts.on_event.emit(e);
+}
+
+/// Resumes from the newest intact checkpoint, with the options' changes to its
+/// hyper-parameters and early stopping applied (and logged).
+fn resume(
+    opts: &TrainOptions,
+    ds: &Dataset,
+    dev: &Device,
+    index: &mut CheckpointIndex,
+    log: &mut Log,
+) -> Result<(PerformanceRnn, ModuleOptimizer, TrainState), TrainError> {
+    if index.latest.is_none() {
+        return Err(TrainError::Setup(format!("{}: nothing to resume (no checkpoint.json)", opts.run_dir.display())));
+    }
+    let loaded = load_newest_intact(&opts.run_dir, index, dev, &mut |name, problem| {
+        let e = TrainEvent::DamagedCheckpoint { checkpoint: name.to_string(), problem: problem.to_string() };
+        tell(opts, log, e)
+    })?;
+    let mut st = loaded.state;
+    let old = st.hparams.clone();
+    opts.overrides.apply(&mut st.hparams).map_err(TrainError::Setup)?;
+    if let Some(e) = &opts.early_stop {
+        if st.early_stop.as_ref() != Some(e) {
+            log.line(&format!("step {}: early stopping changed to {e:?}", st.step));
+            st.evals_since_best = 0;
+        }
+        st.early_stop = Some(e.clone());
+    }
+    for d in st.hparams.diff(&old) {
+        tell(opts, log, TrainEvent::Resumed { step: st.step, change: d });
+    }
+    if st.dataset_fingerprint != ds.manifest.fingerprint {
+        let was = st.dataset_fingerprint[..12.min(st.dataset_fingerprint.len())].to_string();
+        let now = ds.manifest.fingerprint[..12].to_string();
+        tell(opts, log, TrainEvent::DatasetChanged { step: st.step, was, now });
+        st.dataset_fingerprint = ds.manifest.fingerprint.clone();
+    }
+    log.line(&format!("resumed from {} at step {}", loaded.name, st.step));
+    Ok((loaded.net, loaded.optim, st))
+}
+
+/// A new run: the model from `init` (or initialised for the dataset's encoding), checked
+/// against the dataset, at step 0.
+fn start(
+    opts: &TrainOptions,
+    ds: &Dataset,
+    dev: &Device,
+    log: &mut Log,
+) -> Result<(PerformanceRnn, TrainState), TrainError> {
+    let mut hp = HParams::default();
+    let layers = opts.overrides.apply(&mut hp).map_err(TrainError::Setup)?;
+    let weights = match &opts.init {
+        Some(p) => {
+            let w = Weights::load(p)?;
+            if layers.is_some_and(|l| l != w.config.layers) {
+                return Err(TrainError::Setup(format!("rnn_layer_sizes cannot change the shape of {}", p.display())));
+            }
+            w
+        }
+        None => Weights::init(
+            ModelConfig::new(ds.manifest.config, layers.unwrap_or_else(|| opts.layers.clone())),
+            opts.seed,
+        ),
+    };
+    let compatible = weights.config.config == ds.manifest.config
+        || (weights.config.config.generator_id() == ds.manifest.config.generator_id()
+            && weights.config.input_size() == ModelConfig::new(ds.manifest.config, vec![1]).input_size());
+    if !compatible {
+        return Err(TrainError::Setup(format!(
+            "the model is a {} model but the dataset was built for {}",
+            weights.config.config, ds.manifest.config
+        )));
+    }
+    let st = TrainState {
+        step: 0,
+        epoch: 0,
+        position: 0,
+        seed: opts.seed,
+        hparams: hp,
+        early_stop: opts.early_stop.clone(),
+        model: weights.config.clone(),
+        names: weights.names.clone(),
+        dataset_fingerprint: ds.manifest.fingerprint.clone(),
+        best_step: None,
+        best_value: None,
+        evals_since_best: 0,
+        tokens_seen: 0,
+        seconds: 0.0,
+    };
+    log.line(&format!(
+        "new run: {} {:?}, init {}, hparams {}",
+        st.model.config,
+        st.model.layers,
+        opts.init.as_ref().map_or("scratch".into(), |p| p.display().to_string()),
+        serde_json::to_string(&st.hparams).unwrap()
+    ));
+    Ok((PerformanceRnn::from_weights(&weights, dev), st))
+}
+
+/// What one optimiser step measured, for its summary.
+struct Stepped {
+    batch: Batch,
+    logits: Tensor<2>,
+    /// The cross-entropy alone.
+    ce: f64,
+    lr: f64,
+    /// The L1 and L2 terms, and the rhythm and harmony terms (unweighted), as added to the loss.
+    l1: f64,
+    l2: f64,
+    rhythm: f64,
+    harmony: f64,
+    musical: bool,
+}
+
+/// A run in progress: its optimiser and state, where it writes, and its clocks. The model
+/// itself passes through [`Session::run`] by value, as the optimiser's step takes it.
+struct Session<'a> {
+    opts: &'a TrainOptions,
+    ds: &'a Dataset,
+    model: ModelConfig,
+    optim: ModuleOptimizer,
+    st: TrainState,
+    run: Run,
+    log: Log,
+    csv: MetricsCsv,
+    tb_train: EventWriter,
+    tb_eval: EventWriter,
+    bar: indicatif::ProgressBar,
+    cursor: Cursor,
+    started: Instant,
+    base_seconds: f64,
+    last_ckpt_time: Instant,
+    last_eval: Option<Metrics>,
+    window_tokens: u64,
+    window_start: Instant,
+    last_good: String,
+}
+
+impl<'a> Session<'a> {
+    /// Opens the run's metrics, event files and progress bar at the state's step.
+    fn open(
+        opts: &'a TrainOptions,
+        ds: &'a Dataset,
+        optim: ModuleOptimizer,
+        st: TrainState,
+        index: CheckpointIndex,
+        log: Log,
+    ) -> Result<Self, TrainError> {
+        let dir = &opts.run_dir;
+        let run = Run { dir: dir.clone(), index, keep_last: opts.keep_last };
+        let csv = MetricsCsv::open(dir, st.step).map_err(|e| ferr(&dir.join("metrics.csv"), e))?;
+        let tb_train = EventWriter::create(&dir.join("train")).map_err(|e| ferr(dir, e))?;
+        let tb_eval = EventWriter::create(&dir.join("eval")).map_err(|e| ferr(dir, e))?;
+        let bar =
+            if opts.progress { indicatif::ProgressBar::new(opts.steps) } else { indicatif::ProgressBar::hidden() };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {msg} eta {eta}")
+                .unwrap()
+                .progress_chars("=> "),
+        );
+        bar.set_position(st.step);
+        let cursor = Cursor::new(ds.train.len(), st.seed, st.epoch, st.position);
+        let last_good = run.index.latest.clone().unwrap_or_else(|| "none".into());
+        Ok(Session {
+            opts,
+            ds,
+            model: st.model.clone(),
+            optim,
+            base_seconds: st.seconds,
+            st,
+            run,
+            log,
+            csv,
+            tb_train,
+            tb_eval,
+            bar,
+            cursor,
+            started: Instant::now(),
+            last_ckpt_time: Instant::now(),
+            last_eval: None,
+            window_tokens: 0,
+            window_start: Instant::now(),
+            last_good,
+        })
     }
 
-    let mut run = Run { dir: opts.run_dir.clone(), index, keep_last: opts.keep_last };
-    let mut csv = MetricsCsv::open(&opts.run_dir, st.step).map_err(|e| ferr(&opts.run_dir.join("metrics.csv"), e))?;
-    let mut tb_train = EventWriter::create(&opts.run_dir.join("train")).map_err(|e| ferr(&opts.run_dir, e))?;
-    let mut tb_eval = EventWriter::create(&opts.run_dir.join("eval")).map_err(|e| ferr(&opts.run_dir, e))?;
+    /// Steps until the last step, an early stop, a cancel or a non-finite loss.
+    fn run(mut self, mut net: PerformanceRnn) -> Result<StopInfo, TrainError> {
+        let opts = self.opts;
+        while self.st.step < opts.steps {
+            let (stepped_net, stepped) = self.step(net)?;
+            net = stepped_net;
+            let lr = stepped.lr;
+            if self.st.step % opts.summary_every.max(1) == 0 || self.st.step == opts.steps {
+                self.summarise(stepped)?;
+            }
+            let eval_now =
+                !self.ds.eval.is_empty() && (self.st.step % opts.eval_every.max(1) == 0 || self.st.step == opts.steps);
+            let (is_best, stop_reason) = if eval_now { self.evaluate(&net, lr)? } else { (false, None) };
+            let interrupted = opts.cancel.is_cancelled();
+            self.checkpoint(&net, is_best, interrupted || stop_reason.is_some())?;
+            if interrupted {
+                self.bar.finish_and_clear();
+                return self.stop(StopReason::Interrupted);
+            }
+            if let Some(r) = stop_reason {
+                self.bar.finish_and_clear();
+                opts.on_event.emit(TrainEvent::EarlyStop(r.clone()));
+                return self.stop(r);
+            }
+        }
+        self.bar.finish_and_clear();
+        self.stop(StopReason::ReachedSteps { steps: opts.steps })
+    }
 
-    let bar = if opts.progress { indicatif::ProgressBar::new(opts.steps) } else { indicatif::ProgressBar::hidden() };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {msg} eta {eta}")
-            .unwrap()
-            .progress_chars("=> "),
-    );
-    bar.set_position(st.step);
-
-    let n_train = ds.train.len();
-    let mut cursor = Cursor::new(n_train, st.seed, st.epoch, st.position);
-    let started = Instant::now();
-    let base_seconds = st.seconds;
-    let mut last_ckpt_time = Instant::now();
-    let mut last_eval: Option<Metrics> = None;
-    let mut window_tokens = 0u64;
-    let mut window_start = Instant::now();
-    let mut last_good = run.index.latest.clone().unwrap_or_else(|| "none".into());
-    let inject_nan_at = opts.test_nan_at_step;
-
-    let stop = |reason: StopReason,
-                st: &TrainState,
-                run: &Run,
-                last_eval: &Option<Metrics>,
-                log: &mut Log|
-     -> Result<StopInfo, TrainError> {
-        let info = StopInfo {
-            message: reason.to_string(),
-            reason: reason.clone(),
-            step: st.step,
-            best_checkpoint: run.index.best.clone(),
-            best_step: st.best_step,
-            best_metric: Some(st.early_stop.as_ref().map_or("loss", |e| e.metric_name()).to_string()),
-            best_value: st.best_value,
-            last_eval: last_eval.clone(),
-        };
-        write_json_atomic(&run.dir.join("stop.json"), &info)?;
-        log.line(&format!("stopped at step {}: {reason}", st.step));
-        Ok(info)
-    };
-
-    while st.step < opts.steps {
-        let hp = st.hparams.clone();
-        let lr = hp.schedule.learning_rate(hp.learning_rate, st.step);
-        let ids = cursor.next(hp.batch_size, st.seed);
-        (st.epoch, st.position) = (cursor.epoch, cursor.position);
-        let batch = Batch::new(config, &examples(&ds.train, &ids), ids);
-        let mut drop_rng = rand_chacha::ChaCha8Rng::seed_from_u64(st.seed.wrapping_mul(31).wrapping_add(st.step));
-        let out = net.forward(&model, &batch, hp.dropout_keep_prob, &mut drop_rng);
+    /// One optimiser step on the next batch. A non-finite loss ends the run (`stop.json`) with
+    /// an error naming the last good checkpoint.
+    fn step(&mut self, mut net: PerformanceRnn) -> Result<(PerformanceRnn, Stepped), TrainError> {
+        let hp = self.st.hparams.clone();
+        let lr = hp.schedule.learning_rate(hp.learning_rate, self.st.step);
+        let ids = self.cursor.next(hp.batch_size, self.st.seed);
+        (self.st.epoch, self.st.position) = (self.cursor.epoch, self.cursor.position);
+        let batch = Batch::new(self.model.config, &examples(&self.ds.train, &ids), ids);
+        let seed = self.st.seed.wrapping_mul(31).wrapping_add(self.st.step);
+        let mut drop_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let out = net.forward(&self.model, &batch, hp.dropout_keep_prob, &mut drop_rng);
         let mut loss = out.loss.clone();
-        let (mut l1v, mut l2v) = (0.0, 0.0);
+        let mut s = Stepped {
+            batch,
+            logits: out.logits,
+            ce: 0.0,
+            lr,
+            l1: 0.0,
+            l2: 0.0,
+            rhythm: 0.0,
+            harmony: 0.0,
+            musical: false,
+        };
         if hp.l1 > 0.0 || hp.l2 > 0.0 {
             let (l1, l2) = regularisers(&net);
             if hp.l1 > 0.0 {
                 let t = l1.mul_scalar(hp.l1 as f32);
-                l1v = scalar(t.clone());
+                s.l1 = scalar(t.clone());
                 loss = loss + t;
             }
             if hp.l2 > 0.0 {
                 let t = l2.mul_scalar(hp.l2 as f32);
-                l2v = scalar(t.clone());
+                s.l2 = scalar(t.clone());
                 loss = loss + t;
             }
         }
-        let (mut rhythm_v, mut harmony_v) = (0.0, 0.0);
         let mw: MusicalWeights = hp.recipe();
+        s.musical = mw.any();
         if mw.any() {
-            let terms = musical_terms(config, &batch, &out.logits, mw);
+            let terms = musical_terms(self.model.config, &s.batch, &s.logits, mw);
             if let Some(t) = terms.rhythm {
-                rhythm_v = scalar(t.clone());
+                s.rhythm = scalar(t.clone());
                 loss = loss + t.mul_scalar(mw.rhythm as f32);
             }
             if let Some(t) = terms.harmony {
-                harmony_v = scalar(t.clone());
+                s.harmony = scalar(t.clone());
                 loss = loss + t.mul_scalar(mw.harmony as f32);
             }
         }
-        let mut ce = scalar(out.loss.clone());
-        if inject_nan_at == Some(st.step + 1) {
-            ce = f64::NAN;
+        s.ce = scalar(out.loss.clone());
+        #[cfg(test)]
+        if self.opts.test_nan_at_step == Some(self.st.step + 1) {
+            s.ce = f64::NAN;
         }
-        if !ce.is_finite() {
-            bar.finish_and_clear();
-            let _ = stop(
-                StopReason::NonFinite { step: st.step + 1, loss: ce.to_string() },
-                &st,
-                &run,
-                &last_eval,
-                &mut log,
-            );
-            return Err(TrainError::NonFinite { step: st.step + 1, value: ce, checkpoint: last_good });
+        if !s.ce.is_finite() {
+            self.bar.finish_and_clear();
+            let _ = self.stop(StopReason::NonFinite { step: self.st.step + 1, loss: s.ce.to_string() });
+            return Err(TrainError::NonFinite {
+                step: self.st.step + 1,
+                value: s.ce,
+                checkpoint: self.last_good.clone(),
+            });
         }
         let mut grads = GradientsParams::from_grads(loss.backward(), &net);
         net.visit(&mut ClipEach { grads: &mut grads, clip: hp.clip_norm });
-        net = optim.step(lr, net, grads);
-        st.step += 1;
-        let ntok = batch.tokens() as u64;
-        st.tokens_seen += ntok;
-        window_tokens += ntok;
-        bar.set_position(st.step);
-
-        if st.step % opts.summary_every.max(1) == 0 || st.step == opts.steps {
-            let mut sum = MetricsSum::default();
-            sum.add(config, &batch, &floats(out.logits), ce);
-            let m = sum.finish();
-            let tps = window_tokens as f64 / window_start.elapsed().as_secs_f64().max(1e-9);
-            window_tokens = 0;
-            window_start = Instant::now();
-            bar.set_message(format!("loss {:.4} acc {:.3} {:.0} tok/s", m.loss, m.accuracy, tps));
-            csv.push(Row { step: st.step, split: "train".into(), m: m.clone(), learning_rate: lr })
-                .map_err(|e| ferr(&opts.run_dir, e))?;
-            tb_train.scalars(st.step, &m, Some(lr)).map_err(|e| ferr(&opts.run_dir, e))?;
-            let musical = if mw.any() {
-                format!(" rhythm_term {rhythm_v:.5} harmony_term {harmony_v:.5}")
-            } else {
-                String::new()
-            };
-            log.line(&format!(
-                "step {} train loss {:.5} accuracy {:.4} lr {:.3e} l1_term {:.5} l2_term {:.5}{musical} {:.0} tok/s",
-                st.step, m.loss, m.accuracy, lr, l1v, l2v, tps
-            ));
-        }
-
-        let mut stop_reason: Option<StopReason> = None;
-        let mut is_best = false;
-        let eval_now = !ds.eval.is_empty() && (st.step % opts.eval_every.max(1) == 0 || st.step == opts.steps);
-        if eval_now {
-            let m = evaluate(&net, &model, &ds.eval, hp.batch_size, opts.eval_examples);
-            csv.push(Row { step: st.step, split: "eval".into(), m: m.clone(), learning_rate: lr })
-                .map_err(|e| ferr(&opts.run_dir, e))?;
-            tb_eval.scalars(st.step, &m, None).map_err(|e| ferr(&opts.run_dir, e))?;
-            log.line(&format!(
-                "step {} eval loss {:.5} accuracy {:.4} event_accuracy {:.4}",
-                st.step, m.loss, m.accuracy, m.event_accuracy
-            ));
-            let es = st.early_stop.clone().unwrap_or(EarlyStop {
-                mode: StopMode::Min,
-                target: None,
-                patience: usize::MAX,
-                min_delta: 0.0,
-            });
-            let value = match es.mode {
-                StopMode::Min => m.loss,
-                StopMode::Max => m.accuracy,
-            };
-            if es.improves(value, st.best_value) {
-                st.best_value = Some(value);
-                st.best_step = Some(st.step);
-                st.evals_since_best = 0;
-                is_best = true;
-            } else {
-                st.evals_since_best += 1;
-            }
-            if st.early_stop.is_some() {
-                if es.reached_target(value) {
-                    stop_reason = Some(StopReason::TargetReached {
-                        metric: es.metric_name().to_string(),
-                        value,
-                        target: es.target.unwrap(),
-                    });
-                } else if st.evals_since_best >= es.patience {
-                    stop_reason = Some(StopReason::NoImprovement {
-                        metric: es.metric_name().to_string(),
-                        min_delta: es.min_delta,
-                        evaluations: st.evals_since_best as u64,
-                        best: st.best_value.unwrap_or(f64::NAN),
-                        best_step: st.best_step.unwrap_or(0),
-                    });
-                }
-            }
-            last_eval = Some(m);
-            if let Err(e) = plot_curves(&csv.rows, &opts.run_dir) {
-                log.line(&format!("step {}: could not draw curves: {e}", st.step));
-            }
-        }
-
-        let interrupted = opts.cancel.is_cancelled();
-        let due = st.step % opts.checkpoint_every.max(1) == 0
-            || last_ckpt_time.elapsed().as_secs_f64() >= opts.checkpoint_minutes * 60.0;
-        if due || is_best || interrupted || stop_reason.is_some() || st.step == opts.steps {
-            st.seconds = base_seconds + started.elapsed().as_secs_f64();
-            last_good = run.save(&net, &optim, &st, is_best)?;
-            last_ckpt_time = Instant::now();
-        }
-        if interrupted {
-            bar.finish_and_clear();
-            return stop(StopReason::Interrupted, &st, &run, &last_eval, &mut log);
-        }
-        if let Some(r) = stop_reason {
-            bar.finish_and_clear();
-            eprintln!("{r}");
-            return stop(r, &st, &run, &last_eval, &mut log);
-        }
+        net = self.optim.step(lr, net, grads);
+        self.st.step += 1;
+        let ntok = s.batch.tokens() as u64;
+        self.st.tokens_seen += ntok;
+        self.window_tokens += ntok;
+        self.bar.set_position(self.st.step);
+        Ok((net, s))
     }
-    bar.finish_and_clear();
-    stop(StopReason::ReachedSteps { steps: opts.steps }, &st, &run, &last_eval, &mut log)
+
+    /// The training metrics of the step just taken: `metrics.csv`, TensorBoard, `log.txt` and
+    /// the progress bar.
+    fn summarise(&mut self, s: Stepped) -> Result<(), TrainError> {
+        let opts = self.opts;
+        let dir = &opts.run_dir;
+        let mut sum = MetricsSum::default();
+        sum.add(self.model.config, &s.batch, &floats(s.logits), s.ce);
+        let m = sum.finish();
+        let tps = self.window_tokens as f64 / self.window_start.elapsed().as_secs_f64().max(1e-9);
+        self.window_tokens = 0;
+        self.window_start = Instant::now();
+        self.bar.set_message(format!("loss {:.4} acc {:.3} {:.0} tok/s", m.loss, m.accuracy, tps));
+        let step = self.st.step;
+        self.csv
+            .push(Row { step, split: "train".into(), m: m.clone(), learning_rate: s.lr })
+            .map_err(|e| ferr(dir, e))?;
+        self.tb_train.scalars(step, &m, Some(s.lr)).map_err(|e| ferr(dir, e))?;
+        let musical = if s.musical {
+            format!(" rhythm_term {:.5} harmony_term {:.5}", s.rhythm, s.harmony)
+        } else {
+            String::new()
+        };
+        self.log.line(&format!(
+            "step {step} train loss {:.5} accuracy {:.4} lr {:.3e} l1_term {:.5} l2_term {:.5}{musical} {:.0} tok/s",
+            m.loss, m.accuracy, s.lr, s.l1, s.l2, tps
+        ));
+        Ok(())
+    }
+
+    /// Evaluates on the eval split and records it (with the step's learning rate `lr`); returns
+    /// whether this is the best evaluation yet, and why early stopping ends the run, if it does.
+    fn evaluate(&mut self, net: &PerformanceRnn, lr: f64) -> Result<(bool, Option<StopReason>), TrainError> {
+        let opts = self.opts;
+        let dir = &opts.run_dir;
+        let step = self.st.step;
+        let m = evaluate(net, &self.model, &self.ds.eval, self.st.hparams.batch_size, self.opts.eval_examples);
+        self.csv.push(Row { step, split: "eval".into(), m: m.clone(), learning_rate: lr }).map_err(|e| ferr(dir, e))?;
+        self.tb_eval.scalars(step, &m, None).map_err(|e| ferr(dir, e))?;
+        self.log.line(&format!(
+            "step {step} eval loss {:.5} accuracy {:.4} event_accuracy {:.4}",
+            m.loss, m.accuracy, m.event_accuracy
+        ));
+        let verdict = self.early_stop(&m);
+        self.last_eval = Some(m);
+        if let Err(e) = plot_curves(&self.csv.rows, dir) {
+            self.log.line(&format!("step {step}: could not draw curves: {e}"));
+        }
+        Ok(verdict)
+    }
+
+    /// Whether `m` is the best evaluation yet (updating the state's best and patience), and
+    /// why early stopping ends the run, if it does.
+    fn early_stop(&mut self, m: &Metrics) -> (bool, Option<StopReason>) {
+        let st = &mut self.st;
+        let es = st.early_stop.clone().unwrap_or(EarlyStop {
+            mode: StopMode::Min,
+            target: None,
+            patience: usize::MAX,
+            min_delta: 0.0,
+        });
+        let value = match es.mode {
+            StopMode::Min => m.loss,
+            StopMode::Max => m.accuracy,
+        };
+        let is_best = es.improves(value, st.best_value);
+        if is_best {
+            st.best_value = Some(value);
+            st.best_step = Some(st.step);
+            st.evals_since_best = 0;
+        } else {
+            st.evals_since_best += 1;
+        }
+        if st.early_stop.is_none() {
+            return (is_best, None);
+        }
+        let reason = if es.reached_target(value) {
+            Some(StopReason::TargetReached { metric: es.metric_name().to_string(), value, target: es.target.unwrap() })
+        } else if st.evals_since_best >= es.patience {
+            Some(StopReason::NoImprovement {
+                metric: es.metric_name().to_string(),
+                min_delta: es.min_delta,
+                evaluations: st.evals_since_best as u64,
+                best: st.best_value.unwrap_or(f64::NAN),
+                best_step: st.best_step.unwrap_or(0),
+            })
+        } else {
+            None
+        };
+        (is_best, reason)
+    }
+
+    /// Saves a checkpoint when one is due (by steps or minutes), at the last step, or when
+    /// `best` or `now` asks for one.
+    fn checkpoint(&mut self, net: &PerformanceRnn, best: bool, now: bool) -> Result<(), TrainError> {
+        let due = self.st.step % self.opts.checkpoint_every.max(1) == 0
+            || self.last_ckpt_time.elapsed().as_secs_f64() >= self.opts.checkpoint_minutes * 60.0;
+        if due || best || now || self.st.step == self.opts.steps {
+            self.st.seconds = self.base_seconds + self.started.elapsed().as_secs_f64();
+            self.last_good = self.run.save(net, &self.optim, &self.st, best)?;
+            self.last_ckpt_time = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Writes `stop.json` and the log line of why the run stopped.
+    fn stop(&mut self, reason: StopReason) -> Result<StopInfo, TrainError> {
+        let st = &self.st;
+        let info = StopInfo {
+            message: reason.to_string(),
+            reason: reason.clone(),
+            step: st.step,
+            best_checkpoint: self.run.index.best.clone(),
+            best_step: st.best_step,
+            best_metric: Some(st.early_stop.as_ref().map_or("loss", |e| e.metric_name()).to_string()),
+            best_value: st.best_value,
+            last_eval: self.last_eval.clone(),
+        };
+        write_json_atomic(&self.run.dir.join("stop.json"), &info)?;
+        self.log.line(&format!("stopped at step {}: {reason}", st.step));
+        Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cadenza_dataset::BuildOptions;
+
+    /// A NaN loss on real data stops the run naming the step, and keeps the last checkpoint.
+    #[test]
+    fn a_nan_loss_stops_with_the_step_and_keeps_the_last_checkpoint() {
+        let fugues = cadenza_shared::require("data/asap/Bach/Fugue");
+        let tmp = tempfile::tempdir().unwrap();
+        let ds = tmp.path().join("ds");
+        let opts = BuildOptions {
+            transpositions: vec![0],
+            stretches: vec![1.0],
+            eval_ratio: 0.2,
+            seed: 1,
+            ..Default::default()
+        };
+        cadenza_dataset::build(&[fugues], &ds, &opts).unwrap();
+        let r = tmp.path().join("run");
+        let t = TrainOptions {
+            dataset: ds,
+            run_dir: r.clone(),
+            layers: vec![16],
+            overrides: HParamsOverrides { batch_size: Some(4), ..Default::default() },
+            steps: 50,
+            checkpoint_every: 5,
+            eval_every: 100,
+            test_nan_at_step: Some(8),
+            ..Default::default()
+        };
+        let err = train(&t).unwrap_err();
+        assert!(matches!(err, TrainError::NonFinite { step: 8, .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("step 8") && msg.contains("NaN") && msg.contains("ckpt-00000005"), "{msg}");
+        assert!(r.join("checkpoints/ckpt-00000005/weights.ckpt").is_file());
+        assert!(!r.join("checkpoints/ckpt-00000008").exists());
+        let stop: serde_json::Value = serde_json::from_slice(&std::fs::read(r.join("stop.json")).unwrap()).unwrap();
+        // The reason as data, and as a sentence for people.
+        assert_eq!(stop["reason"]["kind"], "non_finite", "{stop}");
+        assert_eq!(stop["reason"]["loss"], "NaN", "{stop}");
+        assert!(stop["message"].as_str().unwrap().contains("NaN"), "{stop}");
+    }
 }

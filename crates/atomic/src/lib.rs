@@ -77,6 +77,13 @@ pub fn write_atomic_with(
     }
 }
 
+/// Writes `value` to `path` atomically as pretty-printed JSON (two-space indents, no newline
+/// at the end): every JSON file Cadenza writes (manifests, reports, keys, run state) comes
+/// through here.
+pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> io::Result<()> {
+    write_atomic_with(path, |w| serde_json::to_writer_pretty(w, value).map_err(io::Error::other))
+}
+
 /// Whether an error, or any error below it, is a full disk (`ENOSPC`, a quota), as far as the
 /// error lets one see: an `io::Error` of that kind, or its message in a library's own error.
 pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
@@ -148,6 +155,17 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn write_json_writes_what_to_string_pretty_gives() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("split.json");
+        let v = serde_json::json!({"files": [{"path": "a.mid", "split": "eval"}], "ratio": 0.1});
+        write_json(&p, &v).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), serde_json::to_string_pretty(&v).unwrap());
+        let e = write_json(&d.path().join("no/such/folder/x.json"), &v).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 
     #[test]

@@ -224,19 +224,9 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
 /// the patterns left out; fails when none is left.
 fn input_files(inputs: &[PathBuf], opts: &BuildOptions) -> Result<(Vec<PathBuf>, usize), DatasetError> {
     let files = collect_files(inputs).map_err(|e| DatasetError::Input(e.to_string()))?;
-    let patterns = opts
-        .exclude
-        .iter()
-        .map(|p| glob::Pattern::new(p).map_err(|e| DatasetError::Input(format!("bad exclude pattern '{p}': {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let exclude = split::Exclude::new(&opts.exclude).map_err(DatasetError::Input)?;
     let before = files.len();
-    let files: Vec<PathBuf> = files
-        .into_iter()
-        .filter(|f| {
-            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            !patterns.iter().any(|p| p.matches(name))
-        })
-        .collect();
+    let files = exclude.keep(files);
     let excluded = before - files.len();
     if files.is_empty() {
         return Err(DatasetError::Input(format!(
@@ -434,8 +424,7 @@ fn add_stats(a: &mut PipelineStats, b: &PipelineStats) {
 }
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), DatasetError> {
-    let s = serde_json::to_string_pretty(v).expect("serialisable");
-    std::fs::write(path, s).map_err(io_err(path))
+    cadenza_atomic::write_json(path, v).map_err(io_err(path))
 }
 
 /// An opened dataset folder.

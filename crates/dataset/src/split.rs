@@ -42,6 +42,34 @@ impl std::str::FromStr for GroupBy {
     }
 }
 
+/// Files to leave out: glob patterns (`midi_score.mid`, `xml_score.*`) matched against each
+/// file's name (not its folder). An empty pattern matches no file. `cadenza dataset` and
+/// `cadenza judge` both take their `--exclude` through this.
+#[derive(Debug, Clone, Default)]
+pub struct Exclude(Vec<glob::Pattern>);
+
+impl Exclude {
+    /// The patterns, compiled; a malformed one is an error that quotes it.
+    pub fn new(patterns: &[String]) -> Result<Exclude, String> {
+        patterns
+            .iter()
+            .map(|p| glob::Pattern::new(p).map_err(|e| format!("bad exclude pattern '{p}': {e}")))
+            .collect::<Result<_, _>>()
+            .map(Exclude)
+    }
+
+    /// Whether `file`'s name matches a pattern.
+    pub fn excludes(&self, file: &Path) -> bool {
+        let name = file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        self.0.iter().any(|p| p.matches(&name))
+    }
+
+    /// `files` without the excluded ones, in their order.
+    pub fn keep(&self, files: Vec<PathBuf>) -> Vec<PathBuf> {
+        files.into_iter().filter(|f| !self.excludes(f)).collect()
+    }
+}
+
 /// The grouping a build used, as `stats.json` records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grouping {

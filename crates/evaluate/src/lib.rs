@@ -11,11 +11,14 @@
 //!   KL(reference ‖ samples), plus the intra-/inter-set distance variant.
 //! * [`load_samples`] / [`load_reference`]: MIDI and MusicXML files (sustain pedal applied),
 //!   or the examples of a `cadenza dataset` folder decoded back to notes.
+//! * [`quantile()`]: the quantile estimator the judge, the comparison and the listening test
+//!   share.
 #![forbid(unsafe_code)]
 
 pub mod chords;
 pub mod compare;
 pub mod metrics;
+pub mod quantile;
 pub mod structure;
 pub mod table;
 
@@ -25,6 +28,7 @@ pub use metrics::{
     histogram_overlap, mean_histogram, sample_metrics, Grid, Key, SampleMetrics, FEATURES, IOI_BIN_EDGES,
     KEY_WINDOW_SECONDS, ONSET_TOLERANCE_SECONDS,
 };
+pub use quantile::{quantile, quantile_of_sorted};
 pub use table::render_table;
 
 use cadenza_dataset::{Dataset, ExampleStore};

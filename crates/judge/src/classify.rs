@@ -227,16 +227,10 @@ pub fn auc(scores: &[f64], positive: &[bool]) -> f64 {
     auc_weighted(scores, positive, &vec![1.0; scores.len()])
 }
 
-/// The `q` quantile (linear interpolation) of `v`.
+/// The `q` quantile of the finite values of `v` ([`cadenza_evaluate::quantile`]); NaN when
+/// there are none.
 pub fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    s.sort_by(f64::total_cmp);
-    let pos = q * (s.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+    cadenza_evaluate::quantile(v, q).unwrap_or(f64::NAN)
 }
 
 /// A 95 % percentile interval of the AUC of fixed held-out scores, by resampling each class's

@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// How files are grouped into pieces, and which are left out: `cadenza dataset`'s rules.
+pub use cadenza_dataset::split::{Exclude, GroupBy};
 pub use classify::Classifier as ClassifierKind;
 pub use features::FEATURE_NAMES;
 
@@ -40,6 +42,8 @@ pub enum JudgeError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: no MIDI or MusicXML file found", path.display())]
     NoFiles { path: PathBuf },
+    #[error("{}: {msg}", path.display())]
+    Grouping { path: PathBuf, msg: String },
     #[error("the {side} have {groups} groups with a window of {seconds} s and {min_notes}+ notes; the judge needs at least {needed} (one per fold) — give more or longer files, or lower the window or the folds")]
     TooFew { side: &'static str, groups: usize, seconds: f64, min_notes: usize, needed: usize },
     #[error("{0}")]
@@ -124,16 +128,6 @@ pub struct Item {
     pub sequence: NoteSequence,
 }
 
-/// How files are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupBy {
-    /// Each file is its own group (generated samples; a folder of distinct pieces).
-    File,
-    /// Files in one folder are one group (ASAP: a piece's folder holds its performances).
-    Folder,
-}
-
 /// The files of one split (`"train"` or `"eval"`) of a `cadenza dataset` folder, read from its
 /// `split.json` and grouped by the piece the dataset gave them. Files that no longer load (the
 /// dataset skipped unreadable ones too) are left out; none loading is an error.
@@ -152,10 +146,11 @@ pub fn dataset_items(dataset: &Path, split: &str) -> Result<Vec<Item>, JudgeErro
     Ok(items)
 }
 
-/// Every MIDI or MusicXML file under `paths`, read, except those whose file name contains one
-/// of `exclude` (e.g. ASAP's `midi_score`, the score rendered as MIDI), grouped by `group_by`.
-/// A `cadenza dataset` folder stands for its eval split's files, grouped by piece.
-pub fn load_items(paths: &[PathBuf], group_by: GroupBy, exclude: &[String]) -> Result<Vec<Item>, JudgeError> {
+/// Every MIDI or MusicXML file under `paths`, read, except those whose file name matches a
+/// glob of `exclude` (e.g. `midi_score.mid`, ASAP's score rendered as MIDI), grouped into
+/// pieces by `group_by` as `cadenza dataset` groups them. A `cadenza dataset` folder stands for
+/// its eval split's files, grouped by the piece the dataset gave them.
+pub fn load_items(paths: &[PathBuf], group_by: GroupBy, exclude: &Exclude) -> Result<Vec<Item>, JudgeError> {
     let mut items = Vec::new();
     for root in paths {
         if root.join("dataset.json").is_file() && root.join("split.json").is_file() {
@@ -164,24 +159,16 @@ pub fn load_items(paths: &[PathBuf], group_by: GroupBy, exclude: &[String]) -> R
         }
         let files = cadenza_import::collect_files(std::slice::from_ref(root))
             .map_err(|source| JudgeError::Io { path: root.clone(), source })?;
-        let files: Vec<PathBuf> = files
-            .into_iter()
-            .filter(|f| {
-                let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                !exclude.iter().any(|x| !x.is_empty() && name.contains(x.as_str()))
-            })
-            .collect();
+        let files = exclude.keep(files);
         if files.is_empty() {
             return Err(JudgeError::NoFiles { path: root.clone() });
         }
+        let (pieces, _) = cadenza_dataset::split::piece_ids(std::slice::from_ref(root), &files, group_by)
+            .map_err(|msg| JudgeError::Grouping { path: root.clone(), msg })?;
         for f in files {
             let (sequence, _) = cadenza_import::load_file(&f, &Default::default())
                 .map_err(|source| JudgeError::Load { path: f.clone(), source })?;
-            let group = match group_by {
-                GroupBy::File => f.display().to_string(),
-                GroupBy::Folder => f.parent().unwrap_or(Path::new("")).display().to_string(),
-            };
-            items.push(Item { name: f.display().to_string(), group, sequence });
+            items.push(Item { name: f.display().to_string(), group: pieces[&f].clone(), sequence });
         }
     }
     Ok(items)

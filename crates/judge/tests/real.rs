@@ -2,7 +2,7 @@
 //! (inside the permuted null's band, within 0.1 of 0.5); a plainly bad generator (the shipped
 //! base sampled at temperature 1.5) is told from real performances nearly every time.
 
-use cadenza_judge::{judge, load_items, GroupBy, Item, JudgeOptions, JudgeReport};
+use cadenza_judge::{judge, load_items, Exclude, GroupBy, Item, JudgeOptions, JudgeReport};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::path::PathBuf;
@@ -38,7 +38,36 @@ fn first_performances() -> Vec<Item> {
         }
     }
     walk(&asap(), &mut files);
-    load_items(&files, GroupBy::Folder, &[]).unwrap()
+    load_items(&files, GroupBy::Folder, &Exclude::default()).unwrap()
+}
+
+/// `exclude` holds globs matched against file names, as `cadenza dataset --exclude` does: in
+/// ASAP's bwv_846 fugue folder, `midi_score.mid` leaves out the score rendered as MIDI and
+/// nothing else, `xml_score.*` the MusicXML score, `*.mid` every MIDI file; a bare substring
+/// (`midi_score`) is a glob that matches no name; a malformed glob is refused.
+#[test]
+fn exclude_globs_leave_out_asap_files_by_name() {
+    let piece = asap().join("Bach/Fugue/bwv_846");
+    let names = |patterns: &[&str]| -> Vec<String> {
+        let ex = Exclude::new(&patterns.iter().map(|p| p.to_string()).collect::<Vec<_>>()).unwrap();
+        let mut n: Vec<String> = load_items(std::slice::from_ref(&piece), GroupBy::Folder, &ex)
+            .unwrap()
+            .iter()
+            .map(|i| PathBuf::from(&i.name).file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&[]), ["Shi05M.mid", "midi_score.mid", "xml_score.mxl"]);
+    assert_eq!(names(&["midi_score.mid"]), ["Shi05M.mid", "xml_score.mxl"]);
+    assert_eq!(names(&["midi_score.mid", "xml_score.*"]), ["Shi05M.mid"]);
+    assert_eq!(names(&["*.mid"]), ["xml_score.mxl"]);
+    assert_eq!(names(&["midi_score", ""]), names(&[]));
+    // One folder, one group: the piece's folder.
+    let items = load_items(std::slice::from_ref(&piece), GroupBy::Folder, &Exclude::default()).unwrap();
+    assert!(items.iter().all(|i| i.group == piece.display().to_string()), "{:?}", items[0].group);
+    let err = Exclude::new(&["[unclosed".to_string()]).unwrap_err();
+    assert!(err.contains("[unclosed"), "{err}");
 }
 
 fn show(what: &str, r: &JudgeReport) {

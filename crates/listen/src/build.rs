@@ -287,15 +287,7 @@ pub fn build(
     opts: &ListenOptions,
     on_clip: &mut dyn FnMut(usize, usize),
 ) -> Result<Built, ListenError> {
-    if opts.pairs == 0 {
-        return Err(ListenError::Invalid("a listening test needs at least one pair".into()));
-    }
-    if !(opts.excerpt_seconds >= 4.0 && opts.excerpt_seconds <= 600.0) {
-        return Err(ListenError::Invalid(format!("an excerpt of {} s (4 to 600 s)", opts.excerpt_seconds)));
-    }
-    if !(opts.min_play_seconds >= 0.0 && opts.min_play_seconds.is_finite()) {
-        return Err(ListenError::Invalid(format!("a minimum play time of {} s", opts.min_play_seconds)));
-    }
+    check_options(opts)?;
     let _lock = cadenza_atomic::DirLock::acquire(out, "listening test build")
         .map_err(|e| ListenError::Invalid(e.to_string()))?;
     if out.join("key.json").exists() {
@@ -314,8 +306,101 @@ pub fn build(
     }
     let mut notes = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let candidates = candidate_pairs(&resolved, &mut rng)?;
 
-    // Pairs: every (seed, sample) both arms of a run hold, balanced over runs and seeds.
+    let soundfont = cadenza_render::soundfont_or_builtin(opts.soundfont.as_deref())?;
+    let soundfont_name = match &soundfont.path {
+        Some(p) => p.display().to_string(),
+        None => {
+            notes.push("no General MIDI SoundFont installed: the built-in piano plays the excerpts".into());
+            "built-in piano".to_string()
+        }
+    };
+
+    std::fs::create_dir_all(out.join("audio")).map_err(|source| ListenError::Io { path: out.join("audio"), source })?;
+    let mut clipper = Clipper {
+        out,
+        opts,
+        soundfont: &soundfont.font,
+        taken: BTreeSet::new(),
+        clips: BTreeMap::new(),
+        audio: BTreeMap::new(),
+        done: 0,
+        total: 2 * (opts.pairs + opts.calibration),
+        on_clip,
+    };
+    let (mut trials, used) = pair_trials(&mut clipper, &candidates, &mut rng, &mut notes)?;
+    let pairs = trials.len();
+    if pairs < opts.pairs {
+        notes.push(format!("{pairs} pairs, not {}: the comparisons hold no more sample pairs with notes", opts.pairs));
+    }
+    let calibration = if opts.calibration > 0 {
+        let cal = calibration_trials(&mut clipper, &resolved, &candidates, used, &mut rng)?;
+        if cal.len() < opts.calibration {
+            notes.push(format!("{} calibration trials, not {}", cal.len(), opts.calibration));
+        }
+        let n = cal.len();
+        trials.extend(cal);
+        n
+    } else {
+        0
+    };
+    trials.shuffle(&mut rng);
+    for t in &mut trials {
+        t.id = opaque_id(&mut rng, 't', &mut clipper.taken);
+    }
+    let Clipper { clips, audio, .. } = clipper;
+
+    let (run_hash, html) = write_page(out, opts, &trials, &audio)?;
+    let page_bytes = html.len() as u64 + audio.values().map(|a| a.len() as u64).sum::<u64>();
+    let key = Key {
+        format: KEY_FORMAT.into(),
+        version: 1,
+        run_hash: run_hash.clone(),
+        question: QUESTION.into(),
+        like_question: opts.like_question.then(|| LIKE_QUESTION.to_string()),
+        min_play_seconds: opts.min_play_seconds,
+        excerpt_seconds: opts.excerpt_seconds,
+        sample_rate: opts.sample_rate,
+        seed: opts.seed,
+        soundfont: soundfont_name.clone(),
+        runs: resolved.iter().map(|r| KeyRun { dir: r.dir.display().to_string(), recipe: r.recipe.clone() }).collect(),
+        trials,
+        clips,
+    };
+    let kp = out.join("key.json");
+    cadenza_atomic::write_json(&kp, &key).map_err(|source| ListenError::Io { path: kp.clone(), source })?;
+    let zip_bytes = write_zip(out, &html, &audio)?;
+
+    Ok(Built {
+        dir: out.to_path_buf(),
+        run_hash,
+        pairs,
+        calibration,
+        page_bytes,
+        zip_bytes,
+        soundfont: soundfont_name,
+        notes,
+    })
+}
+
+/// The options' ranges.
+fn check_options(opts: &ListenOptions) -> Result<(), ListenError> {
+    if opts.pairs == 0 {
+        return Err(ListenError::Invalid("a listening test needs at least one pair".into()));
+    }
+    if !(opts.excerpt_seconds >= 4.0 && opts.excerpt_seconds <= 600.0) {
+        return Err(ListenError::Invalid(format!("an excerpt of {} s (4 to 600 s)", opts.excerpt_seconds)));
+    }
+    if !(opts.min_play_seconds >= 0.0 && opts.min_play_seconds.is_finite()) {
+        return Err(ListenError::Invalid(format!("a minimum play time of {} s", opts.min_play_seconds)));
+    }
+    Ok(())
+}
+
+/// Every (seed, sample) both arms of a run hold, each (run, seed) group shuffled, then taken in
+/// turns so that the pairs drawn first are balanced over runs and seeds.
+fn candidate_pairs(resolved: &[Run], rng: &mut ChaCha8Rng) -> Result<Vec<Pair>, ListenError> {
     let mut groups: BTreeMap<(usize, u32), Vec<Pair>> = BTreeMap::new();
     for (i, r) in resolved.iter().enumerate() {
         let orig = samples(&r.original);
@@ -336,7 +421,7 @@ pub fn build(
         return Err(ListenError::NoPairs(resolved.iter().map(|r| r.dir.clone()).collect()));
     }
     for g in groups.values_mut() {
-        g.shuffle(&mut rng);
+        g.shuffle(rng);
     }
     let mut candidates: Vec<Pair> = Vec::new();
     let longest = groups.values().map(Vec::len).max().unwrap_or(0);
@@ -347,154 +432,163 @@ pub fn build(
             }
         }
     }
+    Ok(candidates)
+}
 
-    let soundfont_path = match &opts.soundfont {
-        Some(p) => Some(p.clone()),
-        None => cadenza_render::default_soundfont().ok(),
-    };
-    let (soundfont, soundfont_name) = match &soundfont_path {
-        Some(p) => (
-            cadenza_render::load_soundfont(p)
-                .map_err(|e| ListenError::Render { path: p.clone(), msg: e.to_string() })?,
-            p.display().to_string(),
-        ),
-        None => {
-            notes.push("no General MIDI SoundFont installed: the built-in piano plays the excerpts".into());
-            (cadenza_render::piano_soundfont_loaded(), "built-in piano".to_string())
-        }
-    };
+/// Cuts, renders and files the excerpts: their FLAC under `out/audio/`, their unblinding, and
+/// every excerpt's bytes by clip id (hashed into the run hash and zipped without reading the
+/// files back).
+struct Clipper<'a> {
+    out: &'a Path,
+    opts: &'a ListenOptions,
+    soundfont: &'a std::sync::Arc<cadenza_render::SoundFont>,
+    /// Opaque ids given so far (clips and trials).
+    taken: BTreeSet<String>,
+    clips: BTreeMap<String, KeyClip>,
+    audio: BTreeMap<String, Vec<u8>>,
+    /// Excerpts tried so far, of `total`, for `on_clip`.
+    done: usize,
+    total: usize,
+    on_clip: &'a mut dyn FnMut(usize, usize),
+}
 
-    std::fs::create_dir_all(out.join("audio")).map_err(|source| ListenError::Io { path: out.join("audio"), source })?;
-    let mut taken = BTreeSet::new();
-    let mut clips: BTreeMap<String, KeyClip> = BTreeMap::new();
-    // Every excerpt's FLAC, by clip id: hashed into the run hash and zipped without reading
-    // the files back.
-    let mut audio: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let want = opts.pairs + opts.calibration;
-    let mut done = 0usize;
-    // One excerpt → its clip id (None: the file has no notes).
-    let mut clip = |path: &Path,
-                    from: f64,
-                    arm: Arm,
-                    meta: Option<(usize, u32, u32)>,
-                    rng: &mut ChaCha8Rng|
-     -> Result<Option<String>, ListenError> {
+impl Clipper<'_> {
+    /// One excerpt of `path` from about `from` seconds → its clip id (`None`: no notes there).
+    fn clip(
+        &mut self,
+        path: &Path,
+        from: f64,
+        arm: Arm,
+        meta: Option<(usize, u32, u32)>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Option<String>, ListenError> {
+        let (opts, rate) = (self.opts, self.opts.sample_rate);
         let seq = load(path)?;
         let Some(cut) = choose_cut(&seq, from, opts.excerpt_seconds) else { return Ok(None) };
         let ex = cut_sequence(&seq, &cut);
-        let audio_opts = cadenza_render::AudioOptions {
-            sample_rate: opts.sample_rate,
-            stereo: false,
-            tail_seconds: 0.0,
-            normalize: false,
-        };
-        let (l, r) = cadenza_render::render_audio(&ex, &soundfont, &audio_opts)
+        let audio_opts =
+            cadenza_render::AudioOptions { sample_rate: rate, stereo: false, tail_seconds: 0.0, normalize: false };
+        let (l, r) = cadenza_render::render_audio(&ex, self.soundfont, &audio_opts)
             .map_err(|e| ListenError::Render { path: path.to_path_buf(), msg: e.to_string() })?;
-        let len = ((cut.end - cut.start) * opts.sample_rate as f64).round() as usize;
-        let mono = finish_audio(&l, &r, opts.sample_rate, len);
-        let flac = cadenza_render::flac_bytes(&mono, opts.sample_rate)
+        let len = ((cut.end - cut.start) * rate as f64).round() as usize;
+        let mono = finish_audio(&l, &r, rate, len);
+        let flac = cadenza_render::flac_bytes(&mono, rate)
             .map_err(|e| ListenError::Render { path: path.to_path_buf(), msg: e.to_string() })?;
-        let id = opaque_id(rng, 'c', &mut taken);
-        let file = out.join("audio").join(format!("{id}.flac"));
+        let id = opaque_id(rng, 'c', &mut self.taken);
+        let file = self.out.join("audio").join(format!("{id}.flac"));
         cadenza_atomic::write_atomic(&file, &flac).map_err(|source| ListenError::Io { path: file.clone(), source })?;
-        audio.insert(id.clone(), flac);
-        clips.insert(
-            id.clone(),
-            KeyClip {
-                arm,
-                run: meta.map(|m| m.0),
-                seed: meta.map(|m| m.1),
-                sample: meta.map(|m| m.2),
-                source: path.display().to_string(),
-                start: cut.start,
-                seconds: cut.end - cut.start,
-                notes: ex.notes.len(),
-            },
-        );
+        self.audio.insert(id.clone(), flac);
+        let clip = KeyClip {
+            arm,
+            run: meta.map(|m| m.0),
+            seed: meta.map(|m| m.1),
+            sample: meta.map(|m| m.2),
+            source: path.display().to_string(),
+            start: cut.start,
+            seconds: cut.end - cut.start,
+            notes: ex.notes.len(),
+        };
+        self.clips.insert(id.clone(), clip);
         Ok(Some(id))
-    };
+    }
 
-    let mut trials: Vec<KeyTrial> = Vec::new();
+    /// Both excerpts of a trial were tried: report progress.
+    fn tried_two(&mut self) {
+        self.done += 2;
+        (self.on_clip)(self.done, self.total);
+    }
+}
+
+/// Two clips in a random order, as a trial (its id is given later).
+fn trial(kind: TrialKind, a: String, b: String, rng: &mut ChaCha8Rng) -> KeyTrial {
+    let mut clips = [a, b];
+    if rng.gen::<bool>() {
+        clips.swap(0, 1);
+    }
+    KeyTrial { id: String::new(), kind, clips }
+}
+
+/// Original-vs-modified trials from the candidates in turn, skipping a pair with a silent side;
+/// also how many candidates were used.
+fn pair_trials(
+    clipper: &mut Clipper,
+    candidates: &[Pair],
+    rng: &mut ChaCha8Rng,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<KeyTrial>, usize), ListenError> {
+    let mut trials = Vec::new();
     let mut used = 0usize;
-    while trials.len() < opts.pairs && used < candidates.len() {
+    while trials.len() < clipper.opts.pairs && used < candidates.len() {
         let p = &candidates[used];
         used += 1;
         let meta = Some((p.run, p.seed, p.sample));
-        let o = clip(&p.original, 0.0, Arm::Original, meta, &mut rng)?;
-        let m = clip(&p.modified, 0.0, Arm::Modified, meta, &mut rng)?;
-        done += 2;
-        on_clip(done, 2 * want);
+        let o = clipper.clip(&p.original, 0.0, Arm::Original, meta, rng)?;
+        let m = clipper.clip(&p.modified, 0.0, Arm::Modified, meta, rng)?;
+        clipper.tried_two();
         match (o, m) {
-            (Some(o), Some(m)) => {
-                let mut c = [o, m];
-                if rng.gen::<bool>() {
-                    c.swap(0, 1);
-                }
-                trials.push(KeyTrial { id: String::new(), kind: TrialKind::Pair, clips: c });
-            }
+            (Some(o), Some(m)) => trials.push(trial(TrialKind::Pair, o, m, rng)),
             _ => notes.push(format!("seed {} sample {} skipped: a side has no notes", p.seed, p.sample)),
         }
     }
-    let pairs = trials.len();
-    if pairs < opts.pairs {
-        notes.push(format!("{pairs} pairs, not {}: the comparisons hold no more sample pairs with notes", opts.pairs));
-    }
+    Ok((trials, used))
+}
 
-    // Calibration: real pieces (one performance per piece, pieces shuffled) against samples not
-    // used in the pairs (else reused), the arms taking turns.
-    let mut calibration = 0usize;
-    if opts.calibration > 0 {
-        let mut pieces = real_pieces(&resolved);
-        if pieces.is_empty() {
-            return Err(ListenError::NoReal(resolved.iter().map(|r| r.dir.clone()).collect()));
-        }
-        pieces.shuffle(&mut rng);
-        for p in &mut pieces {
-            p.shuffle(&mut rng);
-        }
-        let mut models: Vec<(PathBuf, Arm, (usize, u32, u32))> = Vec::new();
-        for (k, p) in candidates[used..].iter().chain(candidates[..used].iter()).enumerate() {
-            let (path, arm) = if k % 2 == 0 { (&p.original, Arm::Original) } else { (&p.modified, Arm::Modified) };
-            models.push((path.clone(), arm, (p.run, p.seed, p.sample)));
-        }
-        let mut k = 0usize;
-        let mut tries = 0usize;
-        while calibration < opts.calibration && tries < 4 * opts.calibration + pieces.len() {
-            let piece = &pieces[k % pieces.len()];
-            // A piece used again gives another performance of it (ASAP) and a later passage.
-            let again = k / pieces.len();
-            let real = &piece[again % piece.len()];
-            let (model, arm, meta) = &models[k % models.len()];
-            k += 1;
-            tries += 1;
-            let r = clip(real, again as f64 * opts.excerpt_seconds, Arm::Real, None, &mut rng)?;
-            let m = clip(model, 0.0, *arm, Some(*meta), &mut rng)?;
-            done += 2;
-            on_clip(done, 2 * want);
-            if let (Some(r), Some(m)) = (r, m) {
-                let mut c = [r, m];
-                if rng.gen::<bool>() {
-                    c.swap(0, 1);
-                }
-                trials.push(KeyTrial { id: String::new(), kind: TrialKind::Calibration, clips: c });
-                calibration += 1;
-            }
-        }
-        if calibration < opts.calibration {
-            notes.push(format!("{calibration} calibration trials, not {}", opts.calibration));
+/// Calibration trials: real pieces (one performance per piece, pieces shuffled) against samples
+/// not used in the pairs (else reused), the arms taking turns.
+fn calibration_trials(
+    clipper: &mut Clipper,
+    resolved: &[Run],
+    candidates: &[Pair],
+    used: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<KeyTrial>, ListenError> {
+    let want = clipper.opts.calibration;
+    let excerpt_seconds = clipper.opts.excerpt_seconds;
+    let mut pieces = real_pieces(resolved);
+    if pieces.is_empty() {
+        return Err(ListenError::NoReal(resolved.iter().map(|r| r.dir.clone()).collect()));
+    }
+    pieces.shuffle(rng);
+    for p in &mut pieces {
+        p.shuffle(rng);
+    }
+    let mut models: Vec<(PathBuf, Arm, (usize, u32, u32))> = Vec::new();
+    for (k, p) in candidates[used..].iter().chain(candidates[..used].iter()).enumerate() {
+        let (path, arm) = if k % 2 == 0 { (&p.original, Arm::Original) } else { (&p.modified, Arm::Modified) };
+        models.push((path.clone(), arm, (p.run, p.seed, p.sample)));
+    }
+    let mut trials = Vec::new();
+    let mut k = 0usize;
+    while trials.len() < want && k < 4 * want + pieces.len() {
+        let piece = &pieces[k % pieces.len()];
+        // A piece used again gives another performance of it (ASAP) and a later passage.
+        let again = k / pieces.len();
+        let real = &piece[again % piece.len()];
+        let (model, arm, meta) = &models[k % models.len()];
+        k += 1;
+        let r = clipper.clip(real, again as f64 * excerpt_seconds, Arm::Real, None, rng)?;
+        let m = clipper.clip(model, 0.0, *arm, Some(*meta), rng)?;
+        clipper.tried_two();
+        if let (Some(r), Some(m)) = (r, m) {
+            trials.push(trial(TrialKind::Calibration, r, m, rng));
         }
     }
-    trials.shuffle(&mut rng);
-    for t in &mut trials {
-        t.id = opaque_id(&mut rng, 't', &mut taken);
-    }
+    Ok(trials)
+}
 
-    // The page's data: opaque ids only. The run hash covers it and every clip's audio.
+/// Writes `index.html`, whose data name opaque ids only; returns the run hash (over the page's
+/// trials and every clip's audio) and the page.
+fn write_page(
+    out: &Path,
+    opts: &ListenOptions,
+    trials: &[KeyTrial],
+    audio: &BTreeMap<String, Vec<u8>>,
+) -> Result<(String, String), ListenError> {
     let page_trials: Vec<serde_json::Value> =
         trials.iter().map(|t| serde_json::json!({"id": t.id, "clips": t.clips})).collect();
     let mut h = Sha256::new();
     h.update(serde_json::to_vec(&page_trials).expect("JSON of strings"));
-    for (id, flac) in &audio {
+    for (id, flac) in audio {
         h.update(id.as_bytes());
         h.update(format!("{:x}", Sha256::digest(flac)).as_bytes());
     }
@@ -510,50 +604,23 @@ pub fn build(
     let index = out.join("index.html");
     cadenza_atomic::write_atomic(&index, html.as_bytes())
         .map_err(|source| ListenError::Io { path: index.clone(), source })?;
-    let page_bytes = html.len() as u64 + audio.values().map(|a| a.len() as u64).sum::<u64>();
+    Ok((run_hash, html))
+}
 
-    let key = Key {
-        format: KEY_FORMAT.into(),
-        version: 1,
-        run_hash: run_hash.clone(),
-        question: QUESTION.into(),
-        like_question: opts.like_question.then(|| LIKE_QUESTION.to_string()),
-        min_play_seconds: opts.min_play_seconds,
-        excerpt_seconds: opts.excerpt_seconds,
-        sample_rate: opts.sample_rate,
-        seed: opts.seed,
-        soundfont: soundfont_name.clone(),
-        runs: resolved.iter().map(|r| KeyRun { dir: r.dir.display().to_string(), recipe: r.recipe.clone() }).collect(),
-        trials,
-        clips,
-    };
-    let kp = out.join("key.json");
-    let text = serde_json::to_string_pretty(&key).expect("the key serialises");
-    cadenza_atomic::write_atomic(&kp, text.as_bytes())
-        .map_err(|source| ListenError::Io { path: kp.clone(), source })?;
-
-    // What to send: the page and the audio, without the key.
+/// Writes `listeners.zip`, what is sent: the page and the audio, without the key; returns its
+/// size in bytes.
+fn write_zip(out: &Path, html: &str, audio: &BTreeMap<String, Vec<u8>>) -> Result<u64, ListenError> {
     let zp = out.join("listeners.zip");
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let zerr = |e: String| ListenError::Io { path: zp.clone(), source: std::io::Error::other(e) };
     z.start_file("listening-test/index.html", stored).map_err(|e| zerr(e.to_string()))?;
     z.write_all(html.as_bytes()).map_err(|e| zerr(e.to_string()))?;
-    for (id, flac) in &audio {
+    for (id, flac) in audio {
         z.start_file(format!("listening-test/audio/{id}.flac"), stored).map_err(|e| zerr(e.to_string()))?;
         z.write_all(flac).map_err(|e| zerr(e.to_string()))?;
     }
     let bytes = z.finish().map_err(|e| zerr(e.to_string()))?.into_inner();
     cadenza_atomic::write_atomic(&zp, &bytes).map_err(|source| ListenError::Io { path: zp.clone(), source })?;
-
-    Ok(Built {
-        dir: out.to_path_buf(),
-        run_hash,
-        pairs,
-        calibration,
-        page_bytes,
-        zip_bytes: bytes.len() as u64,
-        soundfont: soundfont_name,
-        notes,
-    })
+    Ok(bytes.len() as u64)
 }

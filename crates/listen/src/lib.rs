@@ -36,6 +36,9 @@ pub enum ListenError {
     Load { path: PathBuf, msg: String },
     #[error("{path}: rendering the excerpt: {msg}")]
     Render { path: PathBuf, msg: String },
+    /// The SoundFont asked for (or the system's) does not load; the message names the file.
+    #[error(transparent)]
+    SoundFont(#[from] cadenza_render::RenderError),
     #[error("{0} is not a comparison: no comparison.json in it (nor in comparison_project/ or comparison/ as a demo folder has)")]
     NotARun(PathBuf),
     #[error("no sample pairs: none of {0:?} holds original/ and modified/ samples with the same seed and number")]

@@ -1,8 +1,9 @@
 //! `cadenza listen tally`: the answers unblinded with `key.json`, and their statistics.
 
-use crate::build::{Arm, Key, TrialKind};
+use crate::build::{Arm, Key, KeyTrial, TrialKind};
 use crate::stats::{binomial_upper_tail, clopper_pearson, sign_test, wilcoxon, Wilcoxon};
 use crate::ListenError;
+use cadenza_render::escape_html as esc;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -167,23 +168,6 @@ pub struct Tally {
     pub sentence: String,
 }
 
-fn refuse(refused: &mut Vec<Refusal>, file: &Path, reason: String) {
-    refused.push(Refusal { file: file.display().to_string(), reason });
-}
-
-fn median(mut x: Vec<f64>) -> f64 {
-    if x.is_empty() {
-        return 0.0;
-    }
-    x.sort_by(f64::total_cmp);
-    let n = x.len();
-    if n % 2 == 1 {
-        x[n / 2]
-    } else {
-        0.5 * (x[n / 2 - 1] + x[n / 2])
-    }
-}
-
 fn pct(x: f64) -> String {
     format!("{:.0} %", 100.0 * x)
 }
@@ -193,128 +177,143 @@ fn pct(x: f64) -> String {
 /// refused (listed in the result, never counted); no file counted at all is an error.
 pub fn tally(dir: &Path, answers: &[PathBuf]) -> Result<Tally, ListenError> {
     let key = Key::read(dir)?;
+    let trials: BTreeMap<&str, &KeyTrial> = key.trials.iter().map(|t| (t.id.as_str(), t)).collect();
     let mut refused = Vec::new();
+    // Listener → the file counted for them.
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut listeners = Vec::new();
-    let trials: BTreeMap<&str, &crate::build::KeyTrial> = key.trials.iter().map(|t| (t.id.as_str(), t)).collect();
-    let arm = |id: &str| key.clips.get(id).map(|c| c.arm);
     for file in answers {
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
-            Err(e) => {
-                refuse(&mut refused, file, format!("cannot be read: {e}"));
-                continue;
-            }
-        };
-        let a: Answers = match serde_json::from_str(&text) {
-            Ok(a) => a,
-            Err(e) => {
-                refuse(&mut refused, file, format!("is not an answers file from the listening page: {e}"));
-                continue;
-            }
-        };
-        if a.format != ANSWERS_FORMAT {
-            refuse(&mut refused, file, format!("is not an answers file (format {:?})", a.format));
-            continue;
-        }
-        if a.run_hash != key.run_hash {
-            refuse(
-                &mut refused,
-                file,
-                format!(
-                    "comes from another listening test's page (run hash {}, this test's is {})",
-                    a.run_hash, key.run_hash
-                ),
-            );
-            continue;
-        }
-        if let Some(first) = seen.get(&a.listener) {
-            refuse(&mut refused, file, format!("listener {} is already counted (from {first})", a.listener));
-            continue;
-        }
-        // Every trial must be this test's, once, with its own two clips.
-        let mut ids = BTreeSet::new();
-        let mut bad = None;
-        for t in &a.trials {
-            let Some(k) = trials.get(t.trial.as_str()) else {
-                bad = Some(format!("answers trial {} which this test does not have", t.trial));
-                break;
-            };
-            if !ids.insert(t.trial.as_str()) {
-                bad = Some(format!("answers trial {} twice", t.trial));
-                break;
-            }
-            let mut pair = [t.a.as_str(), t.b.as_str()];
-            pair.sort();
-            let mut want = [k.clips[0].as_str(), k.clips[1].as_str()];
-            want.sort();
-            if pair != want {
-                bad = Some(format!("trial {} names clips {} and {}, not the trial's", t.trial, t.a, t.b));
-                break;
-            }
-        }
-        if let Some(reason) = bad {
-            refuse(&mut refused, file, reason);
-            continue;
-        }
-        let (mut real, mut likes, mut cal) = ([0u64; 3], [0u64; 3], [0u64; 3]);
-        let mut asked_like = false;
-        let mut excluded = 0usize;
-        let mut secs = Vec::new();
-        for t in &a.trials {
-            let k = trials[t.trial.as_str()];
-            let clip_len = |id: &str| key.clips.get(id).map_or(0.0, |c| c.seconds);
-            let played_enough = [t.a.as_str(), t.b.as_str()].iter().all(|id| {
-                let need = key.min_play_seconds.min((clip_len(id) - 0.5).max(0.0));
-                t.played.get(*id).copied().unwrap_or(0.0) + PLAY_SLACK >= need
-            });
-            if !played_enough {
-                excluded += 1;
-                continue;
-            }
-            secs.push(t.seconds);
-            let picked = |c: Choice| match c {
-                Choice::A => arm(&t.a),
-                Choice::B => arm(&t.b),
-                Choice::None => None,
-            };
-            // Index 0: the side counted (modified; real for calibration), 1: the other, 2: can't tell.
-            let slot = |c: Choice, target: Arm| match picked(c) {
-                None => 2,
-                Some(x) if x == target => 0,
-                Some(_) => 1,
-            };
-            match k.kind {
-                TrialKind::Pair => {
-                    real[slot(t.real, Arm::Modified)] += 1;
-                    if let Some(l) = t.like {
-                        asked_like = true;
-                        likes[slot(l, Arm::Modified)] += 1;
-                    }
-                }
-                TrialKind::Calibration => cal[slot(t.real, Arm::Real)] += 1,
-            }
-        }
-        if secs.is_empty() {
-            refuse(&mut refused, file, "has no trial with both excerpts played long enough".into());
-            continue;
-        }
-        seen.insert(a.listener.clone(), file.display().to_string());
-        listeners.push(ListenerTally {
-            listener: a.listener.clone(),
-            file: file.display().to_string(),
-            trials: secs.len(),
-            excluded,
-            realism: Share::from_counts(real[0], real[1], real[2]),
-            like: asked_like.then(|| Share::from_counts(likes[0], likes[1], likes[2])),
-            calibration: Calibration::from_counts(cal[0], cal[1], cal[2]),
-            median_seconds: median(secs),
+        let counted = read_answers(file, &key, &seen).and_then(|a| {
+            check_trials(&a, &trials)?;
+            count_listener(&key, &trials, &a, file)
         });
+        match counted {
+            Ok(l) => {
+                seen.insert(l.listener.clone(), l.file.clone());
+                listeners.push(l);
+            }
+            Err(reason) => refused.push(Refusal { file: file.display().to_string(), reason }),
+        }
     }
     if listeners.is_empty() {
         let why: Vec<String> = refused.iter().map(|r| format!("{}: {}", r.file, r.reason)).collect();
         return Err(ListenError::NoAnswers(why.join("; ")));
     }
+    Ok(pool(&key, listeners, refused))
+}
+
+/// One answers file, read and checked against the test (format, run hash, a listener not yet
+/// counted); the error is the reason it is refused.
+fn read_answers(file: &Path, key: &Key, seen: &BTreeMap<String, String>) -> Result<Answers, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot be read: {e}"))?;
+    let a: Answers =
+        serde_json::from_str(&text).map_err(|e| format!("is not an answers file from the listening page: {e}"))?;
+    if a.format != ANSWERS_FORMAT {
+        return Err(format!("is not an answers file (format {:?})", a.format));
+    }
+    if a.run_hash != key.run_hash {
+        return Err(format!(
+            "comes from another listening test's page (run hash {}, this test's is {})",
+            a.run_hash, key.run_hash
+        ));
+    }
+    if let Some(first) = seen.get(&a.listener) {
+        return Err(format!("listener {} is already counted (from {first})", a.listener));
+    }
+    Ok(a)
+}
+
+/// Every trial answered must be this test's, once, with its own two clips.
+fn check_trials(a: &Answers, trials: &BTreeMap<&str, &KeyTrial>) -> Result<(), String> {
+    let mut ids = BTreeSet::new();
+    for t in &a.trials {
+        let Some(k) = trials.get(t.trial.as_str()) else {
+            return Err(format!("answers trial {} which this test does not have", t.trial));
+        };
+        if !ids.insert(t.trial.as_str()) {
+            return Err(format!("answers trial {} twice", t.trial));
+        }
+        let mut pair = [t.a.as_str(), t.b.as_str()];
+        pair.sort();
+        let mut want = [k.clips[0].as_str(), k.clips[1].as_str()];
+        want.sort();
+        if pair != want {
+            return Err(format!("trial {} names clips {} and {}, not the trial's", t.trial, t.a, t.b));
+        }
+    }
+    Ok(())
+}
+
+/// Whether both excerpts of `t` were played long enough for the answer to count.
+fn played_enough(key: &Key, t: &AnswerTrial) -> bool {
+    let clip_len = |id: &str| key.clips.get(id).map_or(0.0, |c| c.seconds);
+    [t.a.as_str(), t.b.as_str()].iter().all(|id| {
+        let need = key.min_play_seconds.min((clip_len(id) - 0.5).max(0.0));
+        t.played.get(*id).copied().unwrap_or(0.0) + PLAY_SLACK >= need
+    })
+}
+
+/// Where `choice` in trial `t` counts: 0 the side counted (`target`: the modified model, or the
+/// real piece for calibration), 1 the other side, 2 can't tell.
+fn slot(key: &Key, t: &AnswerTrial, choice: Choice, target: Arm) -> usize {
+    let arm = |id: &str| key.clips.get(id).map(|c| c.arm);
+    let picked = match choice {
+        Choice::A => arm(&t.a),
+        Choice::B => arm(&t.b),
+        Choice::None => None,
+    };
+    match picked {
+        None => 2,
+        Some(x) if x == target => 0,
+        Some(_) => 1,
+    }
+}
+
+/// One listener's checked answers, counted; refused (the reason) when no trial counts.
+fn count_listener(
+    key: &Key,
+    trials: &BTreeMap<&str, &KeyTrial>,
+    a: &Answers,
+    file: &Path,
+) -> Result<ListenerTally, String> {
+    let (mut real, mut likes, mut cal) = ([0u64; 3], [0u64; 3], [0u64; 3]);
+    let mut asked_like = false;
+    let mut excluded = 0usize;
+    let mut secs = Vec::new();
+    for t in &a.trials {
+        if !played_enough(key, t) {
+            excluded += 1;
+            continue;
+        }
+        secs.push(t.seconds);
+        match trials[t.trial.as_str()].kind {
+            TrialKind::Pair => {
+                real[slot(key, t, t.real, Arm::Modified)] += 1;
+                if let Some(l) = t.like {
+                    asked_like = true;
+                    likes[slot(key, t, l, Arm::Modified)] += 1;
+                }
+            }
+            TrialKind::Calibration => cal[slot(key, t, t.real, Arm::Real)] += 1,
+        }
+    }
+    if secs.is_empty() {
+        return Err("has no trial with both excerpts played long enough".into());
+    }
+    Ok(ListenerTally {
+        listener: a.listener.clone(),
+        file: file.display().to_string(),
+        trials: secs.len(),
+        excluded,
+        realism: Share::from_counts(real[0], real[1], real[2]),
+        like: asked_like.then(|| Share::from_counts(likes[0], likes[1], likes[2])),
+        calibration: Calibration::from_counts(cal[0], cal[1], cal[2]),
+        median_seconds: cadenza_evaluate::quantile(&secs, 0.5).unwrap_or(0.0),
+    })
+}
+
+/// The counted listeners pooled: shares, calibration, the across-listener test, the sentence.
+fn pool(key: &Key, listeners: Vec<ListenerTally>, refused: Vec<Refusal>) -> Tally {
     let pooled = Share::pooled(listeners.iter().map(|l| &l.realism));
     let pooled_like = listeners
         .iter()
@@ -327,36 +326,8 @@ pub fn tally(dir: &Path, answers: &[PathBuf]) -> Result<Tally, ListenError> {
     let calibration = Calibration::from_counts(k0, k1, k2);
     let shares: Vec<f64> = listeners.iter().filter_map(|l| l.realism.share).map(|s| s - 0.5).collect();
     let wilcoxon = if shares.len() >= WILCOXON_MIN_LISTENERS { wilcoxon(&shares) } else { None };
-
-    let mut sentence = match pooled.share {
-        Some(s) => format!(
-            "{} listener{}: the modified model's excerpt sounded more like a real performance in {} of {} decided pairs ({}, 95 % CI {}-{}, sign test p = {:.3}); {} can't tell.",
-            listeners.len(),
-            if listeners.len() == 1 { "" } else { "s" },
-            pooled.chosen,
-            pooled.chosen + pooled.other,
-            pct(s),
-            pct(pooled.ci[0]),
-            pct(pooled.ci[1]),
-            pooled.p,
-            pooled.cant_tell
-        ),
-        None => format!("{} listener(s), no decided pair.", listeners.len()),
-    };
-    sentence.push_str(&format!(
-        " Calibration: real music picked in {} of {} trials; {} of {} listeners could not be shown to tell real from model (one-sided p > {CALIBRATION_ALPHA}), and their preferences mean little.",
-        calibration.trials.chosen,
-        calibration.trials.chosen + calibration.trials.other + calibration.trials.cant_tell,
-        listeners.len() - calibrated_listeners,
-        listeners.len()
-    ));
-    match &wilcoxon {
-        Some(w) => {
-            sentence.push_str(&format!(" Across listeners (Wilcoxon signed-rank, n = {}): p = {:.3}.", w.n, w.p))
-        }
-        None => sentence.push_str(&format!(" The across-listener test waits for {WILCOXON_MIN_LISTENERS} listeners.")),
-    }
-    Ok(Tally {
+    let sentence = sentence(listeners.len(), &pooled, &calibration, calibrated_listeners, wilcoxon.as_ref());
+    Tally {
         run_hash: key.run_hash.clone(),
         question: key.question.clone(),
         recipes: key.runs.iter().map(|r| r.recipe.clone()).collect(),
@@ -369,7 +340,46 @@ pub fn tally(dir: &Path, answers: &[PathBuf]) -> Result<Tally, ListenError> {
         calibration,
         wilcoxon,
         sentence,
-    })
+    }
+}
+
+/// The tally in words: the pooled pairs, the calibration, the across-listener test.
+fn sentence(
+    listeners: usize,
+    pooled: &Share,
+    calibration: &Calibration,
+    calibrated_listeners: usize,
+    wilcoxon: Option<&Wilcoxon>,
+) -> String {
+    let mut sentence = match pooled.share {
+        Some(s) => format!(
+            "{} listener{}: the modified model's excerpt sounded more like a real performance in {} of {} decided pairs ({}, 95 % CI {}-{}, sign test p = {:.3}); {} can't tell.",
+            listeners,
+            if listeners == 1 { "" } else { "s" },
+            pooled.chosen,
+            pooled.chosen + pooled.other,
+            pct(s),
+            pct(pooled.ci[0]),
+            pct(pooled.ci[1]),
+            pooled.p,
+            pooled.cant_tell
+        ),
+        None => format!("{} listener(s), no decided pair.", listeners),
+    };
+    sentence.push_str(&format!(
+        " Calibration: real music picked in {} of {} trials; {} of {} listeners could not be shown to tell real from model (one-sided p > {CALIBRATION_ALPHA}), and their preferences mean little.",
+        calibration.trials.chosen,
+        calibration.trials.chosen + calibration.trials.other + calibration.trials.cant_tell,
+        listeners - calibrated_listeners,
+        listeners
+    ));
+    match wilcoxon {
+        Some(w) => {
+            sentence.push_str(&format!(" Across listeners (Wilcoxon signed-rank, n = {}): p = {:.3}.", w.n, w.p))
+        }
+        None => sentence.push_str(&format!(" The across-listener test waits for {WILCOXON_MIN_LISTENERS} listeners.")),
+    }
+    sentence
 }
 
 fn share_cells(s: &Share) -> String {
@@ -442,10 +452,6 @@ pub fn render_tally(t: &Tally) -> String {
         out.push_str(&format!("refused: {} {}\n", r.file, r.reason));
     }
     out
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// The "Listening test" section of a report.

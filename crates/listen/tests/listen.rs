@@ -274,12 +274,6 @@ fn the_tally_counts_refuses_and_reports() {
 
 // ---- a real browser ----
 
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
-}
-
 /// A static file server for `root` that passes every POST (path, body) to the test.
 fn serve(root: PathBuf) -> (u16, Receiver<(String, String)>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -344,7 +338,7 @@ fn handle(mut s: TcpStream, root: &Path, tx: &Sender<(String, String)>) -> std::
 /// Answers the whole test in headless Chromium; returns (download's file name, answers JSON,
 /// the harness's events).
 fn answer_in_browser(mode: &str) -> Option<(Key, PathBuf, String, serde_json::Value, Vec<String>)> {
-    let Some(browser) = chromium() else {
+    let Some(browser) = cadenza_shared::chromium() else {
         assert!(std::env::var_os("CI").is_none(), "CI must have chromium (apt-get install chromium)");
         eprintln!("skipped the browser test: no chromium (apt-get install chromium)");
         return None;

@@ -70,8 +70,8 @@ struct Instrument {
 /// Whether midly would read a header chunk whose SMPTE frame-rate byte is 0x80. The chunks are
 /// walked as midly walks them (id, big-endian length, a short last chunk taking the rest; an
 /// RMID file's RIFF `data` chunk first), so bytes inside a track that merely spell `MThd` are
-/// not taken for a header: an earlier byte scan refused such valid files (fuzzing found one
-/// that Cadenza itself had written).
+/// not taken for a header (notes can spell `MThd`; `tests/fuzz_regressions.rs` holds such
+/// files).
 fn overflowing_smpte_header(bytes: &[u8]) -> bool {
     let smf = if bytes.starts_with(b"RIFF") {
         match rmid_data(bytes) {

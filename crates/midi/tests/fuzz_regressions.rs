@@ -24,8 +24,8 @@ fn fuzz_found_inputs_are_errors_not_panics() {
 
 /// Inputs the fuzzer found where the file read but what Cadenza wrote of it did not read back:
 /// the notes written out spelled `MThd` followed, 12 bytes on, by a NOTE_OFF status 0x80, and
-/// a byte scan took that for a header with SMPTE frame-rate byte 0x80. Headers are now found by
-/// walking the chunks as midly does; each file must read, write, and read back.
+/// a scan of the bytes would take that for a header with SMPTE frame-rate byte 0x80, where
+/// walking the chunks as midly does finds none; each file must read, write, and read back.
 #[test]
 fn what_cadenza_writes_of_fuzz_found_inputs_reads_back() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/roundtrip");

@@ -45,6 +45,30 @@ pub fn default_soundfont() -> Result<PathBuf, RenderError> {
         .ok_or_else(|| RenderError::NoSoundFont(DEBIAN_SOUNDFONT.to_string()))
 }
 
+/// The SoundFont a render plays through, as [`soundfont_or_builtin`] chose it.
+#[derive(Clone)]
+pub struct PlayingSoundFont {
+    pub font: Arc<SoundFont>,
+    /// The file it was loaded from; `None`: the built-in piano-like synthesiser
+    /// ([`piano_soundfont`]), for a system without a General MIDI SoundFont.
+    pub path: Option<PathBuf>,
+}
+
+/// The SoundFont at `given`, else the system's General MIDI SoundFont ([`default_soundfont`]),
+/// else the built-in piano-like synthesiser. A file that is there but does not load is an error
+/// (naming it), not a reason to fall back.
+pub fn soundfont_or_builtin(given: Option<&Path>) -> Result<PlayingSoundFont, RenderError> {
+    let path = match given {
+        Some(p) => Some(p.to_path_buf()),
+        None => default_soundfont().ok(),
+    };
+    match path {
+        Some(p) => Ok(PlayingSoundFont { font: load_soundfont(&p)?, path: Some(p) }),
+        None => Ok(PlayingSoundFont { font: piano_soundfont_loaded(), path: None }),
+    }
+}
+
+/// Loads the SoundFont file at `path`.
 pub fn load_soundfont(path: &Path) -> Result<Arc<SoundFont>, RenderError> {
     let file = std::fs::File::open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {

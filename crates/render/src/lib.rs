@@ -7,21 +7,26 @@
 //! * [`score`]: MusicXML 4.0 partwise of the notes quantised to a 16th grid in 4/4, on a
 //!   grand staff, that MuseScore opens and Cadenza's importer reads back.
 //!
+//! * [`sample`]: one generated sample's MIDI file and, as asked, its picture, score and audio.
+//!
 //! Every file is written atomically: a temporary file beside the target, then a rename.
 #![forbid(unsafe_code)]
 
 pub mod audio;
 pub mod roll;
+pub mod sample;
 pub mod score;
 
 pub use audio::{
     default_soundfont, flac_bytes, load_soundfont, piano_soundfont, piano_soundfont_loaded, render_audio,
-    sine_soundfont, sine_soundfont_loaded, wav_bytes, write_wav, AudioOptions, DEBIAN_SOUNDFONT,
+    sine_soundfont, sine_soundfont_loaded, soundfont_or_builtin, wav_bytes, write_wav, AudioOptions, PlayingSoundFont,
+    DEBIAN_SOUNDFONT,
 };
 pub use roll::{piano_roll_png, write_piano_roll, RollOptions};
 /// The loaded SoundFont type `load_soundfont` returns.
 pub use rustysynth::SoundFont;
-pub use score::{musicxml_string, write_musicxml, ScoreOptions};
+pub use sample::{write_sample, SampleOutputs, WrittenSample};
+pub use score::{escape_html, musicxml_string, write_musicxml, ScoreOptions};
 
 use std::path::Path;
 use thiserror::Error;
@@ -48,6 +53,8 @@ pub enum RenderError {
     Flac(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Midi(#[from] cadenza_midi::MidiError),
 }
 
 /// Writes `bytes` to `path` through `cadenza_atomic` (the one atomic writer), with the

@@ -243,7 +243,9 @@ fn spell(pitch: u8, fifths: i32) -> (&'static str, i32, i32) {
     (step, alter, pitch as i32 / 12 - 1)
 }
 
-fn escape(s: &str) -> String {
+/// `s` as HTML or XML text or a quoted attribute value: `&`, `<`, `>` and `"` escaped. Every
+/// page and score Cadenza writes escapes through this.
+pub fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -278,7 +280,7 @@ pub fn musicxml_string(seq: &NoteSequence, opts: &ScoreOptions) -> String {
         .map(|vs| vs.iter().enumerate().map(|(i, v)| layout(v, n_measures, i == 0)).collect())
         .collect();
 
-    let title = escape(opts.title.as_deref().unwrap_or("Cadenza sample"));
+    let title = escape_html(opts.title.as_deref().unwrap_or("Cadenza sample"));
     let mut x = String::with_capacity(4096 + seq.notes.len() * 300);
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
     x.push_str("<!DOCTYPE score-partwise PUBLIC \"-//Recordare//DTD MusicXML 4.0 Partwise//EN\" \"http://www.musicxml.org/dtds/partwise.dtd\">\n");

@@ -109,6 +109,54 @@ fn missing_soundfont_says_how_to_install_one() {
     assert!(e.contains("bad.sf2"), "{e}");
 }
 
+/// A SoundFont given is the one played; none given is the system's or, without one, the
+/// built-in piano; a given file that does not load is an error, never a silent fallback.
+#[test]
+fn soundfont_or_builtin_takes_the_given_then_the_system_then_the_built_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let sine = dir.path().join("sine.sf2");
+    std::fs::write(&sine, sine_soundfont()).unwrap();
+    let given = soundfont_or_builtin(Some(&sine)).unwrap();
+    assert_eq!(given.path.as_deref(), Some(sine.as_path()));
+    let chosen = soundfont_or_builtin(None).unwrap();
+    assert_eq!(chosen.path, default_soundfont().ok());
+    if chosen.path.is_none() {
+        assert_eq!(chosen.font.get_presets().len(), piano_soundfont_loaded().get_presets().len());
+    }
+    let e = soundfont_or_builtin(Some(Path::new("/nonexistent/given.sf2"))).err().unwrap().to_string();
+    assert!(e.contains("/nonexistent/given.sf2"), "{e}");
+}
+
+/// A sample's MIDI file reads back as the notes, and only the files asked for are written.
+#[test]
+fn write_sample_writes_the_midi_and_the_files_asked_for() {
+    let seq = asap(6.0);
+    let dir = tempfile::tempdir().unwrap();
+    let sf = sine_soundfont_loaded();
+    let all = SampleOutputs { png: true, musicxml: Some(ScoreOptions::default()), wav: Some(&sf) };
+    let w = write_sample(&seq, &dir.path().join("sample_01"), &all).unwrap();
+    assert_eq!(w.midi, dir.path().join("sample_01.mid"));
+    assert_eq!(cadenza_midi::read_file(&w.midi).unwrap().notes.len(), seq.notes.len());
+    for p in [w.png.unwrap(), w.musicxml.unwrap(), w.wav.unwrap()] {
+        assert!(std::fs::metadata(&p).unwrap().len() > 100, "{}", p.display());
+    }
+    let w = write_sample(&seq, &dir.path().join("sample_02"), &SampleOutputs::default()).unwrap();
+    assert_eq!((w.png, w.musicxml, w.wav), (None, None, None));
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["sample_01.mid", "sample_01.musicxml", "sample_01.png", "sample_01.wav", "sample_02.mid"]);
+    let e = write_sample(&seq, &dir.path().join("no/such/sample_03"), &SampleOutputs::default()).unwrap_err();
+    assert!(e.to_string().contains("sample_03.mid"), "{e}");
+}
+
+/// Text and attribute values come out escaped, so a title cannot break the page or the score.
+#[test]
+fn escape_html_escapes_the_four_markup_characters() {
+    assert_eq!(escape_html(r#"Bach & "Fugue" <bwv 846>"#), "Bach &amp; &quot;Fugue&quot; &lt;bwv 846&gt;");
+    assert_eq!(escape_html("plain"), "plain");
+}
+
 /// The General MIDI piano of Debian's fluid-soundfont-gm, when installed (CI installs it).
 #[test]
 fn wav_with_the_system_general_midi_soundfont() {

@@ -9,6 +9,8 @@
 //!
 //! (a candidate counts when it holds `data/`, `fixtures/` or `reference/`);
 //! 4. else an error that says what to set.
+//!
+//! Also [`chromium()`]: the browser the tests that render pages drive, found one way.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -62,6 +64,15 @@ pub fn require(rel: &str) -> PathBuf {
     let p = if rel.is_empty() { d.clone() } else { d.join(rel) };
     assert!(p.exists(), "{} is missing from the shared folder {} (set {ENV} to another)", rel, d.display());
     p
+}
+
+/// The headless-capable Chromium the page-rendering tests drive (`chromium`,
+/// `chromium-browser` or `google-chrome`, the first on `PATH` that answers `--version`);
+/// `None` on a machine without one, where those tests skip.
+pub fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
 }
 
 #[cfg(test)]

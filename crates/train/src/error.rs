@@ -56,8 +56,7 @@ pub(crate) fn ferr(path: &Path, e: impl Into<Box<dyn std::error::Error + Send + 
 
 /// JSON through a temp file and a rename.
 pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), TrainError> {
-    let bytes = serde_json::to_vec_pretty(v).expect("serialisable");
-    cadenza_atomic::write_atomic(path, &bytes).map_err(|e| ferr(path, e))
+    cadenza_atomic::write_json(path, v).map_err(|e| ferr(path, e))
 }
 
 #[cfg(test)]

@@ -129,7 +129,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub download: bool,
     /// Start both models from this .mag (e.g. Magenta's performance_with_dynamics.mag) or model
-    /// folder (default: the shipped base, models/perf_dyn_3x256_asap).
+    /// folder (default: the shipped base, models/perf_dyn_3x256_asap_v2).
     #[arg(long)]
     pub init: Option<PathBuf>,
     /// Train small models from scratch instead of fine-tuning a base.

@@ -3,7 +3,6 @@
 
 use anyhow::{Context, Result};
 use cadenza_evaluate::{evaluate_paths, render_table, Split};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -33,16 +32,10 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes `value` as pretty JSON to a temporary file beside `path`, then renames it over.
+/// Writes `value` as pretty JSON to `path` (atomically), creating its folder.
 pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    cadenza_atomic::write_atomic_with(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })
-    .with_context(|| format!("cannot write {}", path.display()))
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    cadenza_atomic::write_json(path, value).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use cadenza_generate::options::{parse_key, Controls, GenerateOptions, Primer, MAX_NOTE_DURATION_SECONDS};
 use cadenza_generate::sampler::{check_options, generate_report};
 use cadenza_model::Weights;
-use cadenza_render::{AudioOptions, RollOptions, ScoreOptions};
+use cadenza_render::{SampleOutputs, ScoreOptions};
 use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -69,7 +69,8 @@ pub struct GenerateArgs {
     /// Also render each sample to WAV through a SoundFont.
     #[arg(long)]
     pub wav: bool,
-    /// SoundFont for --wav (default: /usr/share/sounds/sf2/FluidR3_GM.sf2 from fluid-soundfont-gm).
+    /// SoundFont for --wav (default: the system's General MIDI SoundFont, e.g. fluid-soundfont-gm's,
+    /// else Cadenza's built-in piano-like synthesiser).
     #[arg(long)]
     pub soundfont: Option<PathBuf>,
     /// Write a piano-roll PNG per sample (the default).
@@ -255,11 +256,11 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     check_options(&weights, &opts)?;
     // Fail before generating when the audio cannot be rendered.
     let soundfont = if args.wav {
-        let path = match &args.soundfont {
-            Some(p) => p.clone(),
-            None => cadenza_render::default_soundfont()?,
-        };
-        Some(cadenza_render::load_soundfont(&path)?)
+        let sf = cadenza_render::soundfont_or_builtin(args.soundfont.as_deref())?;
+        if sf.path.is_none() {
+            eprintln!("note: no General MIDI SoundFont found; the WAV files use Cadenza's built-in piano-like synthesiser (apt-get install fluid-soundfont-gm, or pass --soundfont, for a sampled piano)");
+        }
+        Some(sf.font)
     } else {
         None
     };
@@ -276,21 +277,16 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let mut reports = Vec::new();
     for (i, s) in generated.samples.iter().enumerate() {
         let stem = format!("sample_{:0digits$}", i + 1);
-        let midi = args.out.join(format!("{stem}.mid"));
-        cadenza_midi::write_file(&s.sequence, &midi)?;
-        let png_path = png.then(|| args.out.join(format!("{stem}.png")));
-        if let Some(p) = &png_path {
-            cadenza_render::write_piano_roll(&s.sequence, p, &RollOptions::default())?;
-        }
-        let wav_path = soundfont.as_ref().map(|_| args.out.join(format!("{stem}.wav")));
-        if let (Some(p), Some(sf)) = (&wav_path, &soundfont) {
-            cadenza_render::write_wav(&s.sequence, sf, p, &AudioOptions::default())?;
-        }
-        let xml_path = args.score.then(|| args.out.join(format!("{stem}.musicxml")));
-        if let Some(p) = &xml_path {
-            let so = ScoreOptions { qpm: args.score_qpm, title: Some(format!("Cadenza {stem} (seed {})", s.seed)) };
-            cadenza_render::write_musicxml(&s.sequence, p, &so)?;
-        }
+        let outputs = SampleOutputs {
+            png,
+            musicxml: args.score.then(|| ScoreOptions {
+                qpm: args.score_qpm,
+                title: Some(format!("Cadenza {stem} (seed {})", s.seed)),
+            }),
+            wav: soundfont.as_ref(),
+        };
+        let files = cadenza_render::write_sample(&s.sequence, &args.out.join(&stem), &outputs)?;
+        let midi = files.midi;
         let num_steps = s.performance.num_steps();
         eprintln!(
             "{}: {:.1} s, {} notes, {} events, log-likelihood {:.1}",
@@ -302,9 +298,9 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         );
         reports.push(SampleReport {
             midi: file_name(&midi),
-            png: png_path.as_deref().map(file_name),
-            wav: wav_path.as_deref().map(file_name),
-            musicxml: xml_path.as_deref().map(file_name),
+            png: files.png.as_deref().map(file_name),
+            wav: files.wav.as_deref().map(file_name),
+            musicxml: files.musicxml.as_deref().map(file_name),
             seed: s.seed,
             log_likelihood: s.log_likelihood,
             start_step: s.performance.start_step,
@@ -326,8 +322,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         generate_seconds,
         samples: reports,
     };
-    let json = serde_json::to_vec_pretty(&report)?;
-    cadenza_atomic::write_atomic(&args.out.join("generate.json"), &json)
+    cadenza_atomic::write_json(&args.out.join("generate.json"), &report)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.out.join("generate.json").display()))?;
     Ok(())
 }

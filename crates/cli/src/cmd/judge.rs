@@ -3,25 +3,8 @@
 //! and the features that separate them, as a table on stdout and JSON.
 
 use anyhow::Result;
-use cadenza_judge::{judge_table, load_items, render_table, GroupBy, JudgeOptions};
+use cadenza_judge::{judge_table, load_items, render_table, Exclude, GroupBy, JudgeOptions};
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Grouping {
-    /// Each file is its own group.
-    File,
-    /// The files of one folder are one group (one piece's performances).
-    Folder,
-}
-
-impl From<Grouping> for GroupBy {
-    fn from(g: Grouping) -> Self {
-        match g {
-            Grouping::File => GroupBy::File,
-            Grouping::Folder => GroupBy::Folder,
-        }
-    }
-}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct JudgeArgs {
@@ -31,14 +14,16 @@ pub struct JudgeArgs {
     /// Real music to tell them from: folders or files (performances, for a performance model).
     #[arg(long, num_args = 1.., required = true)]
     pub reference: Vec<PathBuf>,
-    /// How the samples are grouped for cross-validation (a group is held out whole).
-    #[arg(long, value_enum, default_value = "file")]
-    pub sample_groups: Grouping,
+    /// How the samples are grouped for cross-validation (a group is held out whole): `file`
+    /// (each file), `folder` (each folder), `metadata` or `auto`, as `cadenza dataset --group-by`.
+    #[arg(long, default_value = "file")]
+    pub sample_groups: GroupBy,
     /// How the reference is grouped: `folder` suits ASAP (a piece's folder holds its performances).
-    #[arg(long, value_enum, default_value = "folder")]
-    pub reference_groups: Grouping,
-    /// Skip files whose name contains this (repeatable; ASAP's score renderings by default; "" for none).
-    #[arg(long, default_values = ["midi_score"])]
+    #[arg(long, default_value = "folder")]
+    pub reference_groups: GroupBy,
+    /// Leave out files whose name matches this glob (repeatable), as `cadenza dataset --exclude`;
+    /// by default ASAP's scores rendered as MIDI; '' for none.
+    #[arg(long, default_values = ["midi_score.mid"])]
     pub exclude: Vec<String>,
     /// Window length in seconds.
     #[arg(long)]
@@ -107,8 +92,9 @@ pub fn run(args: JudgeArgs) -> Result<()> {
         "--window must be a positive number of seconds"
     );
     anyhow::ensure!(opts.folds >= 2, "--folds must be at least 2");
-    let samples = load_items(&args.samples, args.sample_groups.into(), &args.exclude)?;
-    let reference = load_items(&args.reference, args.reference_groups.into(), &args.exclude)?;
+    let exclude = Exclude::new(&args.exclude).map_err(anyhow::Error::msg)?;
+    let samples = load_items(&args.samples, args.sample_groups, &exclude)?;
+    let reference = load_items(&args.reference, args.reference_groups, &exclude)?;
     let (table, ss, rs) = cadenza_judge::window_table(&samples, &reference, &opts)?;
     if let Some(csv) = &args.features_csv {
         cadenza_atomic::write_atomic(csv, cadenza_judge::table_csv(&table, &opts).as_bytes())

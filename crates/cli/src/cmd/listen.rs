@@ -117,8 +117,7 @@ fn run_tally(t: TallyArgs) -> Result<()> {
     }
     print!("{}", render_tally(&result));
     let path = t.dir.join("tally.json");
-    cadenza_atomic::write_atomic(&path, serde_json::to_string_pretty(&result)?.as_bytes())
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    cadenza_atomic::write_json(&path, &result).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     println!("wrote {}", path.display());
     if let Some(run) = t.run {
         let report = resolve_run(&run)?.dir.join("report.html");

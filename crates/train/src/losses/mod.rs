@@ -30,7 +30,7 @@
 //!   *is* the earth mover's distance between the predicted and the target shift
 //!   distributions (1-D EMD = Σ|CDF_q − CDF_target|), in tenths of a second: predicting 490 ms
 //!   for 500 ms costs 0.1, predicting 10 ms costs 4.9, where cross-entropy charges both alike.
-//!   This is `rhythm_cost=emd`, the first design. Its flaw, measured: the expected distance
+//!   This is `rhythm_cost=emd`. Its flaw, measured: the expected distance
 //!   is minimised by putting *all* the mass on the median of the shifts that can follow a
 //!   context, so a model trained with it samples more uniform rhythms than the music's (the
 //!   IOI histogram moved away from the reference's).

@@ -19,7 +19,7 @@ use crate::error::{ferr, write_json_atomic};
 pub use crate::eval::{evaluate, evaluate_report, EvalReport};
 use crate::hparams::{EarlyStop, HParams, HParamsOverrides, StopMode};
 use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
-use crate::losses::{check_config, musical_terms, MusicalWeights};
+use crate::losses::{check_config, musical_terms};
 pub use crate::lr_find::{lr_find, LrFind, LrFindOptions, LrPoint};
 use crate::metrics::{Metrics, MetricsSum};
 use crate::network::{Batch, PerformanceRnn};
@@ -222,7 +222,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
     };
     let model = st.model.clone();
     let config: Config = model.config;
-    if st.hparams.rhythm_loss > 0.0 || st.hparams.harmony_loss > 0.0 {
+    if st.hparams.recipe.any() {
         check_config(config).map_err(TrainError::Setup)?;
     }
 
@@ -295,7 +295,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
             }
         }
         let (mut rhythm_v, mut harmony_v) = (0.0, 0.0);
-        let mw: MusicalWeights = hp.recipe();
+        let mw = hp.recipe;
         if mw.any() {
             let terms = musical_terms(config, &batch, &out.logits, mw);
             if let Some(t) = terms.rhythm {

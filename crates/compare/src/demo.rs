@@ -14,13 +14,15 @@
 //! so an interrupted demo resumes where it stopped (training resumes from its checkpoint).
 
 use crate::error::{bail, Ctx, Result};
-use crate::{compare, CompareOptions};
+use crate::{compare, CompareEvent, CompareOptions, ComparisonReport};
+use cadenza_train::Recipe;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The 20 pieces, as paths inside the wheel's `music21/corpus/`.
-pub const PIECES: [(&str, &str); 20] = [
+const PIECES: [(&str, &str); 20] = [
     ("bach/bwv846.mxl", "J.S. Bach, Prelude in C, BWV 846"),
     ("cpebach/h186.mxl", "C.P.E. Bach, Sonata H.186 ii"),
     ("mozart/k545/movement1_exposition.mxl", "Mozart, Sonata K.545 i (exposition)"),
@@ -48,7 +50,7 @@ pub const BASE_MODEL: &str = "models/perf_dyn_3x256_asap_v2";
 
 /// The shipped corpus (the 20 pieces, `SOURCES.json` with checksums, `PROVENANCE.md`),
 /// relative to the repository root.
-pub const SHIPPED_CORPUS: &str = "corpus/music21";
+const SHIPPED_CORPUS: &str = "corpus/music21";
 
 /// The shipped corpus: under the current folder, else in the source tree this binary was
 /// built from.
@@ -98,7 +100,7 @@ pub fn copy_corpus(from: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
 
 /// The shipped base model: `models/…` under the current folder, else in the source tree this
 /// binary was built from.
-pub fn base_model() -> Option<PathBuf> {
+fn base_model() -> Option<PathBuf> {
     let here = PathBuf::from(BASE_MODEL);
     let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(BASE_MODEL);
     [here, built].into_iter().find(|p| p.join("model.json").is_file())
@@ -124,9 +126,9 @@ pub struct DemoOptions {
     /// Fine-tuning hyper-parameters of both models (Magenta's `k=v,…`).
     pub hparams: String,
     /// The modified model's losses: the seed project's by default.
-    pub recipe: cadenza_train::Recipe,
+    pub recipe: Recipe,
     /// A third arm: the project's recipe against the same original models (`None`: two arms).
-    pub project_recipe: Option<cadenza_train::Recipe>,
+    pub project_recipe: Option<Recipe>,
     /// Training seeds per model.
     pub seeds: usize,
     /// Samples per trained model.
@@ -143,6 +145,8 @@ pub struct DemoOptions {
     pub device: cadenza_train::DeviceChoice,
     /// Stops training at the next step (the binary's Ctrl-C); a rerun resumes.
     pub cancel: cadenza_train::Cancel,
+    /// Hears each training run's events.
+    pub train_events: cadenza_train::OnEvent,
 }
 
 impl Default for DemoOptions {
@@ -158,7 +162,7 @@ impl Default for DemoOptions {
             steps: 200,
             hparams: "batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8".into(),
             // The seed project's idea beside the project's answer.
-            recipe: cadenza_train::Recipe::SEED,
+            recipe: Recipe::SEED,
             project_recipe: Some(c.recipe),
             // Two seeds, not compare's three: three arms then train six runs, as two arms at
             // three seeds did, and the demo keeps its time.
@@ -171,6 +175,65 @@ impl Default for DemoOptions {
             eval_examples: 400,
             device: Default::default(),
             cancel: Default::default(),
+            train_events: Default::default(),
+        }
+    }
+}
+
+/// One step of the demo, as it happens; the binary prints each one as its `Display` text and
+/// each comparison's table.
+#[derive(Debug)]
+pub enum DemoEvent<'a> {
+    /// The music21 wheel is fetched with pip.
+    FetchingWheel,
+    /// A piece of the wheel is left out for its rights text.
+    SkippingPiece { path: String, rights: String },
+    /// The corpus is in place.
+    Corpus { pieces: usize, dir: PathBuf },
+    /// The dataset is already built.
+    DatasetReused(PathBuf),
+    /// The dataset is being built.
+    DatasetBuilding,
+    /// The dataset is built: its statistics.
+    DatasetBuilt(Box<cadenza_dataset::Stats>),
+    /// The comparison of the demo's recipe starts.
+    Comparing { init: Option<PathBuf>, steps: u64, seeds: usize },
+    /// The comparison of the project's recipe starts, against the same original models.
+    ComparingProject(Recipe),
+    /// A step of either comparison.
+    Compare(CompareEvent),
+    /// A comparison is finished.
+    Compared(&'a ComparisonReport),
+    /// The demo is finished: its minutes and its index page.
+    Finished { minutes: f64, index: PathBuf },
+}
+
+impl fmt::Display for DemoEvent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DemoEvent::FetchingWheel => f.write_str("fetching the music21 wheel (its MusicXML corpus) with pip …"),
+            DemoEvent::SkippingPiece { path, rights } => write!(f, "skipping {path}: {rights}"),
+            DemoEvent::Corpus { pieces, dir } => write!(f, "[1/3] corpus: {pieces} pieces in {}", dir.display()),
+            DemoEvent::DatasetReused(dir) => write!(f, "[2/3] dataset: reusing {}", dir.display()),
+            DemoEvent::DatasetBuilding => f.write_str("[2/3] dataset: 12 keys, split by piece"),
+            DemoEvent::DatasetBuilt(stats) => write!(
+                f,
+                "       {}",
+                serde_json::to_string(stats).unwrap_or_default().chars().take(300).collect::<String>()
+            ),
+            DemoEvent::Comparing { init, steps, seeds } => write!(
+                f,
+                "[3/3] compare: original vs modified from {}, {steps} steps each, {seeds} seed(s)",
+                init.as_ref().map_or("scratch".to_string(), |p| p.display().to_string())
+            ),
+            DemoEvent::ComparingProject(p) => {
+                write!(f, "[3/3] compare: original vs the project's recipe ({p}), against the same original models")
+            }
+            DemoEvent::Compare(e) => e.fmt(f),
+            DemoEvent::Compared(r) => f.write_str(&crate::summary_table(r)),
+            DemoEvent::Finished { minutes, index } => {
+                write!(f, "demo finished in {minutes:.1} min: open {}", index.display())
+            }
         }
     }
 }
@@ -207,7 +270,6 @@ pub fn download_wheel(dir: &Path) -> Result<PathBuf> {
         return Ok(w);
     }
     std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
-    eprintln!("fetching the music21 wheel (its MusicXML corpus) with pip …");
     let mut last_err = String::new();
     for (prog, pre) in [("python3", vec!["-m", "pip"]), ("pip3", vec![]), ("pip", vec![])] {
         let mut cmd = std::process::Command::new(prog);
@@ -262,8 +324,9 @@ fn rights_of(bytes: &[u8], is_mxl: bool) -> Option<String> {
     (!out.is_empty()).then(|| out.join("; "))
 }
 
-/// Extracts the 20 pieces into `corpus/`; returns the files.
-pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
+/// Extracts the 20 pieces into `corpus/`; returns the files. A piece whose rights text
+/// reserves all rights is left out, and `on_event` hears of it.
+pub fn extract_corpus(wheel: &Path, corpus: &Path, on_event: &mut dyn FnMut(DemoEvent)) -> Result<Vec<PathBuf>> {
     let sources_path = corpus.join("SOURCES.json");
     if let Ok(b) = std::fs::read(&sources_path) {
         if let Ok(s) = serde_json::from_slice::<Vec<Source>>(&b) {
@@ -289,7 +352,7 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
         let is_mxl = path.ends_with(".mxl");
         let rights = rights_of(&bytes, is_mxl);
         if rights.as_deref().is_some_and(|r| r.to_lowercase().contains("all rights reserved")) {
-            eprintln!("skipping {inner}: {}", rights.unwrap_or_default());
+            on_event(DemoEvent::SkippingPiece { path: inner, rights: rights.unwrap_or_default() });
             continue;
         }
         let name = format!("{:02}_{}", i + 1, path.replace('/', "_"));
@@ -311,60 +374,24 @@ pub fn extract_corpus(wheel: &Path, corpus: &Path) -> Result<Vec<PathBuf>> {
     Ok(sources.iter().map(|s| corpus.join(&s.file)).collect())
 }
 
-/// Runs `cadenza demo`.
-pub fn run_demo(a: &DemoOptions) -> Result<()> {
+/// Runs `cadenza demo`; `on_event` hears each step.
+pub fn run_demo(a: &DemoOptions, on_event: &mut dyn FnMut(DemoEvent)) -> Result<()> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&a.out).ctx(|| format!("cannot create {}", a.out.display()))?;
     let _lock = cadenza_atomic::DirLock::acquire(&a.out, "demo")
         .map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
     let corpus = a.out.join("corpus");
-    // A corpus already in place is reused; else a wheel given or downloaded on request; else the
-    // corpus shipped with Cadenza (no Python, no network); pip only when none is found.
-    let wheel = || match &a.wheel {
-        Some(w) => Ok(w.clone()),
-        None => download_wheel(&a.out.join("download")),
-    };
-    let files = match extract_corpus(Path::new(""), &corpus) {
-        Ok(files) if a.wheel.is_none() && !a.download => files,
-        _ if a.wheel.is_some() || a.download => extract_corpus(&wheel()?, &corpus)?,
-        _ => match shipped_corpus() {
-            Some(from) => copy_corpus(&from, &corpus)?,
-            None => extract_corpus(&wheel()?, &corpus)?,
-        },
-    };
-    eprintln!("[1/3] corpus: {} pieces in {}", files.len(), corpus.display());
-
-    let dataset = a.out.join("dataset");
-    if dataset.join("dataset.json").is_file() {
-        eprintln!("[2/3] dataset: reusing {}", dataset.display());
-    } else {
-        eprintln!("[2/3] dataset: 12 keys, split by piece");
-        let opts = cadenza_dataset::BuildOptions {
-            transpositions: (-5..=6).collect(),
-            stretches: vec![1.0],
-            eval_ratio: 0.1,
-            seed: a.seed,
-            fold: a.fold,
-            progress: true,
-            ..Default::default()
-        };
-        let stats = cadenza_dataset::build(&files, &dataset, &opts)?;
-        eprintln!("       {}", serde_json::to_string(&stats).unwrap_or_default().chars().take(300).collect::<String>());
-    }
-
+    let files = demo_corpus(a, &corpus, on_event)?;
+    on_event(DemoEvent::Corpus { pieces: files.len(), dir: corpus });
+    let dataset = demo_dataset(a, &files, on_event)?;
     let init = match (&a.init, a.from_scratch) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => None,
         (None, false) => Some(base_model().ctx(|| format!("the shipped base model ({BASE_MODEL}) is not here; run the demo from the repository root, start it from another model, or train from scratch"))?),
     };
-    eprintln!(
-        "[3/3] compare: original vs modified from {}, {} steps each, {} seed(s)",
-        init.as_ref().map_or("scratch".to_string(), |p| p.display().to_string()),
-        a.steps,
-        a.seeds
-    );
+    on_event(DemoEvent::Comparing { init: init.clone(), steps: a.steps, seeds: a.seeds });
     let o = CompareOptions {
-        dataset: dataset.clone(),
+        dataset,
         init,
         layers: a.layers.clone(),
         steps: a.steps,
@@ -381,35 +408,89 @@ pub fn run_demo(a: &DemoOptions) -> Result<()> {
         progress: true,
         device: a.device,
         cancel: a.cancel.clone(),
+        train_events: a.train_events.clone(),
         ..Default::default()
     };
-    let r = compare(&o)?;
-    print!("{}", crate::table::summary_table(&r));
-    let mut reports = vec![(a.recipe, o.out.clone(), r)];
-    if let Some(p) = a.project_recipe.filter(|p| p.any() && !p.same_as(&a.recipe)) {
-        eprintln!("[3/3] compare: original vs the project's recipe ({p}), against the same original models");
+    let r = compare(&o, &mut |e| on_event(DemoEvent::Compare(e)))?;
+    on_event(DemoEvent::Compared(&r));
+    let mut reports = vec![RecipeReport { recipe: a.recipe, dir: o.out.clone(), report: r }];
+    if let Some(p) = a.project_recipe.filter(|p| p.any() && *p != a.recipe) {
+        on_event(DemoEvent::ComparingProject(p));
         let o2 = CompareOptions {
             recipe: p,
             out: a.out.join("comparison_project"),
             original_from: Some(o.out.clone()),
             ..o.clone()
         };
-        let r2 = compare(&o2)?;
-        print!("\n{}", crate::table::summary_table(&r2));
-        reports.push((p, o2.out.clone(), r2));
+        let r2 = compare(&o2, &mut |e| on_event(DemoEvent::Compare(e)))?;
+        on_event(DemoEvent::Compared(&r2));
+        reports.push(RecipeReport { recipe: p, dir: o2.out.clone(), report: r2 });
     }
     let index = a.out.join("index.html");
     cadenza_atomic::write_atomic(&index, demo_index(&reports, &a.out).as_bytes())
         .ctx(|| format!("cannot write {}", index.display()))?;
-    eprintln!("demo finished in {:.1} min: open {}", started.elapsed().as_secs_f64() / 60.0, index.display());
+    on_event(DemoEvent::Finished { minutes: started.elapsed().as_secs_f64() / 60.0, index });
     Ok(())
 }
 
+/// The demo's corpus in `corpus`: one already in place is reused; else a wheel given or
+/// downloaded on request; else the corpus shipped with Cadenza (no Python, no network); pip
+/// only when none is found.
+fn demo_corpus(a: &DemoOptions, corpus: &Path, on_event: &mut dyn FnMut(DemoEvent)) -> Result<Vec<PathBuf>> {
+    let wheel = |on_event: &mut dyn FnMut(DemoEvent)| match &a.wheel {
+        Some(w) => Ok(w.clone()),
+        None => {
+            let dir = a.out.join("download");
+            if find_wheel(&dir).is_none() {
+                on_event(DemoEvent::FetchingWheel);
+            }
+            download_wheel(&dir)
+        }
+    };
+    Ok(match extract_corpus(Path::new(""), corpus, on_event) {
+        Ok(files) if a.wheel.is_none() && !a.download => files,
+        _ if a.wheel.is_some() || a.download => extract_corpus(&wheel(on_event)?, corpus, on_event)?,
+        _ => match shipped_corpus() {
+            Some(from) => copy_corpus(&from, corpus)?,
+            None => extract_corpus(&wheel(on_event)?, corpus, on_event)?,
+        },
+    })
+}
+
+/// The demo's dataset (12 keys, split by piece) in `OUT/dataset`, built unless it is there.
+fn demo_dataset(a: &DemoOptions, files: &[PathBuf], on_event: &mut dyn FnMut(DemoEvent)) -> Result<PathBuf> {
+    let dataset = a.out.join("dataset");
+    if dataset.join("dataset.json").is_file() {
+        on_event(DemoEvent::DatasetReused(dataset.clone()));
+        return Ok(dataset);
+    }
+    on_event(DemoEvent::DatasetBuilding);
+    let opts = cadenza_dataset::BuildOptions {
+        transpositions: (-5..=6).collect(),
+        stretches: vec![1.0],
+        eval_ratio: 0.1,
+        seed: a.seed,
+        fold: a.fold,
+        progress: true,
+        ..Default::default()
+    };
+    let stats = cadenza_dataset::build(files, &dataset, &opts)?;
+    on_event(DemoEvent::DatasetBuilt(Box::new(stats)));
+    Ok(dataset)
+}
+
+/// One comparison of the demo: the modified model's recipe, its folder and its report.
+struct RecipeReport {
+    recipe: Recipe,
+    dir: PathBuf,
+    report: ComparisonReport,
+}
+
 /// `demo/index.html`: each recipe's headline under the rule, with a link to its report.
-fn demo_index(reports: &[(cadenza_train::Recipe, PathBuf, crate::ComparisonReport)], out: &Path) -> String {
+fn demo_index(reports: &[RecipeReport], out: &Path) -> String {
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let mut h = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Cadenza demo</title><style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:900px;padding:0 1em}li{margin:1em 0}</style></head><body>\n<h1>Does a modified Performance RNN make better classical music?</h1>\n<p>Each recipe's modified model against the same original fine-tune, judged by the rule fixed before it was run: (a) the untargeted judge does not find its samples easier to tell from the real music, (b) a harmony or rhythm measure improves and none moves away from the real music, (c) the eval NLL costs at most 2 %.</p>\n<ul>\n");
-    for (recipe, dir, r) in reports {
+    for RecipeReport { recipe, dir, report: r } in reports {
         let rel = dir.strip_prefix(out).unwrap_or(dir).join("report.html");
         h.push_str(&format!(
             "<li><b>{}</b> (<code>{}</code>): {} <a href=\"{}\">report</a></li>\n",
@@ -419,7 +500,7 @@ fn demo_index(reports: &[(cadenza_train::Recipe, PathBuf, crate::ComparisonRepor
             esc(&rel.display().to_string())
         ));
     }
-    if !reports.iter().any(|(_, _, r)| r.headline.as_ref().is_some_and(|x| x.better)) {
+    if !reports.iter().any(|r| r.report.headline.as_ref().is_some_and(|x| x.better)) {
         h.push_str("</ul>\n<p><b>No recipe passed the rule here.</b></p>\n");
     } else {
         h.push_str("</ul>\n");

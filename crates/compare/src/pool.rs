@@ -14,7 +14,8 @@
 
 use crate::error::{bail, Ctx, Result};
 use crate::stats::{self, FoldValues, Interval, MetricVerdict, Verdict};
-use crate::{verdict_metrics, ComparisonReport};
+use crate::{verdict_metrics, CompareOptions, ComparisonReport};
+use cadenza_train::{HParamsOverrides, Recipe};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -100,7 +101,7 @@ pub struct PooledComparison {
     pub eval_nll_relative_cost: Option<Interval>,
     /// The recipe every fold's modified model trained with.
     #[serde(flatten)]
-    pub recipe: cadenza_train::Recipe,
+    pub recipe: Recipe,
     pub replicates: usize,
     /// The verdict rule on the pooled verdicts ([`crate::rule`]; the judge by its per-sample
     /// log-odds, pooled like the other rows).
@@ -134,63 +135,120 @@ fn split_fold(dataset: &Path) -> Option<usize> {
     serde_json::from_slice::<cadenza_dataset::Manifest>(&bytes).ok().map(|m| m.options.fold)
 }
 
-/// The settings two folds of one experiment share, as `name=value` lines.
-fn experiment(r: &ComparisonReport) -> Vec<(&'static str, String)> {
-    let o = &r.options;
-    vec![
-        ("config", r.config.clone()),
-        ("layers", format!("{:?}", r.layers)),
-        ("init", o.init.as_ref().map_or("none (from scratch)".into(), |p| p.display().to_string())),
-        ("steps", o.steps.to_string()),
-        ("hparams", o.hparams.clone()),
-        ("rhythm_loss", o.recipe.rhythm.to_string()),
-        ("harmony_loss", o.recipe.harmony.to_string()),
-        ("rhythm_cost", format!("{:?}", o.recipe.rhythm_cost)),
-        ("harmony_cost", format!("{:?}", o.recipe.harmony_cost)),
-        ("samples", o.samples.to_string()),
-        ("num_steps", o.num_steps.to_string()),
-        ("temperature", o.temperature.to_string()),
-        ("sample_seed", o.sample_seed.to_string()),
-        ("note_events", format!("{:?}", o.note_events)),
-    ]
+/// The settings two folds of one experiment share: the model, its training, its recipe and
+/// its sampler.
+struct Experiment<'a> {
+    config: &'a str,
+    layers: &'a [usize],
+    options: &'a CompareOptions,
 }
 
-/// Reads the comparisons and pools them. `replicates` bootstrap draws (the comparisons use
-/// [`stats::BOOTSTRAP_REPLICATES`]).
-pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparison> {
-    if comparisons.len() < 2 {
-        bail!("pooling needs the comparisons of two folds or more (got {})", comparisons.len());
+/// A setting two experiments do not share: its name, and its value in each.
+struct Difference {
+    name: &'static str,
+    this: String,
+    other: String,
+}
+
+/// Hyper-parameters as written, equal when they set the same values.
+struct HParams<'a> {
+    text: &'a str,
+    values: HParamsOverrides,
+}
+
+impl<'a> HParams<'a> {
+    fn of(o: &'a CompareOptions) -> Result<Self, String> {
+        let values =
+            HParamsOverrides::parse(&o.hparams).map_err(|e| format!("hyper-parameters '{}': {e}", o.hparams))?;
+        Ok(HParams { text: &o.hparams, values })
     }
-    let mut reports: Vec<(PathBuf, ComparisonReport)> = Vec::new();
+}
+
+impl PartialEq for HParams<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values
+    }
+}
+
+/// `Some(Difference)` when `a` and `b` differ, each shown by `show`.
+fn differ<T: PartialEq + ?Sized>(name: &'static str, a: &T, b: &T, show: impl Fn(&T) -> String) -> Option<Difference> {
+    (a != b).then(|| Difference { name, this: show(a), other: show(b) })
+}
+
+impl<'a> Experiment<'a> {
+    fn of(r: &'a ComparisonReport) -> Self {
+        Experiment { config: &r.config, layers: &r.layers, options: &r.options }
+    }
+
+    /// The first setting in which `other` differs from this experiment. Hyper-parameters
+    /// compare as the values they set (in any order), the recipe as losses.
+    fn difference(&self, other: &Experiment) -> Result<Option<Difference>, String> {
+        let (a, b) = (self.options, other.options);
+        let (ha, hb) = (HParams::of(a)?, HParams::of(b)?);
+        let text = |s: &str| s.to_string();
+        let init = |p: &Option<PathBuf>| p.as_ref().map_or("none (from scratch)".into(), |p| p.display().to_string());
+        Ok(differ("config", self.config, other.config, text)
+            .or_else(|| differ("layers", self.layers, other.layers, |l| format!("{l:?}")))
+            .or_else(|| differ("init", &a.init, &b.init, init))
+            .or_else(|| differ("steps", &a.steps, &b.steps, u64::to_string))
+            .or_else(|| differ("hparams", &ha, &hb, |h| h.text.to_string()))
+            .or_else(|| {
+                differ("recipe (rhythm_loss, harmony_loss, rhythm_cost, harmony_cost)", &a.recipe, &b.recipe, |r| {
+                    r.spec()
+                })
+            })
+            .or_else(|| differ("samples", &a.samples, &b.samples, usize::to_string))
+            .or_else(|| differ("num_steps", &a.num_steps, &b.num_steps, u32::to_string))
+            .or_else(|| differ("temperature", &a.temperature, &b.temperature, f64::to_string))
+            .or_else(|| differ("sample_seed", &a.sample_seed, &b.sample_seed, u64::to_string))
+            .or_else(|| differ("note_events", &a.note_events, &b.note_events, |n| format!("{n:?}"))))
+    }
+}
+
+/// One fold's comparison: its file and what it says.
+struct Fold {
+    file: PathBuf,
+    report: ComparisonReport,
+}
+
+/// Reads the comparisons, refusing another experiment or the same data twice.
+fn read_folds(comparisons: &[PathBuf]) -> Result<Vec<Fold>> {
+    let mut folds: Vec<Fold> = Vec::new();
     for c in comparisons {
         let file = comparison_file(c);
         let bytes = std::fs::read(&file).ctx(|| format!("cannot read {}", file.display()))?;
         let r: ComparisonReport = serde_json::from_slice(&bytes)
             .ctx(|| format!("{} is not a comparison.json of this Cadenza", file.display()))?;
-        if let Some((first_file, first)) = reports.first() {
-            for ((name, a), (_, b)) in experiment(first).into_iter().zip(experiment(&r)) {
-                if a != b {
-                    bail!(
-                        "{} is another experiment than {}: {name} is {b} there and {a} here; pool only folds of one recipe",
-                        file.display(),
-                        first_file.display()
-                    );
-                }
+        if let Some(first) = folds.first() {
+            let d = Experiment::of(&first.report)
+                .difference(&Experiment::of(&r))
+                .map_err(|e| crate::error::CompareError::Setup(format!("{}: {e}", file.display())))?;
+            if let Some(Difference { name, this, other }) = d {
+                bail!(
+                    "{} is another experiment than {}: {name} is {other} there and {this} here; pool only folds of one recipe",
+                    file.display(),
+                    first.file.display()
+                );
             }
         }
-        if let Some((same, _)) = reports.iter().find(|(_, o)| o.dataset_fingerprint == r.dataset_fingerprint) {
+        if let Some(same) = folds.iter().find(|f| f.report.dataset_fingerprint == r.dataset_fingerprint) {
             bail!(
                 "{} and {} are the same data (dataset fingerprint {}): a fold counted twice",
-                same.display(),
+                same.file.display(),
                 file.display(),
                 &r.dataset_fingerprint[..r.dataset_fingerprint.len().min(12)]
             );
         }
-        reports.push((file, r));
+        folds.push(Fold { file, report: r });
     }
+    Ok(folds)
+}
+
+/// Each fold as the pooled result lists it, refusing two folds that hold out the same piece.
+fn fold_summaries(folds: &[Fold]) -> Result<Vec<FoldSummary>> {
     let mut held_out: Vec<(String, &Path)> = Vec::new();
-    let mut folds = Vec::new();
-    for (file, r) in &reports {
+    let mut summaries = Vec::new();
+    for Fold { file, report: r } in folds {
         let pieces = eval_pieces(&r.options.dataset);
         for p in &pieces {
             if let Some((_, other)) = held_out.iter().find(|(q, _)| q == p) {
@@ -202,7 +260,7 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
             }
         }
         held_out.extend(pieces.iter().map(|p| (p.clone(), file.as_path())));
-        folds.push(FoldSummary {
+        summaries.push(FoldSummary {
             comparison: file.clone(),
             dataset: r.options.dataset.clone(),
             dataset_fingerprint: r.dataset_fingerprint.clone(),
@@ -215,24 +273,30 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
             verdicts: r.verdicts.clone(),
         });
     }
+    Ok(summaries)
+}
 
-    // The metrics every fold has, in the first fold's table order.
+/// Every metric all folds have, in the first fold's table order, pooled over folds, with
+/// each fold's own verdict counted beside it.
+fn pooled_verdicts(folds: &[Fold], summaries: &[FoldSummary], replicates: usize) -> Vec<PooledVerdict> {
     let per_fold: Vec<Vec<(String, stats::Goal)>> =
-        reports.iter().map(|(_, r)| verdict_metrics(&r.reference.metrics)).collect();
+        folds.iter().map(|f| verdict_metrics(&f.report.reference.metrics)).collect();
     let mut verdicts = Vec::new();
     for (metric, _) in &per_fold[0] {
         let goals: Option<Vec<stats::Goal>> =
             per_fold.iter().map(|ms| ms.iter().find(|(m, _)| m == metric).map(|(_, g)| *g)).collect();
         let Some(goals) = goals else { continue };
         let values: Vec<_> =
-            reports.iter().map(|(_, r)| (r.original.values(metric), r.modified.values(metric))).collect();
+            folds.iter().map(|f| (f.report.original.values(metric), f.report.modified.values(metric))).collect();
         let fold_values: Vec<FoldValues> =
             values.iter().zip(&goals).map(|((o, m), g)| FoldValues { goal: *g, original: o, modified: m }).collect();
         let Some(pooled) = stats::compare_metric_folds(metric, &fold_values, replicates, stats::BOOTSTRAP_SEED) else {
             continue;
         };
-        let own: Vec<Verdict> =
-            folds.iter().filter_map(|f| f.verdicts.iter().find(|v| &v.metric == metric).map(|v| v.verdict)).collect();
+        let own: Vec<Verdict> = summaries
+            .iter()
+            .filter_map(|f| f.verdicts.iter().find(|v| &v.metric == metric).map(|v| v.verdict))
+            .collect();
         verdicts.push(PooledVerdict {
             pooled,
             folds_better: own.iter().filter(|v| **v == Verdict::Better).count(),
@@ -240,27 +304,39 @@ pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparis
             folds: own.len(),
         });
     }
+    verdicts
+}
+
+/// Reads the comparisons and pools them. `replicates` bootstrap draws (the comparisons use
+/// [`stats::BOOTSTRAP_REPLICATES`]).
+pub fn pool(comparisons: &[PathBuf], replicates: usize) -> Result<PooledComparison> {
+    if comparisons.len() < 2 {
+        bail!("pooling needs the comparisons of two folds or more (got {})", comparisons.len());
+    }
+    let reports = read_folds(comparisons)?;
+    let folds = fold_summaries(&reports)?;
+    let verdicts = pooled_verdicts(&reports, &folds, replicates);
     let eval_nll_relative_cost = verdicts.iter().find(|v| v.pooled.metric == "eval_nll").map(|v| {
         let (d, o) = (&v.pooled.difference, v.pooled.original);
         Interval { estimate: d.estimate / o, lo: d.lo / o, hi: d.hi / o }
     });
-    let first = &reports[0].1;
     let pooled_verdicts: Vec<stats::MetricVerdict> = verdicts.iter().map(|v| v.pooled.clone()).collect();
     // Rows the judge left out for scores (dynamics) do not count in (b) either.
     let ignore: Vec<String> = reports
         .iter()
-        .filter_map(|(_, r)| r.judge.as_ref())
+        .filter_map(|f| f.report.judge.as_ref())
         .flat_map(|j| j.arms.options.exclude_features.iter().cloned())
         .collect();
     let headline = crate::rule::headline(&pooled_verdicts, None, eval_nll_relative_cost.map(|c| c.estimate), &ignore);
-    let delta_auc =
-        pool_delta_auc(reports.iter().map(|(_, r)| r.judge.as_ref().and_then(|j| j.arms.delta_auc.clone())).collect());
+    let delta_auc = pool_delta_auc(
+        reports.iter().map(|f| f.report.judge.as_ref().and_then(|j| j.arms.delta_auc.clone())).collect(),
+    );
     Ok(PooledComparison {
         delta_auc,
         folds,
         verdicts,
         eval_nll_relative_cost,
-        recipe: first.options.recipe,
+        recipe: reports[0].report.options.recipe,
         replicates,
         headline: Some(headline),
     })
@@ -362,6 +438,31 @@ pub fn pool_to(comparisons: &[PathBuf], out: &Path) -> Result<PooledComparison> 
 mod tests {
     use super::*;
     use cadenza_judge::arms::DeltaAuc;
+
+    /// Hyper-parameters are one experiment whatever the order of their keys; another value is
+    /// another experiment, named.
+    #[test]
+    fn hparams_compare_as_values() {
+        let o = |hparams: &str| CompareOptions { hparams: hparams.into(), ..Default::default() };
+        fn e(o: &CompareOptions) -> Experiment<'_> {
+            Experiment { config: "performance_with_dynamics", layers: &[64], options: o }
+        }
+        let (a, b) = (o("batch_size=8,learning_rate=0.01"), o(" learning_rate=0.01, batch_size=8"));
+        assert!(e(&a).difference(&e(&b)).unwrap().is_none());
+        let c = o("learning_rate=0.01,batch_size=16");
+        let d = e(&a).difference(&e(&c)).unwrap().expect("batch sizes 8 and 16 differ");
+        assert_eq!((d.name, d.this.as_str(), d.other.as_str()), ("hparams", a.hparams.as_str(), c.hparams.as_str()));
+        // The recipe compares as losses: a cost of a part that is off does not matter.
+        let off = CompareOptions {
+            recipe: Recipe { rhythm: 0.0, rhythm_cost: cadenza_train::RhythmCost::Rps, ..a.recipe },
+            ..a.clone()
+        };
+        let off2 = CompareOptions { recipe: Recipe { rhythm: 0.0, ..a.recipe }, ..a.clone() };
+        assert!(e(&off).difference(&e(&off2)).unwrap().is_none());
+        let other = CompareOptions { recipe: Recipe { harmony: 0.5, ..a.recipe }, ..a.clone() };
+        assert!(e(&a).difference(&e(&other)).unwrap().unwrap().name.contains("harmony_loss"));
+        assert!(e(&a).difference(&e(&o("batch_size=eight"))).is_err());
+    }
 
     #[test]
     fn fold_delta_aucs_pool_as_independent_normal_errors() {

@@ -1,7 +1,7 @@
 //! `cadenza compare` on real data (ASAP's Bach fugues), tiny models: the numbers, the files,
 //! the reuse of finished runs, and the report rendering in headless Chromium.
 
-use cadenza_compare::{compare, CompareOptions};
+use cadenza_compare::{compare, CompareEvent, CompareOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -70,7 +70,7 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
         out: out.clone(),
         ..Default::default()
     };
-    let r = compare(&o).unwrap();
+    let r = compare(&o, &mut |_| {}).unwrap();
 
     // comparison.json: both objects carry the eval numbers and every metric.
     let j: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("comparison.json")).unwrap()).unwrap();
@@ -156,7 +156,11 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
 
     // Re-running reuses every finished run (no training) and gives the same numbers.
     let before = std::fs::metadata(out.join("original/seed_0/run/stop.json")).unwrap().modified().unwrap();
-    let r2 = compare(&o).unwrap();
+    let mut events = Vec::new();
+    let r2 = compare(&o, &mut |e| events.push(e)).unwrap();
+    let reused = events.iter().filter(|e| matches!(e, CompareEvent::Reusing { .. })).count();
+    assert_eq!(reused, 4, "two arms x two seeds: {events:?}");
+    assert!(!events.iter().any(|e| matches!(e, CompareEvent::Training { .. })), "{events:?}");
     assert_eq!(std::fs::metadata(out.join("original/seed_0/run/stop.json")).unwrap().modified().unwrap(), before);
     assert_eq!(r2.original.eval_nll, r.original.eval_nll);
 
@@ -192,12 +196,12 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
 
     // Other loss weights in the same folder: an error, never the old model reused.
     let other = CompareOptions { recipe: cadenza_train::Recipe { harmony: 0.5, ..o.recipe }, ..o.clone() };
-    let e = compare(&other).unwrap_err().to_string();
+    let e = compare(&other, &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("other settings"), "{e}");
 
     // Bad input is an error naming the problem, not a panic.
     let bad = CompareOptions { dataset: tmp.path().join("nope"), out: tmp.path().join("x"), ..o.clone() };
-    assert!(compare(&bad).is_err());
+    assert!(compare(&bad, &mut |_| {}).is_err());
     let same = CompareOptions { recipe: cadenza_train::Recipe::NONE, ..o };
-    assert!(compare(&same).unwrap_err().to_string().contains("rhythm or a harmony loss"));
+    assert!(compare(&same, &mut |_| {}).unwrap_err().to_string().contains("rhythm or a harmony loss"));
 }

@@ -42,7 +42,7 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
     let t = Instant::now();
-    run_demo(&args(out.clone(), full)).unwrap();
+    run_demo(&args(out.clone(), full), &mut |_| {}).unwrap();
     let minutes = t.elapsed().as_secs_f64() / 60.0;
     eprintln!("demo ({}) took {minutes:.1} min", if full { "full" } else { "slice" });
     if full {
@@ -118,14 +118,14 @@ fn demo_runs_end_to_end_on_the_music21_corpus() {
 
     // Re-running reuses every stage.
     let t = Instant::now();
-    run_demo(&args(out.clone(), full)).unwrap();
+    run_demo(&args(out.clone(), full), &mut |_| {}).unwrap();
     let again = t.elapsed().as_secs_f64() / 60.0;
     assert!(again < minutes, "the second run ({again:.2} min) redid work ({minutes:.2} min the first time)");
 
     // Another fold holds out two other pieces, and pooling the two folds gives one verdict with
     // each fold's own beside it.
     let fold1 = tmp.path().join("demo_fold1");
-    run_demo(&DemoOptions { fold: 1, ..args(fold1.clone(), full) }).unwrap();
+    run_demo(&DemoOptions { fold: 1, ..args(fold1.clone(), full) }, &mut |_| {}).unwrap();
     let eval_of = |d: &std::path::Path| -> Vec<String> {
         let split: serde_json::Value =
             serde_json::from_slice(&std::fs::read(d.join("dataset/split.json")).unwrap()).unwrap();
@@ -225,7 +225,7 @@ fn the_shipped_corpus_is_the_wheels_and_is_checked() {
     match cached_wheel() {
         Some(w) => {
             let from_wheel = tmp.path().join("from_wheel");
-            cadenza_compare::demo::extract_corpus(&w, &from_wheel).unwrap();
+            cadenza_compare::demo::extract_corpus(&w, &from_wheel, &mut |_| {}).unwrap();
             let again: Vec<cadenza_compare::demo::Source> =
                 serde_json::from_slice(&std::fs::read(from_wheel.join("SOURCES.json")).unwrap()).unwrap();
             let pairs: Vec<(String, Option<String>)> =

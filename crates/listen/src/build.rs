@@ -4,6 +4,7 @@ use crate::excerpt::{choose_cut, cut_sequence, finish_audio};
 use crate::page::page_html;
 use crate::ListenError;
 use cadenza_notes::NoteSequence;
+use cadenza_train::Recipe;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -105,7 +106,7 @@ pub struct KeyRun {
     /// The comparison folder (its `comparison.json` and `report.html`).
     pub dir: String,
     /// The modified arm's recipe, as the comparison recorded it.
-    pub recipe: String,
+    pub recipe: Recipe,
 }
 
 /// `key.json`: everything needed to unblind the answers. It stays with whoever runs the test.
@@ -166,7 +167,7 @@ pub struct Run {
     original: PathBuf,
     modified: PathBuf,
     dataset: Option<PathBuf>,
-    recipe: String,
+    recipe: Recipe,
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value, ListenError> {
@@ -193,13 +194,10 @@ pub fn resolve_run(path: &Path) -> Result<Run, ListenError> {
         Some(from) => PathBuf::from(from).join("original"),
         None => dir.join("original"),
     };
-    let recipe = format!(
-        "{} rhythm x {} + {} harmony x {}",
-        o["rhythm_cost"].as_str().unwrap_or("?"),
-        o["rhythm_loss"],
-        o["harmony_cost"].as_str().unwrap_or("?"),
-        o["harmony_loss"]
-    );
+    let recipe = Recipe::deserialize(o).map_err(|e| ListenError::Format {
+        path: dir.join("comparison.json"),
+        msg: format!("its options name no recipe: {e}"),
+    })?;
     Ok(Run { original, modified: dir.join("modified"), dataset: o["dataset"].as_str().map(PathBuf::from), recipe, dir })
 }
 
@@ -364,7 +362,7 @@ pub fn build(
         sample_rate: opts.sample_rate,
         seed: opts.seed,
         soundfont: soundfont_name.clone(),
-        runs: resolved.iter().map(|r| KeyRun { dir: r.dir.display().to_string(), recipe: r.recipe.clone() }).collect(),
+        runs: resolved.iter().map(|r| KeyRun { dir: r.dir.display().to_string(), recipe: r.recipe }).collect(),
         trials,
         clips,
     };

@@ -4,6 +4,7 @@ use crate::build::{Arm, Key, KeyTrial, TrialKind};
 use crate::stats::{binomial_upper_tail, clopper_pearson, sign_test, wilcoxon, Wilcoxon};
 use crate::ListenError;
 use cadenza_render::escape_html as esc;
+use cadenza_train::Recipe;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -150,7 +151,7 @@ pub struct Refusal {
 pub struct Tally {
     pub run_hash: String,
     pub question: String,
-    pub recipes: Vec<String>,
+    pub recipes: Vec<Recipe>,
     pub listeners: Vec<ListenerTally>,
     pub refused: Vec<Refusal>,
     /// Every counted listener's pair trials together (trials of one listener are not
@@ -330,7 +331,7 @@ fn pool(key: &Key, listeners: Vec<ListenerTally>, refused: Vec<Refusal>) -> Tall
     Tally {
         run_hash: key.run_hash.clone(),
         question: key.question.clone(),
-        recipes: key.runs.iter().map(|r| r.recipe.clone()).collect(),
+        recipes: key.runs.iter().map(|r| r.recipe).collect(),
         listeners,
         refused,
         pooled,
@@ -401,7 +402,11 @@ fn share_cells(s: &Share) -> String {
 pub fn render_tally(t: &Tally) -> String {
     let mut out = String::new();
     out.push_str(&format!("{}\n\n", t.sentence));
-    out.push_str(&format!("Question: {}\nModified recipe: {}\n\n", t.question, t.recipes.join("; ")));
+    out.push_str(&format!(
+        "Question: {}\nModified recipe: {}\n\n",
+        t.question,
+        t.recipes.iter().map(Recipe::to_string).collect::<Vec<_>>().join("; ")
+    ));
     out.push_str(&format!(
         "{:<16} {:>6}  {:<36} {:>10}  {:<22}\n",
         "listener", "trials", "modified more real [95 % CI] sign p", "can't tell", "calibration (real)"

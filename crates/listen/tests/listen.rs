@@ -48,7 +48,7 @@ fn comparison() -> &'static Path {
             out: out.clone(),
             ..Default::default()
         };
-        cadenza_compare::compare(&o).unwrap();
+        cadenza_compare::compare(&o, &mut |_| {}).unwrap();
         (tmp, out)
     });
     out

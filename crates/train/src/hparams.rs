@@ -1,7 +1,7 @@
 //! Training hyper-parameters: one typed struct, saved beside every checkpoint, changeable on
 //! resume (the change is logged), with Magenta's `--hparams "k=v,…"` syntax for overrides.
 
-use crate::losses::{HarmonyCost, RhythmCost};
+use crate::recipe::{HarmonyCost, Recipe, RhythmCost};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,30 +72,10 @@ pub struct HParams {
     /// Weight of Σw² over the same tensors.
     pub l2: f64,
     pub schedule: Schedule,
-    /// Weight of the differentiable rhythm loss (0 = the original recipe).
-    #[serde(default)]
-    pub rhythm_loss: f64,
-    /// Weight of the differentiable harmony loss (0 = the original recipe).
-    #[serde(default)]
-    pub harmony_loss: f64,
-    /// Which rhythm loss `rhythm_loss` weighs (`emd` or `rps`; see [`crate::losses`]).
-    #[serde(default)]
-    pub rhythm_cost: RhythmCost,
-    /// Which harmony loss `harmony_loss` weighs (`tension` or `key`; see [`crate::losses`]).
-    #[serde(default)]
-    pub harmony_cost: HarmonyCost,
-}
-
-impl HParams {
-    /// The musical losses these hyper-parameters train with.
-    pub fn recipe(&self) -> crate::Recipe {
-        crate::Recipe {
-            rhythm: self.rhythm_loss,
-            harmony: self.harmony_loss,
-            rhythm_cost: self.rhythm_cost,
-            harmony_cost: self.harmony_cost,
-        }
-    }
+    /// The musical losses ([`Recipe::NONE`]: the original model). In `hparams.json` its four
+    /// fields `rhythm_loss`, `harmony_loss`, `rhythm_cost`, `harmony_cost` sit beside the others.
+    #[serde(flatten)]
+    pub recipe: Recipe,
 }
 
 impl Default for HParams {
@@ -109,10 +89,7 @@ impl Default for HParams {
             l1: 0.0,
             l2: 0.0,
             schedule: Schedule::Constant,
-            rhythm_loss: 0.0,
-            harmony_loss: 0.0,
-            rhythm_cost: RhythmCost::Emd,
-            harmony_cost: HarmonyCost::Tension,
+            recipe: Recipe::NONE,
         }
     }
 }
@@ -173,29 +150,24 @@ pub struct HParamsOverrides {
     pub rnn_layer_sizes: Option<Vec<usize>>,
 }
 
-/// The fields [`HParamsOverrides`] shares with [`HParams`], listed once: `hparam_fields!(m)`
-/// expands to `m!(batch_size, …)`.
+/// The fields [`HParamsOverrides`] shares with [`HParams`] outside its recipe, listed once:
+/// `hparam_fields!(m)` expands to `m!(batch_size, …)`.
 macro_rules! hparam_fields {
     ($m:ident) => {
-        $m!(
-            batch_size,
-            dropout_keep_prob,
-            learning_rate,
-            clip_norm,
-            l1,
-            l2,
-            schedule,
-            rhythm_loss,
-            harmony_loss,
-            rhythm_cost,
-            harmony_cost
-        )
+        $m!(batch_size, dropout_keep_prob, learning_rate, clip_norm, l1, l2, schedule)
+    };
+}
+
+/// The overrides of the recipe's four parts, listed once.
+macro_rules! recipe_fields {
+    ($m:ident) => {
+        $m!(rhythm_loss, harmony_loss, rhythm_cost, harmony_cost)
     };
 }
 
 impl HParamsOverrides {
     /// Overrides that set all four of a recipe's fields.
-    pub fn recipe(r: crate::Recipe) -> Self {
+    pub fn recipe(r: Recipe) -> Self {
         HParamsOverrides {
             rhythm_loss: Some(r.rhythm),
             harmony_loss: Some(r.harmony),
@@ -238,8 +210,19 @@ impl HParamsOverrides {
             ($($f:ident),*) => { $( if later.$f.is_some() { self.$f = later.$f.clone(); } )* };
         }
         hparam_fields!(take);
+        recipe_fields!(take);
         take!(rnn_layer_sizes);
         self
+    }
+
+    /// `r` with each given part of the recipe laid over it.
+    pub fn recipe_over(&self, r: Recipe) -> Recipe {
+        Recipe {
+            rhythm: self.rhythm_loss.unwrap_or(r.rhythm),
+            harmony: self.harmony_loss.unwrap_or(r.harmony),
+            rhythm_cost: self.rhythm_cost.unwrap_or(r.rhythm_cost),
+            harmony_cost: self.harmony_cost.unwrap_or(r.harmony_cost),
+        }
     }
 
     /// Sets every given field of `hp` and returns `rnn_layer_sizes`; when the result is
@@ -250,6 +233,7 @@ impl HParamsOverrides {
             ($($f:ident),*) => { $( if let Some(v) = &self.$f { new.$f = v.clone(); } )* };
         }
         hparam_fields!(set);
+        new.recipe = self.recipe_over(new.recipe);
         new.validate()?;
         *hp = new;
         Ok(self.rnn_layer_sizes.clone())
@@ -276,9 +260,12 @@ impl HParams {
         if !(self.clip_norm > 0.0) {
             return Err(format!("clip_norm must be positive, got {}", self.clip_norm));
         }
-        for (n, v) in
-            [("l1", self.l1), ("l2", self.l2), ("rhythm_loss", self.rhythm_loss), ("harmony_loss", self.harmony_loss)]
-        {
+        for (n, v) in [
+            ("l1", self.l1),
+            ("l2", self.l2),
+            ("rhythm_loss", self.recipe.rhythm),
+            ("harmony_loss", self.recipe.harmony),
+        ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return Err(format!("{n} must be ≥ 0, got {v}"));
             }
@@ -392,12 +379,12 @@ mod tests {
             schedule: Some(Schedule::Exponential { decay_rate: 0.7, decay_steps: 7 }),
             rhythm_loss: Some(0.7),
             harmony_loss: Some(0.07),
-            rhythm_cost: Some(if HParams::default().rhythm_cost == RhythmCost::Emd {
+            rhythm_cost: Some(if HParams::default().recipe.rhythm_cost == RhythmCost::Emd {
                 RhythmCost::Rps
             } else {
                 RhythmCost::Emd
             }),
-            harmony_cost: Some(if HParams::default().harmony_cost == HarmonyCost::Tension {
+            harmony_cost: Some(if HParams::default().recipe.harmony_cost == HarmonyCost::Tension {
                 HarmonyCost::Key
             } else {
                 HarmonyCost::Tension
@@ -448,15 +435,15 @@ mod tests {
         assert_eq!((o.batch_size, o.learning_rate), (Some(4), Some(0.01)));
         assert!(HParamsOverrides::parse("batch_size=2.5").is_err());
         h.apply_overrides("rhythm_loss=0.5,rhythm_cost=rps").unwrap();
-        assert_eq!(h.rhythm_cost, RhythmCost::Rps);
+        assert_eq!(h.recipe.rhythm_cost, RhythmCost::Rps);
         assert!(h.apply_overrides("rhythm_cost=l2").unwrap_err().contains("emd, rps, ratio, elapsed, grid"));
         h.apply_overrides("rhythm_cost=elapsed,harmony_cost=key").unwrap();
-        assert_eq!((h.rhythm_cost, h.harmony_cost), (RhythmCost::Elapsed, HarmonyCost::Key));
+        assert_eq!((h.recipe.rhythm_cost, h.recipe.harmony_cost), (RhythmCost::Elapsed, HarmonyCost::Key));
         assert!(h.apply_overrides("harmony_cost=chord").unwrap_err().contains("tension, key"));
-        // hparams.json written before the choice existed reads as the first design.
+        // An hparams.json without a cost reads as the first cost of its kind.
         let mut v = serde_json::to_value(HParams::default()).unwrap();
         v.as_object_mut().unwrap().remove("rhythm_cost");
-        assert_eq!(serde_json::from_value::<HParams>(v).unwrap().rhythm_cost, RhythmCost::Emd);
+        assert_eq!(serde_json::from_value::<HParams>(v).unwrap().recipe.rhythm_cost, RhythmCost::Emd);
         let old = HParams::default();
         assert!(h.diff(&old).iter().any(|d| d.starts_with("l1:")));
     }

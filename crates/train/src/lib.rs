@@ -38,7 +38,7 @@ pub use device::{DeviceChoice, Selected};
 pub use eval::{musical_shares, MusicalShares};
 pub use event::{OnEvent, TrainEvent};
 pub use hparams::{EarlyStop, HParams, HParamsOverrides, Schedule, StopMode};
-pub use losses::{HarmonyCost, MusicalWeights, RhythmCost, ShiftError};
+pub use losses::{HarmonyCost, RhythmCost, ShiftError};
 pub use metrics::Metrics;
 pub use network::{Batch, Output, PerformanceRnn};
 pub use recipe::{Recipe, RecipeError};

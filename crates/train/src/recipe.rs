@@ -1,18 +1,19 @@
 //! The modified model's recipe: which rhythm and harmony losses, and how much of each.
 //!
-//! One type for every command that trains or compares (`train`, `compare`, `demo`): the four
-//! numbers that used to travel as separate strings and floats, named recipes for the ones the
-//! project has measured, and one text form for the command line and the reports:
+//! One type for every command that trains or compares (`train`, `compare`, `demo`, `pool`,
+//! `listen`) and for the hyper-parameters a run trains with: the four numbers, named recipes for
+//! the ones the project has measured, and one text form for the command line and the reports:
 //!
 //! ```text
 //! none                               the original recipe (cross-entropy alone)
 //! seed                               the seed project's: rhythm=emd:0.5,harmony=tension:0.25
-//! grid-key                           the fourth check's: rhythm=grid:0.1,harmony=key:1
+//! grid-key                           the project's: rhythm=grid:0.1,harmony=key:1
 //! rhythm=ratio:1,harmony=key:2       any other: COST:WEIGHT for each part (a part left out is off)
 //! ```
 //!
-//! In JSON (`comparison.json`'s options, `pooled.json`) a recipe is its four fields
-//! `rhythm_loss`, `rhythm_cost`, `harmony_loss`, `harmony_cost`, as before it was a type.
+//! In JSON (`hparams.json`, `comparison.json`'s options, `pooled.json`) a recipe is its four
+//! fields `rhythm_loss`, `harmony_loss`, `rhythm_cost`, `harmony_cost` beside the other keys
+//! (`#[serde(flatten)]`); a missing weight reads as 0, a missing cost as the first one.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -86,14 +87,16 @@ impl HarmonyCost {
     }
 }
 
-/// Which musical losses, with their weights (0 = off).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+/// Which musical losses, with their weights (0 = off). Two recipes are equal when they train
+/// the same losses: the same weights, and the same cost for each part that is on (the cost of
+/// a part that is off does not matter).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct Recipe {
     /// Weight of the rhythm loss.
-    #[serde(rename = "rhythm_loss")]
+    #[serde(rename = "rhythm_loss", default)]
     pub rhythm: f64,
     /// Weight of the harmony loss.
-    #[serde(rename = "harmony_loss")]
+    #[serde(rename = "harmony_loss", default)]
     pub harmony: f64,
     #[serde(default)]
     pub rhythm_cost: RhythmCost,
@@ -108,7 +111,7 @@ impl Recipe {
     /// The seed project's losses, made differentiable: EMD rhythm × 0.5 + tension harmony × 0.25.
     pub const SEED: Recipe =
         Recipe { rhythm: 0.5, harmony: 0.25, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension };
-    /// The project's fourth check: grid rhythm × 0.1 + key harmony × 1.
+    /// The project's recipe: grid rhythm × 0.1 + key harmony × 1 (see `docs/study/`).
     pub const GRID_KEY: Recipe =
         Recipe { rhythm: 0.1, harmony: 1.0, rhythm_cost: RhythmCost::Grid, harmony_cost: HarmonyCost::Key };
 
@@ -116,7 +119,7 @@ impl Recipe {
     pub const NAMED: [(&'static str, Recipe, &'static str); 3] = [
         ("none", Recipe::NONE, "cross-entropy alone (the original model)"),
         ("seed", Recipe::SEED, "the seed project's: EMD rhythm x 0.5 + tension harmony x 0.25"),
-        ("grid-key", Recipe::GRID_KEY, "grid rhythm x 0.1 + key harmony x 1 (results/folds4)"),
+        ("grid-key", Recipe::GRID_KEY, "grid rhythm x 0.1 + key harmony x 1 (the project's)"),
     ];
 
     /// Whether any musical loss is on.
@@ -126,15 +129,7 @@ impl Recipe {
 
     /// The recipe's name when it is a named one (costs of a part that is off do not matter).
     pub fn name(&self) -> Option<&'static str> {
-        Recipe::NAMED.iter().find(|(_, r, _)| r.same_as(self)).map(|(n, _, _)| *n)
-    }
-
-    /// Equal as losses: the weights, and the cost of each part that is on.
-    pub fn same_as(&self, other: &Recipe) -> bool {
-        self.rhythm == other.rhythm
-            && self.harmony == other.harmony
-            && (self.rhythm == 0.0 || self.rhythm_cost == other.rhythm_cost)
-            && (self.harmony == 0.0 || self.harmony_cost == other.harmony_cost)
+        Recipe::NAMED.iter().find(|(_, r, _)| r == self).map(|(n, _, _)| *n)
     }
 
     /// The spec form `rhythm=COST:W,harmony=COST:W` (the parts that are on; `none` when off).
@@ -151,6 +146,15 @@ impl Recipe {
         } else {
             parts.join(",")
         }
+    }
+}
+
+impl PartialEq for Recipe {
+    fn eq(&self, other: &Recipe) -> bool {
+        self.rhythm == other.rhythm
+            && self.harmony == other.harmony
+            && (self.rhythm == 0.0 || self.rhythm_cost == other.rhythm_cost)
+            && (self.harmony == 0.0 || self.harmony_cost == other.harmony_cost)
     }
 }
 
@@ -242,7 +246,7 @@ mod tests {
         for (name, r, _) in Recipe::NAMED {
             assert_eq!(name.parse::<Recipe>().unwrap(), r);
             assert_eq!(r.to_string(), name);
-            assert!(r.spec().parse::<Recipe>().unwrap().same_as(&r), "{}", r.spec());
+            assert_eq!(r.spec().parse::<Recipe>().unwrap(), r, "{}", r.spec());
         }
         assert_eq!("rhythm=emd:0.5,harmony=tension:0.25".parse::<Recipe>().unwrap().to_string(), "seed");
         let r: Recipe = "harmony=key:2, rhythm=ratio:1".parse().unwrap();
@@ -254,7 +258,9 @@ mod tests {
         // A part left out is off, whatever its cost.
         let k: Recipe = "harmony=key:1".parse().unwrap();
         assert_eq!((k.rhythm, k.harmony, k.harmony_cost), (0.0, 1.0, HarmonyCost::Key));
-        assert!(Recipe { rhythm_cost: RhythmCost::Grid, ..Recipe::NONE }.same_as(&Recipe::NONE));
+        assert_eq!(Recipe { rhythm_cost: RhythmCost::Grid, ..Recipe::NONE }, Recipe::NONE);
+        // A part that is on compares its cost.
+        assert_ne!(Recipe { rhythm_cost: RhythmCost::Grid, ..Recipe::SEED }, Recipe::SEED);
     }
 
     #[test]
@@ -271,7 +277,8 @@ mod tests {
         }
     }
 
-    /// In JSON a recipe is the four fields it always was, so older comparisons still load.
+    /// In JSON a recipe is its four fields; a file without the costs, or without a weight,
+    /// reads them as the defaults.
     #[test]
     fn json_keeps_the_four_fields() {
         let v = serde_json::to_value(Recipe::GRID_KEY).unwrap();
@@ -281,5 +288,7 @@ mod tests {
         );
         let old = serde_json::json!({"rhythm_loss": 0.5, "harmony_loss": 0.25});
         assert_eq!(serde_json::from_value::<Recipe>(old).unwrap(), Recipe::SEED);
+        let harmony_only = serde_json::json!({"harmony_loss": 1.0, "harmony_cost": "key"});
+        assert_eq!(serde_json::from_value::<Recipe>(harmony_only).unwrap(), "harmony=key:1".parse().unwrap());
     }
 }

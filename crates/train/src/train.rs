@@ -20,7 +20,7 @@ pub use crate::eval::{evaluate, evaluate_report, EvalReport};
 pub use crate::event::{OnEvent, TrainEvent};
 use crate::hparams::{EarlyStop, HParams, HParamsOverrides, StopMode};
 use crate::logs::{plot_curves, EventWriter, MetricsCsv, Row};
-use crate::losses::{check_config, musical_terms, MusicalWeights};
+use crate::losses::{check_config, musical_terms};
 pub use crate::lr_find::{lr_find, LrFind, LrFindOptions, LrPoint};
 use crate::metrics::{Metrics, MetricsSum};
 use crate::network::{Batch, PerformanceRnn};
@@ -139,7 +139,7 @@ pub fn train(opts: &TrainOptions) -> Result<StopInfo, TrainError> {
         let (net, st) = start(opts, &ds, &dev, &mut log)?;
         (net, adam(), st)
     };
-    if st.hparams.rhythm_loss > 0.0 || st.hparams.harmony_loss > 0.0 {
+    if st.hparams.recipe.any() {
         check_config(st.model.config).map_err(TrainError::Setup)?;
     }
     Session::open(opts, &ds, optim, st, index, log)?.run(net)
@@ -400,7 +400,7 @@ impl<'a> Session<'a> {
                 loss = loss + t;
             }
         }
-        let mw: MusicalWeights = hp.recipe();
+        let mw = hp.recipe;
         s.musical = mw.any();
         if mw.any() {
             let terms = musical_terms(self.model.config, &s.batch, &s.logits, mw);

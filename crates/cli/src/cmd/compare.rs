@@ -1,7 +1,7 @@
 //! `cadenza compare` and `cadenza demo` flags.
 
 use anyhow::Result;
-use cadenza_compare::{compare, summary_table, CompareOptions, DemoOptions};
+use cadenza_compare::{compare, summary_table, CompareOptions, DemoEvent, DemoOptions};
 use cadenza_generate::NoteEvents;
 use std::path::PathBuf;
 
@@ -111,7 +111,8 @@ impl CompareArgs {
 
 /// Runs `cadenza compare`.
 pub fn run(args: CompareArgs, cancel: cadenza_train::Cancel) -> Result<()> {
-    let r = compare(&CompareOptions { cancel, ..args.options() })?;
+    let train_events = cadenza_train::OnEvent::new(|e| eprintln!("{e}"));
+    let r = compare(&CompareOptions { cancel, train_events, ..args.options() }, &mut |e| eprintln!("{e}"))?;
     print!("{}", summary_table(&r));
     eprintln!("wrote {} and {}", args.out.join("report.html").display(), args.out.join("comparison.json").display());
     Ok(())
@@ -207,7 +208,17 @@ impl DemoArgs {
 }
 
 pub fn run_demo(args: DemoArgs, cancel: cadenza_train::Cancel) -> Result<()> {
-    Ok(cadenza_compare::run_demo(&DemoOptions { cancel, ..args.options()? })?)
+    let mut tables = 0;
+    let train_events = cadenza_train::OnEvent::new(|e| eprintln!("{e}"));
+    cadenza_compare::run_demo(&DemoOptions { cancel, train_events, ..args.options()? }, &mut |e| match e {
+        // Each comparison's verdict table goes to stdout, a blank line between two.
+        DemoEvent::Compared(r) => {
+            print!("{}{}", if tables > 0 { "\n" } else { "" }, summary_table(r));
+            tables += 1;
+        }
+        e => eprintln!("{e}"),
+    })?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -43,13 +43,7 @@ pub struct RecipeArgs {
 impl RecipeArgs {
     /// The recipe: `--recipe`, else `default`, with each part flag given laid over it.
     pub fn over(&self, default: Recipe) -> Recipe {
-        let r = self.recipe.unwrap_or(default);
-        Recipe {
-            rhythm: self.rhythm_loss.unwrap_or(r.rhythm),
-            harmony: self.harmony_loss.unwrap_or(r.harmony),
-            rhythm_cost: self.rhythm_cost.unwrap_or(r.rhythm_cost),
-            harmony_cost: self.harmony_cost.unwrap_or(r.harmony_cost),
-        }
+        self.overrides().recipe_over(default)
     }
 
     /// As training overrides: only what was given (a run's own recipe stays on `--resume`).

@@ -91,10 +91,8 @@ use cadenza_performance::{Config, Event, OneHot};
 /// Tension of an interval, by semitones mod 12 (0 = unison/octave … 11 = major 7th).
 pub const TENSION: [f32; 12] = [0.0, 1.0, 0.6, 0.25, 0.2, 0.1, 0.9, 0.0, 0.25, 0.2, 0.6, 1.0];
 
+use crate::recipe::Recipe;
 pub use crate::recipe::{HarmonyCost, RhythmCost};
-
-/// Weights of the two musical losses (0 = off: the original recipe): the [`crate::Recipe`].
-pub type MusicalWeights = crate::recipe::Recipe;
 
 /// Why a config cannot carry the musical losses.
 pub fn check_config(config: Config) -> Result<(), String> {
@@ -176,7 +174,7 @@ pub struct MusicalTerms {
     pub harmony: Option<Tensor<1>>,
 }
 
-pub fn musical_terms(config: Config, batch: &Batch, logits: &Tensor<2>, w: MusicalWeights) -> MusicalTerms {
+pub fn musical_terms(config: Config, batch: &Batch, logits: &Tensor<2>, w: Recipe) -> MusicalTerms {
     MusicalTerms {
         rhythm: match (w.rhythm > 0.0, w.rhythm_cost) {
             (false, _) => None,

@@ -1,0 +1,107 @@
+//! Rendering what the report plays and shows: each sample (or eval piece) as MIDI, a piano
+//! roll, MusicXML and, with a SoundFont, WAV; and the SoundFont the players use.
+
+use crate::error::{Ctx, Result};
+use crate::event::CompareEvent;
+use crate::summary::SampleFiles;
+use crate::CompareOptions;
+use cadenza_notes::NoteSequence;
+use cadenza_render::{AudioOptions, RollOptions, ScoreOptions, SoundFont};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The SoundFont of the WAV players (`None`: no WAV) and how the report names it.
+pub(crate) struct Players {
+    pub soundfont: Option<Arc<SoundFont>>,
+    pub audio: Option<String>,
+}
+
+/// The players' SoundFont: the one given, else the system's General MIDI font, else the
+/// built-in piano-like one (said through `on_event`).
+pub(crate) fn players(o: &CompareOptions, on_event: &mut dyn FnMut(CompareEvent)) -> Result<Players> {
+    if !o.wav {
+        return Ok(Players { soundfont: None, audio: None });
+    }
+    Ok(match o.soundfont.clone().or_else(|| cadenza_render::default_soundfont().ok()) {
+        Some(p) => Players {
+            soundfont: Some(
+                cadenza_render::load_soundfont(&p).ctx(|| format!("cannot load the SoundFont {}", p.display()))?,
+            ),
+            audio: Some(p.display().to_string()),
+        },
+        None => {
+            on_event(CompareEvent::BuiltInSynthesiser);
+            Players {
+                soundfont: Some(cadenza_render::piano_soundfont_loaded()),
+                audio: Some("Cadenza's built-in piano-like synthesiser".to_string()),
+            }
+        }
+    })
+}
+
+/// One sequence to render, with the seed it was sampled from and its log-likelihood.
+pub(crate) struct ToRender<'a> {
+    pub seed: u64,
+    pub log_likelihood: f64,
+    pub sequence: &'a NoteSequence,
+}
+
+/// `p` relative to the report's folder `out` (a sibling folder's files, as `original_from`'s,
+/// through `../`).
+fn rel(out: &Path, p: &Path) -> String {
+    let up = out.parent().filter(|up| !up.as_os_str().is_empty());
+    let r = match (p.strip_prefix(out), up.and_then(|up| p.strip_prefix(up).ok())) {
+        (Ok(r), _) => r.to_path_buf(),
+        (Err(_), Some(r)) => Path::new("..").join(r),
+        (Err(_), None) => p.to_path_buf(),
+    };
+    r.to_string_lossy().replace('\\', "/")
+}
+
+/// Writes MIDI, piano roll, MusicXML and (with a SoundFont) WAV of each sequence as
+/// `dir/sample_NN.*`.
+pub(crate) fn render_all(
+    out: &Path,
+    dir: &Path,
+    title: &str,
+    seqs: &[ToRender],
+    soundfont: Option<&Arc<SoundFont>>,
+) -> Result<Vec<SampleFiles>> {
+    std::fs::create_dir_all(dir).ctx(|| format!("cannot create {}", dir.display()))?;
+    let mut files = Vec::new();
+    for (i, s) in seqs.iter().enumerate() {
+        let (seed, seq) = (s.seed, s.sequence);
+        let stem = dir.join(format!("sample_{:02}", i + 1));
+        let midi = stem.with_extension("mid");
+        cadenza_midi::write_file(seq, &midi).ctx(|| format!("cannot write {}", midi.display()))?;
+        let png = stem.with_extension("png");
+        cadenza_render::write_piano_roll(seq, &png, &RollOptions::default())
+            .ctx(|| format!("cannot draw {}", png.display()))?;
+        let xml = stem.with_extension("musicxml");
+        cadenza_render::write_musicxml(
+            seq,
+            &xml,
+            &ScoreOptions { qpm: None, title: Some(format!("Cadenza {title} {} (seed {seed})", i + 1)) },
+        )
+        .ctx(|| format!("cannot write {}", xml.display()))?;
+        let wav = match soundfont {
+            Some(sf) => {
+                let w = stem.with_extension("wav");
+                cadenza_render::write_wav(seq, sf, &w, &AudioOptions::default())
+                    .ctx(|| format!("cannot render {}", w.display()))?;
+                Some(rel(out, &w))
+            }
+            None => None,
+        };
+        files.push(SampleFiles {
+            seed,
+            midi: rel(out, &midi),
+            png: rel(out, &png),
+            wav,
+            musicxml: rel(out, &xml),
+            num_notes: seq.notes.len(),
+            log_likelihood: s.log_likelihood,
+        });
+    }
+    Ok(files)
+}

@@ -1,0 +1,148 @@
+//! Training each arm's runs, and reusing the finished ones: a run is reused only when it was
+//! asked for with the same settings (its `variant.json`), resumed from its checkpoint when it
+//! stopped half-way, and trained otherwise.
+
+use crate::error::{bail, Ctx, Result};
+use crate::event::{CompareEvent, RunLabel};
+use crate::{Arm, CompareOptions};
+use cadenza_train::{HParamsOverrides, HarmonyCost, Recipe, RhythmCost, TrainOptions};
+use std::path::PathBuf;
+
+/// A model an arm is measured on: its best checkpoint (or a given model) and the step it
+/// reached (`None` for a given model).
+#[derive(Debug, Clone)]
+pub(crate) struct TrainedModel {
+    pub model: PathBuf,
+    pub steps: Option<u64>,
+}
+
+/// Both fine-tunes of one training seed.
+#[derive(Debug, Clone)]
+pub(crate) struct SeedRuns {
+    pub seed: u64,
+    pub original: TrainedModel,
+    pub modified: TrainedModel,
+}
+
+/// `OUT/{arm}/seed_{seed}`: one training seed's run, settings and samples (the original arm's
+/// under `original_from` when it is set).
+pub(crate) fn seed_folder(o: &CompareOptions, arm: Arm, seed: u64) -> PathBuf {
+    match (&o.original_from, arm) {
+        (Some(dir), Arm::Original) => dir.join(arm.name()).join(format!("seed_{seed}")),
+        _ => o.out.join(arm.name()).join(format!("seed_{seed}")),
+    }
+}
+
+/// Every seed's original and modified model: given, reused, resumed or trained.
+pub(crate) fn train_all(o: &CompareOptions, on_event: &mut dyn FnMut(CompareEvent)) -> Result<Vec<SeedRuns>> {
+    let mut trained = Vec::new();
+    for seed in o.training_seeds() {
+        let mut model = |arm: Arm, given: &Option<PathBuf>| match given {
+            Some(p) => Ok(TrainedModel { model: p.clone(), steps: None }),
+            None => train_variant(o, arm, seed, arm.recipe(o), on_event),
+        };
+        let original = model(Arm::Original, &o.original_model)?;
+        let modified = model(Arm::Modified, &o.modified_model)?;
+        trained.push(SeedRuns { seed, original, modified });
+    }
+    Ok(trained)
+}
+
+/// The costs a run's record names: those of the parts that are on, when not the first cost of
+/// their kind (so records that name no cost keep matching the runs they describe).
+pub(crate) fn named_costs(r: Recipe) -> (Option<RhythmCost>, Option<HarmonyCost>) {
+    (
+        (r.rhythm > 0.0 && r.rhythm_cost != RhythmCost::Emd).then_some(r.rhythm_cost),
+        (r.harmony > 0.0 && r.harmony_cost != HarmonyCost::Tension).then_some(r.harmony_cost),
+    )
+}
+
+/// What a run was asked to be (`variant.json`): a finished or half-done run is reused only for
+/// the same request, so changing a loss weight or the init never silently reuses the old model.
+fn variant_record(o: &CompareOptions, recipe: Recipe, seed: u64) -> serde_json::Value {
+    let mut variant = serde_json::json!({
+        "dataset": o.dataset.display().to_string(),
+        "init": o.init.as_ref().map(|p| p.display().to_string()),
+        "layers": o.layers,
+        "hparams": o.hparams,
+        "rhythm_loss": recipe.rhythm,
+        "harmony_loss": recipe.harmony,
+        "seed": seed,
+    });
+    let (rhythm_cost, harmony_cost) = named_costs(recipe);
+    if let Some(c) = rhythm_cost {
+        variant["rhythm_cost"] = c.name().into();
+    }
+    if let Some(c) = harmony_cost {
+        variant["harmony_cost"] = c.name().into();
+    }
+    variant
+}
+
+/// Trains (or resumes, or reuses) one run of `arm` with `recipe` and returns its best model.
+fn train_variant(
+    o: &CompareOptions,
+    arm: Arm,
+    seed: u64,
+    recipe: Recipe,
+    on_event: &mut dyn FnMut(CompareEvent),
+) -> Result<TrainedModel> {
+    let label = RunLabel { arm, seed: Some(seed) };
+    let run_dir = seed_folder(o, arm, seed).join("run");
+    let variant = variant_record(o, recipe, seed);
+    let variant_path = seed_folder(o, arm, seed).join("variant.json");
+    if let Some(old) =
+        std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    {
+        if old != variant {
+            bail!("{} holds a {arm} run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
+        }
+    }
+    let stop: Option<cadenza_train::StopInfo> =
+        std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let best = run_dir.join("best");
+    if let Some(s) = &stop {
+        let early = s.reason.is_early_stop();
+        if (s.step >= o.steps || early) && best.join("model.json").is_file() {
+            on_event(CompareEvent::Reusing { run: label, dir: run_dir.clone(), step: s.step });
+            return Ok(TrainedModel { model: best, steps: Some(s.step) });
+        }
+    }
+    let resume = run_dir.join("checkpoint.json").is_file();
+    let overrides = HParamsOverrides::parse(&o.hparams)
+        .map_err(|e| crate::error::CompareError::Setup(format!("hyper-parameters '{}': {e}", o.hparams)))?
+        .then(&HParamsOverrides::recipe(recipe));
+    let topts = TrainOptions {
+        dataset: o.dataset.clone(),
+        run_dir: run_dir.clone(),
+        init: o.init.clone(),
+        layers: o.layers.clone(),
+        overrides,
+        steps: o.steps,
+        eval_every: o.eval_every,
+        summary_every: (o.eval_every / 5).max(1),
+        checkpoint_every: o.eval_every,
+        eval_examples: o.eval_examples,
+        seed,
+        resume,
+        progress: o.progress,
+        device: o.device,
+        cancel: o.cancel.clone(),
+        on_event: o.train_events.clone(),
+        ..Default::default()
+    };
+    std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out))
+        .ctx(|| format!("cannot create {}", run_dir.display()))?;
+    let variant_json = serde_json::to_vec_pretty(&variant).expect("serialisable");
+    cadenza_atomic::write_atomic(&variant_path, &variant_json)
+        .ctx(|| format!("cannot write {}", variant_path.display()))?;
+    on_event(CompareEvent::Training { run: label, steps: o.steps, recipe, resume });
+    let info = cadenza_train::train(&topts).ctx(|| format!("training the {arm} model in {}", run_dir.display()))?;
+    if info.reason.is_interrupted() {
+        bail!("{arm}: training interrupted at step {}; run the same command again to resume", info.step);
+    }
+    if !best.join("model.json").is_file() {
+        bail!("{arm}: the run has no best checkpoint (is the dataset's eval split empty?)");
+    }
+    Ok(TrainedModel { model: best, steps: Some(info.step) })
+}

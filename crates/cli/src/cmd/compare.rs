@@ -105,6 +105,7 @@ impl CompareArgs {
             progress: !self.quiet,
             device: self.device,
             cancel: Default::default(),
+            train_events: Default::default(),
         }
     }
 }
@@ -203,6 +204,7 @@ impl DemoArgs {
             eval_examples: self.eval_examples,
             device: self.device,
             cancel: Default::default(),
+            train_events: Default::default(),
         })
     }
 }

@@ -13,9 +13,8 @@ pub struct CompareArgs {
     /// Both models start from this .mag bundle or model folder (default: from scratch).
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Layer sizes when training from scratch.
-    #[arg(long, value_delimiter = ',', default_value = "512,512,512")]
-    pub layers: Vec<usize>,
+    #[command(flatten)]
+    pub layers: super::args::LayersArg,
     /// Use this trained model as the original instead of training one.
     #[arg(long)]
     pub original_model: Option<PathBuf>,
@@ -73,9 +72,8 @@ pub struct CompareArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub quiet: bool,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
-    #[arg(long, default_value = "auto")]
-    pub device: cadenza_train::DeviceChoice,
+    #[command(flatten)]
+    pub device: super::args::DeviceArg,
 }
 
 impl CompareArgs {
@@ -83,7 +81,7 @@ impl CompareArgs {
         CompareOptions {
             dataset: self.dataset.clone(),
             init: self.init.clone(),
-            layers: self.layers.clone(),
+            layers: self.layers.layers.clone(),
             original_model: self.original_model.clone(),
             original_from: self.original_from.clone(),
             modified_model: self.modified_model.clone(),
@@ -103,7 +101,7 @@ impl CompareArgs {
             wav: !self.no_wav,
             out: self.out.clone(),
             progress: !self.quiet,
-            device: self.device,
+            device: self.device.device,
             cancel: Default::default(),
         }
     }
@@ -172,9 +170,8 @@ pub struct DemoArgs {
     /// Evaluate on at most this many eval examples.
     #[arg(long, default_value_t = DemoOptions::default().eval_examples)]
     pub eval_examples: usize,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
-    #[arg(long, default_value = "auto")]
-    pub device: cadenza_train::DeviceChoice,
+    #[command(flatten)]
+    pub device: super::args::DeviceArg,
 }
 
 impl DemoArgs {
@@ -200,7 +197,7 @@ impl DemoArgs {
             seed: self.seed,
             fold: self.fold,
             eval_examples: self.eval_examples,
-            device: self.device,
+            device: self.device.device,
             cancel: Default::default(),
         })
     }

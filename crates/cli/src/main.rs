@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+#[cfg(test)]
+mod tests;
 
 use clap::{Parser, Subcommand};
 

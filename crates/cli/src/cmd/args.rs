@@ -16,3 +16,66 @@ pub struct LayersArg {
     #[arg(long, value_delimiter = ',', default_value = "512,512,512")]
     pub layers: Vec<usize>,
 }
+
+/// `--note-events` of the commands that sample: which note events the sampler may draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoteEventsArg {
+    Any,
+    Paired,
+}
+
+impl From<NoteEventsArg> for cadenza_generate::NoteEvents {
+    fn from(n: NoteEventsArg) -> Self {
+        match n {
+            NoteEventsArg::Any => cadenza_generate::NoteEvents::Any,
+            NoteEventsArg::Paired => cadenza_generate::NoteEvents::Paired,
+        }
+    }
+}
+
+fn number<T: std::str::FromStr>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    s.trim().parse::<T>().map_err(|e| e.to_string())
+}
+
+/// A finite number > 0 (a learning rate, a stretch factor).
+pub fn positive(s: &str) -> Result<f64, String> {
+    let x: f64 = number(s)?;
+    if x > 0.0 && x.is_finite() {
+        Ok(x)
+    } else {
+        Err("must be a finite number > 0".into())
+    }
+}
+
+/// A finite number ≥ 0 (a loss weight).
+pub fn non_negative(s: &str) -> Result<f64, String> {
+    let x: f64 = number(s)?;
+    if x >= 0.0 && x.is_finite() {
+        Ok(x)
+    } else {
+        Err("must be a finite number ≥ 0".into())
+    }
+}
+
+/// A keep probability in (0, 1].
+pub fn keep_prob(s: &str) -> Result<f32, String> {
+    let x: f32 = number(s)?;
+    if x > 0.0 && x <= 1.0 {
+        Ok(x)
+    } else {
+        Err("must be a keep probability in (0, 1]".into())
+    }
+}
+
+/// A fraction in [0, 1).
+pub fn fraction(s: &str) -> Result<f64, String> {
+    let x: f64 = number(s)?;
+    if (0.0..1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err("must be in [0, 1)".into())
+    }
+}

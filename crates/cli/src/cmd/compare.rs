@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 use cadenza_compare::{compare, summary_table, CompareOptions, DemoOptions};
-use cadenza_generate::NoteEvents;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -59,8 +58,8 @@ pub struct CompareArgs {
     pub sample_seed: u64,
     /// Which note events the samples may use: "paired" (a NOTE_OFF only of a sounding pitch, a
     /// NOTE_ON only of a silent one, as in all training data) or "any" (Magenta's sampler)
-    #[arg(long, default_value = CompareOptions::default().note_events.name(), value_parser = ["any", "paired"])]
-    pub note_events: String,
+    #[arg(long, value_enum, default_value = CompareOptions::default().note_events.name())]
+    pub note_events: super::args::NoteEventsArg,
     /// SoundFont for the WAV players (default: Debian's fluid-soundfont-gm if installed, else the built-in piano-like synthesiser).
     #[arg(long)]
     pub soundfont: Option<PathBuf>,
@@ -96,7 +95,7 @@ impl CompareArgs {
             num_steps: self.num_steps,
             temperature: self.temperature,
             sample_seed: self.sample_seed,
-            note_events: NoteEvents::parse(&self.note_events).unwrap_or_default(),
+            note_events: self.note_events.into(),
             soundfont: self.soundfont.clone(),
             wav: !self.no_wav,
             out: self.out.clone(),
@@ -159,8 +158,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = DemoOptions::default().num_steps)]
     pub num_steps: u32,
     /// Which note events the samples may use: "paired" (well-formed NOTE_ON/NOTE_OFF only) or "any" (Magenta's sampler)
-    #[arg(long, default_value = DemoOptions::default().note_events.name(), value_parser = ["any", "paired"])]
-    pub note_events: String,
+    #[arg(long, value_enum, default_value = DemoOptions::default().note_events.name())]
+    pub note_events: super::args::NoteEventsArg,
     #[arg(long, default_value_t = DemoOptions::default().seed)]
     pub seed: u64,
     /// Cross-validation fold of the split by piece: 0 is the plain split; fold F (1..9) holds out
@@ -193,7 +192,7 @@ impl DemoArgs {
             seeds: self.seeds,
             samples: self.samples,
             num_steps: self.num_steps,
-            note_events: NoteEvents::parse(&self.note_events).unwrap_or_default(),
+            note_events: self.note_events.into(),
             seed: self.seed,
             fold: self.fold,
             eval_examples: self.eval_examples,

@@ -1,10 +1,12 @@
 //! `cadenza dataset`: files and folders → a training dataset.
 
-use anyhow::{bail, Context, Result};
+use super::args::{fraction, positive};
+use anyhow::Result;
 use cadenza_dataset::BuildOptions;
 use cadenza_performance::pipeline::PipelineOptions;
 use cadenza_performance::Config;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 #[derive(clap::Args)]
 pub struct DatasetArgs {
@@ -17,7 +19,7 @@ pub struct DatasetArgs {
     #[arg(long, default_value = "performance_with_dynamics")]
     pub config: Config,
     /// Fraction of pieces held out for evaluation (split by piece, before augmentation).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = fraction)]
     pub eval_ratio: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -31,9 +33,9 @@ pub struct DatasetArgs {
     pub fold: usize,
     /// Training transpositions: a range like -3..3, a list like -2,0,2, or `all` (12 keys: -5..6).
     #[arg(long, default_value = "-3..3", allow_hyphen_values = true)]
-    pub transpose: String,
+    pub transpose: Transpose,
     /// Training time-stretch factors.
-    #[arg(long, default_value = "0.95,0.975,1,1.025,1.05", value_delimiter = ',')]
+    #[arg(long, default_value = "0.95,0.975,1,1.025,1.05", value_delimiter = ',', value_parser = positive)]
     pub stretch: Vec<f64>,
     #[arg(long, default_value_t = 32)]
     pub min_events: usize,
@@ -63,33 +65,32 @@ pub struct DatasetArgs {
     pub force: bool,
 }
 
-fn parse_transpose(s: &str) -> Result<Vec<i32>> {
-    let s = s.trim();
-    if s == "all" {
-        return Ok((-5..=6).collect());
-    }
-    if let Some((a, b)) = s.split_once("..") {
-        let a: i32 = a.trim().parse().with_context(|| format!("--transpose {s}: bad range start"))?;
-        let b: i32 =
-            b.trim().trim_start_matches('=').parse().with_context(|| format!("--transpose {s}: bad range end"))?;
-        if a > b {
-            bail!("--transpose {s}: empty range");
+/// `--transpose`: semitone shifts of the training pieces, written as a range `-3..3`
+/// (`-3..=3` too), a list `-2,0,2`, or `all` (the 12 keys, -5..6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transpose(pub Vec<i32>);
+
+impl FromStr for Transpose {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let whole = |x: &str| x.trim().parse::<i32>().map_err(|_| format!("'{}' is not a whole number", x.trim()));
+        if s == "all" {
+            return Ok(Transpose((-5..=6).collect()));
         }
-        return Ok((a..=b).collect());
+        if let Some((a, b)) = s.split_once("..") {
+            let (a, b) = (whole(a)?, whole(b.trim_start_matches('='))?);
+            if a > b {
+                return Err(format!("{a}..{b} is an empty range"));
+            }
+            return Ok(Transpose((a..=b).collect()));
+        }
+        s.split(',').map(whole).collect::<Result<_, _>>().map(Transpose)
     }
-    s.split(',')
-        .map(|x| x.trim().parse::<i32>().with_context(|| format!("--transpose {s}: '{x}' is not a whole number")))
-        .collect()
 }
 
 pub fn run(a: DatasetArgs) -> Result<()> {
-    let transpositions = parse_transpose(&a.transpose)?;
-    if !(0.0..1.0).contains(&a.eval_ratio) {
-        bail!("--eval-ratio must be in [0, 1), got {}", a.eval_ratio);
-    }
-    if a.stretch.iter().any(|f| !(f.is_finite() && *f > 0.0)) {
-        bail!("--stretch factors must be positive numbers");
-    }
     let opts = BuildOptions {
         pipeline: PipelineOptions {
             config: a.config,
@@ -101,7 +102,7 @@ pub fn run(a: DatasetArgs) -> Result<()> {
         eval_ratio: a.eval_ratio,
         seed: a.seed,
         fold: a.fold,
-        transpositions,
+        transpositions: a.transpose.0,
         stretches: a.stretch,
         expand_repeats: a.expand_repeats,
         tfrecord: a.tfrecord,

@@ -15,6 +15,7 @@ pub struct LikelihoodArgs {
     #[arg(long, conflicts_with = "file")]
     pub events: Option<PathBuf>,
     /// A MIDI or MusicXML file, encoded as Magenta's generator primer.
+    #[arg(required_unless_present = "events")]
     pub file: Option<PathBuf>,
     /// Write `{"log_likelihood", "softmax"}` with softmax[t] = P(event t+1 | events 0..t).
     #[arg(long)]

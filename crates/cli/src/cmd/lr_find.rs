@@ -15,9 +15,9 @@ pub struct LrFindArgs {
     pub init: Option<PathBuf>,
     #[command(flatten)]
     pub layers: super::args::LayersArg,
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, value_parser = super::args::positive)]
     pub min_lr: f64,
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::args::positive)]
     pub max_lr: f64,
     /// Steps from --min-lr to --max-lr.
     #[arg(long, default_value_t = 100)]
@@ -25,8 +25,8 @@ pub struct LrFindArgs {
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Magenta-style overrides: batch_size=48,dropout_keep_prob=0.5.
-    #[arg(long, default_value = "")]
-    pub hparams: String,
+    #[arg(long, default_value = "", value_parser = cadenza_train::HParamsOverrides::parse)]
+    pub hparams: cadenza_train::HParamsOverrides,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[arg(long)]
@@ -36,9 +36,7 @@ pub struct LrFindArgs {
 }
 
 pub fn run(a: LrFindArgs) -> Result<()> {
-    let overrides = cadenza_train::HParamsOverrides::parse(&a.hparams)
-        .map_err(|e| anyhow::anyhow!("--hparams: {e}"))?
-        .then(&cadenza_train::HParamsOverrides { batch_size: a.batch_size, ..Default::default() });
+    let overrides = a.hparams.then(&cadenza_train::HParamsOverrides { batch_size: a.batch_size, ..Default::default() });
     let o = cadenza_train::LrFindOptions {
         dataset: a.dataset,
         out: a.out.clone(),

@@ -1,6 +1,8 @@
 //! `cadenza train`: fine-tune (or train from scratch) a Performance RNN on a dataset.
 
+use super::args::{keep_prob, non_negative, positive};
 use anyhow::Result;
+use cadenza_train::{EarlyStop, HParamsOverrides, Schedule};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -22,31 +24,31 @@ pub struct TrainArgs {
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Dropout keep probability on every layer's output (Magenta's dropout_keep_prob; 0.5 keeps half).
-    #[arg(long)]
+    #[arg(long, value_parser = keep_prob)]
     pub dropout: Option<f32>,
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub learning_rate: Option<f64>,
     /// L1 weight on kernels and FC weights (not biases); may change on --resume.
-    #[arg(long)]
+    #[arg(long, value_parser = non_negative)]
     pub l1: Option<f64>,
     /// L2 weight on the same tensors.
-    #[arg(long)]
+    #[arg(long, value_parser = non_negative)]
     pub l2: Option<f64>,
     /// The modified model's losses (none by default; may change on --resume).
     #[command(flatten)]
     pub recipe: super::recipe::RecipeArgs,
     /// Triangular cyclical learning rate: lower=0.00025,upper=0.001,step_size=470.
-    #[arg(long)]
-    pub clr: Option<String>,
+    #[arg(long, value_parser = Schedule::parse_clr, conflicts_with = "lr_decay")]
+    pub clr: Option<Schedule>,
     /// Exponential decay: rate=0.95,steps=1000.
-    #[arg(long)]
-    pub lr_decay: Option<String>,
+    #[arg(long, value_parser = Schedule::parse_exponential)]
+    pub lr_decay: Option<Schedule>,
     /// Magenta-style overrides: batch_size=48,dropout_keep_prob=0.5,rnn_layer_sizes=[64,64].
-    #[arg(long, default_value = "")]
-    pub hparams: String,
+    #[arg(long, default_value = "", value_parser = HParamsOverrides::parse)]
+    pub hparams: HParamsOverrides,
     /// Early stopping on the eval set: mode=min,target_loss=0.12,patience=10 or mode=max,target_acc=0.9,patience=10 (patience in evaluations; optional min_delta).
-    #[arg(long)]
-    pub early_stop: Option<String>,
+    #[arg(long, value_parser = EarlyStop::parse)]
+    pub early_stop: Option<EarlyStop>,
     #[arg(long, default_value_t = 100)]
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples.
@@ -71,29 +73,16 @@ pub struct TrainArgs {
 }
 
 pub fn run(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
-    let mut schedule = match &a.clr {
-        Some(s) => Some(cadenza_train::Schedule::parse_clr(s).map_err(|e| anyhow::anyhow!("--clr {s}: {e}"))?),
-        None => None,
-    };
-    if let Some(d) = &a.lr_decay {
-        schedule =
-            Some(cadenza_train::Schedule::parse_exponential(d).map_err(|e| anyhow::anyhow!("--lr-decay {d}: {e}"))?);
-    }
-    let flags = cadenza_train::HParamsOverrides {
+    let flags = HParamsOverrides {
         batch_size: a.batch_size,
         dropout_keep_prob: a.dropout,
         learning_rate: a.learning_rate,
         l1: a.l1,
         l2: a.l2,
-        schedule,
+        schedule: a.clr.or(a.lr_decay),
         ..a.recipe.overrides()
     };
-    let overrides =
-        cadenza_train::HParamsOverrides::parse(&a.hparams).map_err(|e| anyhow::anyhow!("--hparams: {e}"))?.then(&flags);
-    let early_stop = match &a.early_stop {
-        Some(s) => Some(cadenza_train::EarlyStop::parse(s).map_err(|e| anyhow::anyhow!("--early-stop {s}: {e}"))?),
-        None => None,
-    };
+    let overrides = a.hparams.then(&flags);
     let opts = cadenza_train::TrainOptions {
         cancel,
         dataset: a.dataset,
@@ -101,7 +90,7 @@ pub fn run(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
         init: a.init,
         layers: a.layers.layers,
         overrides,
-        early_stop,
+        early_stop: a.early_stop,
         steps: a.steps,
         eval_every: a.eval_every,
         summary_every: a.summary_every,

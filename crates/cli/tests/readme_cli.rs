@@ -16,12 +16,14 @@ fn help(args: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-/// The subcommands a help text lists under "Commands:" (`help` left out).
+/// The subcommands a help text lists under "Commands:" (`help` left out; a wrapped
+/// description's deeper-indented lines are not names).
 fn subcommands(help: &str) -> Vec<String> {
     help.lines()
         .skip_while(|l| l.trim() != "Commands:")
         .skip(1)
         .take_while(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .map(str::to_string)

@@ -9,6 +9,7 @@
 //! The folder is built under a temporary name beside the target and renamed at the end, so
 //! an interrupted build never leaves a half dataset where a complete one is expected.
 
+pub mod bench;
 pub mod split;
 pub mod store;
 

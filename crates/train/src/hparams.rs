@@ -40,8 +40,10 @@ impl Schedule {
             return Err(format!("{WHAT} takes rate=R,steps=N, not {k}"));
         }
         let (decay_rate, decay_steps) = (kv_value::<f64>(&kv, WHAT, "rate")?, kv_value::<u64>(&kv, WHAT, "steps")?);
-        if !(decay_rate > 0.0 && decay_steps > 0) {
-            return Err(format!("{WHAT} needs rate > 0 and steps > 0"));
+        if !(decay_rate > 0.0 && decay_rate.is_finite() && decay_steps > 0) {
+            return Err(format!(
+                "{WHAT} needs a finite rate > 0 and steps > 0, got rate={decay_rate},steps={decay_steps}"
+            ));
         }
         Ok(Schedule::Exponential { decay_rate, decay_steps })
     }
@@ -50,10 +52,13 @@ impl Schedule {
     pub fn parse_clr(s: &str) -> Result<Schedule, String> {
         const WHAT: &str = "the cyclical learning rate";
         let kv = parse_kv(s)?;
+        if let Some((k, _)) = kv.iter().find(|(k, _)| !["lower", "upper", "step_size"].contains(&k.as_str())) {
+            return Err(format!("{WHAT} takes lower=L,upper=U,step_size=N, not {k}"));
+        }
         let (lower, upper) = (kv_value::<f64>(&kv, WHAT, "lower")?, kv_value::<f64>(&kv, WHAT, "upper")?);
         let step_size = kv_value::<u64>(&kv, WHAT, "step_size")?;
-        if !(lower > 0.0 && upper >= lower && step_size > 0) {
-            return Err(format!("{WHAT} needs 0 < lower ≤ upper and step_size > 0"));
+        if !(lower > 0.0 && upper >= lower && upper.is_finite() && step_size > 0) {
+            return Err(format!("{WHAT} needs finite 0 < lower ≤ upper and step_size > 0, got {s}"));
         }
         Ok(Schedule::Cyclical { lower, upper, step_size })
     }
@@ -312,7 +317,11 @@ impl EarlyStop {
     pub fn parse(s: &str) -> Result<EarlyStop, String> {
         let mut e = EarlyStop { mode: StopMode::Min, target: None, patience: 10, min_delta: 0.0 };
         for (k, v) in parse_kv(s)? {
-            let num = |v: &str| v.parse::<f64>().map_err(|err| format!("early stopping {k}={v}: {err}"));
+            let num = |v: &str| match v.parse::<f64>() {
+                Ok(x) if x.is_finite() => Ok(x),
+                Ok(_) => Err(format!("early stopping {k}={v}: not a finite number")),
+                Err(err) => Err(format!("early stopping {k}={v}: {err}")),
+            };
             match k.as_str() {
                 "mode" => {
                     e.mode = match v.as_str() {
@@ -322,8 +331,17 @@ impl EarlyStop {
                     }
                 }
                 "target_loss" | "target_acc" | "target_accuracy" | "target" => e.target = Some(num(&v)?),
-                "patience" => e.patience = num(&v)? as usize,
-                "min_delta" => e.min_delta = num(&v)?.abs(),
+                "patience" => {
+                    e.patience = v.parse::<usize>().map_err(|_| {
+                        format!("early stopping patience={v}: not a whole number of evaluations (0, 1, 2, …)")
+                    })?
+                }
+                "min_delta" => {
+                    e.min_delta = num(&v)?;
+                    if e.min_delta < 0.0 {
+                        return Err(format!("early stopping min_delta={v}: must be ≥ 0"));
+                    }
+                }
                 other => {
                     return Err(format!(
                         "early stopping: unknown key '{other}' (mode, target_loss, target_acc, patience, min_delta)"
@@ -457,5 +475,32 @@ mod tests {
         let m = EarlyStop::parse("mode=max,target_acc=0.9,patience=3,min_delta=0.01").unwrap();
         assert!(m.improves(0.52, Some(0.5)) && !m.improves(0.505, Some(0.5)));
         assert!(EarlyStop::parse("mode=sideways").is_err());
+    }
+
+    /// Negative, fractional, infinite and NaN values are refused, naming the key and the value.
+    #[test]
+    fn parsers_refuse_nonsense() {
+        for bad in ["patience=-1", "patience=2.5", "patience=NaN", "min_delta=-0.1", "min_delta=NaN", "target_loss=NaN"]
+        {
+            let e = EarlyStop::parse(&format!("mode=min,{bad}")).unwrap_err();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
+        assert_eq!(EarlyStop::parse("mode=min,patience=0,min_delta=0").unwrap().patience, 0);
+        for bad in
+            ["rate=NaN,steps=10", "rate=inf,steps=10", "rate=-0.5,steps=10", "rate=0.5,steps=-1", "rate=0,steps=1"]
+        {
+            assert!(Schedule::parse_exponential(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            "lower=NaN,upper=1,step_size=3",
+            "lower=-1,upper=1,step_size=3",
+            "lower=0.1,upper=inf,step_size=3",
+            "lower=0.1,upper=NaN,step_size=3",
+            "lower=0.1,upper=1,step_size=-3",
+            "lower=0.1,upper=1,step_size=0",
+            "lower=0.1,upper=1,step_size=3,rate=2",
+        ] {
+            assert!(Schedule::parse_clr(bad).is_err(), "{bad}");
+        }
     }
 }

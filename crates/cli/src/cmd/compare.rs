@@ -2,7 +2,6 @@
 
 use anyhow::Result;
 use cadenza_compare::{compare, summary_table, CompareOptions, DemoEvent, DemoOptions};
-use cadenza_generate::NoteEvents;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -13,9 +12,8 @@ pub struct CompareArgs {
     /// Both models start from this .mag bundle or model folder (default: from scratch).
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Layer sizes when training from scratch.
-    #[arg(long, value_delimiter = ',', default_value = "512,512,512")]
-    pub layers: Vec<usize>,
+    #[command(flatten)]
+    pub layers: super::args::LayersArg,
     /// Use this trained model as the original instead of training one.
     #[arg(long)]
     pub original_model: Option<PathBuf>,
@@ -60,8 +58,8 @@ pub struct CompareArgs {
     pub sample_seed: u64,
     /// Which note events the samples may use: "paired" (a NOTE_OFF only of a sounding pitch, a
     /// NOTE_ON only of a silent one, as in all training data) or "any" (Magenta's sampler)
-    #[arg(long, default_value = CompareOptions::default().note_events.name(), value_parser = ["any", "paired"])]
-    pub note_events: String,
+    #[arg(long, value_enum, default_value = CompareOptions::default().note_events.name())]
+    pub note_events: super::args::NoteEventsArg,
     /// SoundFont for the WAV players (default: Debian's fluid-soundfont-gm if installed, else the built-in piano-like synthesiser).
     #[arg(long)]
     pub soundfont: Option<PathBuf>,
@@ -73,9 +71,8 @@ pub struct CompareArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub quiet: bool,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
-    #[arg(long, default_value = "auto")]
-    pub device: cadenza_train::DeviceChoice,
+    #[command(flatten)]
+    pub device: super::args::DeviceArg,
 }
 
 impl CompareArgs {
@@ -83,7 +80,7 @@ impl CompareArgs {
         CompareOptions {
             dataset: self.dataset.clone(),
             init: self.init.clone(),
-            layers: self.layers.clone(),
+            layers: self.layers.layers.clone(),
             original_model: self.original_model.clone(),
             original_from: self.original_from.clone(),
             modified_model: self.modified_model.clone(),
@@ -98,12 +95,12 @@ impl CompareArgs {
             num_steps: self.num_steps,
             temperature: self.temperature,
             sample_seed: self.sample_seed,
-            note_events: NoteEvents::parse(&self.note_events).unwrap_or_default(),
+            note_events: self.note_events.into(),
             soundfont: self.soundfont.clone(),
             wav: !self.no_wav,
             out: self.out.clone(),
             progress: !self.quiet,
-            device: self.device,
+            device: self.device.device,
             cancel: Default::default(),
             train_events: Default::default(),
         }
@@ -163,8 +160,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = DemoOptions::default().num_steps)]
     pub num_steps: u32,
     /// Which note events the samples may use: "paired" (well-formed NOTE_ON/NOTE_OFF only) or "any" (Magenta's sampler)
-    #[arg(long, default_value = DemoOptions::default().note_events.name(), value_parser = ["any", "paired"])]
-    pub note_events: String,
+    #[arg(long, value_enum, default_value = DemoOptions::default().note_events.name())]
+    pub note_events: super::args::NoteEventsArg,
     #[arg(long, default_value_t = DemoOptions::default().seed)]
     pub seed: u64,
     /// Cross-validation fold of the split by piece: 0 is the plain split; fold F (1..9) holds out
@@ -174,9 +171,8 @@ pub struct DemoArgs {
     /// Evaluate on at most this many eval examples.
     #[arg(long, default_value_t = DemoOptions::default().eval_examples)]
     pub eval_examples: usize,
-    /// Where to train: auto (a Vulkan GPU in a build with the `vulkan` or `wgpu` feature, else the CPU), cpu or vulkan.
-    #[arg(long, default_value = "auto")]
-    pub device: cadenza_train::DeviceChoice,
+    #[command(flatten)]
+    pub device: super::args::DeviceArg,
 }
 
 impl DemoArgs {
@@ -198,11 +194,11 @@ impl DemoArgs {
             seeds: self.seeds,
             samples: self.samples,
             num_steps: self.num_steps,
-            note_events: NoteEvents::parse(&self.note_events).unwrap_or_default(),
+            note_events: self.note_events.into(),
             seed: self.seed,
             fold: self.fold,
             eval_examples: self.eval_examples,
-            device: self.device,
+            device: self.device.device,
             cancel: Default::default(),
             train_events: Default::default(),
         })

@@ -43,8 +43,8 @@ pub struct GenerateArgs {
     /// Which note events may be sampled: "any" (Magenta's sampler) or "paired" (a NOTE_OFF
     /// only of a sounding pitch, a NOTE_ON only of a silent one, as in all training data; the
     /// model's chance of ending or starting a note goes to the allowed pitches)
-    #[arg(long, default_value = GenerateOptions::default().note_events.name(), value_parser = ["any", "paired"])]
-    pub note_events: String,
+    #[arg(long, value_enum, default_value = GenerateOptions::default().note_events.name())]
+    pub note_events: super::args::NoteEventsArg,
     #[arg(long, default_value_t = 1)]
     pub beam_size: usize,
     #[arg(long, default_value_t = 1)]
@@ -203,7 +203,7 @@ impl GenerateArgs {
             primer_seconds: self.primer_seconds,
             controls,
             max_note_duration: MAX_NOTE_DURATION_SECONDS,
-            note_events: cadenza_generate::NoteEvents::parse(&self.note_events).unwrap_or_default(),
+            note_events: self.note_events.into(),
         })
     }
 }

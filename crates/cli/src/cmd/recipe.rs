@@ -22,7 +22,7 @@ pub struct RecipeArgs {
     #[arg(long)]
     pub recipe: Option<Recipe>,
     /// Weight of the differentiable rhythm loss (0 = off).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::non_negative)]
     pub rhythm_loss: Option<f64>,
     /// Which rhythm loss: emd (expected shift distance, the first design), rps (ranked
     /// probability score: ordinal like the EMD, but strictly proper), ratio (log loss of the
@@ -32,7 +32,7 @@ pub struct RecipeArgs {
     #[arg(long, value_parser = rhythm_cost)]
     pub rhythm_cost: Option<RhythmCost>,
     /// Weight of the differentiable harmony loss (0 = off).
-    #[arg(long)]
+    #[arg(long, value_parser = super::args::non_negative)]
     pub harmony_loss: Option<f64>,
     /// Which harmony loss: tension (expected out-of-key and interval-tension cost, the first
     /// design) or key (log loss of the next note's key membership: strictly proper).

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audio;
+pub mod chart;
 pub mod roll;
 pub mod score;
 

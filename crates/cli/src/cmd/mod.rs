@@ -2,6 +2,7 @@
 //! glue from flags to the libraries' typed options.
 
 pub mod compare;
+pub mod drift;
 pub mod evaluate;
 pub mod generate;
 pub mod judge;

@@ -19,9 +19,9 @@ use crate::Item;
 use cadenza_model::Weights;
 use cadenza_notes::transform::{apply_sustain, split};
 use cadenza_notes::NoteSequence;
-use cadenza_performance::Event;
 use cadenza_performance::pipeline::primer_performance;
 use cadenza_performance::Config;
+use cadenza_performance::Event;
 use cadenza_render::chart::{panels_svg, Line, Panel};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -158,9 +158,7 @@ fn by_group(groups: &[String]) -> Vec<Vec<usize>> {
 /// A group bootstrap: every resample's list of files (groups drawn with replacement).
 fn resamples(groups: &[String], reps: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
     let g = by_group(groups);
-    (0..reps)
-        .map(|_| (0..g.len()).flat_map(|_| g[rng.gen_range(0..g.len())].iter().copied()).collect())
-        .collect()
+    (0..reps).map(|_| (0..g.len()).flat_map(|_| g[rng.gen_range(0..g.len())].iter().copied()).collect()).collect()
 }
 
 fn mean_of(side: &Side, files: &[usize], slice: usize, f: usize) -> Option<(f64, usize)> {
@@ -200,9 +198,8 @@ fn feature_drift(s: &Side, r: &Side, name: &str, f: usize, n: usize, opts: &Drif
     let (sb, rb) = (resamples(&s.groups, opts.bootstrap, &mut rng), resamples(&r.groups, opts.bootstrap, &mut rng));
     let all_s: Vec<usize> = (0..s.values.len()).collect();
     let all_r: Vec<usize> = (0..r.values.len()).collect();
-    let scales: Vec<Option<f64>> = (0..n)
-        .map(|k| Some(((variance(s, k, f) + variance(r, k, f)) / 2.0).sqrt()).filter(|&x| x > 1e-9))
-        .collect();
+    let scales: Vec<Option<f64>> =
+        (0..n).map(|k| Some(((variance(s, k, f) + variance(r, k, f)) / 2.0).sqrt()).filter(|&x| x > 1e-9)).collect();
     let gap: Vec<Option<f64>> = (0..n).map(|k| gap_at(s, &all_s, r, &all_r, k, f, scales[k])).collect();
     let both: Vec<usize> = (0..n).filter(|&k| gap[k].is_some()).collect();
     let opening = match (both.first(), both.last()) {
@@ -252,7 +249,8 @@ impl HazardSums {
     }
 
     fn finish(self, label: &str) -> Hazard {
-        let mean = |v: Vec<(f64, u64)>| v.into_iter().map(|(s, c)| (if c > 0 { s / c as f64 } else { f64::NAN }, c)).collect();
+        let mean =
+            |v: Vec<(f64, u64)>| v.into_iter().map(|(s, c)| (if c > 0 { s / c as f64 } else { f64::NAN }, c)).collect();
         Hazard { label: label.to_string(), by_age: mean(self.age), by_slice: mean(self.slice) }
     }
 }
@@ -299,7 +297,14 @@ fn walk(config: Config, tokens: &[u16], slice: f64, mut visit: impl FnMut(f64, u
 
 /// The note-off hazards: real (measured), teacher forced (the model's probabilities on the real
 /// music, when a model is given) and free running (measured on the samples).
-fn hazards(samples: &[Item], reference: &[Item], model: Option<&Weights>, config: Config, o: &DriftOptions, n: usize) -> Vec<Hazard> {
+fn hazards(
+    samples: &[Item],
+    reference: &[Item],
+    model: Option<&Weights>,
+    config: Config,
+    o: &DriftOptions,
+    n: usize,
+) -> Vec<Hazard> {
     let (mut real, mut tf, mut free) = (HazardSums::new(n), HazardSums::new(n), HazardSums::new(n));
     let oh = config.one_hot();
     for it in reference {
@@ -335,7 +340,13 @@ fn teacher_forced_probs(w: &Weights, tokens: &[u16]) -> Vec<f32> {
 /// Measures the drift of `samples` against `reference` (see the module's documentation).
 /// `model` adds the teacher-forced hazard; `config` is the event vocabulary the hazard is
 /// measured in (the model's, when one is given).
-pub fn drift(samples: &[Item], reference: &[Item], model: Option<&Weights>, config: Config, opts: &DriftOptions) -> DriftReport {
+pub fn drift(
+    samples: &[Item],
+    reference: &[Item],
+    model: Option<&Weights>,
+    config: Config,
+    opts: &DriftOptions,
+) -> DriftReport {
     let n = ((opts.total_seconds / opts.slice_seconds) + 1e-9).floor().max(1.0) as usize;
     let idx: Vec<usize> =
         DRIFT_FEATURES.iter().map(|f| FEATURE_NAMES.iter().position(|x| x == f).expect("a judge feature")).collect();
@@ -442,7 +453,11 @@ pub fn drift_svg(r: &DriftReport) -> String {
         .collect();
     panels.push(Panel {
         title: "note-off hazard by time (x: s)".into(),
-        lines: r.hazard.iter().map(|h| line(&h.label, h.by_slice.iter().enumerate().map(|(k, v)| (mid(k), v.0)).collect())).collect(),
+        lines: r
+            .hazard
+            .iter()
+            .map(|h| line(&h.label, h.by_slice.iter().enumerate().map(|(k, v)| (mid(k), v.0)).collect()))
+            .collect(),
     });
     panels.push(Panel {
         title: "note-off hazard by note age (x: log10 s)".into(),
@@ -453,7 +468,10 @@ pub fn drift_svg(r: &DriftReport) -> String {
             .collect(),
     });
     panels_svg(
-        &format!("drift: {} samples against {} real files, slices of {} s", r.sample_files, r.reference_files, r.slice_seconds),
+        &format!(
+            "drift: {} samples against {} real files, slices of {} s",
+            r.sample_files, r.reference_files, r.slice_seconds
+        ),
         &panels,
         3,
         (320.0, 180.0),

@@ -15,10 +15,16 @@ fn root() -> PathBuf {
 fn performances(n: usize) -> Vec<Item> {
     let asap = cadenza_shared::require("data/asap");
     let mut files = Vec::new();
-    for piece in ["Bach/Fugue/bwv_848", "Bach/Fugue/bwv_854", "Chopin/Etudes_op_10/3", "Beethoven/Piano_Sonatas/11-1",
-        "Schubert/Impromptu_op.90_D.899/3", "Mozart/Piano_Sonatas/8-1", "Haydn/Keyboard_Sonatas/39-1",
-        "Chopin/Ballades/2"]
-    {
+    for piece in [
+        "Bach/Fugue/bwv_848",
+        "Bach/Fugue/bwv_854",
+        "Chopin/Etudes_op_10/3",
+        "Beethoven/Piano_Sonatas/11-1",
+        "Schubert/Impromptu_op.90_D.899/3",
+        "Mozart/Piano_Sonatas/8-1",
+        "Haydn/Keyboard_Sonatas/39-1",
+        "Chopin/Ballades/2",
+    ] {
         let dir = asap.join(piece);
         let Ok(rd) = std::fs::read_dir(&dir) else { continue };
         let mut mids: Vec<PathBuf> = rd

@@ -23,7 +23,9 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum RealismError {
-    #[error("the critic's reward of window {window} of sample {sample} is {value}: not a number the policy can follow")]
+    #[error(
+        "the critic's reward of window {window} of sample {sample} is {value}: not a number the policy can follow"
+    )]
     NonFiniteReward { sample: usize, window: usize, value: f64 },
     #[error("the {what} loss is not finite")]
     NonFiniteLoss { what: &'static str },

@@ -163,7 +163,8 @@ pub fn policy_step(
 
     let ntok = batch.tokens().max(1) as f32;
     let mask = Tensor::<2>::from_data(TensorData::new(batch.mask.clone(), [t * b, 1]), &dev);
-    let reference_lp = Tensor::<2>::from_data(TensorData::new(reference_log_probs(reference, samples, t), [t * b, cl]), &dev);
+    let reference_lp =
+        Tensor::<2>::from_data(TensorData::new(reference_log_probs(reference, samples, t), [t * b, cl]), &dev);
     let kl = ((logp.clone().exp() * (logp - reference_lp)).sum_dim(1) * mask).sum() / ntok;
 
     let mut loss = pg.clone() + kl.clone().mul_scalar(c.beta as f32);

@@ -156,7 +156,9 @@ pub(crate) struct Live {
 
 /// A seed for draw `what` at `step`, independent of every other draw.
 fn seed_of(seed: u64, step: u64, what: u64) -> u64 {
-    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step.wrapping_mul(0xBF58_476D_1CE4_E5B9) ^ what.wrapping_mul(0x94D0_49BB_1331_11EB)
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ step.wrapping_mul(0xBF58_476D_1CE4_E5B9)
+        ^ what.wrapping_mul(0x94D0_49BB_1331_11EB)
 }
 
 /// Up to `n` windows of real music from a store, from examples drawn with `seed`.
@@ -183,7 +185,8 @@ fn draw_samples(w: &Weights, h: &RealismHParams, seed: u64) -> Result<Vec<Vec<To
         seed,
         ..Default::default()
     };
-    let g = cadenza_generate::sampler::generate_report(w, &o, false).map_err(|e| RealismError::Sampling(e.to_string()))?;
+    let g =
+        cadenza_generate::sampler::generate_report(w, &o, false).map_err(|e| RealismError::Sampling(e.to_string()))?;
     Ok(g.samples.into_iter().map(|s| s.drawn_tokens).collect())
 }
 
@@ -193,14 +196,26 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RealismError + '_ {
 
 /// Fits the critic before the first step: real train windows against the starting model's
 /// samples; refused when its held-out accuracy is at chance.
-fn pretrain_critic(live: &mut Live, real_fit: &[Vec<Token>], real_held: &[Vec<Token>], start: &Weights) -> Result<CriticFit, RealismError> {
+fn pretrain_critic(
+    live: &mut Live,
+    real_fit: &[Vec<Token>],
+    real_held: &[Vec<Token>],
+    start: &Weights,
+) -> Result<CriticFit, RealismError> {
     let h = &live.state.hparams;
     let seed = live.state.seed;
     let fake_fit = cut_windows(&draw_samples(start, h, seed_of(seed, 0, 1))?, h.critic.window, 8);
     let fake_held = cut_windows(&draw_samples(start, h, seed_of(seed, 0, 2))?, h.critic.window, 8);
     let critic = live.critic.clone();
-    let (critic, loss) =
-        fit(critic, &mut live.critic_optim, &h.critic, real_fit, &fake_fit, h.critic_pretrain_steps, seed_of(seed, 0, 3));
+    let (critic, loss) = fit(
+        critic,
+        &mut live.critic_optim,
+        &h.critic,
+        real_fit,
+        &fake_fit,
+        h.critic_pretrain_steps,
+        seed_of(seed, 0, 3),
+    );
     let acc = accuracy(&critic, real_held, &fake_held, h.critic.warmup);
     live.critic = critic;
     check_critic(acc, h.min_critic_accuracy)?;
@@ -211,7 +226,12 @@ fn pretrain_critic(live: &mut Live, real_fit: &[Vec<Token>], real_held: &[Vec<To
 
 /// Re-fits the critic on the replay of generated windows with this step's samples added; its
 /// accuracy is measured first on those samples, which it has not seen.
-fn refit_critic(live: &mut Live, samples: &[Vec<Token>], real_fit: &[Vec<Token>], real_held: &[Vec<Token>]) -> CriticFit {
+fn refit_critic(
+    live: &mut Live,
+    samples: &[Vec<Token>],
+    real_fit: &[Vec<Token>],
+    real_held: &[Vec<Token>],
+) -> CriticFit {
     let h = live.state.hparams.clone();
     let fresh = cut_windows(samples, h.critic.window, 8);
     let acc = accuracy(&live.critic, real_held, &fresh, h.critic.warmup);
@@ -236,10 +256,14 @@ fn refit_critic(live: &mut Live, samples: &[Vec<Token>], real_fit: &[Vec<Token>]
 /// A batch of real training examples for the mixed-in cross-entropy.
 fn real_batch(ds: &Dataset, live: &Live) -> Batch {
     let mut rng = ChaCha8Rng::seed_from_u64(seed_of(live.state.seed, live.state.step, 4));
-    let ids: Vec<usize> = (0..live.state.hparams.real_batch).map(|_| rand::Rng::gen_range(&mut rng, 0..ds.train.len())).collect();
+    let ids: Vec<usize> =
+        (0..live.state.hparams.real_batch).map(|_| rand::Rng::gen_range(&mut rng, 0..ds.train.len())).collect();
     let ex: Vec<EncodedExample> = ids
         .iter()
-        .map(|&i| EncodedExample { tokens: ds.train.tokens(i), disable_conditioning: ds.train.meta(i).disable_conditioning })
+        .map(|&i| EncodedExample {
+            tokens: ds.train.tokens(i),
+            disable_conditioning: ds.train.meta(i).disable_conditioning,
+        })
         .collect();
     Batch::new(live.state.model.config, &ex, ids)
 }
@@ -265,8 +289,17 @@ fn one_step(
     let t2 = Instant::now();
     let batch = (h.policy.ce_weight > 0.0).then(|| real_batch(ds, live));
     let net = live.net.clone();
-    let (net, st): (PerformanceRnn, PolicyStats) =
-        policy_step(net, &mut live.optim, &live.state.model, reference, &samples, &rewards, h.critic.window, batch.as_ref(), &h.policy)?;
+    let (net, st): (PerformanceRnn, PolicyStats) = policy_step(
+        net,
+        &mut live.optim,
+        &live.state.model,
+        reference,
+        &samples,
+        &rewards,
+        h.critic.window,
+        batch.as_ref(),
+        &h.policy,
+    )?;
     live.net = net;
     let t3 = Instant::now();
     live.state.step += 1;
@@ -289,7 +322,10 @@ fn one_step(
 pub fn train_realism(o: &RealismOptions, progress: &mut dyn FnMut(RealismEvent)) -> Result<RealismStop, RealismError> {
     let ds = Dataset::open(&o.dataset).map_err(|e| RealismError::Setup(format!("{}: {e}", o.dataset.display())))?;
     if ds.train.is_empty() || ds.eval.is_empty() {
-        return Err(RealismError::Setup(format!("{}: the realism recipe needs train and eval examples", o.dataset.display())));
+        return Err(RealismError::Setup(format!(
+            "{}: the realism recipe needs train and eval examples",
+            o.dataset.display()
+        )));
     }
     std::fs::create_dir_all(&o.run_dir).map_err(io(&o.run_dir))?;
     let dev = Device::flex().autodiff();

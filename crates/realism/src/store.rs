@@ -110,11 +110,15 @@ pub(crate) fn save(run: &Path, p: &Parts, best: bool, keep_last: usize) -> Resul
         index.best = Some(name.clone());
         let best_tmp = run.join(".best.tmp");
         let _ = std::fs::remove_dir_all(&best_tmp);
-        weights.save_dir(&best_tmp, &format!("realism run, best at step {}", p.state.step)).map_err(|e| other(&best_tmp, e))?;
+        weights
+            .save_dir(&best_tmp, &format!("realism run, best at step {}", p.state.step))
+            .map_err(|e| other(&best_tmp, e))?;
         replace_dir(&best_tmp, &run.join("best"))?;
     }
     while index.all.len() > keep_last.max(1) {
-        let Some(pos) = index.all.iter().position(|n| Some(n) != index.best.as_ref() && Some(n) != index.latest.as_ref()) else {
+        let Some(pos) =
+            index.all.iter().position(|n| Some(n) != index.best.as_ref() && Some(n) != index.latest.as_ref())
+        else {
             break;
         };
         let victim = index.all.remove(pos);
@@ -132,7 +136,8 @@ pub(crate) fn load_latest(run: &Path, dev: &Device) -> Result<crate::run::Live, 
         return Err(RealismError::Setup(format!("{}: nothing to resume (no checkpoint.json)", run.display())));
     }
     let index: Index = read_json(&index_path)?;
-    let latest = index.latest.ok_or_else(|| RealismError::Setup(format!("{}: no checkpoint to resume", run.display())))?;
+    let latest =
+        index.latest.ok_or_else(|| RealismError::Setup(format!("{}: no checkpoint to resume", run.display())))?;
     let dir = run.join("checkpoints").join(latest);
     let state: RealismState = read_json(&dir.join("state.json"))?;
     let weights = Weights::load_dir(&dir).map_err(|e| other(&dir, e))?;
@@ -146,7 +151,9 @@ pub(crate) fn load_latest(run: &Path, dev: &Device) -> Result<crate::run::Live, 
         net,
         optim: adam().load(dir.join("optimizer.bpk")).map_err(|e| other(&dir.join("optimizer.bpk"), e))?,
         critic,
-        critic_optim: adam().load(dir.join("critic_optimizer.bpk")).map_err(|e| other(&dir.join("critic_optimizer.bpk"), e))?,
+        critic_optim: adam()
+            .load(dir.join("critic_optimizer.bpk"))
+            .map_err(|e| other(&dir.join("critic_optimizer.bpk"), e))?,
         replay: read_json(&dir.join("replay.json"))?,
         rows: read_json(&dir.join("rows.json"))?,
         state,

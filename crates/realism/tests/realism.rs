@@ -57,12 +57,19 @@ fn the_critic_learns_and_the_policy_follows_it_within_its_kl() {
     let cc = CriticConfig::default();
     let t0 = std::time::Instant::now();
     let real_fit = cut_windows(
-        &real(&["Bach/Fugue/bwv_848", "Beethoven/Piano_Sonatas/11-1", "Chopin/Etudes_op_10/3", "Mozart/Piano_Sonatas/8-1",
-            "Schubert/Impromptu_op.90_D.899/3", "Haydn/Keyboard_Sonatas/39-1"]),
+        &real(&[
+            "Bach/Fugue/bwv_848",
+            "Beethoven/Piano_Sonatas/11-1",
+            "Chopin/Etudes_op_10/3",
+            "Mozart/Piano_Sonatas/8-1",
+            "Schubert/Impromptu_op.90_D.899/3",
+            "Haydn/Keyboard_Sonatas/39-1",
+        ]),
         cc.window,
         12,
     );
-    let real_held = cut_windows(&real(&["Bach/Fugue/bwv_854", "Chopin/Ballades/2", "Beethoven/Piano_Sonatas/23-1"]), cc.window, 12);
+    let real_held =
+        cut_windows(&real(&["Bach/Fugue/bwv_854", "Chopin/Ballades/2", "Beethoven/Piano_Sonatas/23-1"]), cc.window, 12);
     let fake_fit = cut_windows(&samples(&w, 16, 3000, 1), cc.window, 8);
     let fake_held = cut_windows(&samples(&w, 12, 3000, 2), cc.window, 8);
     eprintln!(
@@ -79,7 +86,10 @@ fn the_critic_learns_and_the_policy_follows_it_within_its_kl() {
     let t1 = std::time::Instant::now();
     let (critic, loss) = fit(critic, &mut optim, &cc, &real_fit, &fake_fit, 150, 7);
     let acc = accuracy(&critic, &real_held, &fake_held, cc.warmup);
-    eprintln!("critic: held-out accuracy {fresh:.3} fresh, {acc:.3} fitted (loss {loss:.3}, {:.1} s)", t1.elapsed().as_secs_f64());
+    eprintln!(
+        "critic: held-out accuracy {fresh:.3} fresh, {acc:.3} fitted (loss {loss:.3}, {:.1} s)",
+        t1.elapsed().as_secs_f64()
+    );
     assert!(acc >= 0.7 && acc > fresh + 0.1, "held-out accuracy {acc:.3} (fresh {fresh:.3})");
     check_critic(acc, 0.6).unwrap();
 
@@ -116,7 +126,10 @@ fn a_non_finite_reward_and_a_critic_at_chance_are_refused() {
     // the same real performances apart with: held out, it sits at chance, and is refused.
     let dev = Device::flex().autodiff();
     let cc = CriticConfig::default();
-    let (a, b) = (cut_windows(&real(&["Bach/Fugue/bwv_848"]), cc.window, 12), cut_windows(&real(&["Bach/Fugue/bwv_854"]), cc.window, 12));
+    let (a, b) = (
+        cut_windows(&real(&["Bach/Fugue/bwv_848"]), cc.window, 12),
+        cut_windows(&real(&["Bach/Fugue/bwv_854"]), cc.window, 12),
+    );
     let critic = Critic::new(388, &cc, 0, &dev);
     let mut optim = cadenza_train::optim::adam();
     let (critic, _) = fit(critic, &mut optim, &cc, &a, &b, 40, 1);

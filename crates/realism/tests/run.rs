@@ -41,7 +41,8 @@ fn options(ds: &Path, run: &Path, steps: u64, resume: bool) -> RealismOptions {
 fn an_interrupted_run_resumes_bit_for_bit() {
     let tmp = tempfile::tempdir().unwrap();
     let ds = tmp.path().join("ds");
-    let b = BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
+    let b =
+        BuildOptions { transpositions: vec![0], stretches: vec![1.0], eval_ratio: 0.2, seed: 1, ..Default::default() };
     cadenza_dataset::build(&[cadenza_shared::require("data/asap/Bach/Fugue")], &ds, &b).unwrap();
     let (whole, parts) = (tmp.path().join("whole"), tmp.path().join("parts"));
     let t = std::time::Instant::now();
@@ -57,11 +58,24 @@ fn an_interrupted_run_resumes_bit_for_bit() {
     })
     .unwrap();
     assert_eq!(resumed_at, Some(2));
-    assert_eq!(c.last, a.last, "the last step's numbers differ after a resume");
-    for f in ["weights.ckpt", "critic.bpk", "replay.json"] {
-        let (x, y) = (whole.join("checkpoints/ckpt-00000004").join(f), parts.join("checkpoints/ckpt-00000004").join(f));
-        assert!(std::fs::read(&x).unwrap() == std::fs::read(&y).unwrap(), "{f} differs after a resume");
+    // Everything but the wall-clock seconds.
+    let untimed = |r: Option<cadenza_realism::StepRow>| {
+        r.map(|r| cadenza_realism::StepRow { seconds_sampling: 0.0, seconds_critic: 0.0, seconds_policy: 0.0, ..r })
+    };
+    assert_eq!(untimed(c.last), untimed(a.last), "the last step's numbers differ after a resume");
+    let (x, y) = (whole.join("checkpoints/ckpt-00000004"), parts.join("checkpoints/ckpt-00000004"));
+    for f in ["weights.ckpt", "replay.json"] {
+        assert!(std::fs::read(x.join(f)).unwrap() == std::fs::read(y.join(f)).unwrap(), "{f} differs after a resume");
     }
+    // The critics hold the same values (their files differ in burn's parameter ids).
+    let critic = |dir: &Path| {
+        let cc = options(&ds, dir, 4, true).hparams.critic;
+        let c = cadenza_realism::Critic::new(388, &cc, 0, &burn::tensor::Device::flex().autodiff());
+        let c = burn::module::Module::try_load_file(c, dir.join("critic.bpk")).unwrap();
+        let v = |t: burn::tensor::Tensor<2>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        (v(c.embed.val()), v(c.recurrent.val()), v(c.head_w.val()))
+    };
+    assert!(critic(&x) == critic(&y), "the critic differs after a resume");
     // The run folder: kept checkpoints, best/, the log and the curves, stop.json.
     assert!(!whole.join("checkpoints/ckpt-00000001").exists(), "keep_last 2 keeps the last two and the best");
     assert!(whole.join("best/weights.ckpt").is_file());

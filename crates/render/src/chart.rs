@@ -23,7 +23,8 @@ fn escape(s: &str) -> String {
 }
 
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) =
+        values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     if !lo.is_finite() {
         (0.0, 1.0)
     } else if hi > lo {
@@ -129,7 +130,11 @@ mod tests {
         let p = Panel {
             title: "loss <eval>".into(),
             lines: vec![
-                Line { label: "a".into(), colour: "#d62728".into(), points: vec![(0.0, 1.0), (1.0, f64::NAN), (2.0, 3.0)] },
+                Line {
+                    label: "a".into(),
+                    colour: "#d62728".into(),
+                    points: vec![(0.0, 1.0), (1.0, f64::NAN), (2.0, 3.0)],
+                },
                 Line { label: "b".into(), colour: "#1f77b4".into(), points: vec![(0.0, 2.0), (2.0, 2.0)] },
             ],
         };

@@ -39,6 +39,9 @@ enum Command {
     /// Can a classifier tell the samples from real music? AUC with its permutation null and
     /// interval, the Fréchet distance, and the features that separate them most.
     Judge(Box<cmd::judge::JudgeArgs>),
+    /// How the telling features change over a piece's time, samples against real music, and
+    /// the note-off hazard real, teacher forced and free running (exposure bias).
+    Drift(Box<cmd::drift::DriftArgs>),
     /// Train an original and a modified (rhythm + harmony losses) model the same way, then
     /// evaluate, sample and measure both: report.html and comparison.json.
     Compare(Box<cmd::compare::CompareArgs>),
@@ -74,6 +77,7 @@ fn main() {
         Command::Pool(a) => cmd::compare::run_pool(a),
         Command::Evaluate(a) => cmd::evaluate::run(*a),
         Command::Judge(a) => cmd::judge::run(*a),
+        Command::Drift(a) => cmd::drift::run(*a),
         Command::Listen(a) => cmd::listen::run(*a),
     };
     if let Err(e) = r {

@@ -17,6 +17,7 @@
 
 pub mod arms;
 pub mod classify;
+pub mod drift;
 pub mod features;
 pub mod frechet;
 

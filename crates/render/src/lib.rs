@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audio;
+pub mod chart;
 pub mod roll;
 pub mod sample;
 pub mod score;

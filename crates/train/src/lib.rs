@@ -28,7 +28,7 @@ pub mod lr_find;
 pub mod lstm_op;
 pub mod metrics;
 pub mod network;
-mod optim;
+pub mod optim;
 pub mod recipe;
 pub mod run_dir;
 pub mod stop;

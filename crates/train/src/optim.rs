@@ -7,7 +7,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::Tensor;
 
 /// TensorFlow's `clip_by_norm` on each gradient tensor: g·c / max(‖g‖, c).
-pub(crate) struct ClipEach<'a> {
+pub struct ClipEach<'a> {
     pub grads: &'a mut GradientsParams,
     pub clip: f32,
 }
@@ -20,7 +20,7 @@ impl ModuleVisitor for ClipEach<'_> {
     }
 }
 
-pub(crate) fn adam() -> burn::optim::ModuleOptimizer {
+pub fn adam() -> burn::optim::ModuleOptimizer {
     AdamConfig::new().with_beta_1(0.9).with_beta_2(0.999).with_epsilon(1e-8).init()
 }
 

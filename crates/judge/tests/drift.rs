@@ -4,7 +4,7 @@
 //! and its durations spread wider than the pianists' in every slice of time.
 
 use cadenza_judge::drift::{drift, render_drift, DriftOptions, AGE_BINS};
-use cadenza_judge::{load_items, GroupBy, Item};
+use cadenza_judge::{load_items, Exclude, GroupBy, Item};
 use std::path::PathBuf;
 
 fn root() -> PathBuf {
@@ -36,7 +36,7 @@ fn performances(n: usize) -> Vec<Item> {
     }
     assert!(files.len() >= n, "only {} of the chosen ASAP pieces found", files.len());
     files.truncate(n);
-    load_items(&files, GroupBy::Folder, &[]).unwrap()
+    load_items(&files, GroupBy::Folder, &Exclude::default()).unwrap()
 }
 
 #[test]

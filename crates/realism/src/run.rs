@@ -281,7 +281,7 @@ fn one_step(
     let now = live.net.to_weights(&live.state.model, &live.state.names);
     let samples = draw_samples(&now, &h, seed_of(live.state.seed, live.state.step, 0))?;
     let t1 = Instant::now();
-    if live.state.step > 0 && live.state.step % h.refit_every.max(1) == 0 {
+    if live.state.step > 0 && live.state.step.is_multiple_of(h.refit_every.max(1)) {
         let f = refit_critic(live, &samples, real.0, real.1);
         progress(RealismEvent::CriticFitted { step: live.state.step, fit: f });
     }

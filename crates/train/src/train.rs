@@ -342,11 +342,11 @@ impl<'a> Session<'a> {
             let (stepped_net, stepped) = self.step(net)?;
             net = stepped_net;
             let lr = stepped.lr;
-            if self.st.step % opts.summary_every.max(1) == 0 || self.st.step == opts.steps {
+            if self.st.step.is_multiple_of(opts.summary_every.max(1)) || self.st.step == opts.steps {
                 self.summarise(stepped)?;
             }
-            let eval_now =
-                !self.ds.eval.is_empty() && (self.st.step % opts.eval_every.max(1) == 0 || self.st.step == opts.steps);
+            let eval_now = !self.ds.eval.is_empty()
+                && (self.st.step.is_multiple_of(opts.eval_every.max(1)) || self.st.step == opts.steps);
             let (is_best, stop_reason) = if eval_now { self.evaluate(&net, lr)? } else { (false, None) };
             let interrupted = opts.cancel.is_cancelled();
             self.checkpoint(&net, is_best, interrupted || stop_reason.is_some())?;
@@ -532,7 +532,7 @@ impl<'a> Session<'a> {
     /// Saves a checkpoint when one is due (by steps or minutes), at the last step, or when
     /// `best` or `now` asks for one.
     fn checkpoint(&mut self, net: &PerformanceRnn, best: bool, now: bool) -> Result<(), TrainError> {
-        let due = self.st.step % self.opts.checkpoint_every.max(1) == 0
+        let due = self.st.step.is_multiple_of(self.opts.checkpoint_every.max(1))
             || self.last_ckpt_time.elapsed().as_secs_f64() >= self.opts.checkpoint_minutes * 60.0;
         if due || best || now || self.st.step == self.opts.steps {
             self.st.seconds = self.base_seconds + self.started.elapsed().as_secs_f64();

@@ -103,7 +103,6 @@ pub fn run(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
         progress: true,
         device: a.device.device,
         on_event: cadenza_train::OnEvent::new(|e| eprintln!("{e}")),
-        ..Default::default()
     };
     let info = cadenza_train::train(&opts).map_err(|e| match e {
         cadenza_train::TrainError::RunExists(p) => {

@@ -425,9 +425,8 @@ pub fn pooled_table(p: &PooledComparison) -> String {
 pub fn pool_to(comparisons: &[PathBuf], out: &Path) -> Result<PooledComparison> {
     let p = pool(comparisons, stats::BOOTSTRAP_REPLICATES)?;
     std::fs::create_dir_all(out).ctx(|| format!("cannot create {}", out.display()))?;
-    let json = serde_json::to_vec_pretty(&p).expect("serialisable");
     let path = out.join("pooled.json");
-    cadenza_atomic::write_atomic(&path, &json).ctx(|| format!("cannot write {}", path.display()))?;
+    cadenza_atomic::write_json(&path, &p).ctx(|| format!("cannot write {}", path.display()))?;
     let path = out.join("pooled.txt");
     cadenza_atomic::write_atomic(&path, pooled_table(&p).as_bytes())
         .ctx(|| format!("cannot write {}", path.display()))?;

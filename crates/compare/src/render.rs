@@ -22,21 +22,17 @@ pub(crate) fn players(o: &CompareOptions, on_event: &mut dyn FnMut(CompareEvent)
     if !o.wav {
         return Ok(Players { soundfont: None, audio: None });
     }
-    Ok(match o.soundfont.clone().or_else(|| cadenza_render::default_soundfont().ok()) {
-        Some(p) => Players {
-            soundfont: Some(
-                cadenza_render::load_soundfont(&p).ctx(|| format!("cannot load the SoundFont {}", p.display()))?,
-            ),
-            audio: Some(p.display().to_string()),
-        },
+    let given = o.soundfont.as_deref();
+    let font = cadenza_render::soundfont_or_builtin(given)
+        .ctx(|| format!("cannot load the SoundFont {}", given.map_or(String::new(), |p| p.display().to_string())))?;
+    let audio = match &font.path {
+        Some(p) => p.display().to_string(),
         None => {
             on_event(CompareEvent::BuiltInSynthesiser);
-            Players {
-                soundfont: Some(cadenza_render::piano_soundfont_loaded()),
-                audio: Some("Cadenza's built-in piano-like synthesiser".to_string()),
-            }
+            "Cadenza's built-in piano-like synthesiser".to_string()
         }
-    })
+    };
+    Ok(Players { soundfont: Some(font.font), audio: Some(audio) })
 }
 
 /// One sequence to render, with the seed it was sampled from and its log-likelihood.

@@ -9,9 +9,7 @@ use base64::Engine;
 use std::fmt::Write;
 use std::path::Path;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
+use cadenza_render::escape_html as esc;
 
 fn data_uri(path: &Path, mime: &str) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;

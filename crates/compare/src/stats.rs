@@ -83,17 +83,7 @@ pub struct MetricVerdict {
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    if n == 1 {
-        return sorted[0];
-    }
-    let pos = q * (n - 1) as f64;
-    let (i, f) = (pos.floor() as usize, pos - pos.floor());
-    if i + 1 >= n {
-        sorted[n - 1]
-    } else {
-        sorted[i] * (1.0 - f) + sorted[i + 1] * f
-    }
+    cadenza_evaluate::quantile_of_sorted(sorted, q)
 }
 
 fn mean(xs: impl Iterator<Item = f64>) -> f64 {

@@ -11,11 +11,7 @@ fn shared() -> PathBuf {
     p
 }
 
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
-}
+use cadenza_shared::chromium;
 
 /// Renders the page headless; returns (dumped DOM, console lines).
 fn render(browser: &str, page: &Path) -> (String, Vec<String>) {

@@ -2,6 +2,8 @@
 //! shared x axis, with the panel's title and its y range written as text the browser draws (no
 //! font file needed, unlike a raster plot). For curves and drift figures embedded in reports.
 
+use crate::score::escape_html as escape;
+
 /// One line of a panel: its label (for the legend), an SVG colour and its points. Non-finite
 /// values are skipped.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,9 +20,6 @@ pub struct Panel {
     pub lines: Vec<Line>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) =

@@ -414,7 +414,7 @@ pub fn run_demo(a: &DemoOptions, on_event: &mut dyn FnMut(DemoEvent)) -> Result<
     let r = compare(&o, &mut |e| on_event(DemoEvent::Compare(e)))?;
     on_event(DemoEvent::Compared(&r));
     let mut reports = vec![RecipeReport { recipe: a.recipe, dir: o.out.clone(), report: r }];
-    if let Some(p) = a.project_recipe.filter(|p| p.any() && *p != a.recipe) {
+    if let Some(p) = a.project_recipe.filter(|p| (p.any() || p.realism) && *p != a.recipe) {
         on_event(DemoEvent::ComparingProject(p));
         let o2 = CompareOptions {
             recipe: p,
@@ -488,7 +488,7 @@ struct RecipeReport {
 
 /// `demo/index.html`: each recipe's headline under the rule, with a link to its report.
 fn demo_index(reports: &[RecipeReport], out: &Path) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = cadenza_render::escape_html;
     let mut h = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Cadenza demo</title><style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:900px;padding:0 1em}li{margin:1em 0}</style></head><body>\n<h1>Does a modified Performance RNN make better classical music?</h1>\n<p>Each recipe's modified model against the same original fine-tune, judged by the rule fixed before it was run: (a) the untargeted judge does not find its samples easier to tell from the real music, (b) a harmony or rhythm measure improves and none moves away from the real music, (c) the eval NLL costs at most 2 %.</p>\n<ul>\n");
     for RecipeReport { recipe, dir, report: r } in reports {
         let rel = dir.strip_prefix(out).unwrap_or(dir).join("report.html");

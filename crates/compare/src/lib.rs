@@ -111,6 +111,16 @@ pub struct CompareOptions {
     /// Hears each training run's events (its device, resumes, damaged checkpoints, early stops).
     #[serde(skip)]
     pub train_events: cadenza_train::OnEvent,
+    /// The realism recipe's hyper-parameters and policy steps (used when the recipe is
+    /// `realism`: the modified arm is then each seed's original trained on its own samples).
+    #[serde(default)]
+    pub realism: cadenza_realism::RealismHParams,
+    #[serde(default = "default_realism_steps")]
+    pub realism_steps: u64,
+}
+
+fn default_realism_steps() -> u64 {
+    50
 }
 
 /// The modified model's recipe when none is given: the project's (grid rhythm × 0.1 + key
@@ -153,6 +163,8 @@ impl Default for CompareOptions {
             device: cadenza_train::DeviceChoice::Auto,
             cancel: Default::default(),
             train_events: Default::default(),
+            realism: Default::default(),
+            realism_steps: default_realism_steps(),
         }
     }
 }
@@ -306,9 +318,8 @@ fn assemble(
 
 /// Writes `comparison.json` and `report.html` into the output folder.
 fn write_report(o: &CompareOptions, report: &ComparisonReport) -> Result<()> {
-    let json = serde_json::to_vec_pretty(report).expect("serialisable");
     let path = o.out.join("comparison.json");
-    cadenza_atomic::write_atomic(&path, &json).ctx(|| format!("cannot write {}", path.display()))?;
+    cadenza_atomic::write_json(&path, report).ctx(|| format!("cannot write {}", path.display()))?;
     let html = report::html(report, &o.out)?;
     let path = o.out.join("report.html");
     cadenza_atomic::write_atomic(&path, html.as_bytes()).ctx(|| format!("cannot write {}", path.display()))?;

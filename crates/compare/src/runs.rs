@@ -42,7 +42,10 @@ pub(crate) fn train_all(o: &CompareOptions, on_event: &mut dyn FnMut(CompareEven
             None => train_variant(o, arm, seed, arm.recipe(o), on_event),
         };
         let original = model(Arm::Original, &o.original_model)?;
-        let modified = model(Arm::Modified, &o.modified_model)?;
+        let modified = match &o.modified_model {
+            None if o.recipe.realism => realism_variant(o, seed, &original.model, on_event)?,
+            given => model(Arm::Modified, given)?,
+        };
         trained.push(SeedRuns { seed, original, modified });
     }
     Ok(trained)
@@ -133,9 +136,7 @@ fn train_variant(
     };
     std::fs::create_dir_all(variant_path.parent().unwrap_or(&o.out))
         .ctx(|| format!("cannot create {}", run_dir.display()))?;
-    let variant_json = serde_json::to_vec_pretty(&variant).expect("serialisable");
-    cadenza_atomic::write_atomic(&variant_path, &variant_json)
-        .ctx(|| format!("cannot write {}", variant_path.display()))?;
+    cadenza_atomic::write_json(&variant_path, &variant).ctx(|| format!("cannot write {}", variant_path.display()))?;
     on_event(CompareEvent::Training { run: label, steps: o.steps, recipe, resume });
     let info = cadenza_train::train(&topts).ctx(|| format!("training the {arm} model in {}", run_dir.display()))?;
     if info.reason.is_interrupted() {
@@ -145,4 +146,77 @@ fn train_variant(
         bail!("{arm}: the run has no best checkpoint (is the dataset's eval split empty?)");
     }
     Ok(TrainedModel { model: best, steps: Some(info.step) })
+}
+
+/// The realism arm of one seed: that seed's original model trained on its own samples
+/// (`cadenza-realism`), rewarded by a critic and held near the original by the KL; reused when
+/// finished. Its model is `best/` (the latest evaluation within the NLL budget), else the last
+/// checkpoint.
+fn realism_variant(
+    o: &CompareOptions,
+    seed: u64,
+    original: &std::path::Path,
+    on_event: &mut dyn FnMut(CompareEvent),
+) -> Result<TrainedModel> {
+    let label = RunLabel { arm: Arm::Modified, seed: Some(seed) };
+    let folder = seed_folder(o, Arm::Modified, seed);
+    let run_dir = folder.join("run");
+    let variant = serde_json::json!({
+        "dataset": o.dataset.display().to_string(),
+        "original": original.display().to_string(),
+        "realism": o.realism,
+        "steps": o.realism_steps,
+        "seed": seed,
+    });
+    let variant_path = folder.join("variant.json");
+    if let Some(old) = std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
+        if old != variant {
+            bail!("{} holds a realism run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
+        }
+    }
+    let stop: Option<cadenza_realism::RealismStop> =
+        std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let finished = stop.as_ref().is_some_and(|s| s.step >= o.realism_steps && !s.interrupted);
+    if !finished {
+        std::fs::create_dir_all(&folder).ctx(|| format!("cannot create {}", folder.display()))?;
+        cadenza_atomic::write_json(&variant_path, &variant).ctx(|| format!("cannot write {}", variant_path.display()))?;
+        let resume = run_dir.join("checkpoint.json").is_file();
+        on_event(CompareEvent::Training { run: label, steps: o.realism_steps, recipe: o.recipe, resume });
+        let ro = cadenza_realism::RealismOptions {
+            dataset: o.dataset.clone(),
+            init: original.to_path_buf(),
+            run_dir: run_dir.clone(),
+            steps: o.realism_steps,
+            eval_every: (o.realism_steps / 5).max(1),
+            checkpoint_every: (o.realism_steps / 5).max(1),
+            keep_last: 2,
+            eval_examples: o.eval_examples,
+            seed,
+            resume,
+            hparams: o.realism.clone(),
+            cancel: o.cancel.clone(),
+        };
+        let s = cadenza_realism::train_realism(&ro, &mut |_| {})
+            .ctx(|| format!("training the realism model in {}", run_dir.display()))?;
+        if s.interrupted {
+            bail!("realism: training interrupted at step {}; run the same command again to resume", s.step);
+        }
+    } else {
+        on_event(CompareEvent::Reusing { run: label, dir: run_dir.clone(), step: o.realism_steps });
+    }
+    let best = run_dir.join("best");
+    let model = if best.join("model.json").is_file() { best } else { latest_checkpoint(&run_dir)? };
+    Ok(TrainedModel { model, steps: Some(o.realism_steps) })
+}
+
+/// The newest checkpoint folder of a realism run (a model folder).
+fn latest_checkpoint(run_dir: &std::path::Path) -> Result<PathBuf> {
+    let index: serde_json::Value = std::fs::read(run_dir.join("checkpoint.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    match index["latest"].as_str() {
+        Some(name) => Ok(run_dir.join("checkpoints").join(name)),
+        None => bail!("{}: the realism run has no checkpoint", run_dir.display()),
+    }
 }

@@ -227,6 +227,7 @@ impl HParamsOverrides {
             harmony: self.harmony_loss.unwrap_or(r.harmony),
             rhythm_cost: self.rhythm_cost.unwrap_or(r.rhythm_cost),
             harmony_cost: self.harmony_cost.unwrap_or(r.harmony_cost),
+            realism: r.realism,
         }
     }
 

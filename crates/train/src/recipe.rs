@@ -102,24 +102,32 @@ pub struct Recipe {
     pub rhythm_cost: RhythmCost,
     #[serde(default)]
     pub harmony_cost: HarmonyCost,
+    /// Train on the model's own samples, rewarded by a critic and held near the model it starts
+    /// from (`cadenza-realism`), instead of teacher-forced cross-entropy with musical losses.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub realism: bool,
 }
 
 impl Recipe {
     /// Cross-entropy alone: the original model.
     pub const NONE: Recipe =
-        Recipe { rhythm: 0.0, harmony: 0.0, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension };
+        Recipe { rhythm: 0.0, harmony: 0.0, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension, realism: false };
     /// The seed project's losses, made differentiable: EMD rhythm × 0.5 + tension harmony × 0.25.
     pub const SEED: Recipe =
-        Recipe { rhythm: 0.5, harmony: 0.25, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension };
+        Recipe { rhythm: 0.5, harmony: 0.25, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension, realism: false };
     /// The project's recipe: grid rhythm × 0.1 + key harmony × 1 (see `docs/study/`).
     pub const GRID_KEY: Recipe =
-        Recipe { rhythm: 0.1, harmony: 1.0, rhythm_cost: RhythmCost::Grid, harmony_cost: HarmonyCost::Key };
+        Recipe { rhythm: 0.1, harmony: 1.0, rhythm_cost: RhythmCost::Grid, harmony_cost: HarmonyCost::Key, realism: false };
+
+    /// The model's own samples, rewarded by a critic of realism, held near the start by the KL.
+    pub const REALISM: Recipe = Recipe { realism: true, ..Recipe::NONE };
 
     /// The named recipes: name, recipe, what it is.
-    pub const NAMED: [(&'static str, Recipe, &'static str); 3] = [
+    pub const NAMED: [(&'static str, Recipe, &'static str); 4] = [
         ("none", Recipe::NONE, "cross-entropy alone (the original model)"),
         ("seed", Recipe::SEED, "the seed project's: EMD rhythm x 0.5 + tension harmony x 0.25"),
         ("grid-key", Recipe::GRID_KEY, "grid rhythm x 0.1 + key harmony x 1 (the project's)"),
+        ("realism", Recipe::REALISM, "trained on its own samples, rewarded by a critic, held near the start by the KL"),
     ];
 
     /// Whether any musical loss is on.
@@ -134,6 +142,9 @@ impl Recipe {
 
     /// The spec form `rhythm=COST:W,harmony=COST:W` (the parts that are on; `none` when off).
     pub fn spec(&self) -> String {
+        if self.realism {
+            return "realism".into();
+        }
         let mut parts = Vec::new();
         if self.rhythm > 0.0 {
             parts.push(format!("rhythm={}:{}", self.rhythm_cost.name(), self.rhythm));
@@ -151,7 +162,8 @@ impl Recipe {
 
 impl PartialEq for Recipe {
     fn eq(&self, other: &Recipe) -> bool {
-        self.rhythm == other.rhythm
+        self.realism == other.realism
+            && self.rhythm == other.rhythm
             && self.harmony == other.harmony
             && (self.rhythm == 0.0 || self.rhythm_cost == other.rhythm_cost)
             && (self.harmony == 0.0 || self.harmony_cost == other.harmony_cost)
@@ -252,7 +264,7 @@ mod tests {
         let r: Recipe = "harmony=key:2, rhythm=ratio:1".parse().unwrap();
         assert_eq!(
             r,
-            Recipe { rhythm: 1.0, harmony: 2.0, rhythm_cost: RhythmCost::Ratio, harmony_cost: HarmonyCost::Key }
+            Recipe { rhythm: 1.0, harmony: 2.0, rhythm_cost: RhythmCost::Ratio, harmony_cost: HarmonyCost::Key, realism: false }
         );
         assert_eq!(r.to_string(), "rhythm=ratio:1,harmony=key:2");
         // A part left out is off, whatever its cost.

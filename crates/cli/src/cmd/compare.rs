@@ -34,6 +34,11 @@ pub struct CompareArgs {
     /// performances and came closest on scores; `--recipe seed` for the seed project's).
     #[command(flatten)]
     pub recipe: super::recipe::RecipeArgs,
+    #[command(flatten)]
+    pub realism: super::realism::RealismArgs,
+    /// Policy steps of the realism recipe (after each seed's original is trained).
+    #[arg(long, default_value_t = CompareOptions::default().realism_steps)]
+    pub realism_steps: u64,
     #[arg(long, default_value_t = CompareOptions::default().eval_every)]
     pub eval_every: u64,
     /// Evaluate on at most this many eval examples.
@@ -103,6 +108,8 @@ impl CompareArgs {
             device: self.device.device,
             cancel: Default::default(),
             train_events: Default::default(),
+            realism: self.realism.hparams(),
+            realism_steps: self.realism_steps,
         }
     }
 }

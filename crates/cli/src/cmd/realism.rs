@@ -79,6 +79,11 @@ pub struct RunPlan {
     pub resume: bool,
 }
 
+/// A line above the progress bar, printed also when the bar is hidden (not a terminal).
+fn say(bar: &indicatif::ProgressBar, line: String) {
+    bar.suspend(|| eprintln!("{line}"));
+}
+
 /// Runs the realism loop, printing its progress.
 pub fn run(plan: RunPlan, args: &RealismArgs, cancel: cadenza_train::Cancel) -> Result<()> {
     let o = RealismOptions {
@@ -103,9 +108,9 @@ pub fn run(plan: RunPlan, args: &RealismArgs, cancel: cadenza_train::Cancel) -> 
     let stop = cadenza_realism::train_realism(&o, &mut |e| match e {
         RealismEvent::Resumed { step } => {
             bar.set_position(step);
-            bar.println(format!("resumed at step {step}"));
+            say(&bar, format!("resumed at step {step}"));
         }
-        RealismEvent::CriticFitted { step, fit } => bar.println(format!(
+        RealismEvent::CriticFitted { step, fit } => say(&bar, format!(
             "step {step}: critic fitted ({} steps, loss {:.3}), held-out accuracy {:.3}",
             fit.steps, fit.loss, fit.held_out_accuracy
         )),
@@ -120,12 +125,12 @@ pub fn run(plan: RunPlan, args: &RealismArgs, cancel: cadenza_train::Cancel) -> 
                 r.tokens as f64 / secs.max(1e-9)
             ));
             if let Some(l) = r.eval_loss {
-                bar.println(format!("step {}: eval NLL {l:.4}", r.step));
+                say(&bar, format!("step {}: eval NLL {l:.4}", r.step));
             }
         }
         RealismEvent::Checkpoint { step, name, best } => {
             if best {
-                bar.println(format!("step {step}: {name} is the best within the NLL budget"));
+                say(&bar, format!("step {step}: {name} is the best within the NLL budget"));
             }
         }
     })?;

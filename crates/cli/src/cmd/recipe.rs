@@ -43,7 +43,8 @@ pub struct RecipeArgs {
 impl RecipeArgs {
     /// The recipe: `--recipe`, else `default`, with each part flag given laid over it.
     pub fn over(&self, default: Recipe) -> Recipe {
-        self.overrides().recipe_over(default)
+        let base = self.recipe.unwrap_or(default);
+        Recipe { realism: base.realism, ..self.overrides().recipe_over(base) }
     }
 
     /// As training overrides: only what was given (a run's own recipe stays on `--resume`).

@@ -37,6 +37,8 @@ pub struct TrainArgs {
     /// The modified model's losses (none by default; may change on --resume).
     #[command(flatten)]
     pub recipe: super::recipe::RecipeArgs,
+    #[command(flatten)]
+    pub realism: super::realism::RealismArgs,
     /// Triangular cyclical learning rate: lower=0.00025,upper=0.001,step_size=470.
     #[arg(long, value_parser = Schedule::parse_clr, conflicts_with = "lr_decay")]
     pub clr: Option<Schedule>,
@@ -73,6 +75,9 @@ pub struct TrainArgs {
 }
 
 pub fn run(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
+    if a.recipe.recipe.is_some_and(|r| r.realism) {
+        return run_realism(a, cancel);
+    }
     let flags = HParamsOverrides {
         batch_size: a.batch_size,
         dropout_keep_prob: a.dropout,
@@ -120,4 +125,24 @@ pub fn run(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
         info.best_value.unwrap_or(f64::NAN)
     );
     Ok(())
+}
+
+/// `--recipe realism`: the model given by `--init` trained on its own samples.
+fn run_realism(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
+    let Some(init) = a.init.clone() else {
+        anyhow::bail!("--recipe realism trains a model on its own samples: give the model to start from with --init");
+    };
+    let plan = super::realism::RunPlan {
+        dataset: a.dataset,
+        init,
+        run_dir: a.run_dir,
+        steps: a.steps,
+        eval_every: a.eval_every,
+        checkpoint_every: a.checkpoint_every,
+        keep_last: a.keep,
+        eval_examples: a.eval_examples,
+        seed: a.seed,
+        resume: a.resume,
+    };
+    super::realism::run(plan, &a.realism, cancel)
 }

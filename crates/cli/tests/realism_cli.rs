@@ -13,7 +13,8 @@ fn root() -> PathBuf {
 fn dataset(dir: &Path) -> PathBuf {
     let ds = dir.join("ds");
     let fugues = shared().join("data/asap/Bach/Fugue");
-    let out = run(&["dataset", s(&fugues), "--out", s(&ds), "--transpose", "0", "--stretch", "1", "--eval-ratio", "0.2"]);
+    let out =
+        run(&["dataset", s(&fugues), "--out", s(&ds), "--transpose", "0", "--stretch", "1", "--eval-ratio", "0.2"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     ds
 }
@@ -25,9 +26,29 @@ fn train_recipe_realism_runs_from_the_command_line() {
     let r = tmp.path().join("run");
     let base = root().join("models/perf_dyn_3x256_asap_v2");
     let args = [
-        "train", "--dataset", s(&ds), "--run-dir", s(&r), "--init", s(&base), "--recipe", "realism", "--steps", "2",
-        "--eval-every", "2", "--checkpoint-every", "1", "--eval-examples", "4", "--realism-samples", "8",
-        "--realism-seconds", "20", "--realism-beta", "0.2",
+        "train",
+        "--dataset",
+        s(&ds),
+        "--run-dir",
+        s(&r),
+        "--init",
+        s(&base),
+        "--recipe",
+        "realism",
+        "--steps",
+        "2",
+        "--eval-every",
+        "2",
+        "--checkpoint-every",
+        "1",
+        "--eval-examples",
+        "4",
+        "--realism-samples",
+        "8",
+        "--realism-seconds",
+        "20",
+        "--realism-beta",
+        "0.2",
     ];
     let out = run(&args);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -42,5 +63,9 @@ fn train_recipe_realism_runs_from_the_command_line() {
 
     let no_init = run(&["train", "--dataset", s(&ds), "--run-dir", s(&tmp.path().join("r2")), "--recipe", "realism"]);
     assert!(!no_init.status.success());
-    assert!(String::from_utf8_lossy(&no_init.stderr).contains("--init"), "{}", String::from_utf8_lossy(&no_init.stderr));
+    assert!(
+        String::from_utf8_lossy(&no_init.stderr).contains("--init"),
+        "{}",
+        String::from_utf8_lossy(&no_init.stderr)
+    );
 }

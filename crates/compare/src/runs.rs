@@ -169,7 +169,9 @@ fn realism_variant(
         "seed": seed,
     });
     let variant_path = folder.join("variant.json");
-    if let Some(old) = std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()) {
+    if let Some(old) =
+        std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    {
         if old != variant {
             bail!("{} holds a realism run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
         }
@@ -179,7 +181,8 @@ fn realism_variant(
     let finished = stop.as_ref().is_some_and(|s| s.step >= o.realism_steps && !s.interrupted);
     if !finished {
         std::fs::create_dir_all(&folder).ctx(|| format!("cannot create {}", folder.display()))?;
-        cadenza_atomic::write_json(&variant_path, &variant).ctx(|| format!("cannot write {}", variant_path.display()))?;
+        cadenza_atomic::write_json(&variant_path, &variant)
+            .ctx(|| format!("cannot write {}", variant_path.display()))?;
         let resume = run_dir.join("checkpoint.json").is_file();
         on_event(CompareEvent::Training { run: label, steps: o.realism_steps, recipe: o.recipe, resume });
         let ro = cadenza_realism::RealismOptions {

@@ -3,8 +3,10 @@
 //! per event class feeding one LSTM layer, a log-odds of "real" per step), never the judge's
 //! features, so the verdict's judge stays untargeted.
 //!
-//! A window's score is the mean per-step log-odds after a short warm-up; it is trained with a
-//! label-smoothed logistic loss on balanced batches (as many real windows as generated ones).
+//! Each step's log-odds is the LSTM's view plus a learned weight of the event itself (a bag of
+//! events). A window's score is the mean per-step log-odds after a short warm-up; it is trained
+//! with a label-smoothed logistic loss on balanced batches (as many real windows as generated
+//! ones).
 
 use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
@@ -35,7 +37,7 @@ pub struct CriticConfig {
 
 impl Default for CriticConfig {
     fn default() -> Self {
-        CriticConfig { window: 256, warmup: 16, hidden: 64, learning_rate: 1e-3, batch: 16, label_smoothing: 0.1 }
+        CriticConfig { window: 256, warmup: 16, hidden: 64, learning_rate: 3e-3, batch: 16, label_smoothing: 0.1 }
     }
 }
 
@@ -50,6 +52,9 @@ pub struct Critic {
     /// `[H, 1]` and `[1]`: the per-step log-odds of "real".
     pub head_w: Param<Tensor<2>>,
     pub head_b: Param<Tensor<1>>,
+    /// `[classes, 1]`: each event class's own share of the log-odds (a bag of events beside the
+    /// recurrent view: it learns the plain frequency differences fast and steadily).
+    pub bag: Param<Tensor<2>>,
 }
 
 fn normal(rng: &mut ChaCha8Rng, n: usize, scale: f32) -> Vec<f32> {
@@ -79,6 +84,7 @@ impl Critic {
             bias: param(vec![0.0; 4 * h], [4 * h], dev),
             head_w: param(normal(&mut rng, h, s_h), [h, 1], dev),
             head_b: param(vec![0.0], [1], dev),
+            bag: param(vec![0.0; classes], [classes, 1], dev),
         }
     }
 
@@ -89,9 +95,10 @@ impl Critic {
         let h = self.recurrent.val().dims()[0];
         let ids: Vec<i64> = tokens.iter().map(|&x| x as i64).collect();
         let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [t * b]), &dev);
-        let xw = self.embed.val().select(0, ids) + self.bias.val().unsqueeze_dim(0);
+        let xw = self.embed.val().select(0, ids.clone()) + self.bias.val().unsqueeze_dim(0);
         let hs = lstm_layer(xw.reshape([t, b, 4 * h]), self.recurrent.val());
-        (hs.reshape([t * b, h]).matmul(self.head_w.val()) + self.head_b.val().unsqueeze_dim(0)).reshape([t, b])
+        let bag = self.bag.val().select(0, ids);
+        (hs.reshape([t * b, h]).matmul(self.head_w.val()) + self.head_b.val().unsqueeze_dim(0) + bag).reshape([t, b])
     }
 
     /// Each window's score: the mean log-odds over its steps after `warmup`, `[B]`.

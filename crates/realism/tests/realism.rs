@@ -84,7 +84,7 @@ fn the_critic_learns_and_the_policy_follows_it_within_its_kl() {
     let fresh = accuracy(&critic, &real_held, &fake_held, cc.warmup);
     let mut optim = cadenza_train::optim::adam();
     let t1 = std::time::Instant::now();
-    let (critic, loss) = fit(critic, &mut optim, &cc, &real_fit, &fake_fit, 150, 7);
+    let (critic, loss) = fit(critic, &mut optim, &cc, &real_fit, &fake_fit, 300, 7);
     let acc = accuracy(&critic, &real_held, &fake_held, cc.warmup);
     eprintln!(
         "critic: held-out accuracy {fresh:.3} fresh, {acc:.3} fitted (loss {loss:.3}, {:.1} s)",

@@ -20,7 +20,6 @@ pub struct Panel {
     pub lines: Vec<Line>,
 }
 
-
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) =
         values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));

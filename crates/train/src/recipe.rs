@@ -110,14 +110,29 @@ pub struct Recipe {
 
 impl Recipe {
     /// Cross-entropy alone: the original model.
-    pub const NONE: Recipe =
-        Recipe { rhythm: 0.0, harmony: 0.0, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension, realism: false };
+    pub const NONE: Recipe = Recipe {
+        rhythm: 0.0,
+        harmony: 0.0,
+        rhythm_cost: RhythmCost::Emd,
+        harmony_cost: HarmonyCost::Tension,
+        realism: false,
+    };
     /// The seed project's losses, made differentiable: EMD rhythm × 0.5 + tension harmony × 0.25.
-    pub const SEED: Recipe =
-        Recipe { rhythm: 0.5, harmony: 0.25, rhythm_cost: RhythmCost::Emd, harmony_cost: HarmonyCost::Tension, realism: false };
+    pub const SEED: Recipe = Recipe {
+        rhythm: 0.5,
+        harmony: 0.25,
+        rhythm_cost: RhythmCost::Emd,
+        harmony_cost: HarmonyCost::Tension,
+        realism: false,
+    };
     /// The project's recipe: grid rhythm × 0.1 + key harmony × 1 (see `docs/study/`).
-    pub const GRID_KEY: Recipe =
-        Recipe { rhythm: 0.1, harmony: 1.0, rhythm_cost: RhythmCost::Grid, harmony_cost: HarmonyCost::Key, realism: false };
+    pub const GRID_KEY: Recipe = Recipe {
+        rhythm: 0.1,
+        harmony: 1.0,
+        rhythm_cost: RhythmCost::Grid,
+        harmony_cost: HarmonyCost::Key,
+        realism: false,
+    };
 
     /// The model's own samples, rewarded by a critic of realism, held near the start by the KL.
     pub const REALISM: Recipe = Recipe { realism: true, ..Recipe::NONE };
@@ -264,7 +279,13 @@ mod tests {
         let r: Recipe = "harmony=key:2, rhythm=ratio:1".parse().unwrap();
         assert_eq!(
             r,
-            Recipe { rhythm: 1.0, harmony: 2.0, rhythm_cost: RhythmCost::Ratio, harmony_cost: HarmonyCost::Key, realism: false }
+            Recipe {
+                rhythm: 1.0,
+                harmony: 2.0,
+                rhythm_cost: RhythmCost::Ratio,
+                harmony_cost: HarmonyCost::Key,
+                realism: false
+            }
         );
         assert_eq!(r.to_string(), "rhythm=ratio:1,harmony=key:2");
         // A part left out is off, whatever its cost.

@@ -14,7 +14,7 @@ pub mod import;
 pub mod judge;
 pub mod likelihood;
 pub mod listen;
-pub mod realism;
 pub mod lr_find;
+pub mod realism;
 pub mod recipe;
 pub mod train;

@@ -110,10 +110,13 @@ pub fn run(plan: RunPlan, args: &RealismArgs, cancel: cadenza_train::Cancel) -> 
             bar.set_position(step);
             say(&bar, format!("resumed at step {step}"));
         }
-        RealismEvent::CriticFitted { step, fit } => say(&bar, format!(
-            "step {step}: critic fitted ({} steps, loss {:.3}), held-out accuracy {:.3}",
-            fit.steps, fit.loss, fit.held_out_accuracy
-        )),
+        RealismEvent::CriticFitted { step, fit } => say(
+            &bar,
+            format!(
+                "step {step}: critic fitted ({} steps, loss {:.3}), held-out accuracy {:.3}",
+                fit.steps, fit.loss, fit.held_out_accuracy
+            ),
+        ),
         RealismEvent::Step(r) => {
             bar.set_position(r.step);
             let secs = r.seconds_sampling + r.seconds_critic + r.seconds_policy;

@@ -132,5 +132,32 @@ pub(crate) fn run_judge(
     }
     let floor = floor(&reference, &jo).map_err(|e| notes.push(e)).ok();
     let ceiling = init_weights.and_then(|w| ceiling(o, w, &reference, &jo).map_err(|e| notes.push(e)).ok());
-    Some(ComparisonJudge { arms: judged, floor, ceiling, notes })
+    let config = init_weights.map_or(cadenza_performance::Config::PerformanceWithDynamics, |w| w.config.config);
+    let drift = arms.iter().map(|a| (a.arm.name().to_string(), arm_drift(o, a, &reference, config))).collect();
+    Some(ComparisonJudge { arms: judged, floor, ceiling, notes, drift })
+}
+
+/// How an arm's samples part from the eval pieces over the samples' time (5 s slices), every
+/// sample its own group.
+fn arm_drift(
+    o: &CompareOptions,
+    arm: &ArmRuns,
+    reference: &[Item],
+    config: cadenza_performance::Config,
+) -> cadenza_judge::drift::DriftReport {
+    let samples: Vec<Item> = arm
+        .runs
+        .iter()
+        .flat_map(|r| r.sequences.iter())
+        .enumerate()
+        .map(|(i, s)| Item {
+            name: format!("{}#{i}", arm.arm.name()),
+            group: format!("{}#{i}", arm.arm.name()),
+            sequence: s.clone(),
+        })
+        .collect();
+    let seconds = (o.num_steps as f64 / 100.0).clamp(5.0, 60.0);
+    let opts =
+        cadenza_judge::drift::DriftOptions { slice_seconds: 5.0, total_seconds: seconds, bootstrap: 200, seed: o.seed };
+    cadenza_judge::drift::drift(&samples, reference, None, config, &opts)
 }

@@ -114,7 +114,7 @@ pub struct CompareOptions {
     /// The realism recipe's hyper-parameters and policy steps (used when the recipe is
     /// `realism`: the modified arm is then each seed's original trained on its own samples).
     #[serde(default)]
-    pub realism: cadenza_realism::RealismHParams,
+    pub realism_hparams: cadenza_realism::RealismHParams,
     #[serde(default = "default_realism_steps")]
     pub realism_steps: u64,
 }
@@ -163,7 +163,7 @@ impl Default for CompareOptions {
             device: cadenza_train::DeviceChoice::Auto,
             cancel: Default::default(),
             train_events: Default::default(),
-            realism: Default::default(),
+            realism_hparams: Default::default(),
             realism_steps: default_realism_steps(),
         }
     }

@@ -164,6 +164,24 @@ fn judge_section(h: &mut String, j: &ComparisonJudge) {
     for n in &j.notes {
         let _ = writeln!(h, "<p><small>note: {}</small></p>", esc(n));
     }
+    drift_section(h, j);
+}
+
+/// Each arm's drift figure: the judge's telling features slice by slice over the samples' time
+/// against the eval pieces, and the note-off hazard.
+fn drift_section(h: &mut String, j: &ComparisonJudge) {
+    if j.drift.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Drift over the samples' time</h2>\n<p><small>The judge's telling features on each 5 s slice of the samples (red) and of the eval pieces (blue), and the note-off hazard (the share of sounding notes the next event ends) by time and by note age. A gap there from the first slice is the model's; a gap that opens as the sample goes on is drift (<code>cadenza drift</code> adds the model fed real music, teacher forced).</small></p>\n");
+    for (arm, d) in &j.drift {
+        let _ = writeln!(
+            h,
+            "<figure class=\"drift\"><figcaption>{}</figcaption>{}</figure>",
+            esc(arm),
+            cadenza_judge::drift::drift_svg(d)
+        );
+    }
 }
 
 /// The verdict: the counts, then a row per metric.

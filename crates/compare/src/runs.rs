@@ -164,7 +164,7 @@ fn realism_variant(
     let variant = serde_json::json!({
         "dataset": o.dataset.display().to_string(),
         "original": original.display().to_string(),
-        "realism": o.realism,
+        "realism": o.realism_hparams,
         "steps": o.realism_steps,
         "seed": seed,
     });
@@ -196,7 +196,7 @@ fn realism_variant(
             eval_examples: o.eval_examples,
             seed,
             resume,
-            hparams: o.realism.clone(),
+            hparams: o.realism_hparams.clone(),
             cancel: o.cancel.clone(),
         };
         let s = cadenza_realism::train_realism(&ro, &mut |_| {})

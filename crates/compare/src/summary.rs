@@ -151,6 +151,9 @@ pub struct ComparisonJudge {
     pub ceiling: Option<JudgeAnchor>,
     /// What could not be measured, and why.
     pub notes: Vec<String>,
+    /// Each arm's drift over its samples' time against the eval pieces (`cadenza drift`).
+    #[serde(default)]
+    pub drift: Vec<(String, cadenza_judge::drift::DriftReport)>,
 }
 
 /// The eval split as the report describes it: the reference of every music metric.

@@ -108,7 +108,7 @@ impl CompareArgs {
             device: self.device.device,
             cancel: Default::default(),
             train_events: Default::default(),
-            realism: self.realism.hparams(),
+            realism_hparams: self.realism.hparams(),
             realism_steps: self.realism_steps,
         }
     }

@@ -175,11 +175,12 @@ fn drift_section(h: &mut String, j: &ComparisonJudge) {
     }
     h.push_str("<h2>Drift over the samples' time</h2>\n<p><small>The judge's telling features on each 5 s slice of the samples (red) and of the eval pieces (blue), and the note-off hazard (the share of sounding notes the next event ends) by time and by note age. A gap there from the first slice is the model's; a gap that opens as the sample goes on is drift (<code>cadenza drift</code> adds the model fed real music, teacher forced).</small></p>\n");
     for (arm, d) in &j.drift {
+        let svg = base64::engine::general_purpose::STANDARD.encode(cadenza_judge::drift::drift_svg(d));
         let _ = writeln!(
             h,
-            "<figure class=\"drift\"><figcaption>{}</figcaption>{}</figure>",
+            "<figure class=\"drift\"><figcaption>{}</figcaption><img alt=\"drift of the {} samples\" style=\"max-width:100%\" src=\"data:image/svg+xml;base64,{svg}\"></figure>",
             esc(arm),
-            cadenza_judge::drift::drift_svg(d)
+            esc(arm)
         );
     }
 }

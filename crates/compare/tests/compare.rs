@@ -164,6 +164,11 @@ fn compare_trains_both_models_and_writes_a_report_that_renders() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("data:image/png;base64,") && html.contains("data:image/svg+xml;base64,"));
     assert!(!html.contains("http://") && !html.contains("https://"), "the report must work offline");
+    assert_eq!(
+        html.matches("<figure class=\"drift\">").count(),
+        3,
+        "a drift figure per arm (base, original, modified)"
+    );
     assert!(
         html.contains("original/seed_0/samples/sample_01.mid")
             && html.contains("modified/seed_0/samples/sample_02.musicxml")

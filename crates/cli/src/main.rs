@@ -61,6 +61,9 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(why) = cadenza_model::kernels::Level::note() {
+        eprintln!("cadenza: {why}");
+    }
     let cancel = cancel_on_ctrl_c();
     let r = match cli.command {
         Command::Dataset(a) => cmd::dataset::run(a),

@@ -124,6 +124,9 @@ pub struct Stats {
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<String>,
     pub seconds: f64,
+    /// The eval split's pieces.
+    #[serde(default)]
+    pub eval_pieces: Vec<String>,
 }
 
 /// `DATASET/split.json`: every file the dataset read, its piece and its split. A file that
@@ -178,9 +181,6 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
     }
     let (files, excluded) = input_files(inputs, opts)?;
     let (pieces_of, grouping) = split::piece_ids(inputs, &files, opts.group_by).map_err(DatasetError::Input)?;
-    if opts.progress {
-        eprintln!("{grouping}");
-    }
     let eval = eval_pieces(&pieces_of, opts)?;
     let results = process_all(&files, &pieces_of, &eval, opts);
 
@@ -202,6 +202,7 @@ pub fn build(inputs: &[PathBuf], out: &Path, opts: &BuildOptions) -> Result<Stat
         skipped: gathered.skipped,
         warnings: gathered.warnings,
         seconds: started.elapsed().as_secs_f64(),
+        eval_pieces: eval.iter().cloned().collect(),
     };
     let manifest = Manifest { format: 1, config, options: opts.clone(), fingerprint, sources: gathered.sources };
     write_json(&tmp.path().join("stats.json"), &stats)?;
@@ -254,9 +255,6 @@ fn eval_pieces(pieces_of: &BTreeMap<PathBuf, String>, opts: &BuildOptions) -> Re
     } else {
         split::eval_from(pieces_of, &opts.eval_from).map_err(DatasetError::Input)?
     };
-    if opts.progress && opts.fold > 0 {
-        eprintln!("fold {}: eval pieces {}", opts.fold, eval.iter().cloned().collect::<Vec<_>>().join(", "));
-    }
     Ok(eval)
 }
 
@@ -329,7 +327,6 @@ fn gather(
         });
         match r {
             Err(reason) => {
-                eprintln!("skipped {}: {reason}", f.display());
                 g.skipped.push(Skipped { file: f.display().to_string(), reason });
             }
             Ok(fr) => {

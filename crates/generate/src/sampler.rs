@@ -71,13 +71,10 @@ pub fn check_options(weights: &Weights, opts: &GenerateOptions) -> Result<Vec<St
     Ok(warnings)
 }
 
-/// [`generate_report`], with the warnings printed to stderr (as Magenta logs them).
+/// [`generate_report`]'s samples alone (its warnings, Magenta's log lines, are dropped: take
+/// them from `generate_report` to show them).
 pub fn generate(weights: &Weights, opts: &GenerateOptions, progress: bool) -> Result<Vec<Sample>, GenerateError> {
-    let g = generate_report(weights, opts, progress)?;
-    for w in &g.warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(g.samples)
+    Ok(generate_report(weights, opts, progress)?.samples)
 }
 
 /// Generates `opts.num_outputs` samples as one batch.

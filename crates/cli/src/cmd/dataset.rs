@@ -118,6 +118,15 @@ pub fn run(a: DatasetArgs) -> Result<()> {
         }
         e => e.into(),
     })?;
+    if let Some(g) = &stats.grouping {
+        eprintln!("{g}");
+    }
+    if opts.fold > 0 {
+        eprintln!("fold {}: eval pieces {}", opts.fold, stats.eval_pieces.join(", "));
+    }
+    for s in &stats.skipped {
+        eprintln!("skipped {}: {}", s.file, s.reason);
+    }
     eprintln!(
         "dataset {}: train {} pieces / {} examples / {} events; eval {} pieces / {} examples / {} events; {} files skipped; {:.1} s",
         a.out.display(),

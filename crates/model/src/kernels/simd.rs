@@ -78,22 +78,32 @@ impl Level {
     }
 
     /// The level of this process: `CADENZA_SIMD` if set and supported, else [`Level::best`].
-    /// A request the CPU cannot run falls back to the best level below it, said once on stderr.
+    /// A request the CPU cannot run falls back to the best level below it; [`Level::note`] says
+    /// why (the binary prints it).
     pub fn current() -> Level {
-        static CURRENT: OnceLock<Level> = OnceLock::new();
-        *CURRENT.get_or_init(|| {
+        Level::chosen().0
+    }
+
+    /// Why the level of this process is not the one `CADENZA_SIMD` asked for, when it is not.
+    pub fn note() -> Option<&'static str> {
+        Level::chosen().1.as_deref()
+    }
+
+    fn chosen() -> &'static (Level, Option<String>) {
+        static CHOSEN: OnceLock<(Level, Option<String>)> = OnceLock::new();
+        CHOSEN.get_or_init(|| {
             let asked = if std::env::var_os("CADENZA_NO_SIMD").is_some() { Some("scalar".to_string()) } else { std::env::var("CADENZA_SIMD").ok() };
             match asked.as_deref().map(|a| (a, Level::parse(a))) {
-                None | Some(("" | "auto", _)) => Level::best(),
+                None | Some(("" | "auto", _)) => (Level::best(), None),
                 Some((a, None)) => {
-                    eprintln!("cadenza: CADENZA_SIMD={a} is not one of scalar, avx2, avx512, neon, auto; using {}", Level::best().name());
-                    Level::best()
+                    let why = format!("CADENZA_SIMD={a} is not one of scalar, avx2, avx512, neon, auto; using {}", Level::best().name());
+                    (Level::best(), Some(why))
                 }
-                Some((_, Some(l))) if l.supported() => l,
+                Some((_, Some(l))) if l.supported() => (l, None),
                 Some((_, Some(l))) => {
                     let fallback = Level::available().into_iter().rfind(|&a| a < l).unwrap_or(Level::Scalar);
-                    eprintln!("cadenza: {} kernels cannot run here (this CPU lacks the instructions, or this build left them out); using {}", l.name(), fallback.name());
-                    fallback
+                    let why = format!("{} kernels cannot run here (this CPU lacks the instructions, or this build left them out); using {}", l.name(), fallback.name());
+                    (fallback, Some(why))
                 }
             }
         })

@@ -6,7 +6,7 @@ use crate::error::{bail, Ctx, Result};
 use crate::event::{CompareEvent, RunLabel};
 use crate::{Arm, CompareOptions};
 use cadenza_train::{HParamsOverrides, HarmonyCost, Recipe, RhythmCost, TrainOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A model an arm is measured on: its best checkpoint (or a given model) and the step it
 /// reached (`None` for a given model).
@@ -94,13 +94,7 @@ fn train_variant(
     let run_dir = seed_folder(o, arm, seed).join("run");
     let variant = variant_record(o, recipe, seed);
     let variant_path = seed_folder(o, arm, seed).join("variant.json");
-    if let Some(old) =
-        std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-    {
-        if old != variant {
-            bail!("{} holds a {arm} run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
-        }
-    }
+    same_request(&variant_path, &variant, &run_dir, &arm.to_string())?;
     let stop: Option<cadenza_train::StopInfo> =
         std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let best = run_dir.join("best");
@@ -155,7 +149,7 @@ fn train_variant(
 fn realism_variant(
     o: &CompareOptions,
     seed: u64,
-    original: &std::path::Path,
+    original: &Path,
     on_event: &mut dyn FnMut(CompareEvent),
 ) -> Result<TrainedModel> {
     let label = RunLabel { arm: Arm::Modified, seed: Some(seed) };
@@ -169,13 +163,7 @@ fn realism_variant(
         "seed": seed,
     });
     let variant_path = folder.join("variant.json");
-    if let Some(old) =
-        std::fs::read(&variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-    {
-        if old != variant {
-            bail!("{} holds a realism run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
-        }
-    }
+    same_request(&variant_path, &variant, &run_dir, "realism")?;
     let stop: Option<cadenza_realism::RealismStop> =
         std::fs::read(run_dir.join("stop.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let finished = stop.as_ref().is_some_and(|s| s.step >= o.realism_steps && !s.interrupted);
@@ -207,19 +195,20 @@ fn realism_variant(
     } else {
         on_event(CompareEvent::Reusing { run: label, dir: run_dir.clone(), step: o.realism_steps });
     }
-    let best = run_dir.join("best");
-    let model = if best.join("model.json").is_file() { best } else { latest_checkpoint(&run_dir)? };
+    let model = cadenza_realism::result_model(&run_dir)
+        .map_err(|e| crate::error::CompareError::Setup(format!("realism: {e}")))?;
     Ok(TrainedModel { model, steps: Some(o.realism_steps) })
 }
 
-/// The newest checkpoint folder of a realism run (a model folder).
-fn latest_checkpoint(run_dir: &std::path::Path) -> Result<PathBuf> {
-    let index: serde_json::Value = std::fs::read(run_dir.join("checkpoint.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    match index["latest"].as_str() {
-        Some(name) => Ok(run_dir.join("checkpoints").join(name)),
-        None => bail!("{}: the realism run has no checkpoint", run_dir.display()),
+/// Refuses a run folder whose `variant.json` records another request than `variant`: a finished
+/// or half-done run is reused only for the same one.
+fn same_request(variant_path: &Path, variant: &serde_json::Value, run_dir: &Path, what: &str) -> Result<()> {
+    if let Some(old) =
+        std::fs::read(variant_path).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    {
+        if &old != variant {
+            bail!("{} holds a {what} run made with other settings ({old}); pass another output folder, or remove that one to retrain", run_dir.display());
+        }
     }
+    Ok(())
 }

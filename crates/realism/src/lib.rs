@@ -18,6 +18,7 @@ mod store;
 pub use critic::{accuracy, cut_windows, fit, Critic, CriticConfig, CriticFit};
 pub use policy::{advantages, kl_per_event, policy_step, window_rewards, PolicyConfig, PolicyStats};
 pub use run::{train_realism, RealismEvent, RealismHParams, RealismOptions, RealismState, RealismStop, StepRow};
+pub use store::result_model;
 
 use thiserror::Error;
 

@@ -20,7 +20,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// The realism recipe's hyper-parameters, saved beside every checkpoint.
@@ -190,10 +190,6 @@ fn draw_samples(w: &Weights, h: &RealismHParams, seed: u64) -> Result<Vec<Vec<To
     Ok(g.samples.into_iter().map(|s| s.drawn_tokens).collect())
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RealismError + '_ {
-    move |source| RealismError::Io { path: path.to_path_buf(), source }
-}
-
 /// Fits the critic before the first step: real train windows against the starting model's
 /// samples; refused when its held-out accuracy is at chance.
 fn pretrain_critic(
@@ -327,7 +323,7 @@ pub fn train_realism(o: &RealismOptions, progress: &mut dyn FnMut(RealismEvent))
             o.dataset.display()
         )));
     }
-    std::fs::create_dir_all(&o.run_dir).map_err(io(&o.run_dir))?;
+    std::fs::create_dir_all(&o.run_dir).map_err(crate::store::io(&o.run_dir))?;
     let dev = Device::flex().autodiff();
     let reference = Weights::load(&o.init).map_err(|e| RealismError::Setup(format!("{}: {e}", o.init.display())))?;
     let h = &o.hparams;

@@ -33,7 +33,7 @@ struct Index {
     all: Vec<String>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RealismError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RealismError + '_ {
     move |source| RealismError::Io { path: path.to_path_buf(), source }
 }
 
@@ -42,8 +42,7 @@ fn other(path: &Path, e: impl std::fmt::Display) -> RealismError {
 }
 
 pub(crate) fn write_json(path: &Path, v: &impl Serialize) -> Result<(), RealismError> {
-    let bytes = serde_json::to_vec_pretty(v).map_err(|e| other(path, e))?;
-    cadenza_atomic::write_atomic(path, &bytes).map_err(io(path))
+    cadenza_atomic::write_json(path, v).map_err(io(path))
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, RealismError> {
@@ -203,4 +202,18 @@ fn write_logs(run: &Path, rows: &[StepRow]) -> Result<(), RealismError> {
     ];
     let svg = panels_svg("realism run (x: policy step)", &panels, 2, (360.0, 200.0));
     cadenza_atomic::write_atomic(&run.join("curves.svg"), svg.as_bytes()).map_err(io(&run.join("curves.svg")))
+}
+
+/// The model a finished run gives: `best/` (its latest evaluation within the NLL budget), else
+/// its newest checkpoint (each is a model folder).
+pub fn result_model(run: &Path) -> Result<std::path::PathBuf, RealismError> {
+    let best = run.join("best");
+    if best.join("model.json").is_file() {
+        return Ok(best);
+    }
+    let index: Index = read_json(&run.join("checkpoint.json"))?;
+    let latest = index
+        .latest
+        .ok_or_else(|| RealismError::Setup(format!("{}: the realism run has no checkpoint", run.display())))?;
+    Ok(run.join("checkpoints").join(latest))
 }

@@ -22,10 +22,10 @@ pub struct DriftArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Length of one slice in seconds.
-    #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 5.0, value_parser = super::args::positive)]
     pub slice: f64,
     /// Follow each file from its start for this many seconds.
-    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 60.0, value_parser = super::args::positive)]
     pub seconds: f64,
     /// How the reference is grouped for the intervals: `folder` suits ASAP (a piece's
     /// performances are resampled together); `file`, `metadata` or `auto` as `cadenza dataset`.
@@ -43,13 +43,6 @@ pub struct DriftArgs {
     /// Write drift.json and drift.svg (the figure) into this folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
-}
-
-fn positive_seconds(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
-        _ => Err(format!("`{s}` is not a positive number of seconds")),
-    }
 }
 
 pub fn run(a: DriftArgs) -> Result<()> {

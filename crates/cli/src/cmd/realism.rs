@@ -1,9 +1,9 @@
 //! The realism recipe on the command line: its knobs, declared once, and the glue that runs
 //! `cadenza_realism::train_realism` for `train --recipe realism` with indicatif progress.
 
+use super::args::{non_negative, positive};
 use anyhow::Result;
 use cadenza_realism::{RealismEvent, RealismHParams, RealismOptions};
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RealismArgs {
@@ -25,18 +25,6 @@ pub struct RealismArgs {
     /// Realism recipe: weight of the teacher-forced cross-entropy on real music mixed in (0: none).
     #[arg(long, value_parser = non_negative)]
     pub realism_ce: Option<f64>,
-}
-
-fn number(s: &str) -> Result<f64, String> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("`{s}` is not a finite number"))
-}
-
-fn positive(s: &str) -> Result<f64, String> {
-    number(s).and_then(|v| if v > 0.0 { Ok(v) } else { Err(format!("`{s}` must be above 0")) })
-}
-
-fn non_negative(s: &str) -> Result<f64, String> {
-    number(s).and_then(|v| if v >= 0.0 { Ok(v) } else { Err(format!("`{s}` must not be negative")) })
 }
 
 impl RealismArgs {
@@ -65,41 +53,13 @@ impl RealismArgs {
     }
 }
 
-/// Where and how long a realism run trains (the `train` flags it shares).
-pub struct RunPlan {
-    pub dataset: PathBuf,
-    pub init: PathBuf,
-    pub run_dir: PathBuf,
-    pub steps: u64,
-    pub eval_every: u64,
-    pub checkpoint_every: u64,
-    pub keep_last: usize,
-    pub eval_examples: Option<usize>,
-    pub seed: u64,
-    pub resume: bool,
-}
-
 /// A line above the progress bar, printed also when the bar is hidden (not a terminal).
 fn say(bar: &indicatif::ProgressBar, line: String) {
     bar.suspend(|| eprintln!("{line}"));
 }
 
 /// Runs the realism loop, printing its progress.
-pub fn run(plan: RunPlan, args: &RealismArgs, cancel: cadenza_train::Cancel) -> Result<()> {
-    let o = RealismOptions {
-        dataset: plan.dataset,
-        init: plan.init,
-        run_dir: plan.run_dir,
-        steps: plan.steps,
-        eval_every: plan.eval_every,
-        checkpoint_every: plan.checkpoint_every,
-        keep_last: plan.keep_last,
-        eval_examples: plan.eval_examples,
-        seed: plan.seed,
-        resume: plan.resume,
-        hparams: args.hparams(),
-        cancel,
-    };
+pub fn run(o: RealismOptions) -> Result<()> {
     let bar = indicatif::ProgressBar::new(o.steps).with_style(
         indicatif::ProgressStyle::with_template("{spinner} realism step {pos}/{len} [{bar:30}] {msg} eta {eta}")
             .expect("a valid template")

@@ -132,7 +132,7 @@ fn run_realism(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
     let Some(init) = a.init.clone() else {
         anyhow::bail!("--recipe realism trains a model on its own samples: give the model to start from with --init");
     };
-    let plan = super::realism::RunPlan {
+    super::realism::run(cadenza_realism::RealismOptions {
         dataset: a.dataset,
         init,
         run_dir: a.run_dir,
@@ -143,6 +143,7 @@ fn run_realism(a: TrainArgs, cancel: cadenza_train::Cancel) -> Result<()> {
         eval_examples: a.eval_examples,
         seed: a.seed,
         resume: a.resume,
-    };
-    super::realism::run(plan, &a.realism, cancel)
+        hparams: a.realism.hparams(),
+        cancel,
+    })
 }

@@ -259,8 +259,8 @@ fn check_options(o: &CompareOptions) -> Result<()> {
     if o.seeds == 0 {
         bail!("the comparison needs at least one training seed per model");
     }
-    if !o.recipe.any() {
-        bail!("the modified model needs a rhythm or a harmony loss weight above 0 (else it is the original)");
+    if !o.recipe.any() && !o.recipe.realism {
+        bail!("the modified model needs a rhythm or a harmony loss weight above 0, or the realism recipe (else it is the original)");
     }
     Ok(())
 }

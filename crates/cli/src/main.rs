@@ -32,6 +32,9 @@ enum Command {
     /// Learning-rate range test: loss against an exponentially rising learning rate
     /// (lr_find.csv, lr_find.json with a suggestion, lr_find.svg/png).
     LrFind(cmd::lr_find::LrFindArgs),
+    /// Fit a note-end model on a dataset's train split (decoding.json) for `generate
+    /// --decoding`: how often the next event ends a sounding note, by age, register, polyphony.
+    Decoding(cmd::decoding::DecodingArgs),
     /// Generate music (MIDI, piano-roll PNG, optional WAV and MusicXML) from a model.
     Generate(Box<cmd::generate::GenerateArgs>),
     /// Objective metrics of samples (pitch, key, rhythm, groove), optionally against a reference set.
@@ -75,6 +78,7 @@ fn main() {
         Command::LrFind(a) => cmd::lr_find::run(a),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Generate(a) => cmd::generate::run(*a),
+        Command::Decoding(a) => cmd::decoding::run(a),
         Command::Compare(a) => cmd::compare::run(*a, cancel),
         Command::Demo(a) => cmd::compare::run_demo(*a, cancel),
         Command::Pool(a) => cmd::compare::run_pool(a),

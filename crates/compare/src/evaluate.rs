@@ -4,7 +4,7 @@
 use crate::error::{bail, Ctx, Result};
 use crate::event::{CompareEvent, RunLabel};
 use crate::render::{render_all, ToRender};
-use crate::runs::{seed_folder, SeedRuns, TrainedModel};
+use crate::runs::{samples_folder, SeedRuns, TrainedModel};
 use crate::summary::{ModelSummary, ReferenceSummary, RunSummary, SampleFiles, REFERENCE_METRICS};
 use crate::{Arm, CompareOptions};
 use cadenza_dataset::Dataset;
@@ -124,6 +124,8 @@ struct ModelRun<'a> {
     label: RunLabel,
     dir: PathBuf,
     trained: &'a TrainedModel,
+    /// The note-end decoding its samples use, if any.
+    decoding: Option<&'a cadenza_generate::Decoding>,
 }
 
 /// Evaluates and samples every model: the base (when both arms start from an initial model
@@ -134,13 +136,19 @@ pub(crate) fn evaluate_arms(
     trained: &[SeedRuns],
     reference: &Reference,
     soundfont: Option<&Arc<SoundFont>>,
+    decoding: Option<&cadenza_generate::Decoding>,
     on_event: &mut dyn FnMut(CompareEvent),
 ) -> Result<Vec<ArmRuns>> {
     let given = o.given_models();
     let mut arms = Vec::new();
     if let (Some(init), false) = (&o.init, given) {
         let base = TrainedModel { model: init.clone(), steps: Some(0) };
-        let run = ModelRun { label: RunLabel { arm: Arm::Base, seed: None }, dir: o.out.join("base"), trained: &base };
+        let run = ModelRun {
+            label: RunLabel { arm: Arm::Base, seed: None },
+            dir: o.out.join("base"),
+            trained: &base,
+            decoding: None,
+        };
         let summary = run_summary(o, &run, None, ds, reference, soundfont, on_event)?;
         arms.push(ArmRuns { arm: Arm::Base, runs: vec![summary] });
     }
@@ -152,8 +160,9 @@ pub(crate) fn evaluate_arms(
         {
             let run = ModelRun {
                 label: RunLabel { arm, seed: Some(s.seed) },
-                dir: seed_folder(o, arm, s.seed),
+                dir: samples_folder(o, arm, s.seed),
                 trained: model,
+                decoding: if arm == Arm::Modified { decoding } else { None },
             };
             runs.push(run_summary(o, &run, seed, ds, reference, soundfont, on_event)?);
         }
@@ -225,6 +234,7 @@ fn sample(
         temperature: o.temperature,
         seed: o.sample_seed,
         note_events: o.note_events,
+        decoding: run.decoding.cloned(),
         ..Default::default()
     };
     let samples = cadenza_generate::generate(weights, &gopts, o.progress)

@@ -50,6 +50,9 @@ impl fmt::Display for CompareEvent {
             CompareEvent::Reusing { run, dir, step } => {
                 write!(f, "{run}: reusing the finished run in {} (step {step})", dir.display())
             }
+            CompareEvent::Training { run, steps, recipe: r, resume } if r.realism => {
+                write!(f, "{run}: {steps} realism policy steps{}", if *resume { ", resuming" } else { "" })
+            }
             CompareEvent::Training { run, steps, recipe: r, resume } => {
                 let (rhythm_cost, harmony_cost) = crate::runs::named_costs(*r);
                 write!(

@@ -117,6 +117,15 @@ pub struct CompareOptions {
     pub realism_hparams: cadenza_realism::RealismHParams,
     #[serde(default = "default_realism_steps")]
     pub realism_steps: u64,
+    /// The modified arm samples with note-end decoding ([`cadenza_generate::Decoding`]) fitted
+    /// on the train split, mixed in at this weight (`OUT/decoding.json`). With the recipe
+    /// `none` the modified arm is the original models decoded.
+    #[serde(default)]
+    pub decoding: Option<f64>,
+    /// Take the modified arm's trained runs from this earlier comparison's folder (its
+    /// `modified/seed_K/run`; trained there when missing); samples land in this one's.
+    #[serde(default)]
+    pub modified_from: Option<PathBuf>,
 }
 
 fn default_realism_steps() -> u64 {
@@ -165,6 +174,8 @@ impl Default for CompareOptions {
             train_events: Default::default(),
             realism_hparams: Default::default(),
             realism_steps: default_realism_steps(),
+            decoding: None,
+            modified_from: None,
         }
     }
 }
@@ -235,9 +246,11 @@ pub fn compare(o: &CompareOptions, on_event: &mut dyn FnMut(CompareEvent)) -> Re
     // Fail before hours of training when audio was asked for and cannot be made.
     let players = render::players(o, on_event)?;
     let trained = runs::train_all(o, on_event)?;
+    let decoding = decoding_of(o, &ds)?;
     on_event(CompareEvent::DecodingReference);
     let reference = Reference::of(o, &ds, players.soundfont.as_ref())?;
-    let mut arms = evaluate::evaluate_arms(o, &ds, &trained, &reference, players.soundfont.as_ref(), on_event)?;
+    let mut arms =
+        evaluate::evaluate_arms(o, &ds, &trained, &reference, players.soundfont.as_ref(), decoding.as_ref(), on_event)?;
     // The judge sees every arm at once (one classifier, one scale), then the summaries.
     let init_weights = match &o.init {
         Some(p) => Some(Weights::load(p).ctx(|| format!("cannot load {}", p.display()))?),
@@ -251,6 +264,19 @@ pub fn compare(o: &CompareOptions, on_event: &mut dyn FnMut(CompareEvent)) -> Re
     Ok(report)
 }
 
+/// The modified arm's decoding: note endings counted on the train split, written to
+/// `OUT/decoding.json`.
+fn decoding_of(o: &CompareOptions, ds: &Dataset) -> Result<Option<cadenza_generate::Decoding>> {
+    let Some(weight) = o.decoding else { return Ok(None) };
+    let source = format!("{} (train split, as played)", o.dataset.display());
+    let ends = cadenza_generate::NoteEnds::fit(ds.manifest.config, ds.train_as_played(), &source)
+        .map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
+    ends.save(&o.out.join("decoding.json")).map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
+    let d =
+        cadenza_generate::Decoding::new(ends, weight).map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
+    Ok(Some(d))
+}
+
 /// Refuses options that cannot make a comparison.
 fn check_options(o: &CompareOptions) -> Result<()> {
     if o.samples == 0 || o.num_steps == 0 {
@@ -259,8 +285,13 @@ fn check_options(o: &CompareOptions) -> Result<()> {
     if o.seeds == 0 {
         bail!("the comparison needs at least one training seed per model");
     }
-    if !o.recipe.any() && !o.recipe.realism {
-        bail!("the modified model needs a rhythm or a harmony loss weight above 0, or the realism recipe (else it is the original)");
+    if !o.recipe.any() && !o.recipe.realism && o.decoding.is_none() {
+        bail!("the modified model needs a rhythm or a harmony loss weight above 0, the realism recipe or a decoding (else it is the original)");
+    }
+    if let Some(w) = o.decoding {
+        if !(w.is_finite() && (0.0..=1.0).contains(&w)) {
+            bail!("the decoding weight must be from 0 to 1, got {w}");
+        }
     }
     Ok(())
 }

@@ -24,12 +24,23 @@ pub(crate) struct SeedRuns {
     pub modified: TrainedModel,
 }
 
-/// `OUT/{arm}/seed_{seed}`: one training seed's run, settings and samples (the original arm's
-/// under `original_from` when it is set).
+/// `OUT/{arm}/seed_{seed}`: one training seed's run and settings (the original arm's under
+/// `original_from`, the modified arm's under `modified_from`, when set).
 pub(crate) fn seed_folder(o: &CompareOptions, arm: Arm, seed: u64) -> PathBuf {
-    match (&o.original_from, arm) {
-        (Some(dir), Arm::Original) => dir.join(arm.name()).join(format!("seed_{seed}")),
+    match (&o.original_from, &o.modified_from, arm) {
+        (Some(dir), _, Arm::Original) | (_, Some(dir), Arm::Modified) => {
+            dir.join(arm.name()).join(format!("seed_{seed}"))
+        }
         _ => o.out.join(arm.name()).join(format!("seed_{seed}")),
+    }
+}
+
+/// Where one seed's samples of `arm` land: its run's folder, but this comparison's own for a
+/// modified arm (decoded or taken from another comparison, its samples are this one's).
+pub(crate) fn samples_folder(o: &CompareOptions, arm: Arm, seed: u64) -> PathBuf {
+    match arm {
+        Arm::Modified => o.out.join(arm.name()).join(format!("seed_{seed}")),
+        _ => seed_folder(o, arm, seed),
     }
 }
 
@@ -44,6 +55,8 @@ pub(crate) fn train_all(o: &CompareOptions, on_event: &mut dyn FnMut(CompareEven
         let original = model(Arm::Original, &o.original_model)?;
         let modified = match &o.modified_model {
             None if o.recipe.realism => realism_variant(o, seed, &original.model, on_event)?,
+            // A decoding alone: the modified arm is the original models, decoded.
+            None if !o.recipe.any() => original.clone(),
             given => model(Arm::Modified, given)?,
         };
         trained.push(SeedRuns { seed, original, modified });

@@ -445,4 +445,15 @@ impl Dataset {
         let eval = ExampleStore::open(&dir.join("eval.examples"))?;
         Ok(Dataset { manifest, train, eval })
     }
+
+    /// The train split's examples as played (no transposition, no stretch; every example when
+    /// the dataset has none such), as class indices.
+    pub fn train_as_played(&self) -> impl Iterator<Item = Vec<u16>> + '_ {
+        let plain = |i: &usize| {
+            let m = self.train.meta(*i);
+            m.transpose == 0 && m.stretch == 1.0
+        };
+        let any_plain = (0..self.train.len()).any(|i| plain(&i));
+        (0..self.train.len()).filter(move |i| !any_plain || plain(i)).map(|i| self.train.tokens(i))
+    }
 }

@@ -6,6 +6,8 @@
 //!   `performance_rnn_generate.py` and `PerformanceRnnSequenceGenerator` build it.
 //! * [`sampler`]: [`generate`]: every output and every beam in one [`cadenza_model::Stepper`]
 //!   batch, ancestral sampling and Magenta's beam search.
+//! * [`decoding`]: note-end chances counted on real performances ([`NoteEnds`]) and mixed into
+//!   the network's at every step ([`Decoding`]).
 //! * [`bench`]: wall time of a 60 s generation, batch 1 and batch 16.
 //!
 //! Semantics, in short: `num_steps` counts 10 ms steps in total, primer included; the empty
@@ -16,10 +18,12 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod decoding;
 pub mod options;
 pub mod primer;
 pub mod sampler;
 
 pub use bench::{bench, BenchResult};
+pub use decoding::{Decoding, DecodingError, NoteEnds};
 pub use options::{Controls, GenerateError, GenerateOptions, NoteEvents, Primer};
 pub use sampler::{check_options, generate, Sample};

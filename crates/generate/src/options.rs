@@ -139,6 +139,9 @@ pub struct GenerateOptions {
     /// Which NOTE_ON / NOTE_OFF events may be drawn.
     #[serde(default)]
     pub note_events: NoteEvents,
+    /// Note-end chances mixed into the network's own (`None`: the network alone).
+    #[serde(default)]
+    pub decoding: Option<crate::decoding::Decoding>,
 }
 
 impl Default for GenerateOptions {
@@ -157,6 +160,7 @@ impl Default for GenerateOptions {
             controls: Controls::default(),
             max_note_duration: MAX_NOTE_DURATION_SECONDS,
             note_events: NoteEvents::Any,
+            decoding: None,
         }
     }
 }
@@ -282,6 +286,10 @@ impl GenerateOptions {
         }
         if self.num_steps == 0 {
             return Err(GenerateError::Zero { name: "number of steps" });
+        }
+        if let Some(d) = &self.decoding {
+            crate::decoding::Decoding::new(d.note_ends.clone(), d.weight)
+                .map_err(|e| GenerateError::Control(e.to_string()))?;
         }
         if let Some(s) = self.primer_seconds {
             if !(s.is_finite() && s > 0.0) {

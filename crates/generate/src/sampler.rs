@@ -7,6 +7,7 @@
 //! the distribution of the event after it. That makes a beam copy a state copy plus an event
 //! list copy.
 
+use crate::decoding::{mix_note_ends, Decoding, Sounding};
 use crate::options::{ControlPlan, GenerateError, GenerateOptions, NoteEvents};
 use crate::primer::{primer_performance, primer_sequence, PrimerPerformance};
 use cadenza_model::{Stepper, Weights};
@@ -127,8 +128,9 @@ struct Row {
     score: f64,
     /// Control segments of the row's current control input, to re-encode only on change.
     ctrl: Option<(usize, usize, usize)>,
-    /// Open notes per pitch after `tokens` (kept for [`NoteEvents::Paired`]).
-    open: [u16; 128],
+    /// Notes sounding after `tokens`: open count and onset per pitch ([`NoteEvents::Paired`]
+    /// and the decoding need them).
+    sounding: Sounding,
 }
 
 struct Group {
@@ -162,29 +164,40 @@ fn draw(logits: &[f32], inv_t: f64, u: f64, cum: &mut Vec<f64>) -> (usize, f64) 
     (idx, logits[idx] as f64 * inv_t - max - sum.ln())
 }
 
-/// What [`NoteEvents::Paired`] needs per class: the pitch a class turns on or off.
+/// What [`NoteEvents::Paired`] and the decoding need per class: the pitch a class turns on or
+/// off, its event, and each pitch's NOTE_OFF class.
 struct Pairing {
     on: Vec<Option<u8>>,
     off: Vec<Option<u8>>,
+    events: Vec<Option<cadenza_performance::Event>>,
+    off_class: [usize; 128],
 }
 
 impl Pairing {
     fn new(oh: &cadenza_performance::OneHot, c: usize) -> Self {
         use cadenza_performance::Event;
         let ev: Vec<Option<Event>> = (0..c).map(|k| oh.decode(k)).collect();
+        let mut off_class = [0usize; 128];
+        for (p, k) in off_class.iter_mut().enumerate() {
+            *k = oh.encode(&Event::NoteOff(p as u8)).unwrap_or(0);
+        }
         Pairing {
             on: ev.iter().map(|e| if let Some(Event::NoteOn(p)) = e { Some(*p) } else { None }).collect(),
             off: ev.iter().map(|e| if let Some(Event::NoteOff(p)) = e { Some(*p) } else { None }).collect(),
+            events: ev,
+            off_class,
         }
     }
 
-    /// Counts of open notes per pitch after `tokens`.
-    fn open_after(&self, tokens: &[Token]) -> [u16; 128] {
-        let mut open = [0u16; 128];
+    /// The notes sounding after `tokens`, which start at step 0.
+    fn sounding_after(&self, tokens: &[Token], shift_of: &[i64]) -> Sounding {
+        let mut s = Sounding::default();
+        let mut now = 0;
         for &t in tokens {
-            self.push(&mut open, t as usize);
+            s.push(self.events[t as usize], now);
+            now += shift_of[t as usize];
         }
-        open
+        s
     }
 
     /// For a NOTE_ON (kind 0) or NOTE_OFF (kind 1) class: its kind and whether the pairing
@@ -194,14 +207,6 @@ impl Pairing {
             Some((0, open[p as usize & 127] == 0))
         } else {
             self.off[k].map(|p| (1, open[p as usize & 127] > 0))
-        }
-    }
-
-    fn push(&self, open: &mut [u16; 128], k: usize) {
-        if let Some(p) = self.on[k] {
-            open[p as usize & 127] = open[p as usize & 127].saturating_add(1);
-        } else if let Some(p) = self.off[k] {
-            open[p as usize & 127] = open[p as usize & 127].saturating_sub(1);
         }
     }
 }
@@ -260,6 +265,62 @@ fn draw_paired(
         idx -= 1;
     }
     (idx, (weight(idx, logits[idx]) / sum).ln())
+}
+
+/// A draw under the decoding: the tempered distribution (paired when `paired`), with the
+/// note-end chances mixed into each sounding note's NOTE_OFF ([`mix_note_ends`]).
+#[allow(clippy::too_many_arguments)]
+fn draw_decoded(
+    logits: &[f32],
+    inv_t: f64,
+    u: f64,
+    probs: &mut Vec<f64>,
+    pairing: &Pairing,
+    paired: bool,
+    s: &Sounding,
+    now: i64,
+    d: &Decoding,
+) -> (usize, f64) {
+    let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64 * inv_t;
+    probs.clear();
+    probs.extend(logits.iter().map(|&l| (l as f64 * inv_t - max).exp()));
+    if paired {
+        // The mass of each kind (NOTE_ON, NOTE_OFF) goes to its allowed pitches, as in
+        // `draw_paired`.
+        let mut mass = [[0.0f64; 2]; 2];
+        for (k, w) in probs.iter().enumerate() {
+            if let Some((kind, ok)) = pairing.allowed(k, &s.open) {
+                mass[kind][0] += w;
+                if ok {
+                    mass[kind][1] += w;
+                }
+            }
+        }
+        let scale = mass.map(|[all, ok]| if ok > 0.0 { all / ok } else { 0.0 });
+        for (k, w) in probs.iter_mut().enumerate() {
+            match pairing.allowed(k, &s.open) {
+                Some((kind, true)) => *w *= scale[kind],
+                Some((_, false)) => *w = 0.0,
+                None => {}
+            }
+        }
+    }
+    let sum: f64 = probs.iter().sum();
+    probs.iter_mut().for_each(|w| *w /= sum);
+    mix_note_ends(probs, d, s, now, &pairing.off_class);
+    let mut acc = 0.0;
+    let mut idx = probs.len() - 1;
+    for (k, &q) in probs.iter().enumerate() {
+        acc += q;
+        if u < acc && q > 0.0 {
+            idx = k;
+            break;
+        }
+    }
+    while idx > 0 && probs[idx] == 0.0 {
+        idx -= 1;
+    }
+    (idx, probs[idx].ln())
 }
 
 /// Tempered log p of class `k` (the primer's scores).
@@ -339,7 +400,7 @@ fn run_batch(
             steps: b.primer_steps,
             score: primer_score,
             ctrl: None,
-            open: b.pairing.open_after(primer_tokens),
+            sounding: b.pairing.sounding_after(primer_tokens, &b.shift_of),
         })
         .collect();
     for g in &mut groups {
@@ -468,9 +529,13 @@ impl<'a> Batch<'a> {
             for r in g * w..(g + 1) * w {
                 let u: f64 = group.rng.gen();
                 let l = &logits[r * c..(r + 1) * c];
-                bufs.drawn[r] = match self.opts.note_events {
-                    NoteEvents::Any => draw(l, self.inv_t, u, &mut bufs.cum),
-                    NoteEvents::Paired => draw_paired(l, self.inv_t, u, &mut bufs.cum, &self.pairing, &rows[r].open),
+                let (s, paired) = (&rows[r].sounding, self.opts.note_events == NoteEvents::Paired);
+                bufs.drawn[r] = match &self.opts.decoding {
+                    Some(d) => {
+                        draw_decoded(l, self.inv_t, u, &mut bufs.cum, &self.pairing, paired, s, rows[r].steps, d)
+                    }
+                    None if paired => draw_paired(l, self.inv_t, u, &mut bufs.cum, &self.pairing, &s.open),
+                    None => draw(l, self.inv_t, u, &mut bufs.cum),
                 };
             }
         }
@@ -485,7 +550,7 @@ impl<'a> Batch<'a> {
             let (k, lp) = drawn[r];
             let row = &mut rows[r];
             row.tokens.push(k as Token);
-            self.pairing.push(&mut row.open, k);
+            row.sounding.push(self.pairing.events[k], row.steps);
             row.steps += self.shift_of[k];
             row.score += lp;
         }
@@ -577,9 +642,10 @@ fn ranked(rows: &[Row]) -> Vec<usize> {
 
 fn copy_row(stepper: &mut Stepper, rows: &mut [Row], from: usize, to: usize) {
     stepper.copy_row(from, to);
-    let (tokens, steps, score, open) = (rows[from].tokens.clone(), rows[from].steps, rows[from].score, rows[from].open);
+    let (tokens, steps, score, sounding) =
+        (rows[from].tokens.clone(), rows[from].steps, rows[from].score, rows[from].sounding);
     let dst = &mut rows[to];
-    dst.open = open;
+    dst.sounding = sounding;
     dst.tokens = tokens;
     dst.steps = steps;
     dst.score = score;
@@ -608,11 +674,65 @@ mod tests {
         assert!((log_prob(&logits, 2.0, 1) - 0.9f64.ln()).abs() < 1e-6);
     }
 
+    /// Classes: NOTE_ON 60, NOTE_ON 61, NOTE_OFF 60, NOTE_OFF 61, a shift of 10 ms.
+    fn five_classes() -> Pairing {
+        use cadenza_performance::Event;
+        let mut off_class = [4usize; 128];
+        off_class[60] = 2;
+        off_class[61] = 3;
+        Pairing {
+            on: vec![Some(60), Some(61), None, None, None],
+            off: vec![None, None, Some(60), Some(61), None],
+            events: vec![
+                Some(Event::NoteOn(60)),
+                Some(Event::NoteOn(61)),
+                Some(Event::NoteOff(60)),
+                Some(Event::NoteOff(61)),
+                Some(Event::TimeShift(1)),
+            ],
+            off_class,
+        }
+    }
+
+    #[test]
+    fn decoded_draw_mixes_the_note_end_chance_into_the_paired_one() {
+        use crate::decoding::{Decoding, NoteEnds};
+        use cadenza_performance::Config;
+        // A note-end model from a real ASAP performance's encoding.
+        let perf = cadenza_shared::require("data/asap/Bach/Fugue/bwv_846/Shi05M.mid");
+        let seq = cadenza_midi::read_file(&perf).expect("ASAP performance");
+        let cfg = Config::PerformanceWithDynamics;
+        let p = cadenza_performance::pipeline::primer_performance(&seq, cfg).unwrap();
+        let tokens = cfg.tokens(&p).unwrap();
+        let ends = NoteEnds::fit(cfg, vec![tokens], "bwv_846").unwrap();
+        let pairing = five_classes();
+        let mut s = Sounding::default();
+        s.push(Some(cadenza_performance::Event::NoteOn(60)), 0);
+        let logits = [0.0f32; 5];
+        let mut probs = Vec::new();
+        let mut cum = Vec::new();
+        let h = ends.hazard(150, 60, 1);
+        for (w, expect_off) in [(0.0, 0.4), (0.5, 0.2 + 0.5 * h), (1.0, h)] {
+            let d = Decoding::new(ends.clone(), w).unwrap();
+            // u just below the NOTE_OFF 60's upper edge draws it, with its mixed probability.
+            let (k, lp) = draw_decoded(&logits, 1.0, 0.0, &mut probs, &pairing, true, &s, 150, &d);
+            assert_eq!(k, 1, "weight {w}: NOTE_ON 61 first");
+            let off = probs[2];
+            assert!((off - expect_off).abs() < 1e-12, "weight {w}: {off} against {expect_off}");
+            assert!((probs.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            assert!((lp - probs[1].ln()).abs() < 1e-12);
+            // The paired draw with weight 0 is the plain paired distribution.
+            if w == 0.0 {
+                let (k0, lp0) = draw_paired(&logits, 1.0, 0.0, &mut cum, &pairing, &s.open);
+                assert_eq!((k0, (lp0 - lp).abs() < 1e-12), (k, true));
+            }
+        }
+    }
+
     #[test]
     fn paired_draw_gives_each_kind_its_mass_on_the_allowed_pitches() {
         // Classes: NOTE_ON 60, NOTE_ON 61, NOTE_OFF 60, NOTE_OFF 61, a shift; 60 sounds.
-        let pairing =
-            Pairing { on: vec![Some(60), Some(61), None, None, None], off: vec![None, None, Some(60), Some(61), None] };
+        let pairing = five_classes();
         let mut open = [0u16; 128];
         open[60] = 1;
         let logits = [0.0f32; 5];

@@ -70,6 +70,16 @@ pub fn keep_prob(s: &str) -> Result<f32, String> {
     }
 }
 
+/// A weight in [0, 1].
+pub fn unit(s: &str) -> Result<f64, String> {
+    let x: f64 = number(s)?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err("must be in [0, 1]".into())
+    }
+}
+
 /// A fraction in [0, 1).
 pub fn fraction(s: &str) -> Result<f64, String> {
     let x: f64 = number(s)?;

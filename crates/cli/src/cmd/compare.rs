@@ -24,6 +24,15 @@ pub struct CompareArgs {
     /// Use this trained model as the modified one instead of training one.
     #[arg(long)]
     pub modified_model: Option<PathBuf>,
+    /// Take the modified arm's trained runs from this earlier comparison's folder (trained
+    /// there when missing); its samples are this comparison's own.
+    #[arg(long)]
+    pub modified_from: Option<PathBuf>,
+    /// The modified arm samples with note-end decoding fitted on the train split, mixed in at
+    /// this weight (0–1; see `cadenza decoding`). With `--recipe none` the modified arm is the
+    /// original models, decoded.
+    #[arg(long, value_parser = super::args::unit)]
+    pub decoding: Option<f64>,
     /// Training steps of each model.
     #[arg(long, default_value_t = CompareOptions::default().steps)]
     pub steps: u64,
@@ -110,6 +119,8 @@ impl CompareArgs {
             train_events: Default::default(),
             realism_hparams: self.realism.hparams(),
             realism_steps: self.realism_steps,
+            decoding: self.decoding,
+            modified_from: self.modified_from.clone(),
         }
     }
 }

@@ -45,6 +45,13 @@ pub struct GenerateArgs {
     /// model's chance of ending or starting a note goes to the allowed pitches)
     #[arg(long, value_enum, default_value = GenerateOptions::default().note_events.name())]
     pub note_events: super::args::NoteEventsArg,
+    /// Decoding: a note-end model (`cadenza decoding`'s JSON, e.g. MODEL/decoding.json) whose
+    /// chance that each sounding note ends now is mixed into the network's.
+    #[arg(long)]
+    pub decoding: Option<PathBuf>,
+    /// How much of the note-end model to mix in (0: the network alone, 1: the counts alone).
+    #[arg(long, default_value_t = cadenza_generate::Decoding::DEFAULT_WEIGHT, value_parser = super::args::unit, requires = "decoding")]
+    pub decoding_weight: f64,
     #[arg(long, default_value_t = 1)]
     pub beam_size: usize,
     #[arg(long, default_value_t = 1)]
@@ -159,6 +166,12 @@ fn parse_bools(s: &str) -> Result<Vec<bool>> {
 }
 
 impl GenerateArgs {
+    fn decoding_model(&self) -> Result<Option<cadenza_generate::Decoding>> {
+        let Some(path) = &self.decoding else { return Ok(None) };
+        let ends = cadenza_generate::NoteEnds::load(path)?;
+        Ok(Some(cadenza_generate::Decoding::new(ends, self.decoding_weight)?))
+    }
+
     /// The library options these flags ask for (the seed resolved by the caller).
     pub fn options(&self, seed: u64) -> Result<GenerateOptions> {
         let primer = if let Some(p) = &self.primer {
@@ -204,6 +217,7 @@ impl GenerateArgs {
             controls,
             max_note_duration: MAX_NOTE_DURATION_SECONDS,
             note_events: self.note_events.into(),
+            decoding: self.decoding_model()?,
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod args;
 pub mod bench;
 pub mod compare;
 pub mod dataset;
+pub mod decoding;
 pub mod drift;
 pub mod encode;
 pub mod evaluate;

@@ -44,9 +44,10 @@ for entry in "${FOLDS[@]}"; do
       > "$D/$n.txt" 2> "$D/$n.log"
     echo "$NAME $n done $(date -u +%H:%M)"
   }
-  run realism "${REALISM[@]}"
-  run decoding --recipe none --decoding "$W" --original-from "$D/realism"
-  run realism_decoding "${REALISM[@]}" --decoding "$W" --original-from "$D/realism" --modified-from "$D/realism"
+  # The decoding alone first: it trains the originals every other arm faces.
+  run decoding --recipe none --decoding "$W"
+  run realism "${REALISM[@]}" --original-from "$D/decoding"
+  run realism_decoding "${REALISM[@]}" --decoding "$W" --original-from "$D/decoding" --modified-from "$D/realism"
 done
 for arm in realism decoding realism_decoding; do
   "$BIN" pool "$WORK"/*/"$arm" --out "$WORK/pooled_$arm" > "$WORK/pooled_$arm.txt" 2>&1 || echo "pool $arm failed"

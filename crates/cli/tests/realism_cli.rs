@@ -69,3 +69,64 @@ fn train_recipe_realism_runs_from_the_command_line() {
         String::from_utf8_lossy(&no_init.stderr)
     );
 }
+
+#[test]
+fn compare_recipe_realism_trains_the_arm_and_a_decoded_rerun_reuses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let base = root().join("models/perf_dyn_3x256_asap_v2");
+    let cmp = tmp.path().join("cmp");
+    let args = |out: &Path, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "compare",
+            "--dataset",
+            s(&ds),
+            "--original-model",
+            s(&base),
+            "--recipe",
+            "realism",
+            "--realism-steps",
+            "2",
+            "--realism-samples",
+            "8",
+            "--realism-seconds",
+            "20",
+            "--samples",
+            "2",
+            "--num-steps",
+            "600",
+            "--eval-examples",
+            "4",
+            "--no-wav",
+            "--quiet",
+            "--out",
+            s(out),
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    };
+    let first = args(&cmp, &[]);
+    let out = run(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("realism policy steps"), "{err}");
+    let run_dir = cmp.join("modified/seed_0/run");
+    assert!(run_dir.join("realism.csv").is_file() && run_dir.join("stop.json").is_file());
+    let c = common::read_json(&cmp.join("comparison.json"));
+    assert_eq!(c["options"]["realism"], true, "{}", c["options"]);
+    assert_ne!(c["original"]["eval_nll"], c["modified"]["eval_nll"], "the realism arm is the original");
+
+    // The realism runs reused, their samples decoded into the new folder.
+    let dec = tmp.path().join("dec");
+    let second = args(&dec, &["--modified-from", s(&cmp), "--decoding", "1"]);
+    let out = run(&second.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("reusing") && !err.contains("realism policy steps"), "{err}");
+    assert!(dec.join("modified/seed_0/samples").is_dir() && !dec.join("modified/seed_0/run").exists());
+    let d = common::read_json(&dec.join("comparison.json"));
+    assert_eq!(d["modified"]["eval_nll"], c["modified"]["eval_nll"]);
+}

@@ -113,10 +113,21 @@ pub struct StepRow {
 /// What the loop reports as it goes; the caller prints.
 #[derive(Debug, Clone)]
 pub enum RealismEvent {
-    Resumed { step: u64 },
-    CriticFitted { step: u64, fit: CriticFit },
+    Resumed {
+        step: u64,
+    },
+    /// A newer checkpoint was passed over on resume: what is wrong with it, naming the file.
+    DamagedCheckpoint(String),
+    CriticFitted {
+        step: u64,
+        fit: CriticFit,
+    },
     Step(StepRow),
-    Checkpoint { step: u64, name: String, best: bool },
+    Checkpoint {
+        step: u64,
+        name: String,
+        best: bool,
+    },
 }
 
 /// Everything besides tensors that a resumed run needs.
@@ -327,11 +338,21 @@ pub fn train_realism(o: &RealismOptions, progress: &mut dyn FnMut(RealismEvent))
     let dev = Device::flex().autodiff();
     let reference = Weights::load(&o.init).map_err(|e| RealismError::Setup(format!("{}: {e}", o.init.display())))?;
     let h = &o.hparams;
-    let mut live = if o.resume { crate::store::load_latest(&o.run_dir, &dev)? } else { fresh(o, &reference, &dev)? };
+    let mut damaged = Vec::new();
+    let mut live = if o.resume {
+        let (live, d) = crate::store::load_latest(&o.run_dir, &dev)?;
+        damaged = d;
+        live
+    } else {
+        fresh(o, &reference, &dev)?
+    };
     let h = if o.resume { live.state.hparams.clone() } else { h.clone() };
     let real_fit = real_windows(&ds.train, h.critic.window, 1024, seed_of(live.state.seed, 0, 5));
     let real_held = real_windows(&ds.eval, h.critic.window, 256, seed_of(live.state.seed, 0, 6));
     if o.resume {
+        for why in damaged {
+            progress(RealismEvent::DamagedCheckpoint(why));
+        }
         progress(RealismEvent::Resumed { step: live.state.step });
     } else {
         let f = pretrain_critic(&mut live, &real_fit, &real_held, &reference)?;

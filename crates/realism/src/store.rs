@@ -65,6 +65,17 @@ fn write_parts(dir: &Path, p: &Parts, weights: &Weights) -> Result<(), RealismEr
             file.sync_all().map_err(io(&dir.join(f)))?;
         }
     }
+    // Last, as train's checkpoints: every file's length and CRC32C, checked on resume.
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != cadenza_train::checksums::MANIFEST)
+        .collect();
+    files.sort();
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    cadenza_train::checksums::write(dir, &names).map_err(|e| other(dir, e))?;
     cadenza_atomic::sync_dir(dir);
     Ok(())
 }
@@ -128,16 +139,33 @@ pub(crate) fn save(run: &Path, p: &Parts, best: bool, keep_last: usize) -> Resul
     Ok(name)
 }
 
-/// Loads the latest checkpoint of a run.
-pub(crate) fn load_latest(run: &Path, dev: &Device) -> Result<crate::run::Live, RealismError> {
+/// Loads the newest intact checkpoint of a run: one whose files match their checksums and
+/// load. Returns it with what was wrong with each newer one (passed over).
+pub(crate) fn load_latest(run: &Path, dev: &Device) -> Result<(crate::run::Live, Vec<String>), RealismError> {
     let index_path = run.join("checkpoint.json");
     if !index_path.exists() {
         return Err(RealismError::Setup(format!("{}: nothing to resume (no checkpoint.json)", run.display())));
     }
     let index: Index = read_json(&index_path)?;
-    let latest =
-        index.latest.ok_or_else(|| RealismError::Setup(format!("{}: no checkpoint to resume", run.display())))?;
-    let dir = run.join("checkpoints").join(latest);
+    let mut damaged = Vec::new();
+    for name in index.all.iter().rev() {
+        let dir = run.join("checkpoints").join(name);
+        let loaded =
+            cadenza_train::checksums::verify(&dir).and_then(|_| load_dir(&dir, dev).map_err(|e| e.to_string()));
+        match loaded {
+            Ok(live) => return Ok((live, damaged)),
+            Err(e) => damaged.push(e),
+        }
+    }
+    if damaged.is_empty() {
+        return Err(RealismError::Setup(format!("{}: no checkpoint to resume", run.display())));
+    }
+    Err(RealismError::Setup(format!("{}: no intact checkpoint to resume: {}", run.display(), damaged.join("; "))))
+}
+
+/// Loads one checkpoint folder.
+fn load_dir(dir: &Path, dev: &Device) -> Result<crate::run::Live, RealismError> {
+    let dir = dir.to_path_buf();
     let state: RealismState = read_json(&dir.join("state.json"))?;
     let weights = Weights::load_dir(&dir).map_err(|e| other(&dir, e))?;
     let net = PerformanceRnn::from_weights(&weights, dev)

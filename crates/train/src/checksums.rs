@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The manifest's name in a checkpoint folder.
-pub(crate) const MANIFEST: &str = "checksums.json";
+pub const MANIFEST: &str = "checksums.json";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Manifest {
@@ -30,7 +30,7 @@ fn sum(path: &Path) -> std::io::Result<FileSum> {
 }
 
 /// Reads `files` of `dir` back and writes their checksums to `dir/checksums.json`.
-pub(crate) fn write(dir: &Path, files: &[&str]) -> Result<(), TrainError> {
+pub fn write(dir: &Path, files: &[&str]) -> Result<(), TrainError> {
     let mut sums = BTreeMap::new();
     for f in files {
         let p = dir.join(f);
@@ -41,7 +41,7 @@ pub(crate) fn write(dir: &Path, files: &[&str]) -> Result<(), TrainError> {
 
 /// Whether a checkpoint folder's files match its manifest: `Ok(true)` when they do,
 /// `Ok(false)` when it has no manifest, and otherwise what differs, naming the file.
-pub(crate) fn verify(dir: &Path) -> Result<bool, String> {
+pub fn verify(dir: &Path) -> Result<bool, String> {
     let mpath = dir.join(MANIFEST);
     let text = match std::fs::read(&mpath) {
         Ok(t) => t,

@@ -15,7 +15,7 @@
 //! * [`device`]: the CPU (fused kernels) or, with the `vulkan` feature, a Vulkan GPU.
 
 pub mod bench;
-mod checksums;
+pub mod checksums;
 mod data;
 pub mod device;
 pub mod error;

@@ -66,6 +66,7 @@ pub fn run(o: RealismOptions) -> Result<()> {
             .progress_chars("=> "),
     );
     let stop = cadenza_realism::train_realism(&o, &mut |e| match e {
+        RealismEvent::DamagedCheckpoint(why) => say(&bar, format!("warning: passed over a damaged checkpoint: {why}")),
         RealismEvent::Resumed { step } => {
             bar.set_position(step);
             say(&bar, format!("resumed at step {step}"));

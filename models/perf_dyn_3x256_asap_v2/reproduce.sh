@@ -17,3 +17,5 @@ STEPS=${STEPS:-6250}
 # An interrupted run continues with the same train command plus --resume. To train on from this
 # model in a later session without the run folder, use --init models/perf_dyn_3x256_asap_v2 (a
 # fresh Adam state cost nothing visible here: the eval NLL fell from the first evaluation on).
+# The note-end model beside it (`generate --decoding`), counted on the same train split as played:
+./target/release/cadenza decoding --dataset "$OUT/asap_perf" --out "$OUT/decoding.json"

@@ -2,20 +2,24 @@
 # The seventh check (docs/study/08-realism.md, as amended): the sixth check's three composer
 # folds, 2 training seeds; per fold, against the very same originals: realism (BETA, STEPS
 # frozen on the exploration fold), the original decoded (weight W), realism decoded (the realism
-# runs reused). Resumable: finished runs and comparisons are reused.
-#   results/realism_check/check.sh BIN WORK BETA STEPS W
+# runs reused). Resumable: finished runs and comparisons are reused. The decoding arm (which
+# trains the originals) needs no realism setting, so the script may start while the exploration
+# still runs: BETA and STEPS are read from WORK/frozen.txt ("BETA STEPS") when first needed.
+#   results/realism_check/check.sh BIN WORK W
 set -euo pipefail
 BIN=${1:-target/debug/cadenza}
 WORK=${2:-/tmp/realism_check}
-BETA=${3:?beta}
-STEPS=${4:?policy steps}
-W=${5:?decoding weight}
+W=${3:?decoding weight}
 A=$(cd ../shared/data/asap && pwd)
 BASE=models/perf_dyn_3x256_asap_v2
 HP="batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8"
 COMMON=(--init "$BASE" --steps 200 --hparams "$HP" --eval-every 33 --eval-examples 400 --seed 0 --seeds 2
         --samples 16 --num-steps 3000 --note-events paired --quiet)
-REALISM=(--recipe realism --realism-beta "$BETA" --realism-steps "$STEPS")
+frozen() { # the exploration's frozen setting, waited for
+  while [ ! -s "$WORK/frozen.txt" ]; do sleep 10; done
+  read -r BETA STEPS < "$WORK/frozen.txt"
+  REALISM=(--recipe realism --realism-beta "$BETA" --realism-steps "$STEPS")
+}
 mkdir -p "$WORK"
 # fold name | composers held out of fine-tuning | their pieces the base never saw (the sixth check's)
 FOLDS=(
@@ -46,6 +50,7 @@ for entry in "${FOLDS[@]}"; do
   }
   # The decoding alone first: it trains the originals every other arm faces.
   run decoding --recipe none --decoding "$W"
+  frozen
   run realism "${REALISM[@]}" --original-from "$D/decoding"
   run realism_decoding "${REALISM[@]}" --decoding "$W" --original-from "$D/decoding" --modified-from "$D/realism"
 done

@@ -130,3 +130,61 @@ fn compare_recipe_realism_trains_the_arm_and_a_decoded_rerun_reuses_it() {
     let d = common::read_json(&dec.join("comparison.json"));
     assert_eq!(d["modified"]["eval_nll"], c["modified"]["eval_nll"]);
 }
+
+/// Ctrl-C stops a realism run at its next step with a checkpoint and a clean exit, as it does
+/// `train`'s; `--resume` continues from there.
+#[test]
+fn ctrl_c_stops_a_realism_run_with_a_checkpoint_and_resume_continues() {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = dataset(tmp.path());
+    let r = tmp.path().join("run");
+    let base = root().join("models/perf_dyn_3x256_asap_v2");
+    let args = [
+        "train",
+        "--dataset",
+        s(&ds),
+        "--run-dir",
+        s(&r),
+        "--init",
+        s(&base),
+        "--recipe",
+        "realism",
+        "--eval-every",
+        "1000",
+        "--checkpoint-every",
+        "1",
+        "--eval-examples",
+        "4",
+        "--realism-samples",
+        "4",
+        "--realism-seconds",
+        "10",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .args(args)
+        .args(["--steps", "100000"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the first policy step's row, then send SIGINT.
+    let t0 = std::time::Instant::now();
+    while std::fs::read_to_string(r.join("realism.csv")).unwrap_or_default().lines().count() < 2
+        && t0.elapsed().as_secs() < 300
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the realism run did not exit cleanly on Ctrl-C: {status:?}");
+    let stop = common::read_json(&r.join("stop.json"));
+    assert_eq!(stop["interrupted"], true, "{stop}");
+    let step = stop["step"].as_u64().unwrap();
+    assert!(step > 0 && step < 100000, "{stop}");
+    let more = (step + 1).to_string();
+    let o = run(&[&args[..], &["--steps", &more, "--resume"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stop = common::read_json(&r.join("stop.json"));
+    assert_eq!((stop["step"].as_u64(), stop["interrupted"].as_bool()), (Some(step + 1), Some(false)), "{stop}");
+}

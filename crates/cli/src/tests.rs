@@ -106,7 +106,7 @@ fn transpose_is_a_range_a_list_or_all() {
         Command::Dataset(d) => assert_eq!(d.transpose.0, range(-3..=3)),
         _ => unreachable!(),
     }
-    for bad in ["3..-3", "-3..x", "1,two", "", "some"] {
+    for bad in ["3..-3", "-3..x", "1,two", "", "some", "0..13", "-20"] {
         refused(&["dataset", "in", "--out", "o", "--transpose", bad], "--transpose", bad, ErrorKind::ValueValidation);
     }
 }

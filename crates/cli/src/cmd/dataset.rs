@@ -79,14 +79,20 @@ impl FromStr for Transpose {
         if s == "all" {
             return Ok(Transpose((-5..=6).collect()));
         }
-        if let Some((a, b)) = s.split_once("..") {
+        let shifts: Vec<i32> = if let Some((a, b)) = s.split_once("..") {
             let (a, b) = (whole(a)?, whole(b.trim_start_matches('='))?);
             if a > b {
                 return Err(format!("{a}..{b} is an empty range"));
             }
-            return Ok(Transpose((a..=b).collect()));
+            (a..=b).collect()
+        } else {
+            s.split(',').map(whole).collect::<Result<_, _>>()?
+        };
+        // Beyond an octave a shift repeats a key a nearer one gives, and moves notes off the piano.
+        if let Some(k) = shifts.iter().find(|k| k.abs() > 12) {
+            return Err(format!("a shift of {k} semitones is more than an octave (-12..12)"));
         }
-        s.split(',').map(whole).collect::<Result<_, _>>().map(Transpose)
+        Ok(Transpose(shifts))
     }
 }
 

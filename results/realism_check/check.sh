@@ -13,7 +13,7 @@ W=${3:?decoding weight}
 A=$(cd ../shared/data/asap && pwd)
 BASE=models/perf_dyn_3x256_asap_v2
 HP="batch_size=16,learning_rate=0.001,dropout_keep_prob=0.8"
-COMMON=(--init "$BASE" --steps 200 --hparams "$HP" --eval-every 33 --eval-examples 400 --seed 0 --seeds 2
+COMMON=(--init "$BASE" --steps 200 --hparams "$HP" --eval-every 33 --eval-examples 400 --seed 0
         --samples 16 --num-steps 3000 --note-events paired --quiet)
 frozen() { # the exploration's frozen setting, waited for
   while [ ! -s "$WORK/frozen.txt" ]; do sleep 10; done
@@ -42,19 +42,33 @@ for entry in "${FOLDS[@]}"; do
     "$BIN" dataset "${INPUTS[@]}" "${EVAL_ARGS[@]}" --exclude 'xml_score.*' --exclude midi_score.mid \
       --out "$D/dataset" > "$D/dataset.txt" 2>&1
   fi
-  run() { # NAME ARGS...: one comparison, skipped when done
-    local n=$1; shift
-    [ -f "$D/$n/comparison.json" ] || "$BIN" compare --dataset "$D/dataset" "${COMMON[@]}" "$@" --out "$D/$n" \
-      > "$D/$n.txt" 2> "$D/$n.log"
-    echo "$NAME $n done $(date -u +%H:%M)"
+  run() { # NAME SEEDS ARGS...: one comparison, skipped when done; a failure is said, not fatal
+    local n=$1 k=$2; shift 2
+    if [ -f "$D/$n/comparison.json" ] || "$BIN" compare --dataset "$D/dataset" "${COMMON[@]}" --seeds "$k" "$@" \
+      --out "$D/$n" > "$D/$n.txt" 2> "$D/$n.log"; then
+      echo "$NAME $n done $(date -u +%H:%M)"
+    else
+      echo "$NAME $n FAILED $(date -u +%H:%M): $(tail -1 "$D/$n.log")"
+      return 1
+    fi
   }
   # The decoding alone first: it trains the originals every other arm faces.
-  run decoding --recipe none --decoding "$W"
+  run decoding 2 --recipe none --decoding "$W" || continue
   frozen
-  run realism "${REALISM[@]}" --original-from "$D/decoding"
-  run realism_decoding "${REALISM[@]}" --decoding "$W" --original-from "$D/decoding" --modified-from "$D/realism"
+  if run realism 2 "${REALISM[@]}" --original-from "$D/decoding"; then
+    run realism_decoding 2 "${REALISM[@]}" --decoding "$W" --original-from "$D/decoding" --modified-from "$D/realism" || true
+  elif [ -f "$D/realism/modified/seed_0/run/stop.json" ]; then
+    # The recipe refused seed 1 (its critic at chance, say): seed 0 is compared alone.
+    run realism_seed0 1 "${REALISM[@]}" --original-from "$D/decoding" --modified-from "$D/realism" || true
+    run realism_decoding_seed0 1 "${REALISM[@]}" --decoding "$W" --original-from "$D/decoding" \
+      --modified-from "$D/realism" || true
+  fi
 done
 for arm in realism decoding realism_decoding; do
-  "$BIN" pool "$WORK"/*/"$arm" --out "$WORK/pooled_$arm" > "$WORK/pooled_$arm.txt" 2>&1 || echo "pool $arm failed"
+  DIRS=()
+  for f in "$WORK"/*/; do
+    for c in "$f$arm" "$f${arm}_seed0"; do [ -f "$c/comparison.json" ] && DIRS+=("$c"); done
+  done
+  "$BIN" pool "${DIRS[@]}" --out "$WORK/pooled_$arm" > "$WORK/pooled_$arm.txt" 2>&1 || echo "pool $arm failed"
 done
 echo "pooled $(date -u +%H:%M)"

@@ -10,7 +10,8 @@ import os
 import sys
 
 ARMS = [("decoding", "decoding alone (w 1)"), ("realism", "realism (β 0.2, 50 steps)"),
-        ("realism_decoding", "realism + decoding")]
+        ("realism_seed0", "realism (β 0.2, 50 steps), seed 0 alone"),
+        ("realism_decoding", "realism + decoding"), ("realism_decoding_seed0", "realism + decoding, seed 0 alone")]
 
 
 def auc(a):

@@ -6,7 +6,7 @@ use crate::event::CompareEvent;
 use crate::summary::SampleFiles;
 use crate::CompareOptions;
 use cadenza_notes::NoteSequence;
-use cadenza_render::{AudioOptions, RollOptions, ScoreOptions, SoundFont};
+use cadenza_render::{SampleOutputs, ScoreOptions, SoundFont};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -68,33 +68,20 @@ pub(crate) fn render_all(
     for (i, s) in seqs.iter().enumerate() {
         let (seed, seq) = (s.seed, s.sequence);
         let stem = dir.join(format!("sample_{:02}", i + 1));
-        let midi = stem.with_extension("mid");
-        cadenza_midi::write_file(seq, &midi).ctx(|| format!("cannot write {}", midi.display()))?;
-        let png = stem.with_extension("png");
-        cadenza_render::write_piano_roll(seq, &png, &RollOptions::default())
-            .ctx(|| format!("cannot draw {}", png.display()))?;
-        let xml = stem.with_extension("musicxml");
-        cadenza_render::write_musicxml(
-            seq,
-            &xml,
-            &ScoreOptions { qpm: None, title: Some(format!("Cadenza {title} {} (seed {seed})", i + 1)) },
-        )
-        .ctx(|| format!("cannot write {}", xml.display()))?;
-        let wav = match soundfont {
-            Some(sf) => {
-                let w = stem.with_extension("wav");
-                cadenza_render::write_wav(seq, sf, &w, &AudioOptions::default())
-                    .ctx(|| format!("cannot render {}", w.display()))?;
-                Some(rel(out, &w))
-            }
-            None => None,
+        let outputs = SampleOutputs {
+            png: true,
+            musicxml: Some(ScoreOptions { qpm: None, title: Some(format!("Cadenza {title} {} (seed {seed})", i + 1)) }),
+            wav: soundfont,
         };
+        let w = cadenza_render::write_sample(seq, &stem, &outputs)
+            .ctx(|| format!("cannot write sample {} in {}", i + 1, dir.display()))?;
+        let or_none = |p: &Option<std::path::PathBuf>| p.as_deref().map(|p| rel(out, p));
         files.push(SampleFiles {
             seed,
-            midi: rel(out, &midi),
-            png: rel(out, &png),
-            wav,
-            musicxml: rel(out, &xml),
+            midi: rel(out, &w.midi),
+            png: or_none(&w.png).unwrap_or_default(),
+            wav: or_none(&w.wav),
+            musicxml: or_none(&w.musicxml).unwrap_or_default(),
             num_notes: seq.notes.len(),
             log_likelihood: s.log_likelihood,
         });

@@ -289,9 +289,7 @@ fn check_options(o: &CompareOptions) -> Result<()> {
         bail!("the modified model needs a rhythm or a harmony loss weight above 0, the realism recipe or a decoding (else it is the original)");
     }
     if let Some(w) = o.decoding {
-        if !(w.is_finite() && (0.0..=1.0).contains(&w)) {
-            bail!("the decoding weight must be from 0 to 1, got {w}");
-        }
+        cadenza_generate::Decoding::check_weight(w).map_err(|e| crate::error::CompareError::Setup(e.to_string()))?;
     }
     Ok(())
 }

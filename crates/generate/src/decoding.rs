@@ -76,10 +76,17 @@ impl Decoding {
     pub const DEFAULT_WEIGHT: f64 = 0.5;
 
     pub fn new(note_ends: NoteEnds, weight: f64) -> Result<Self, DecodingError> {
-        if !(weight.is_finite() && (0.0..=1.0).contains(&weight)) {
-            return Err(DecodingError::Weight(weight));
-        }
+        Self::check_weight(weight)?;
         Ok(Decoding { note_ends, weight })
+    }
+
+    /// A weight is a number from 0 to 1.
+    pub fn check_weight(weight: f64) -> Result<(), DecodingError> {
+        if weight.is_finite() && (0.0..=1.0).contains(&weight) {
+            Ok(())
+        } else {
+            Err(DecodingError::Weight(weight))
+        }
     }
 }
 

@@ -209,6 +209,32 @@ impl Pairing {
             self.off[k].map(|p| (1, open[p as usize & 127] > 0))
         }
     }
+
+    /// Each kind's factor that gives its whole mass to its allowed pitches (all / allowed; 0
+    /// when none is allowed), from every class's unscaled `weights`.
+    fn scales(&self, weights: &[f64], open: &[u16; 128]) -> [f64; 2] {
+        let mut mass = [[0.0f64; 2]; 2];
+        for (k, &w) in weights.iter().enumerate() {
+            if let Some((kind, ok)) = self.allowed(k, open) {
+                mass[kind][0] += w;
+                if ok {
+                    mass[kind][1] += w;
+                }
+            }
+        }
+        mass.map(|[all, ok]| if ok > 0.0 { all / ok } else { 0.0 })
+    }
+
+    /// Class `k`'s weight under the pairing, from its unscaled weight `w` and the [`scales`].
+    ///
+    /// [`scales`]: Pairing::scales
+    fn paired(&self, k: usize, w: f64, scale: &[f64; 2], open: &[u16; 128]) -> f64 {
+        match self.allowed(k, open) {
+            Some((kind, true)) => w * scale[kind],
+            Some((_, false)) => 0.0,
+            None => w,
+        }
+    }
 }
 
 /// [`draw`] under [`NoteEvents::Paired`]: a NOTE_OFF of a silent pitch and a NOTE_ON of a
@@ -223,38 +249,15 @@ fn draw_paired(
     open: &[u16; 128],
 ) -> (usize, f64) {
     let max = logits.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64 * inv_t;
-    // One exp per class: `cum` first holds each class's unscaled weight (0 where not allowed),
-    // while the [all, allowed] mass of NOTE_ONs (0) and NOTE_OFFs (1) adds up.
-    let mut mass = [[0.0f64; 2]; 2];
+    // One exp per class: `cum` first holds each class's unscaled weight.
     cum.clear();
-    for (k, &l) in logits.iter().enumerate() {
-        let mut w = (l as f64 * inv_t - max).exp();
-        if let Some((kind, ok)) = pairing.allowed(k, open) {
-            mass[kind][0] += w;
-            if ok {
-                mass[kind][1] += w;
-            } else {
-                w = 0.0;
-            }
-        }
-        cum.push(w);
-    }
-    let scale = mass.map(|[all, ok]| if ok > 0.0 { all / ok } else { 0.0 });
-    let weight = |k: usize, l: f32| -> f64 {
-        let w = (l as f64 * inv_t - max).exp();
-        match pairing.allowed(k, open) {
-            Some((kind, true)) => w * scale[kind],
-            Some((_, false)) => 0.0,
-            None => w,
-        }
-    };
+    cum.extend(logits.iter().map(|&l| (l as f64 * inv_t - max).exp()));
+    let scale = pairing.scales(cum, open);
+    let weight = |k: usize, l: f32| pairing.paired(k, (l as f64 * inv_t - max).exp(), &scale, open);
     // Then the running sum of the scaled weights.
     let mut sum = 0.0f64;
     for (k, c) in cum.iter_mut().enumerate() {
-        if let Some((kind, true)) = pairing.allowed(k, open) {
-            *c *= scale[kind];
-        }
-        sum += *c;
+        sum += pairing.paired(k, *c, &scale, open);
         *c = sum;
     }
     let target = u * sum;
@@ -285,24 +288,9 @@ fn draw_decoded(
     probs.clear();
     probs.extend(logits.iter().map(|&l| (l as f64 * inv_t - max).exp()));
     if paired {
-        // The mass of each kind (NOTE_ON, NOTE_OFF) goes to its allowed pitches, as in
-        // `draw_paired`.
-        let mut mass = [[0.0f64; 2]; 2];
-        for (k, w) in probs.iter().enumerate() {
-            if let Some((kind, ok)) = pairing.allowed(k, &s.open) {
-                mass[kind][0] += w;
-                if ok {
-                    mass[kind][1] += w;
-                }
-            }
-        }
-        let scale = mass.map(|[all, ok]| if ok > 0.0 { all / ok } else { 0.0 });
+        let scale = pairing.scales(probs, &s.open);
         for (k, w) in probs.iter_mut().enumerate() {
-            match pairing.allowed(k, &s.open) {
-                Some((kind, true)) => *w *= scale[kind],
-                Some((_, false)) => *w = 0.0,
-                None => {}
-            }
+            *w = pairing.paired(k, *w, &scale, &s.open);
         }
     }
     let sum: f64 = probs.iter().sum();

@@ -261,30 +261,9 @@ fn extract_subsequences(seq: &NoteSequence, split_times: &[f64]) -> Vec<NoteSequ
     let mut subs = vec![template; n_sub];
     split_notes(seq, split_times, &mut subs);
     // Stateful events: the one in force at a boundary is re-inserted at time 0.
-    {
-        let subs_ptr = &mut subs;
-        carry(
-            &seq.time_signatures,
-            |e| e.time,
-            |e, t| e.time = t,
-            split_times,
-            |i, e| subs_ptr[i].time_signatures.push(e),
-        );
-    }
-    {
-        let subs_ptr = &mut subs;
-        carry(
-            &seq.key_signatures,
-            |e| e.time,
-            |e, t| e.time = t,
-            split_times,
-            |i, e| subs_ptr[i].key_signatures.push(e),
-        );
-    }
-    {
-        let subs_ptr = &mut subs;
-        carry(&seq.tempos, |e| e.time, |e, t| e.time = t, split_times, |i, e| subs_ptr[i].tempos.push(e));
-    }
+    carry(&seq.time_signatures, |e| e.time, |e, t| e.time = t, split_times, |i, e| subs[i].time_signatures.push(e));
+    carry(&seq.key_signatures, |e| e.time, |e, t| e.time = t, split_times, |i, e| subs[i].key_signatures.push(e));
+    carry(&seq.tempos, |e| e.time, |e, t| e.time = t, split_times, |i, e| subs[i].tempos.push(e));
     split_pedals(seq, split_times, &mut subs);
     subs
 }
